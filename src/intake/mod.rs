@@ -1,0 +1,7 @@
+//! Getting mail in: IMAP sync, MIME parsing, reply-text extraction.
+
+pub mod imap;
+pub mod parse;
+pub mod providers;
+pub mod reply_text;
+pub mod sync;

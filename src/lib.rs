@@ -1,0 +1,11 @@
+//! Guichet: a customer-service email desk for online shops.
+//!
+//! The module layout follows the pipeline: `intake → threading → (triage → replies → outbound)`,
+//! around the `store`, with the `cli` at the edge.
+
+pub mod config;
+pub mod crypto;
+pub mod intake;
+pub mod model;
+pub mod store;
+pub mod threading;
