@@ -1,1 +1,310 @@
-//! (being written)
+//! One typed configuration: a TOML file (`--config PATH`) with `GUICHET_*` environment overrides,
+//! validated at start. Errors name the key and say what is wrong.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::model::UiLang;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error(
+        "no data directory: set `data_dir` or GUICHET_DATA_DIR (no per-user default exists here)"
+    )]
+    NoDataDir,
+}
+
+/// The file as written by the user; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    key_file: Option<PathBuf>,
+    lang: Option<String>,
+    #[serde(default)]
+    sync: FileSync,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSync {
+    batch_size: Option<i64>,
+    poll_interval: Option<String>,
+    idle: Option<bool>,
+    node_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Messages per `UID FETCH` and per database transaction.
+    pub batch_size: usize,
+    /// How often mailboxes without IDLE are polled, and the longest an IDLE lasts.
+    pub poll_interval: Duration,
+    pub idle: bool,
+    /// Name of this node in mailbox and job leases.
+    pub node_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (default: `guichet.db` in the data dir) or `postgres://…`.
+    pub database_url: String,
+    pub key_file: PathBuf,
+    /// Key given directly (64 hex digits), preferred over the key file.
+    pub secret_key_hex: Option<String>,
+    pub lang: UiLang,
+    pub sync: SyncConfig,
+}
+
+/// Overrides given on the command line; they win over the environment and the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Parses durations such as `90s`, `5m`, `3h`, `2d`, `250ms`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let ms = match unit.trim() {
+        "ms" => n,
+        "s" => n.checked_mul(1000)?,
+        "m" | "min" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        "d" => n.checked_mul(86_400_000)?,
+        _ => return None,
+    };
+    Some(Duration::from_millis(ms))
+}
+
+impl Config {
+    /// Loads the file (when given), applies `GUICHET_*` variables from `env`, then `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let file_config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Syntax {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| env("GUICHET_DATA_DIR").map(PathBuf::from))
+            .or(file_config.data_dir)
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "guichet")
+                    .map(|d| d.data_dir().to_path_buf())
+            })
+            .ok_or(ConfigError::NoDataDir)?;
+
+        let database_url = overrides
+            .database_url
+            .clone()
+            .or_else(|| env("GUICHET_DATABASE_URL"))
+            .or(file_config.database_url)
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("guichet.db").display()
+                )
+            });
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+
+        let key_file = env("GUICHET_KEY_FILE")
+            .map(PathBuf::from)
+            .or(file_config.key_file)
+            .unwrap_or_else(|| data_dir.join("secret.key"));
+        let secret_key_hex = env("GUICHET_SECRET_KEY");
+        if let Some(hex_key) = &secret_key_hex {
+            crate::crypto::SealingKey::from_hex(hex_key)
+                .map_err(|e| invalid("GUICHET_SECRET_KEY", e.to_string()))?;
+        }
+
+        let lang = match env("GUICHET_LANG").or(file_config.lang) {
+            None => env("LANG")
+                .map(|l| UiLang::from_locale(&l))
+                .unwrap_or_default(),
+            Some(l) => match l.as_str() {
+                "fr" => UiLang::Fr,
+                "en" => UiLang::En,
+                other => {
+                    return Err(invalid(
+                        "lang",
+                        format!("`{other}` is not a supported language (fr, en)"),
+                    ));
+                }
+            },
+        };
+
+        let batch_size = match env("GUICHET_SYNC_BATCH_SIZE") {
+            Some(v) => v
+                .parse::<i64>()
+                .map_err(|_| invalid("sync.batch_size", format!("`{v}` is not a number")))?,
+            None => file_config.sync.batch_size.unwrap_or(500),
+        };
+        if !(1..=10_000).contains(&batch_size) {
+            return Err(invalid(
+                "sync.batch_size",
+                format!("{batch_size} is out of range (1 to 10000)"),
+            ));
+        }
+        let poll_text = env("GUICHET_SYNC_POLL_INTERVAL")
+            .or(file_config.sync.poll_interval)
+            .unwrap_or_else(|| "60s".into());
+        let poll_interval = parse_duration(&poll_text)
+            .filter(|d| *d >= Duration::from_secs(1))
+            .ok_or_else(|| {
+                invalid(
+                    "sync.poll_interval",
+                    format!("`{poll_text}` is not a duration of at least 1s (examples: 30s, 5m)"),
+                )
+            })?;
+        let idle = match env("GUICHET_SYNC_IDLE") {
+            Some(v) => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
+            None => file_config.sync.idle.unwrap_or(true),
+        };
+        let node_name = env("GUICHET_NODE_NAME")
+            .or(file_config.sync.node_name)
+            .unwrap_or_else(|| format!("node-{}", std::process::id()));
+
+        Ok(Config {
+            data_dir,
+            database_url,
+            key_file,
+            secret_key_hex,
+            lang,
+            sync: SyncConfig {
+                batch_size: batch_size as usize,
+                poll_interval,
+                idle,
+                node_name,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn with_data_dir() -> Overrides {
+        Overrides {
+            data_dir: Some("/tmp/g".into()),
+            database_url: None,
+        }
+    }
+
+    #[test]
+    fn defaults_point_into_the_data_dir() {
+        let c = Config::load(None, no_env, &with_data_dir()).unwrap();
+        assert_eq!(c.database_url, "sqlite:///tmp/g/guichet.db?mode=rwc");
+        assert_eq!(c.key_file, PathBuf::from("/tmp/g/secret.key"));
+        assert_eq!(c.sync.batch_size, 500);
+        assert_eq!(c.sync.poll_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(
+            &path,
+            "lang = \"fr\"\n[sync]\nbatch_size = 100\npoll_interval = \"5m\"\n",
+        )
+        .unwrap();
+        let env = |k: &str| (k == "GUICHET_SYNC_BATCH_SIZE").then(|| "200".to_string());
+        let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
+        assert_eq!(c.lang, UiLang::Fr);
+        assert_eq!(c.sync.batch_size, 200);
+        assert_eq!(c.sync.poll_interval, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, "[sync]\npoll_interval = \"soon\"\n").unwrap();
+        let err = Config::load(Some(&path), no_env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sync.poll_interval") && err.contains("soon"),
+            "{err}"
+        );
+
+        std::fs::write(&path, "colour = \"blue\"\n").unwrap();
+        let err = Config::load(Some(&path), no_env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("colour"), "{err}");
+
+        let env = |k: &str| (k == "GUICHET_SYNC_BATCH_SIZE").then(|| "0".to_string());
+        let err = Config::load(None, env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sync.batch_size"), "{err}");
+
+        let env = |k: &str| (k == "GUICHET_DATABASE_URL").then(|| "mysql://x".to_string());
+        let err = Config::load(None, env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database_url"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3h"), Some(Duration::from_secs(3 * 3600)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("12"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+    }
+}

@@ -5,7 +5,9 @@
 
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod intake;
 pub mod model;
 pub mod store;
 pub mod threading;
+pub mod worker;

@@ -14,7 +14,11 @@ pub enum UiLang {
 impl UiLang {
     /// From a locale string such as `fr_FR.UTF-8`; English unless it says French.
     pub fn from_locale(locale: &str) -> Self {
-        if locale.to_ascii_lowercase().starts_with("fr") { UiLang::Fr } else { UiLang::En }
+        if locale.to_ascii_lowercase().starts_with("fr") {
+            UiLang::Fr
+        } else {
+            UiLang::En
+        }
     }
 
     /// Picks the French or English text.

@@ -74,7 +74,9 @@ impl ImapError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            ImapError::Timeout { .. } | ImapError::Connection(_) | ImapError::ConnectionRefused { .. }
+            ImapError::Timeout { .. }
+                | ImapError::Connection(_)
+                | ImapError::ConnectionRefused { .. }
         )
     }
 }
@@ -111,4 +113,18 @@ impl ImapClient {
         todo!()
     }
     pub async fn logout(self) {}
+}
+
+#[derive(Debug)]
+pub struct MailboxReport;
+impl std::fmt::Display for MailboxReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("")
+    }
+}
+pub async fn test_mailbox(
+    _settings: &ImapSettings,
+    _folders: &[String],
+) -> Result<MailboxReport, ImapError> {
+    todo!()
 }

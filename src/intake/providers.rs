@@ -22,3 +22,7 @@ pub struct Provider {
 pub fn for_email(_email: &str) -> Option<&'static Provider> {
     None
 }
+
+pub fn by_name(_name: &str) -> Option<&'static Provider> {
+    None
+}

@@ -1,1 +1,547 @@
-//! Sync orchestration.
+//! Mailbox sync: fetch new mail by UID, parse it, file it, and move the checkpoint in the same
+//! transaction. Fetching, parsing and storing run as a pipeline so the network read of the
+//! next batch overlaps the parse and the commit of the previous one.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::crypto::{CryptoError, SealingKey};
+use crate::intake::imap::{FetchedMessage, ImapClient, ImapError, ImapSettings, Security};
+use crate::intake::parse::parse_message;
+use crate::model::UiLang;
+use crate::store::{
+    Checkpoint, FileOutcome, Incoming, IncomingAttachment, MailboxRow, Store, StoreError,
+};
+
+/// What the sealed mailbox password is bound to.
+pub const PASSWORD_PURPOSE: &str = "mailbox-password";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("mailbox password: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("mailbox setting `{0}` is invalid")]
+    Setting(&'static str),
+    #[error("internal error while parsing: {0}")]
+    Worker(String),
+}
+
+impl SyncError {
+    pub fn localized(&self, lang: UiLang) -> String {
+        match self {
+            SyncError::Imap(e) => e.localized(lang),
+            other => other.to_string(),
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        matches!(self, SyncError::Imap(e) if e.is_transient())
+    }
+}
+
+/// Progress of a long import: a bar on a terminal, log lines otherwise.
+pub trait Progress: Send + Sync {
+    fn start(&self, label: &str, total: u64);
+    fn advance(&self, done: u64);
+    fn finish(&self);
+}
+
+/// Reports progress as log lines (every batch).
+pub struct LogProgress;
+
+impl Progress for LogProgress {
+    fn start(&self, label: &str, total: u64) {
+        tracing::info!(%label, total, "new messages to import");
+    }
+    fn advance(&self, done: u64) {
+        tracing::info!(done, "messages imported");
+    }
+    fn finish(&self) {}
+}
+
+/// A terminal progress bar (indicatif), for first syncs of big mailboxes.
+pub struct BarProgress(indicatif::ProgressBar);
+
+impl Default for BarProgress {
+    fn default() -> Self {
+        let bar = indicatif::ProgressBar::hidden();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        Self(bar)
+    }
+}
+
+impl Progress for BarProgress {
+    fn start(&self, label: &str, total: u64) {
+        self.0
+            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        self.0.set_message(label.to_string());
+        self.0.set_length(total);
+        self.0.set_position(0);
+    }
+    fn advance(&self, done: u64) {
+        self.0.inc(done);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub batch_size: usize,
+    pub node_name: String,
+    pub lang: UiLang,
+    /// Attempts per mailbox when the network fails (a dropped connection resumes from the checkpoint).
+    pub attempts: u32,
+}
+
+/// Outcome of syncing one folder of one mailbox; `sync --once --json` prints a list of these.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FolderSummary {
+    pub shop: String,
+    pub mailbox: String,
+    pub folder: String,
+    #[serde(flatten)]
+    pub filed: FileOutcome,
+    /// Our own outgoing mail seen in the mailbox, never filed as a customer's.
+    pub own_skipped: u64,
+    /// Messages filed raw because their MIME could not be fully read.
+    pub parse_errors: u64,
+    pub error: Option<String>,
+}
+
+pub fn imap_settings(mailbox: &MailboxRow, key: &SealingKey) -> Result<ImapSettings, SyncError> {
+    Ok(ImapSettings {
+        host: mailbox.imap_host.clone(),
+        port: mailbox.imap_port,
+        security: parse_security(&mailbox.imap_security)
+            .ok_or(SyncError::Setting("imap_security"))?,
+        accept_invalid_certs: mailbox.accept_invalid_certs,
+        username: mailbox.username.clone(),
+        password: key.open(&mailbox.password_sealed, PASSWORD_PURPOSE)?,
+    })
+}
+
+pub fn parse_security(text: &str) -> Option<Security> {
+    match text {
+        "tls" => Some(Security::Tls),
+        "starttls" => Some(Security::Starttls),
+        "none" => Some(Security::None),
+        _ => None,
+    }
+}
+
+/// Syncs every mailbox once. A failing mailbox is reported and never stops the others.
+pub async fn sync_all_once(
+    store: &Store,
+    key: &SealingKey,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<FolderSummary>, StoreError> {
+    let mut summaries = Vec::new();
+    for mailbox in store.mailboxes().await? {
+        if !store
+            .lease_mailbox(mailbox.id, &options.node_name, LEASE_MS)
+            .await?
+        {
+            summaries.push(FolderSummary {
+                shop: mailbox.shop_name.clone(),
+                mailbox: mailbox.email.clone(),
+                error: Some(
+                    options
+                        .lang
+                        .pick(
+                            "synchronisée par un autre nœud",
+                            "being synced by another node",
+                        )
+                        .into(),
+                ),
+                ..Default::default()
+            });
+            continue;
+        }
+        let result = sync_with_retries(store, key, &mailbox, options, progress).await;
+        store
+            .release_mailbox(mailbox.id, &options.node_name)
+            .await?;
+        match result {
+            Ok(mut folders) => {
+                let error = folders.iter().find_map(|f| f.error.clone());
+                store.record_sync(mailbox.id, error.as_deref()).await?;
+                summaries.append(&mut folders);
+            }
+            Err((mut partial, error)) => {
+                let message = error.localized(options.lang);
+                tracing::warn!(mailbox = %mailbox.email, error = %message, "mailbox sync failed");
+                store.record_sync(mailbox.id, Some(&message)).await?;
+                if partial.is_empty() {
+                    partial.push(FolderSummary {
+                        shop: mailbox.shop_name.clone(),
+                        mailbox: mailbox.email.clone(),
+                        ..Default::default()
+                    });
+                }
+                partial.last_mut().expect("not empty").error = Some(message);
+                summaries.append(&mut partial);
+            }
+        }
+    }
+    Ok(summaries)
+}
+
+const LEASE_MS: i64 = 10 * 60 * 1000;
+
+async fn sync_with_retries(
+    store: &Store,
+    key: &SealingKey,
+    mailbox: &MailboxRow,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<FolderSummary>, (Vec<FolderSummary>, SyncError)> {
+    let mut merged: Vec<FolderSummary> = Vec::new();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = async {
+            let settings = imap_settings(mailbox, key).map_err(|e| (Vec::new(), e))?;
+            let mut client = ImapClient::connect(&settings)
+                .await
+                .map_err(|e| (Vec::new(), e.into()))?;
+            let result = sync_mailbox(&mut client, store, mailbox, options, progress).await;
+            if result.is_ok() {
+                client.logout().await;
+            }
+            result
+        }
+        .await;
+        let (folders, error) = match result {
+            Ok(folders) => (folders, None),
+            Err((folders, error)) => (folders, Some(error)),
+        };
+        merge_summaries(&mut merged, folders);
+        match error {
+            None => return Ok(merged),
+            Some(error) if error.is_transient() && attempt < options.attempts => {
+                let wait = Duration::from_millis(500 * 2u64.pow(attempt - 1));
+                tracing::warn!(mailbox = %mailbox.email, error = %error, ?wait, "sync interrupted, resuming from the checkpoint");
+                tokio::time::sleep(wait).await;
+            }
+            Some(error) => return Err((merged, error)),
+        }
+    }
+}
+
+fn merge_summaries(into: &mut Vec<FolderSummary>, from: Vec<FolderSummary>) {
+    for summary in from {
+        match into.iter_mut().find(|s| s.folder == summary.folder) {
+            Some(existing) => {
+                existing.filed += summary.filed;
+                existing.own_skipped += summary.own_skipped;
+                existing.parse_errors += summary.parse_errors;
+                existing.error = summary.error;
+            }
+            None => into.push(summary),
+        }
+    }
+}
+
+/// Syncs every watched folder of `mailbox` over a connected client.
+pub async fn sync_mailbox(
+    client: &mut ImapClient,
+    store: &Store,
+    mailbox: &MailboxRow,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<FolderSummary>, (Vec<FolderSummary>, SyncError)> {
+    let own: Arc<HashSet<String>> = match store.own_addresses(mailbox.shop_id).await {
+        Ok(addresses) => Arc::new(addresses.into_iter().collect()),
+        Err(e) => return Err((Vec::new(), e.into())),
+    };
+    let mut summaries = Vec::new();
+    for folder in &mailbox.folders {
+        let mut summary = FolderSummary {
+            shop: mailbox.shop_name.clone(),
+            mailbox: mailbox.email.clone(),
+            folder: folder.clone(),
+            ..Default::default()
+        };
+        let result = sync_folder(
+            client,
+            store,
+            mailbox,
+            folder,
+            &own,
+            options,
+            progress,
+            &mut summary,
+        )
+        .await;
+        summaries.push(summary);
+        if let Err(e) = result {
+            return Err((summaries, e));
+        }
+    }
+    Ok(summaries)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn sync_folder(
+    client: &mut ImapClient,
+    store: &Store,
+    mailbox: &MailboxRow,
+    folder: &str,
+    own: &Arc<HashSet<String>>,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+    summary: &mut FolderSummary,
+) -> Result<(), SyncError> {
+    let state = client.select(folder).await?;
+    let stored = store.checkpoint(mailbox.id, folder).await?;
+    let last_uid = match stored {
+        Some(cp) if cp.uid_validity == state.uid_validity => cp.last_uid,
+        Some(cp) => {
+            // The server renumbered the folder: fetch everything again; filing deduplicates.
+            tracing::warn!(mailbox = %mailbox.email, folder, old = cp.uid_validity, new = state.uid_validity,
+                "UIDVALIDITY changed, full resync");
+            0
+        }
+        None => 0,
+    };
+    let uids = client.uids_after(last_uid).await?;
+    if uids.is_empty() {
+        if stored.map(|cp| cp.uid_validity) != Some(state.uid_validity) {
+            let checkpoint = Checkpoint {
+                uid_validity: state.uid_validity,
+                last_uid,
+            };
+            store
+                .file_batch(
+                    mailbox.shop_id,
+                    Some(mailbox.id),
+                    mailbox.contact_id,
+                    Some((folder, checkpoint)),
+                    &[],
+                )
+                .await?;
+        }
+    } else {
+        progress.start(&format!("{} {}", mailbox.email, folder), uids.len() as u64);
+        let result = import_uids(
+            client,
+            store,
+            mailbox,
+            folder,
+            state.uid_validity,
+            &uids,
+            own,
+            options,
+            progress,
+            summary,
+        )
+        .await;
+        progress.finish();
+        result?;
+    }
+    apply_server_side_options(client, store, mailbox, folder).await
+}
+
+/// Mark-as-read and delete-after-import act on every UID at or below the checkpoint, so an
+/// action interrupted by a crash is completed by the next sync.
+async fn apply_server_side_options(
+    client: &mut ImapClient,
+    store: &Store,
+    mailbox: &MailboxRow,
+    folder: &str,
+) -> Result<(), SyncError> {
+    if !(mailbox.mark_as_read || mailbox.delete_after_import) {
+        return Ok(());
+    }
+    let Some(checkpoint) = store.checkpoint(mailbox.id, folder).await? else {
+        return Ok(());
+    };
+    let imported: Vec<u32> = client
+        .uids_after(0)
+        .await?
+        .into_iter()
+        .filter(|&u| u <= checkpoint.last_uid)
+        .collect();
+    if imported.is_empty() {
+        return Ok(());
+    }
+    if mailbox.delete_after_import {
+        client.delete(&imported).await?;
+    } else {
+        client.mark_seen(&imported).await?;
+    }
+    Ok(())
+}
+
+struct FetchedBatch {
+    last_uid: u32,
+    messages: Vec<FetchedMessage>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn import_uids(
+    client: &mut ImapClient,
+    store: &Store,
+    mailbox: &MailboxRow,
+    folder: &str,
+    uid_validity: u32,
+    uids: &[u32],
+    own: &Arc<HashSet<String>>,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+    summary: &mut FolderSummary,
+) -> Result<(), SyncError> {
+    let (fetched_tx, mut fetched_rx) = mpsc::channel::<FetchedBatch>(2);
+    let (parsed_tx, mut parsed_rx) = mpsc::channel::<(u32, Vec<Incoming>, u64, u64)>(2);
+
+    // Parsing is CPU work: it runs on a blocking thread beside the network read.
+    let blobs = store.blobs().clone();
+    let own = Arc::clone(own);
+    let parser = tokio::spawn(async move {
+        while let Some(batch) = fetched_rx.recv().await {
+            let blobs = blobs.clone();
+            let own = Arc::clone(&own);
+            let prepared =
+                tokio::task::spawn_blocking(move || prepare_batch(batch.messages, &blobs, &own))
+                    .await
+                    .map_err(|e| SyncError::Worker(e.to_string()))??;
+            if parsed_tx
+                .send((batch.last_uid, prepared.0, prepared.1, prepared.2))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        Ok::<(), SyncError>(())
+    });
+
+    let filing = async {
+        while let Some((last_uid, batch, own_skipped, parse_errors)) = parsed_rx.recv().await {
+            let checkpoint = Checkpoint {
+                uid_validity,
+                last_uid,
+            };
+            let filed = store
+                .file_batch(
+                    mailbox.shop_id,
+                    Some(mailbox.id),
+                    mailbox.contact_id,
+                    Some((folder, checkpoint)),
+                    &batch,
+                )
+                .await?;
+            summary.filed += filed;
+            summary.own_skipped += own_skipped;
+            summary.parse_errors += parse_errors;
+            progress.advance(batch.len() as u64 + own_skipped);
+        }
+        Ok::<(), SyncError>(())
+    };
+
+    let fetching = async move {
+        for chunk in uids.chunks(options.batch_size) {
+            let messages = client.fetch(chunk).await?;
+            let last_uid = *chunk.last().expect("chunks are never empty");
+            if fetched_tx
+                .send(FetchedBatch { last_uid, messages })
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        Ok::<(), SyncError>(())
+    };
+
+    // Whatever fails first, everything fetched before it is still parsed and committed.
+    let (fetch_result, filing_result) = tokio::join!(fetching, filing);
+    let parse_result = parser.await.map_err(|e| SyncError::Worker(e.to_string()))?;
+    filing_result?;
+    parse_result?;
+    fetch_result
+}
+
+/// Parses a fetched batch, stores attachments as blobs, and drops our own mail.
+/// Returns the messages to file, how many were ours, and how many had parse errors.
+fn prepare_batch(
+    messages: Vec<FetchedMessage>,
+    blobs: &crate::store::BlobStore,
+    own: &HashSet<String>,
+) -> Result<(Vec<Incoming>, u64, u64), SyncError> {
+    let mut prepared = Vec::with_capacity(messages.len());
+    let (mut own_skipped, mut parse_errors) = (0, 0);
+    for fetched in messages {
+        let incoming = prepare_message(fetched.raw, blobs)?;
+        if incoming
+            .parsed
+            .from_email
+            .as_ref()
+            .is_some_and(|from| own.contains(from))
+            || is_our_message_id(&incoming)
+        {
+            own_skipped += 1;
+            continue;
+        }
+        parse_errors += incoming.parsed.parse_error.is_some() as u64;
+        prepared.push(incoming);
+    }
+    Ok((prepared, own_skipped, parse_errors))
+}
+
+/// Prefix of the Message-IDs Guichet gives its own mail.
+pub const OWN_MESSAGE_ID_PREFIX: &str = "guichet.";
+
+fn is_our_message_id(incoming: &Incoming) -> bool {
+    incoming
+        .parsed
+        .message_id
+        .as_deref()
+        .is_some_and(|id| id.starts_with(OWN_MESSAGE_ID_PREFIX))
+}
+
+/// Parses raw bytes into something the store can file; attachment bytes go to the blob store.
+pub fn prepare_message(
+    raw: Vec<u8>,
+    blobs: &crate::store::BlobStore,
+) -> Result<Incoming, StoreError> {
+    let mut parsed = parse_message(&raw);
+    let dedup_key = match &parsed.message_id {
+        Some(id) if !id.is_empty() => format!("mid:{id}"),
+        _ => format!("sha256:{}", crate::store::sha256_hex(&raw)),
+    };
+    let mut attachments = Vec::with_capacity(parsed.attachments.len());
+    for attachment in std::mem::take(&mut parsed.attachments) {
+        attachments.push(IncomingAttachment {
+            blob_hash: blobs.put(&attachment.data)?,
+            size: attachment.data.len() as i64,
+            filename: attachment.filename,
+            content_type: attachment.content_type,
+            content_id: attachment.content_id,
+            inline: attachment.inline,
+        });
+    }
+    Ok(Incoming {
+        dedup_key,
+        parsed,
+        attachments,
+        raw,
+    })
+}

@@ -1,1 +1,157 @@
-//! Store.
+//! The only code that writes SQL. One [`Store`] over SQLite (default) or PostgreSQL, with the same
+//! portable SQL for both (`$1` placeholders, `RETURNING`, `ON CONFLICT`); what differs per dialect
+//! (migrations, full-text search, job leasing) is chosen from [`Dialect`].
+
+mod blobs;
+mod jobs;
+mod mailboxes;
+mod shops;
+mod tickets;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use blobs::{BlobStore, sha256_hex};
+pub use jobs::{Job, PURGE_RETENTION};
+pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
+pub use shops::{Contact, NewContact, Shop};
+pub use tickets::{
+    AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView, rfc3339,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("blob storage error at {path}: {source}")]
+    Blob {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+    blobs: BlobStore,
+}
+
+/// Milliseconds since the Unix epoch, the store's only time format.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects, runs the migrations of the dialect, and uses `blob_dir` for attachments.
+    pub async fn open(database_url: &str, blob_dir: &Path) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let dialect = if database_url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            Dialect::Postgres
+        };
+        if dialect == Dialect::Sqlite {
+            if let Some(path) = sqlite_file(database_url) {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Blob {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+            }
+        }
+        let options: AnyConnectOptions = database_url.parse()?;
+        let pool_options = AnyPoolOptions::new()
+            .max_connections(if dialect == Dialect::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(30));
+        let pool = match dialect {
+            Dialect::Sqlite => {
+                pool_options
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the single writer; NORMAL keeps every
+                            // commit through a process crash; the timeout makes writers queue.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 15000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Dialect::Postgres => pool_options.connect_with(options).await?,
+        };
+        match dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store {
+            pool,
+            dialect,
+            blobs: BlobStore::new(blob_dir.to_path_buf()),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// A write transaction. On SQLite it takes the write lock at once, so two writers queue on
+    /// the busy timeout instead of failing when one upgrades a stale read snapshot.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// True when the error is a unique-constraint violation (both dialects).
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}

@@ -1,0 +1,953 @@
+//! Command-line interface (clap). Every command has `--help`; output follows `--lang`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+
+use guichet::config::{Config, Overrides};
+use guichet::crypto::SealingKey;
+use guichet::intake::imap::{self, ImapClient, ImapSettings, Security};
+use guichet::intake::providers;
+use guichet::intake::sync::{self, BarProgress, FolderSummary, LogProgress, Progress, SyncOptions};
+use guichet::model::UiLang;
+use guichet::store::{MailboxRow, NewContact, NewMailbox, Shop, Store, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "guichet",
+    version,
+    about = "Customer-service email desk for online shops"
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "GUICHET_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory holding the SQLite database, the key file and attachments.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data dir).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Language of messages (default: from GUICHET_LANG, the config, then LANG).
+    #[arg(long, global = true, value_enum)]
+    lang: Option<UiLang>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run continuously: sync every mailbox (IDLE or polling) and run due jobs.
+    Serve,
+    /// Fetch and file new mail of every configured mailbox.
+    Sync {
+        /// Sync once, run due jobs, print a summary and exit (non-zero exit code on errors).
+        #[arg(long)]
+        once: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage shops.
+    #[command(subcommand)]
+    Shop(ShopCommand),
+    /// Manage a shop's contacts (the addresses customers write to).
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Manage support mailboxes.
+    #[command(subcommand)]
+    Mailbox(MailboxCommand),
+    /// Read and manage tickets.
+    #[command(subcommand)]
+    Tickets(TicketsCommand),
+    /// Create a demo shop with sample mail in the data dir and show what was filed.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum ShopCommand {
+    /// Add a shop.
+    Add { name: String },
+    /// List shops.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a shop's settings.
+    Set {
+        name: String,
+        /// Delete tickets not updated for this many months (0: keep forever).
+        #[arg(long)]
+        retention_months: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ContactCommand {
+    /// Add a contact, e.g. "Service client" or "Webmaster".
+    Add {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Messages to this contact are not customer-service tickets.
+        #[arg(long)]
+        not_customer_service: bool,
+    },
+    /// List a shop's contacts.
+    List {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct MailboxAddArgs {
+    #[arg(long)]
+    shop: String,
+    /// The support address, e.g. sav@boutique.fr.
+    #[arg(long)]
+    email: String,
+    /// Known provider whose settings to use when the domain does not tell (gmail, outlook, ovh...).
+    #[arg(long)]
+    provider: Option<String>,
+    #[arg(long)]
+    imap_host: Option<String>,
+    #[arg(long)]
+    imap_port: Option<u16>,
+    #[arg(long, value_enum)]
+    imap_security: Option<Security>,
+    /// Accept a self-signed or otherwise invalid certificate.
+    #[arg(long)]
+    accept_invalid_certs: bool,
+    /// Login name (default: the email address).
+    #[arg(long)]
+    username: Option<String>,
+    /// Folder to watch; repeat for several (default: INBOX).
+    #[arg(long = "folder")]
+    folders: Vec<String>,
+    /// Delete messages from the server once filed.
+    #[arg(long)]
+    delete_after_import: bool,
+    /// Mark messages as read on the server once filed.
+    #[arg(long)]
+    mark_as_read: bool,
+    #[arg(long)]
+    smtp_host: Option<String>,
+    #[arg(long)]
+    smtp_port: Option<u16>,
+    #[arg(long, value_enum)]
+    smtp_security: Option<Security>,
+    /// Contact (by name) whose tickets this mailbox files.
+    #[arg(long)]
+    contact: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long, required = true)]
+    password_stdin: bool,
+    /// Save without testing the connection first.
+    #[arg(long)]
+    no_test: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum MailboxCommand {
+    /// Add a mailbox (its settings are found from the address for common providers).
+    Add(Box<MailboxAddArgs>),
+    /// Connect to mailboxes and report what works, in plain words.
+    Test {
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List mailboxes and their last sync.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TicketsCommand {
+    /// List tickets, most recently updated first.
+    List {
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a ticket and its messages.
+    Show {
+        number: i64,
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a ticket with its messages, search entries and attachments.
+    Delete {
+        number: i64,
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    /// Full-text search; prints matching ticket numbers.
+    Search {
+        query: String,
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+struct App {
+    config: Config,
+    store: Store,
+    key: SealingKey,
+    lang: UiLang,
+}
+
+fn init_logging(default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GUICHET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn open(cli: &Cli) -> Result<App> {
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
+    let config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok(), &overrides)?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let key = match &config.secret_key_hex {
+        Some(hex_key) => SealingKey::from_hex(hex_key)?,
+        None => SealingKey::load_or_create(&config.key_file)?,
+    };
+    let store = Store::open(&config.database_url, &config.data_dir.join("blobs"))
+        .await
+        .context("cannot open the database")?;
+    let lang = cli.lang.unwrap_or(config.lang);
+    Ok(App {
+        config,
+        store,
+        key,
+        lang,
+    })
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let verbose = matches!(
+        cli.command,
+        Command::Serve | Command::Sync { .. } | Command::Demo
+    );
+    init_logging(if verbose { "info" } else { "warn" });
+    let ctx = open(&cli).await?;
+    let result = match cli.command {
+        Command::Serve => serve(&ctx, true).await,
+        Command::Sync { once: false, .. } => serve(&ctx, false).await,
+        Command::Sync { once: true, json } => sync_once(&ctx, json).await,
+        Command::Shop(command) => shop(&ctx, command).await,
+        Command::Contact(command) => contact(&ctx, command).await,
+        Command::Mailbox(command) => mailbox(&ctx, command).await,
+        Command::Tickets(command) => tickets(&ctx, command).await,
+        Command::Demo => demo(&ctx).await,
+    };
+    ctx.store.close().await;
+    result
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn sync_options(ctx: &App) -> SyncOptions {
+    SyncOptions {
+        batch_size: ctx.config.sync.batch_size,
+        node_name: ctx.config.sync.node_name.clone(),
+        lang: ctx.lang,
+        attempts: 4,
+    }
+}
+
+async fn sync_once(ctx: &App, json: bool) -> Result<ExitCode> {
+    let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
+        Box::new(BarProgress::default())
+    } else {
+        Box::new(LogProgress)
+    };
+    let summaries =
+        sync::sync_all_once(&ctx.store, &ctx.key, &sync_options(ctx), progress.as_ref()).await?;
+    let jobs = guichet::worker::run_due_jobs(&ctx.store, &ctx.config.sync.node_name).await?;
+    let failed = summaries.iter().any(|s| s.error.is_some());
+    if json {
+        print_json(&summaries)?;
+    } else {
+        print_sync_summary(ctx.lang, &summaries, jobs);
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_sync_summary(lang: UiLang, summaries: &[FolderSummary], jobs: usize) {
+    if summaries.is_empty() {
+        println!(
+            "{}",
+            lang.pick(
+                "Aucune boîte aux lettres configurée (guichet mailbox add).",
+                "No mailbox configured (guichet mailbox add)."
+            )
+        );
+    }
+    for s in summaries {
+        let folder = if s.folder.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", s.folder)
+        };
+        println!("{} {}{}:", s.shop, s.mailbox, folder);
+        println!(
+            "  {}: {}, {}: {}, {}: {}, {}: {}, {}: {}",
+            lang.pick("nouveaux messages", "new messages"),
+            s.filed.new_messages,
+            lang.pick("nouveaux tickets", "new tickets"),
+            s.filed.new_tickets,
+            lang.pick("doublons ignorés", "skipped duplicates"),
+            s.filed.duplicates,
+            lang.pick("nos propres envois ignorés", "own mail skipped"),
+            s.own_skipped,
+            lang.pick(
+                "messages illisibles gardés bruts",
+                "unreadable messages kept raw"
+            ),
+            s.parse_errors,
+        );
+        if let Some(error) = &s.error {
+            println!("  {}: {error}", lang.pick("erreur", "error"));
+        }
+    }
+    let total = |f: fn(&FolderSummary) -> u64| summaries.iter().map(f).sum::<u64>();
+    println!(
+        "{}: {} {}, {} {}, {} {}, {} {}",
+        lang.pick("Total", "Total"),
+        total(|s| s.filed.new_messages),
+        lang.pick("nouveaux messages", "new messages"),
+        total(|s| s.filed.new_tickets),
+        lang.pick("nouveaux tickets", "new tickets"),
+        total(|s| s.filed.duplicates),
+        lang.pick("doublons ignorés", "skipped duplicates"),
+        summaries.iter().filter(|s| s.error.is_some()).count(),
+        lang.pick("erreurs", "errors"),
+    );
+    if jobs > 0 {
+        println!("{}: {jobs}", lang.pick("Tâches exécutées", "Jobs run"));
+    }
+}
+
+/// Syncs every mailbox forever (IDLE when offered, polling otherwise) and, with `workers`,
+/// runs due jobs every few seconds. Ctrl-C stops it.
+async fn serve(ctx: &App, workers: bool) -> Result<ExitCode> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for mailbox in ctx.store.mailboxes().await? {
+        let store = ctx.store.clone();
+        let key = ctx.key.clone();
+        let options = sync_options(ctx);
+        let poll = ctx.config.sync.poll_interval;
+        let idle = ctx.config.sync.idle;
+        tasks.spawn(async move { watch_mailbox(store, key, mailbox, options, poll, idle).await });
+    }
+    if workers {
+        let store = ctx.store.clone();
+        let owner = ctx.config.sync.node_name.clone();
+        tasks.spawn(async move {
+            loop {
+                if let Err(e) = guichet::worker::run_due_jobs(&store, &owner).await {
+                    tracing::error!(error = %e, "job worker");
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+    }
+    tracing::info!(tasks = tasks.len(), "guichet running; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    tasks.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One mailbox's endless loop. Errors back off (5 s doubling to 5 min) and never stop others.
+async fn watch_mailbox(
+    store: Store,
+    key: SealingKey,
+    mailbox: MailboxRow,
+    options: SyncOptions,
+    poll: Duration,
+    use_idle: bool,
+) {
+    let mut backoff = Duration::from_secs(5);
+    let mut client: Option<ImapClient> = None;
+    loop {
+        let leased = store
+            .lease_mailbox(mailbox.id, &options.node_name, poll.as_millis() as i64 * 3)
+            .await;
+        if !matches!(leased, Ok(true)) {
+            client = None;
+            tokio::time::sleep(poll).await;
+            continue;
+        }
+        let pass = async {
+            let mut session = match client.take() {
+                Some(c) => c,
+                None => ImapClient::connect(&sync::imap_settings(&mailbox, &key)?).await?,
+            };
+            let summaries =
+                sync::sync_mailbox(&mut session, &store, &mailbox, &options, &LogProgress)
+                    .await
+                    .map_err(|(_, e)| e)?;
+            let new: u64 = summaries.iter().map(|s| s.filed.new_messages).sum();
+            if new > 0 {
+                tracing::info!(mailbox = %mailbox.email, new, "filed new mail");
+            }
+            store.record_sync(mailbox.id, None).await?;
+            Ok::<ImapClient, sync::SyncError>(session)
+        }
+        .await;
+        match pass {
+            Ok(mut session) => {
+                backoff = Duration::from_secs(5);
+                let idle_folder = mailbox
+                    .folders
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "INBOX".into());
+                if use_idle && session.supports_idle() && session.select(&idle_folder).await.is_ok()
+                {
+                    match session.idle(poll).await {
+                        Ok((session, _changed)) => client = Some(session),
+                        Err(e) => {
+                            tracing::warn!(mailbox = %mailbox.email, error = %e, "IDLE interrupted")
+                        }
+                    }
+                } else {
+                    client = Some(session);
+                    tokio::time::sleep(poll).await;
+                }
+            }
+            Err(e) => {
+                let message = e.localized(options.lang);
+                tracing::warn!(mailbox = %mailbox.email, error = %message, retry_in = ?backoff, "sync failed");
+                let _ = store.record_sync(mailbox.id, Some(&message)).await;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(300));
+            }
+        }
+    }
+}
+
+async fn shop_named(store: &Store, name: &str) -> Result<Shop> {
+    store.shop_by_name(name).await.map_err(|e| match e {
+        StoreError::NotFound(_) => anyhow!("no shop named `{name}` (guichet shop list)"),
+        other => other.into(),
+    })
+}
+
+/// The shop to act on: the named one, or the only one.
+async fn chosen_shop(store: &Store, name: Option<&str>) -> Result<Shop> {
+    match name {
+        Some(name) => shop_named(store, name).await,
+        None => {
+            let mut shops = store.shops().await?;
+            match shops.len() {
+                1 => Ok(shops.remove(0)),
+                0 => bail!("no shop yet: guichet shop add NAME"),
+                _ => bail!("several shops exist: say which with --shop NAME"),
+            }
+        }
+    }
+}
+
+async fn shop(ctx: &App, command: ShopCommand) -> Result<ExitCode> {
+    match command {
+        ShopCommand::Add { name } => {
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("a shop needs a name");
+            }
+            let shop = ctx.store.add_shop(name).await?;
+            println!(
+                "{} {}",
+                ctx.lang.pick("Boutique ajoutée :", "Shop added:"),
+                shop.name
+            );
+        }
+        ShopCommand::List { json } => {
+            let shops = ctx.store.shops().await?;
+            if json {
+                print_json(&shops)?;
+            } else if shops.is_empty() {
+                println!("{}", ctx.lang.pick("Aucune boutique.", "No shops."));
+            } else {
+                for s in shops {
+                    let retention = s.retention_months.map(|m| {
+                        format!(
+                            " ({m} {})",
+                            ctx.lang.pick("mois de rétention", "months retention")
+                        )
+                    });
+                    println!("{}{}", s.name, retention.unwrap_or_default());
+                }
+            }
+        }
+        ShopCommand::Set {
+            name,
+            retention_months,
+        } => {
+            let shop = shop_named(&ctx.store, &name).await?;
+            if let Some(months) = retention_months {
+                if months < 0 {
+                    bail!("--retention-months must be 0 (keep forever) or more");
+                }
+                ctx.store
+                    .set_retention(shop.id, (months > 0).then_some(months))
+                    .await?;
+            }
+            println!(
+                "{} {}",
+                ctx.lang.pick("Boutique mise à jour :", "Shop updated:"),
+                shop.name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
+    match command {
+        ContactCommand::Add {
+            shop,
+            name,
+            email,
+            description,
+            not_customer_service,
+        } => {
+            let shop = shop_named(&ctx.store, &shop).await?;
+            if !email.contains('@') {
+                bail!("`{email}` is not an email address");
+            }
+            let contact = NewContact {
+                name,
+                email,
+                description,
+                customer_service: !not_customer_service,
+            };
+            let added = ctx.store.add_contact(shop.id, &contact).await?;
+            println!(
+                "{} {} <{}>",
+                ctx.lang.pick("Contact ajouté :", "Contact added:"),
+                added.name,
+                added.email
+            );
+        }
+        ContactCommand::List { shop, json } => {
+            let shop = shop_named(&ctx.store, &shop).await?;
+            let contacts = ctx.store.contacts(shop.id).await?;
+            if json {
+                print_json(&contacts)?;
+            } else {
+                for c in contacts {
+                    println!("{} <{}> {}", c.name, c.email, c.description);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_port(security: Security, imap: bool) -> u16 {
+    match (imap, security) {
+        (true, Security::Tls) => 993,
+        (true, _) => 143,
+        (false, Security::Tls) => 465,
+        (false, Security::Starttls) => 587,
+        (false, Security::None) => 25,
+    }
+}
+
+fn security_name(security: Security) -> &'static str {
+    match security {
+        Security::Tls => "tls",
+        Security::Starttls => "starttls",
+        Security::None => "none",
+    }
+}
+
+fn read_password_from_stdin() -> Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("--password-stdin: standard input gave an empty password");
+    }
+    Ok(SecretString::from(password))
+}
+
+async fn mailbox(ctx: &App, command: MailboxCommand) -> Result<ExitCode> {
+    match command {
+        MailboxCommand::Add(args) => mailbox_add(ctx, *args).await,
+        MailboxCommand::List { json } => {
+            let mailboxes = ctx.store.mailboxes().await?;
+            if json {
+                print_json(&mailboxes)?;
+            } else if mailboxes.is_empty() {
+                println!(
+                    "{}",
+                    ctx.lang.pick("Aucune boîte aux lettres.", "No mailboxes.")
+                );
+            } else {
+                for m in mailboxes {
+                    let state = match (&m.last_error, m.last_sync_at) {
+                        (Some(e), _) => format!("{}: {e}", ctx.lang.pick("erreur", "error")),
+                        (None, Some(at)) => format!(
+                            "{} {}",
+                            ctx.lang.pick("synchronisée le", "synced at"),
+                            guichet::store::rfc3339(at)
+                        ),
+                        (None, None) => ctx.lang.pick("jamais synchronisée", "never synced").into(),
+                    };
+                    println!(
+                        "{} {} imap {}:{} ({}) [{}] - {state}",
+                        m.shop_name,
+                        m.email,
+                        m.imap_host,
+                        m.imap_port,
+                        m.imap_security,
+                        m.folders.join(", ")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MailboxCommand::Test { shop, email } => {
+            let mut failed = false;
+            let mailboxes = ctx.store.mailboxes().await?;
+            let chosen: Vec<_> = mailboxes
+                .into_iter()
+                .filter(|m| shop.as_deref().is_none_or(|s| m.shop_name == s))
+                .filter(|m| {
+                    email
+                        .as_deref()
+                        .is_none_or(|e| m.email.eq_ignore_ascii_case(e))
+                })
+                .collect();
+            if chosen.is_empty() {
+                bail!("no mailbox matches (guichet mailbox list)");
+            }
+            for m in chosen {
+                let settings = sync::imap_settings(&m, &ctx.key)?;
+                failed |= !report_mailbox_test(ctx.lang, &m.email, &settings, &m.folders).await;
+            }
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+/// Tests a connection and prints the outcome; true when everything works.
+async fn report_mailbox_test(
+    lang: UiLang,
+    email: &str,
+    settings: &ImapSettings,
+    folders: &[String],
+) -> bool {
+    match imap::test_mailbox(settings, folders).await {
+        Ok(report) => {
+            println!(
+                "{email}: {}",
+                lang.pick("connexion IMAP réussie", "IMAP connection works")
+            );
+            println!("  {report}");
+            true
+        }
+        Err(e) => {
+            println!("{email}: {}", e.localized(lang));
+            false
+        }
+    }
+}
+
+async fn mailbox_add(ctx: &App, args: MailboxAddArgs) -> Result<ExitCode> {
+    let shop = shop_named(&ctx.store, &args.shop).await?;
+    let email = args.email.trim().to_lowercase();
+    if !email.contains('@') {
+        bail!("--email: `{email}` is not an email address");
+    }
+    let known = match &args.provider {
+        Some(name) => Some(
+            providers::by_name(name)
+                .ok_or_else(|| anyhow!("--provider: unknown provider `{name}`"))?,
+        ),
+        None => providers::for_email(&email),
+    };
+    let imap_security = args.imap_security.or(known.map(|p| p.imap.security));
+    let imap_host = args
+        .imap_host
+        .clone()
+        .or(known.map(|p| p.imap.host.to_string()));
+    let (Some(imap_host), Some(imap_security)) = (
+        imap_host,
+        imap_security.or(args.imap_host.as_ref().map(|_| Security::Tls)),
+    ) else {
+        bail!(
+            "{}",
+            ctx.lang.pick(
+                "fournisseur inconnu pour ce domaine : indiquez --imap-host, --imap-port, --imap-security et --smtp-host, --smtp-port, --smtp-security (ou --provider NOM)",
+                "unknown provider for this domain: give --imap-host, --imap-port, --imap-security and --smtp-host, --smtp-port, --smtp-security (or --provider NAME)"
+            )
+        );
+    };
+    let imap_port = args
+        .imap_port
+        .or(known
+            .filter(|p| p.imap.host == imap_host)
+            .map(|p| p.imap.port))
+        .unwrap_or(default_port(imap_security, true));
+    let smtp_security = args
+        .smtp_security
+        .or(known.map(|p| p.smtp.security))
+        .unwrap_or(Security::Starttls);
+    let smtp_host = args
+        .smtp_host
+        .clone()
+        .or(known.map(|p| p.smtp.host.to_string()))
+        .unwrap_or_else(|| imap_host.clone());
+    let smtp_port = args
+        .smtp_port
+        .or(known
+            .filter(|p| p.smtp.host == smtp_host)
+            .map(|p| p.smtp.port))
+        .unwrap_or(default_port(smtp_security, false));
+    let folders = if args.folders.is_empty() {
+        vec!["INBOX".to_string()]
+    } else {
+        args.folders.clone()
+    };
+    let password = read_password_from_stdin()?;
+    let settings = ImapSettings {
+        host: imap_host.clone(),
+        port: imap_port,
+        security: imap_security,
+        accept_invalid_certs: args.accept_invalid_certs,
+        username: args.username.clone().unwrap_or_else(|| email.clone()),
+        password,
+    };
+    if !args.no_test && !report_mailbox_test(ctx.lang, &email, &settings, &folders).await {
+        bail!(
+            "{}",
+            ctx.lang.pick(
+                "boîte non enregistrée ; corrigez les réglages ou ajoutez --no-test",
+                "mailbox not saved; fix the settings or add --no-test"
+            )
+        );
+    }
+    let contact_id = match &args.contact {
+        Some(name) => Some(
+            ctx.store
+                .contacts(shop.id)
+                .await?
+                .into_iter()
+                .find(|c| &c.name == name)
+                .ok_or_else(|| anyhow!("--contact: no contact named `{name}`"))?
+                .id,
+        ),
+        None => None,
+    };
+    let mailbox = NewMailbox {
+        email: email.clone(),
+        imap_host,
+        imap_port,
+        imap_security: security_name(imap_security).into(),
+        accept_invalid_certs: args.accept_invalid_certs,
+        username: settings.username.clone(),
+        password_sealed: ctx.key.seal(&settings.password, sync::PASSWORD_PURPOSE),
+        folders,
+        delete_after_import: args.delete_after_import,
+        mark_as_read: args.mark_as_read,
+        smtp_host,
+        smtp_port,
+        smtp_security: security_name(smtp_security).into(),
+        contact_id,
+    };
+    ctx.store.add_mailbox(shop.id, &mailbox).await?;
+    println!(
+        "{} {email}",
+        ctx.lang
+            .pick("Boîte aux lettres ajoutée :", "Mailbox added:")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
+    match command {
+        TicketsCommand::List { shop, json } => {
+            let shop_id = match &shop {
+                Some(name) => Some(shop_named(&ctx.store, name).await?.id),
+                None => None,
+            };
+            let tickets = ctx.store.tickets(shop_id).await?;
+            if json {
+                print_json(&tickets)?;
+            } else if tickets.is_empty() {
+                println!("{}", ctx.lang.pick("Aucun ticket.", "No tickets."));
+            } else {
+                for t in tickets {
+                    println!(
+                        "[{}] {:<9} {:>3} msg  {}  {}  ({})",
+                        t.number,
+                        t.status,
+                        t.message_count,
+                        t.customer_email,
+                        t.subject,
+                        t.updated_at
+                    );
+                }
+            }
+        }
+        TicketsCommand::Show { number, shop, json } => {
+            let shop = chosen_shop(&ctx.store, shop.as_deref()).await?;
+            let (ticket, messages) = ctx
+                .store
+                .ticket(shop.id, number)
+                .await
+                .map_err(|e| not_found_ticket(e, number))?;
+            if json {
+                print_json(&serde_json::json!({ "ticket": ticket, "messages": messages }))?;
+            } else {
+                println!(
+                    "[{}] {} — {} ({})",
+                    ticket.number, ticket.subject, ticket.customer_email, ticket.status
+                );
+                for m in messages {
+                    println!(
+                        "\n--- {} {} {}",
+                        m.date.as_deref().unwrap_or("?"),
+                        m.from,
+                        m.subject
+                    );
+                    if let Some(error) = &m.parse_error {
+                        println!(
+                            "({}: {error})",
+                            ctx.lang.pick(
+                                "message mal formé, gardé brut",
+                                "malformed message, kept raw"
+                            )
+                        );
+                    }
+                    println!("{}", m.new_text);
+                    for a in &m.attachments {
+                        println!(
+                            "  📎 {} ({}, {} bytes)",
+                            a.filename.as_deref().unwrap_or("-"),
+                            a.content_type,
+                            a.size
+                        );
+                    }
+                }
+            }
+        }
+        TicketsCommand::Delete { number, shop } => {
+            let shop = chosen_shop(&ctx.store, shop.as_deref()).await?;
+            ctx.store
+                .delete_ticket(shop.id, number)
+                .await
+                .map_err(|e| not_found_ticket(e, number))?;
+            println!(
+                "{} {number}",
+                ctx.lang.pick("Ticket supprimé :", "Ticket deleted:")
+            );
+        }
+        TicketsCommand::Search { query, shop, json } => {
+            let shop = chosen_shop(&ctx.store, shop.as_deref()).await?;
+            let numbers = ctx.store.search(shop.id, &query).await?;
+            if json {
+                print_json(&numbers)?;
+            } else {
+                for n in numbers {
+                    println!("{n}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn not_found_ticket(error: StoreError, number: i64) -> anyhow::Error {
+    match error {
+        StoreError::NotFound(_) => anyhow!("no ticket {number} (guichet tickets list)"),
+        other => other.into(),
+    }
+}
+
+async fn demo(ctx: &App) -> Result<ExitCode> {
+    let (shop, outcome) = guichet::demo::load_demo(&ctx.store).await?;
+    let lang = ctx.lang;
+    println!(
+        "{}: {}",
+        lang.pick("Dossier de données", "Data directory"),
+        ctx.config.data_dir.display()
+    );
+    println!(
+        "{} « {} » : {} {}, {} {}, {} {}",
+        lang.pick("Boutique de démonstration", "Demo shop"),
+        shop.name,
+        outcome.new_messages,
+        lang.pick("messages classés", "messages filed"),
+        outcome.new_tickets,
+        lang.pick("nouveaux tickets", "new tickets"),
+        outcome.duplicates,
+        lang.pick("doublons ignorés", "duplicates skipped"),
+    );
+    for t in ctx.store.tickets(Some(shop.id)).await? {
+        println!(
+            "  [{}] {} msg  {}  {}",
+            t.number, t.message_count, t.customer_email, t.subject
+        );
+    }
+    println!(
+        "{}",
+        lang.pick(
+            "Voir un ticket : guichet tickets show 1001 ; brancher une vraie boîte : guichet mailbox add --help",
+            "See a ticket: guichet tickets show 1001; connect a real mailbox: guichet mailbox add --help"
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,102 @@
+//! The job queue: everything that happens later is a row with a `run_at`, leased by a worker.
+//! A crash loses no job (the lease expires and another worker takes it); several nodes share it.
+
+use sqlx::Row;
+
+use super::{Dialect, Result, Store, now_ms};
+
+/// Deletes a shop's tickets older than its retention, then runs again a day later.
+pub const PURGE_RETENTION: &str = "purge_retention";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub shop_id: Option<i64>,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+impl Store {
+    /// Schedules the one job of `kind` for a shop, unless it already exists.
+    pub async fn schedule_unique_job(&self, kind: &str, shop_id: i64, run_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO jobs (kind, shop_id, unique_key, run_at, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (kind, unique_key) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(shop_id)
+        .bind(format!("shop:{shop_id}"))
+        .bind(run_at)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Leases the most overdue job for `lease_ms`, if any is due.
+    pub async fn lease_due_job(&self, owner: &str, lease_ms: i64) -> Result<Option<Job>> {
+        let now = now_ms();
+        let sql = match self.dialect {
+            // One writer at a time on SQLite, so a plain sub-select cannot hand a job out twice.
+            Dialect::Sqlite => {
+                "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 WHERE id = (\
+                 SELECT id FROM jobs WHERE run_at <= $3 AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at LIMIT 1) \
+                 RETURNING id, kind, shop_id, payload, attempts"
+            }
+            Dialect::Postgres => {
+                "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 WHERE id = (\
+                 SELECT id FROM jobs WHERE run_at <= $3 AND (lease_until IS NULL OR lease_until < $3) ORDER BY run_at LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED) RETURNING id, kind, shop_id, payload, attempts"
+            }
+        };
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(sql)
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.map(|r| {
+            Ok(Job {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                shop_id: r.try_get("shop_id")?,
+                payload: r.try_get("payload")?,
+                attempts: r.try_get("attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn finish_job(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Releases the job to run again at `run_at`, keeping `error` (if any) for display.
+    pub async fn reschedule_job(&self, id: i64, run_at: i64, error: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE jobs SET run_at = $1, lease_owner = NULL, lease_until = NULL, last_error = $2 WHERE id = $3")
+            .bind(run_at)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn shop_retention(&self, shop_id: i64) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT retention_months FROM shops WHERE id = $1")
+            .bind(shop_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("retention_months")?,
+            None => None,
+        })
+    }
+}

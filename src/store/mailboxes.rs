@@ -1,0 +1,203 @@
+//! Mailboxes (IMAP/SMTP settings with a sealed password), their per-folder checkpoints, and the
+//! lease that lets one node at a time sync a mailbox.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, is_unique_violation, now_ms};
+
+/// A mailbox to add. The password arrives already sealed: the store never sees it in clear.
+#[derive(Debug, Clone)]
+pub struct NewMailbox {
+    pub email: String,
+    pub imap_host: String,
+    pub imap_port: u16,
+    pub imap_security: String,
+    pub accept_invalid_certs: bool,
+    pub username: String,
+    pub password_sealed: Vec<u8>,
+    pub folders: Vec<String>,
+    pub delete_after_import: bool,
+    pub mark_as_read: bool,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: String,
+    pub contact_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MailboxRow {
+    pub id: i64,
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub email: String,
+    pub imap_host: String,
+    pub imap_port: u16,
+    pub imap_security: String,
+    pub accept_invalid_certs: bool,
+    pub username: String,
+    #[serde(skip)]
+    pub password_sealed: Vec<u8>,
+    pub folders: Vec<String>,
+    pub delete_after_import: bool,
+    pub mark_as_read: bool,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: String,
+    pub contact_id: Option<i64>,
+    pub last_sync_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub uid_validity: u32,
+    pub last_uid: u32,
+}
+
+const MAILBOX_COLUMNS: &str = "m.id, m.shop_id, s.name AS shop_name, m.email, m.imap_host, m.imap_port, m.imap_security, \
+     m.accept_invalid_certs, m.username, m.password_sealed, m.folders, m.delete_after_import, m.mark_as_read, \
+     m.smtp_host, m.smtp_port, m.smtp_security, m.contact_id, m.last_sync_at, m.last_error";
+
+fn mailbox_from_row(row: &sqlx::any::AnyRow) -> Result<MailboxRow> {
+    let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
+    let port = |name: &str| -> Result<u16> { Ok(row.try_get::<i64, _>(name)? as u16) };
+    Ok(MailboxRow {
+        id: row.try_get("id")?,
+        shop_id: row.try_get("shop_id")?,
+        shop_name: row.try_get("shop_name")?,
+        email: row.try_get("email")?,
+        imap_host: row.try_get("imap_host")?,
+        imap_port: port("imap_port")?,
+        imap_security: row.try_get("imap_security")?,
+        accept_invalid_certs: flag("accept_invalid_certs")?,
+        username: row.try_get("username")?,
+        password_sealed: row.try_get("password_sealed")?,
+        folders: row
+            .try_get::<String, _>("folders")?
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        delete_after_import: flag("delete_after_import")?,
+        mark_as_read: flag("mark_as_read")?,
+        smtp_host: row.try_get("smtp_host")?,
+        smtp_port: port("smtp_port")?,
+        smtp_security: row.try_get("smtp_security")?,
+        contact_id: row.try_get("contact_id")?,
+        last_sync_at: row.try_get("last_sync_at")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+impl Store {
+    pub async fn add_mailbox(&self, shop_id: i64, mailbox: &NewMailbox) -> Result<i64> {
+        let result = sqlx::query(
+            "INSERT INTO mailboxes (shop_id, email, imap_host, imap_port, imap_security, accept_invalid_certs, \
+             username, password_sealed, folders, delete_after_import, mark_as_read, smtp_host, smtp_port, \
+             smtp_security, contact_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+        )
+        .bind(shop_id)
+        .bind(mailbox.email.to_lowercase())
+        .bind(&mailbox.imap_host)
+        .bind(mailbox.imap_port as i64)
+        .bind(&mailbox.imap_security)
+        .bind(mailbox.accept_invalid_certs as i64)
+        .bind(&mailbox.username)
+        .bind(&mailbox.password_sealed)
+        .bind(mailbox.folders.join("\n"))
+        .bind(mailbox.delete_after_import as i64)
+        .bind(mailbox.mark_as_read as i64)
+        .bind(&mailbox.smtp_host)
+        .bind(mailbox.smtp_port as i64)
+        .bind(&mailbox.smtp_security)
+        .bind(mailbox.contact_id)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => Ok(row.try_get("id")?),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists(format!(
+                "mailbox {}",
+                mailbox.email
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every mailbox, of every shop, in a stable order.
+    pub async fn mailboxes(&self) -> Result<Vec<MailboxRow>> {
+        let sql = format!(
+            "SELECT {MAILBOX_COLUMNS} FROM mailboxes m JOIN shops s ON s.id = m.shop_id ORDER BY s.name, m.email"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(mailbox_from_row).collect()
+    }
+
+    /// The shop's own addresses: mail from them is ours, never a customer's.
+    pub async fn own_addresses(&self, shop_id: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT email FROM mailboxes WHERE shop_id = $1 UNION SELECT email FROM contacts WHERE shop_id = $1",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("email")?))
+            .collect()
+    }
+
+    pub async fn checkpoint(&self, mailbox_id: i64, folder: &str) -> Result<Option<Checkpoint>> {
+        let row = sqlx::query("SELECT uid_validity, last_uid FROM imap_checkpoints WHERE mailbox_id = $1 AND folder = $2")
+            .bind(mailbox_id)
+            .bind(folder)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Checkpoint {
+                uid_validity: r.try_get::<i64, _>("uid_validity")? as u32,
+                last_uid: r.try_get::<i64, _>("last_uid")? as u32,
+            })
+        })
+        .transpose()
+    }
+
+    /// Takes (or renews) the right to sync a mailbox for `lease_ms`. False when another node
+    /// holds an unexpired lease.
+    pub async fn lease_mailbox(&self, mailbox_id: i64, owner: &str, lease_ms: i64) -> Result<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE mailboxes SET lease_owner = $1, lease_until = $2 \
+             WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $1)",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(mailbox_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn release_mailbox(&self, mailbox_id: i64, owner: &str) -> Result<()> {
+        sqlx::query("UPDATE mailboxes SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2")
+            .bind(mailbox_id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the outcome of a sync, shown by `mailbox list`.
+    pub async fn record_sync(&self, mailbox_id: i64, error: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE mailboxes SET last_sync_at = $1, last_error = $2 WHERE id = $3")
+            .bind(now_ms())
+            .bind(error)
+            .bind(mailbox_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! Shops and their contacts (the addresses customers write to: "Service client", "Webmaster"...).
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, is_unique_violation, now_ms};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Shop {
+    pub id: i64,
+    pub name: String,
+    pub retention_months: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub description: String,
+    /// Messages to this contact are filed as customer-service tickets.
+    pub customer_service: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    pub name: String,
+    pub email: String,
+    pub description: String,
+    pub customer_service: bool,
+}
+
+fn shop_from_row(row: &sqlx::any::AnyRow) -> Result<Shop> {
+    Ok(Shop {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        retention_months: row.try_get("retention_months")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn add_shop(&self, name: &str) -> Result<Shop> {
+        let result = sqlx::query(
+            "INSERT INTO shops (name, created_at) VALUES ($1, $2) RETURNING id, name, retention_months, created_at",
+        )
+        .bind(name)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => shop_from_row(&row),
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::AlreadyExists(format!("shop {name}")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn shops(&self) -> Result<Vec<Shop>> {
+        let rows =
+            sqlx::query("SELECT id, name, retention_months, created_at FROM shops ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(shop_from_row).collect()
+    }
+
+    pub async fn shop_by_name(&self, name: &str) -> Result<Shop> {
+        let row =
+            sqlx::query("SELECT id, name, retention_months, created_at FROM shops WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("shop {name}")))?;
+        shop_from_row(&row)
+    }
+
+    /// Sets how many months tickets are kept (None: forever) and schedules the daily purge.
+    pub async fn set_retention(&self, shop_id: i64, months: Option<i64>) -> Result<()> {
+        sqlx::query("UPDATE shops SET retention_months = $1 WHERE id = $2")
+            .bind(months)
+            .bind(shop_id)
+            .execute(&self.pool)
+            .await?;
+        if months.is_some() {
+            self.schedule_unique_job(super::jobs::PURGE_RETENTION, shop_id, now_ms())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn add_contact(&self, shop_id: i64, contact: &NewContact) -> Result<Contact> {
+        let result = sqlx::query(
+            "INSERT INTO contacts (shop_id, name, email, description, customer_service) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(shop_id)
+        .bind(&contact.name)
+        .bind(contact.email.to_lowercase())
+        .bind(&contact.description)
+        .bind(contact.customer_service as i64)
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => Ok(Contact {
+                id: row.try_get("id")?,
+                name: contact.name.clone(),
+                email: contact.email.to_lowercase(),
+                description: contact.description.clone(),
+                customer_service: contact.customer_service,
+            }),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists(format!(
+                "contact {}",
+                contact.name
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn contacts(&self, shop_id: i64) -> Result<Vec<Contact>> {
+        let rows = sqlx::query(
+            "SELECT id, name, email, description, customer_service FROM contacts WHERE shop_id = $1 ORDER BY name",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Contact {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    email: row.try_get("email")?,
+                    description: row.try_get("description")?,
+                    customer_service: row.try_get::<i64, _>("customer_service")? != 0,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,602 @@
+//! Filing messages into tickets (exactly once, with the IMAP checkpoint in the same
+//! transaction), reading tickets back, and deleting them with everything they own.
+
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+
+use super::mailboxes::Checkpoint;
+use super::{Dialect, Result, Store, StoreError, now_ms};
+use crate::intake::parse::ParsedMessage;
+use crate::model::Status;
+use crate::threading::{self, Evidence, Placement, TaggedTicket};
+
+/// An attachment whose content is already in the blob store.
+#[derive(Debug, Clone)]
+pub struct IncomingAttachment {
+    pub blob_hash: String,
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub content_id: Option<String>,
+    pub inline: bool,
+    pub size: i64,
+}
+
+/// A parsed message ready to be filed.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// `mid:<Message-ID>`, or `sha256:<hash of the raw bytes>` when there is no Message-ID.
+    pub dedup_key: String,
+    /// The parse, without attachment bytes (those are in `attachments`).
+    pub parsed: ParsedMessage,
+    pub attachments: Vec<IncomingAttachment>,
+    pub raw: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FileOutcome {
+    pub new_messages: u64,
+    pub new_tickets: u64,
+    pub duplicates: u64,
+}
+
+impl std::ops::AddAssign for FileOutcome {
+    fn add_assign(&mut self, other: Self) {
+        self.new_messages += other.new_messages;
+        self.new_tickets += other.new_tickets;
+        self.duplicates += other.duplicates;
+    }
+}
+
+/// A ticket as `tickets list --json` shows it. Field names are a stable interface.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TicketView {
+    pub number: i64,
+    pub shop: String,
+    pub subject: String,
+    pub customer_email: String,
+    pub customer_name: Option<String>,
+    pub status: String,
+    pub assignee: Option<String>,
+    pub contact: Option<String>,
+    pub language: Option<String>,
+    pub message_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AttachmentView {
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub inline: bool,
+}
+
+/// A message as `tickets show --json` shows it. Field names are a stable interface.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MessageView {
+    pub id: i64,
+    pub message_id: Option<String>,
+    pub direction: String,
+    pub from: String,
+    pub from_name: Option<String>,
+    pub to: Vec<String>,
+    pub date: Option<String>,
+    pub subject: String,
+    pub new_text: String,
+    pub text: String,
+    pub parse_error: Option<String>,
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// RFC 3339 in UTC, the format of every time in the JSON output.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+const UNKNOWN_SENDER: &str = "unknown@invalid";
+
+const TICKET_COLUMNS: &str = "t.id, t.number, s.name AS shop, t.subject, t.customer_email, t.customer_name, t.status, \
+     t.assignee, c.name AS contact, t.language, t.message_count, t.created_at, t.updated_at";
+
+fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
+    Ok((
+        row.try_get("id")?,
+        TicketView {
+            number: row.try_get("number")?,
+            shop: row.try_get("shop")?,
+            subject: row.try_get("subject")?,
+            customer_email: row.try_get("customer_email")?,
+            customer_name: row.try_get("customer_name")?,
+            status: row.try_get("status")?,
+            assignee: row.try_get("assignee")?,
+            contact: row.try_get("contact")?,
+            language: row.try_get("language")?,
+            message_count: row.try_get("message_count")?,
+            created_at: rfc3339(row.try_get("created_at")?),
+            updated_at: rfc3339(row.try_get("updated_at")?),
+        },
+    ))
+}
+
+impl Store {
+    /// Files a batch of messages of one shop and, in the same transaction, moves the folder's
+    /// checkpoint: after a crash either both happened or neither did.
+    pub async fn file_batch(
+        &self,
+        shop_id: i64,
+        mailbox_id: Option<i64>,
+        contact_id: Option<i64>,
+        checkpoint: Option<(&str, Checkpoint)>,
+        batch: &[Incoming],
+    ) -> Result<FileOutcome> {
+        let mut tx = self.begin_write().await?;
+        let mut outcome = FileOutcome::default();
+        for incoming in batch {
+            let already =
+                sqlx::query("SELECT 1 AS one FROM messages WHERE shop_id = $1 AND dedup_key = $2")
+                    .bind(shop_id)
+                    .bind(&incoming.dedup_key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if already.is_some() {
+                outcome.duplicates += 1;
+                continue;
+            }
+            let (ticket_id, created) =
+                place_in_ticket(&mut tx, shop_id, contact_id, &incoming.parsed).await?;
+            insert_message(&mut tx, shop_id, ticket_id, mailbox_id, incoming).await?;
+            outcome.new_messages += 1;
+            outcome.new_tickets += created as u64;
+        }
+        if let (Some(mailbox_id), Some((folder, checkpoint))) = (mailbox_id, checkpoint) {
+            sqlx::query(
+                "INSERT INTO imap_checkpoints (mailbox_id, folder, uid_validity, last_uid) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (mailbox_id, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
+            )
+            .bind(mailbox_id)
+            .bind(folder)
+            .bind(checkpoint.uid_validity as i64)
+            .bind(checkpoint.last_uid as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Tickets, most recently updated first; all shops when `shop_id` is None.
+    pub async fn tickets(&self, shop_id: Option<i64>) -> Result<Vec<TicketView>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t JOIN shops s ON s.id = t.shop_id LEFT JOIN contacts c ON c.id = t.contact_id \
+             WHERE ($1 IS NULL OR t.shop_id = $1) ORDER BY t.updated_at DESC, t.number DESC"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(shop_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| ticket_from_row(r).map(|(_, view)| view))
+            .collect()
+    }
+
+    pub async fn ticket(
+        &self,
+        shop_id: i64,
+        number: i64,
+    ) -> Result<(TicketView, Vec<MessageView>)> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t JOIN shops s ON s.id = t.shop_id LEFT JOIN contacts c ON c.id = t.contact_id \
+             WHERE t.shop_id = $1 AND t.number = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(shop_id)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("ticket {number}")))?;
+        let (ticket_id, view) = ticket_from_row(&row)?;
+        let rows = sqlx::query(
+            "SELECT id, message_id, direction, from_email, from_name, to_addrs, date_ms, received_at, subject, new_text, body_text, parse_error \
+             FROM messages WHERE ticket_id = $1 ORDER BY received_at, id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let attachments = sqlx::query(
+                "SELECT filename, content_type, size, blob_hash, inline FROM attachments WHERE message_row_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|a| {
+                Ok(AttachmentView {
+                    filename: a.try_get("filename")?,
+                    content_type: a.try_get("content_type")?,
+                    size: a.try_get("size")?,
+                    sha256: a.try_get("blob_hash")?,
+                    inline: a.try_get::<i64, _>("inline")? != 0,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+            let to: String = row.try_get("to_addrs")?;
+            messages.push(MessageView {
+                id,
+                message_id: row.try_get("message_id")?,
+                direction: row.try_get("direction")?,
+                from: row.try_get("from_email")?,
+                from_name: row.try_get("from_name")?,
+                to: to
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                date: row.try_get::<Option<i64>, _>("date_ms")?.map(rfc3339),
+                subject: row.try_get("subject")?,
+                new_text: row.try_get("new_text")?,
+                text: row.try_get("body_text")?,
+                parse_error: row.try_get("parse_error")?,
+                attachments,
+            });
+        }
+        Ok((view, messages))
+    }
+
+    /// The raw bytes of a stored message, exactly as received.
+    pub async fn raw_message(&self, message_row_id: i64) -> Result<Vec<u8>> {
+        let row = sqlx::query("SELECT raw FROM messages WHERE id = $1")
+            .bind(message_row_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("message {message_row_id}")))?;
+        Ok(row.try_get("raw")?)
+    }
+
+    pub async fn set_status(&self, shop_id: i64, number: i64, status: Status) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE tickets SET status = $1, updated_at = $2 WHERE shop_id = $3 AND number = $4",
+        )
+        .bind(status.as_str())
+        .bind(now_ms())
+        .bind(shop_id)
+        .bind(number)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("ticket {number}")));
+        }
+        Ok(())
+    }
+
+    /// Ticket numbers whose messages match `query` (full-text, accents ignored on SQLite).
+    pub async fn search(&self, shop_id: i64, query: &str) -> Result<Vec<i64>> {
+        let rows = match self.dialect {
+            Dialect::Sqlite => {
+                // Quoting each word keeps user input from being read as FTS5 syntax.
+                let fts_query = query
+                    .split_whitespace()
+                    .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if fts_query.is_empty() {
+                    return Ok(Vec::new());
+                }
+                sqlx::query(
+                    "SELECT DISTINCT t.number FROM message_search f JOIN messages m ON m.id = f.rowid \
+                     JOIN tickets t ON t.id = m.ticket_id WHERE message_search MATCH $1 AND m.shop_id = $2 ORDER BY t.number",
+                )
+                .bind(fts_query)
+                .bind(shop_id)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Dialect::Postgres => {
+                sqlx::query(
+                    "SELECT DISTINCT t.number FROM messages m JOIN tickets t ON t.id = m.ticket_id \
+                     WHERE m.search @@ plainto_tsquery('simple', $1) AND m.shop_id = $2 ORDER BY t.number",
+                )
+                .bind(query)
+                .bind(shop_id)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(|r| Ok(r.try_get("number")?)).collect()
+    }
+
+    /// Deletes a ticket: its messages, search entries and attachments, and the blobs nothing
+    /// else uses, at once.
+    pub async fn delete_ticket(&self, shop_id: i64, number: i64) -> Result<()> {
+        let row = sqlx::query("SELECT id FROM tickets WHERE shop_id = $1 AND number = $2")
+            .bind(shop_id)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("ticket {number}")))?;
+        self.delete_tickets_by_id(&[row.try_get("id")?]).await
+    }
+
+    async fn delete_tickets_by_id(&self, ticket_ids: &[i64]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let mut hashes = Vec::new();
+        for &ticket_id in ticket_ids {
+            let rows = sqlx::query(
+                "SELECT a.blob_hash FROM attachments a JOIN messages m ON m.id = a.message_row_id WHERE m.ticket_id = $1",
+            )
+            .bind(ticket_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for r in rows {
+                hashes.push(r.try_get::<String, _>("blob_hash")?);
+            }
+            sqlx::query("DELETE FROM attachments WHERE message_row_id IN (SELECT id FROM messages WHERE ticket_id = $1)")
+                .bind(ticket_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM messages WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM tickets WHERE id = $1")
+                .bind(ticket_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.remove_unused_blobs(hashes).await
+    }
+
+    /// Deletes one message (and its ticket when it was the last one).
+    pub async fn delete_message(&self, message_row_id: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT ticket_id FROM messages WHERE id = $1")
+            .bind(message_row_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("message {message_row_id}")))?;
+        let ticket_id: i64 = row.try_get("ticket_id")?;
+        let hashes = sqlx::query("SELECT blob_hash FROM attachments WHERE message_row_id = $1")
+            .bind(message_row_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get::<String, _>("blob_hash")?))
+            .collect::<Result<Vec<_>>>()?;
+        sqlx::query("DELETE FROM attachments WHERE message_row_id = $1")
+            .bind(message_row_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM messages WHERE id = $1")
+            .bind(message_row_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE tickets SET message_count = message_count - 1, updated_at = $1 WHERE id = $2",
+        )
+        .bind(now_ms())
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM tickets WHERE id = $1 AND message_count <= 0")
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.remove_unused_blobs(hashes).await
+    }
+
+    /// Deletes the shop's tickets not updated since `cutoff_ms`; returns how many.
+    pub async fn purge_tickets_before(&self, shop_id: i64, cutoff_ms: i64) -> Result<usize> {
+        let mut purged = 0;
+        loop {
+            let ids = sqlx::query("SELECT id FROM tickets WHERE shop_id = $1 AND updated_at < $2 ORDER BY id LIMIT 200")
+                .bind(shop_id)
+                .bind(cutoff_ms)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok(r.try_get::<i64, _>("id")?))
+                .collect::<Result<Vec<_>>>()?;
+            if ids.is_empty() {
+                return Ok(purged);
+            }
+            purged += ids.len();
+            self.delete_tickets_by_id(&ids).await?;
+        }
+    }
+
+    async fn remove_unused_blobs(&self, mut hashes: Vec<String>) -> Result<()> {
+        hashes.sort();
+        hashes.dedup();
+        for hash in hashes {
+            let still_used =
+                sqlx::query("SELECT 1 AS one FROM attachments WHERE blob_hash = $1 LIMIT 1")
+                    .bind(&hash)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if still_used.is_none() {
+                self.blobs.remove(&hash)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Finds the message's ticket by the threading rules, or opens a new one. Returns the ticket id
+/// and whether it was created.
+async fn place_in_ticket(
+    tx: &mut Transaction<'static, Any>,
+    shop_id: i64,
+    contact_id: Option<i64>,
+    parsed: &ParsedMessage,
+) -> Result<(i64, bool)> {
+    let from_email = parsed.from_email.as_deref().unwrap_or(UNKNOWN_SENDER);
+    let normalized = threading::normalize_subject(&parsed.subject);
+    let when = parsed.date_ms.unwrap_or_else(now_ms);
+
+    let mut evidence = Evidence::default();
+    for number in threading::tracking_tags(&parsed.subject) {
+        if let Some(row) =
+            sqlx::query("SELECT id, customer_email FROM tickets WHERE shop_id = $1 AND number = $2")
+                .bind(shop_id)
+                .bind(number)
+                .fetch_optional(&mut **tx)
+                .await?
+        {
+            evidence.tagged.push(TaggedTicket {
+                ticket_id: row.try_get("id")?,
+                customer_email: row.try_get("customer_email")?,
+            });
+        }
+    }
+    // The direct parent first, then the thread from the most recent ancestor back.
+    let referenced = parsed
+        .in_reply_to
+        .iter()
+        .chain(parsed.references.iter().rev());
+    for message_id in referenced {
+        if let Some(row) = sqlx::query(
+            "SELECT ticket_id FROM messages WHERE shop_id = $1 AND message_id = $2 LIMIT 1",
+        )
+        .bind(shop_id)
+        .bind(message_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        {
+            evidence.by_reference = Some(row.try_get("ticket_id")?);
+            break;
+        }
+    }
+    if !normalized.is_empty() {
+        if let Some(row) = sqlx::query(
+            "SELECT id FROM tickets WHERE shop_id = $1 AND customer_email = $2 AND normalized_subject = $3 \
+             AND last_message_at >= $4 AND last_message_at <= $5 ORDER BY last_message_at DESC LIMIT 1",
+        )
+        .bind(shop_id)
+        .bind(from_email)
+        .bind(&normalized)
+        .bind(when - threading::SUBJECT_WINDOW_MS)
+        .bind(when + threading::SUBJECT_WINDOW_MS)
+        .fetch_optional(&mut **tx)
+        .await?
+        {
+            evidence.by_subject = Some(row.try_get("id")?);
+        }
+    }
+
+    match threading::place(from_email, &evidence) {
+        Placement::Existing { ticket_id, .. } => Ok((ticket_id, false)),
+        Placement::NewTicket => {
+            let number: i64 = sqlx::query(
+                "UPDATE shops SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1 AS number",
+            )
+            .bind(shop_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("number")?;
+            let now = now_ms();
+            let subject = if parsed.subject.is_empty() {
+                "(no subject)"
+            } else {
+                parsed.subject.as_str()
+            };
+            let ticket_id: i64 = sqlx::query(
+                "INSERT INTO tickets (shop_id, number, contact_id, customer_email, customer_name, subject, normalized_subject, \
+                 status, created_at, updated_at, last_message_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8, $9) RETURNING id",
+            )
+            .bind(shop_id)
+            .bind(number)
+            .bind(contact_id)
+            .bind(from_email)
+            .bind(parsed.from_name.as_deref())
+            .bind(subject)
+            .bind(&normalized)
+            .bind(now)
+            .bind(when)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("id")?;
+            Ok((ticket_id, true))
+        }
+    }
+}
+
+async fn insert_message(
+    tx: &mut Transaction<'static, Any>,
+    shop_id: i64,
+    ticket_id: i64,
+    mailbox_id: Option<i64>,
+    incoming: &Incoming,
+) -> Result<()> {
+    let parsed = &incoming.parsed;
+    let now = now_ms();
+    let to: Vec<&str> = parsed
+        .to
+        .iter()
+        .chain(parsed.cc.iter())
+        .map(String::as_str)
+        .collect();
+    let message_row_id: i64 = sqlx::query(
+        "INSERT INTO messages (shop_id, ticket_id, mailbox_id, dedup_key, message_id, in_reply_to, refs, direction, \
+         from_email, from_name, to_addrs, subject, date_ms, received_at, body_text, body_html, new_text, parse_error, raw) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'in', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
+    )
+    .bind(shop_id)
+    .bind(ticket_id)
+    .bind(mailbox_id)
+    .bind(&incoming.dedup_key)
+    .bind(parsed.message_id.as_deref())
+    .bind(parsed.in_reply_to.join(" "))
+    .bind(parsed.references.join(" "))
+    .bind(parsed.from_email.as_deref().unwrap_or(UNKNOWN_SENDER))
+    .bind(parsed.from_name.as_deref())
+    .bind(to.join(","))
+    .bind(&parsed.subject)
+    .bind(parsed.date_ms)
+    .bind(now)
+    .bind(&parsed.text)
+    .bind(parsed.html.as_deref())
+    .bind(&parsed.new_text)
+    .bind(parsed.parse_error.as_deref())
+    .bind(&incoming.raw)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("id")?;
+    for attachment in &incoming.attachments {
+        sqlx::query(
+            "INSERT INTO attachments (message_row_id, blob_hash, filename, content_type, content_id, inline, size) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(message_row_id)
+        .bind(&attachment.blob_hash)
+        .bind(attachment.filename.as_deref())
+        .bind(&attachment.content_type)
+        .bind(attachment.content_id.as_deref())
+        .bind(attachment.inline as i64)
+        .bind(attachment.size)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let when = parsed.date_ms.unwrap_or(now);
+    sqlx::query(
+        "UPDATE tickets SET message_count = message_count + 1, updated_at = $1, \
+         last_message_at = CASE WHEN last_message_at > $2 THEN last_message_at ELSE $2 END WHERE id = $3",
+    )
+    .bind(now)
+    .bind(when)
+    .bind(ticket_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! Runs due jobs from the queue. Each kind of job has one handler here.
+
+use crate::store::{Job, Store, StoreError, now_ms};
+
+/// A month counts 30 days for retention.
+const MONTH_MS: i64 = 30 * 24 * 3600 * 1000;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+const LEASE_MS: i64 = 5 * 60 * 1000;
+
+/// Runs every job due now; returns how many ran.
+pub async fn run_due_jobs(store: &Store, owner: &str) -> Result<usize, StoreError> {
+    let mut ran = 0;
+    while let Some(job) = store.lease_due_job(owner, LEASE_MS).await? {
+        ran += 1;
+        match run_job(store, &job).await {
+            Ok(next_run) => match next_run {
+                Some(run_at) => store.reschedule_job(job.id, run_at, None).await?,
+                None => store.finish_job(job.id).await?,
+            },
+            Err(e) => {
+                // Backoff grows with the attempts, capped at a day.
+                let delay = (60_000 * 2i64.pow(job.attempts.clamp(0, 10) as u32)).min(DAY_MS);
+                tracing::warn!(job = job.id, kind = %job.kind, error = %e, "job failed, will retry");
+                store
+                    .reschedule_job(job.id, now_ms() + delay, Some(&e.to_string()))
+                    .await?;
+            }
+        }
+    }
+    Ok(ran)
+}
+
+/// Runs one job; returns when it should run again, if it repeats.
+async fn run_job(store: &Store, job: &Job) -> Result<Option<i64>, StoreError> {
+    match job.kind.as_str() {
+        crate::store::PURGE_RETENTION => {
+            let Some(shop_id) = job.shop_id else {
+                return Ok(None);
+            };
+            let Some(months) = store.shop_retention(shop_id).await? else {
+                return Ok(None);
+            };
+            let purged = store
+                .purge_tickets_before(shop_id, now_ms() - months * MONTH_MS)
+                .await?;
+            tracing::info!(shop_id, months, purged, "retention purge");
+            Ok(Some(now_ms() + DAY_MS))
+        }
+        other => {
+            tracing::error!(job = job.id, kind = other, "unknown job kind, dropped");
+            Ok(None)
+        }
+    }
+}
