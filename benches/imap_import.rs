@@ -1,1 +1,150 @@
-fn main() {}
+//! Import benchmark: 10,000 realistic messages from a local Dovecot, three ways in one run:
+//! - the bare network read (`UID FETCH 1:* BODY.PEEK[]`, nothing stored): the ceiling;
+//! - mbsync (Debian isync) downloading the mailbox into a Maildir;
+//! - Guichet: fetch, parse, thread and store durably in SQLite.
+//!
+//! Run with `cargo bench --bench imap_import` (GUICHET_BENCH_MESSAGES changes the count).
+
+#[allow(dead_code)]
+#[path = "../tests/it/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use guichet::crypto::SealingKey;
+use guichet::intake::imap::{ImapClient, ImapSettings, Security};
+use guichet::intake::sync::{self, LogProgress, PASSWORD_PURPOSE, SyncOptions};
+use guichet::model::UiLang;
+use guichet::store::{NewMailbox, Store};
+use secrecy::SecretString;
+
+const ROUNDS: usize = 3;
+
+fn settings(server: &support::MailServer, mailbox: &support::TestMailbox) -> ImapSettings {
+    ImapSettings {
+        host: "127.0.0.1".into(),
+        port: server.imap_port,
+        security: Security::None,
+        accept_invalid_certs: false,
+        username: mailbox.email.clone(),
+        password: SecretString::from(mailbox.password.clone()),
+    }
+}
+
+async fn bare_fetch(settings: &ImapSettings) -> (Duration, usize) {
+    let started = Instant::now();
+    let mut client = ImapClient::connect(settings).await.expect("connect");
+    client.select("INBOX").await.expect("select");
+    let uids = client.uids_after(0).await.expect("search");
+    let fetched = client.fetch(&uids).await.expect("fetch");
+    let bytes: usize = fetched.iter().map(|m| m.raw.len()).sum();
+    client.logout().await;
+    assert_eq!(fetched.len(), uids.len());
+    (started.elapsed(), bytes)
+}
+
+fn mbsync(server: &support::MailServer, mailbox: &support::TestMailbox, work: &std::path::Path) -> Duration {
+    let maildir = work.join(format!("maildir-{}", rand::random::<u32>()));
+    std::fs::create_dir_all(&maildir).unwrap();
+    let config = work.join("mbsyncrc");
+    std::fs::write(
+        &config,
+        format!(
+            "IMAPAccount bench\nHost 127.0.0.1\nPort {}\nUser {}\nPass {}\nTLSType None\nAuthMechs LOGIN\n\n\
+             IMAPStore remote\nAccount bench\n\nMaildirStore local\nPath {}/\nInbox {}/INBOX\n\n\
+             Channel bench\nFar :remote:\nNear :local:\nPatterns INBOX\nSync Pull\nCreate Near\nSyncState *\n",
+            server.imap_port,
+            mailbox.email,
+            mailbox.password,
+            maildir.display(),
+            maildir.display()
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let output = std::process::Command::new("mbsync").arg("-c").arg(&config).arg("-a").output().expect("mbsync is installed (Debian isync)");
+    let elapsed = started.elapsed();
+    assert!(output.status.success(), "mbsync failed: {}", String::from_utf8_lossy(&output.stderr));
+    let count = std::fs::read_dir(maildir.join("INBOX/cur")).map(|d| d.count()).unwrap_or(0)
+        + std::fs::read_dir(maildir.join("INBOX/new")).map(|d| d.count()).unwrap_or(0);
+    assert!(count > 0, "mbsync downloaded nothing");
+    elapsed
+}
+
+async fn guichet_import(mailbox: &support::TestMailbox, server: &support::MailServer, messages: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("guichet.db").display());
+    let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
+    let key = SealingKey::from_hex(&"42".repeat(32)).unwrap();
+    let shop = store.add_shop("bench").await.unwrap();
+    let new = NewMailbox {
+        email: mailbox.email.clone(),
+        imap_host: "127.0.0.1".into(),
+        imap_port: server.imap_port,
+        imap_security: "none".into(),
+        accept_invalid_certs: false,
+        username: mailbox.email.clone(),
+        password_sealed: key.seal(&SecretString::from(mailbox.password.clone()), PASSWORD_PURPOSE),
+        folders: vec!["INBOX".into()],
+        delete_after_import: false,
+        mark_as_read: false,
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: 25,
+        smtp_security: "none".into(),
+        contact_id: None,
+    };
+    store.add_mailbox(shop.id, &new).await.unwrap();
+    let options = SyncOptions { batch_size: 500, node_name: "bench".into(), lang: UiLang::En, attempts: 1 };
+    let started = Instant::now();
+    let summaries = sync::sync_all_once(&store, &key, &options, &LogProgress).await.unwrap();
+    let elapsed = started.elapsed();
+    let filed: u64 = summaries.iter().map(|s| s.filed.new_messages + s.filed.duplicates).sum();
+    assert!(summaries.iter().all(|s| s.error.is_none()), "{summaries:?}");
+    assert_eq!(filed as usize, messages, "every message filed");
+    store.close().await;
+    elapsed
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn rate(messages: usize, elapsed: Duration) -> f64 {
+    messages as f64 / elapsed.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let messages: usize = std::env::var("GUICHET_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let server = support::MailServer::shared();
+    let mailbox = server.new_mailbox("bench");
+    let seeding = Instant::now();
+    server.seed_maildir(&mailbox, "INBOX", (0..messages).map(support::realistic_mail));
+    let work = tempfile::tempdir().unwrap();
+    let settings = settings(server, &mailbox);
+    // The first read builds Dovecot's index; it is not measured.
+    let (_, bytes) = bare_fetch(&settings).await;
+    println!(
+        "mailbox: {messages} realistic messages, {:.1} MB, seeded in {:.1?}",
+        bytes as f64 / 1e6,
+        seeding.elapsed()
+    );
+
+    let (mut bare, mut mbsync_runs, mut guichet_runs) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        bare.push(bare_fetch(&settings).await.0);
+        mbsync_runs.push(mbsync(server, &mailbox, work.path()));
+        guichet_runs.push(guichet_import(&mailbox, server, messages).await);
+    }
+    let (bare, mbsync, guichet) = (median(bare), median(mbsync_runs), median(guichet_runs));
+    println!("median of {ROUNDS} rounds, plain IMAP on loopback:");
+    println!("  bare UID FETCH 1:* BODY.PEEK[]   {:>8.0} msg/s  ({:.2?})", rate(messages, bare), bare);
+    println!("  mbsync -> Maildir                {:>8.0} msg/s  ({:.2?})", rate(messages, mbsync), mbsync);
+    println!("  guichet -> SQLite (parse+thread) {:>8.0} msg/s  ({:.2?})", rate(messages, guichet), guichet);
+    println!(
+        "  guichet / mbsync = {:.2}x   guichet / bare fetch = {:.0}%",
+        mbsync.as_secs_f64() / guichet.as_secs_f64(),
+        100.0 * bare.as_secs_f64() / guichet.as_secs_f64()
+    );
+}

@@ -45,6 +45,7 @@ pub struct MailboxRow {
     pub smtp_port: u16,
     pub smtp_security: String,
     pub contact_id: Option<i64>,
+    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
     pub last_sync_at: Option<i64>,
     pub last_error: Option<String>,
 }

@@ -10,6 +10,7 @@ pub struct Shop {
     pub id: i64,
     pub name: String,
     pub retention_months: Option<i64>,
+    #[serde(serialize_with = "super::tickets::serialize_time")]
     pub created_at: i64,
 }
 

@@ -101,6 +101,23 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+pub(super) fn serialize_time<S: serde::Serializer>(
+    ms: &i64,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(&rfc3339(*ms))
+}
+
+pub(super) fn serialize_optional_time<S: serde::Serializer>(
+    ms: &Option<i64>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => serializer.serialize_str(&rfc3339(*ms)),
+        None => serializer.serialize_none(),
+    }
+}
+
 const UNKNOWN_SENDER: &str = "unknown@invalid";
 
 const TICKET_COLUMNS: &str = "t.id, t.number, s.name AS shop, t.subject, t.customer_email, t.customer_name, t.status, \

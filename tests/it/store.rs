@@ -1,0 +1,192 @@
+//! The same store suite against SQLite and PostgreSQL.
+
+use guichet::intake::parse::{Attachment, ParsedMessage};
+use guichet::store::{Checkpoint, Incoming, IncomingAttachment, NewContact, NewMailbox, Store};
+
+use crate::support::TestDatabase;
+
+fn parsed(message_id: &str, from: &str, subject: &str, date_ms: i64) -> ParsedMessage {
+    ParsedMessage {
+        message_id: Some(message_id.into()),
+        from_email: Some(from.into()),
+        subject: subject.into(),
+        date_ms: Some(date_ms),
+        text: format!("text of {message_id}"),
+        new_text: format!("new text of {message_id} théière"),
+        ..Default::default()
+    }
+}
+
+fn incoming(store: &Store, mut message: ParsedMessage, attachments: &[&[u8]]) -> Incoming {
+    message.attachments = attachments
+        .iter()
+        .map(|data| Attachment {
+            filename: Some("photo.jpg".into()),
+            content_type: "image/jpeg".into(),
+            content_id: None,
+            inline: false,
+            data: data.to_vec(),
+        })
+        .collect();
+    let raw = format!("Message-ID: <{}>\r\n\r\nbody", message.message_id.clone().unwrap_or_default()).into_bytes();
+    let dedup_key = match &message.message_id {
+        Some(id) => format!("mid:{id}"),
+        None => format!("sha256:{}", guichet::store::sha256_hex(&raw)),
+    };
+    let attachments = std::mem::take(&mut message.attachments)
+        .into_iter()
+        .map(|a| IncomingAttachment {
+            blob_hash: store.blobs().put(&a.data).unwrap(),
+            size: a.data.len() as i64,
+            filename: a.filename,
+            content_type: a.content_type,
+            content_id: a.content_id,
+            inline: a.inline,
+        })
+        .collect();
+    Incoming { dedup_key, parsed: message, attachments, raw }
+}
+
+const DAY: i64 = 24 * 3600 * 1000;
+const T0: i64 = 1_790_000_000_000;
+
+async fn suite(store: Store) {
+    let shop = store.add_shop("boutique").await.unwrap();
+    let other_shop = store.add_shop("autre").await.unwrap();
+    assert!(store.add_shop("boutique").await.is_err(), "duplicate shop names are refused");
+    let contact = store
+        .add_contact(shop.id, &NewContact { name: "Service client".into(), email: "SAV@boutique.test".into(), description: String::new(), customer_service: true })
+        .await
+        .unwrap();
+    assert_eq!(contact.email, "sav@boutique.test");
+
+    let mailbox_id = store
+        .add_mailbox(
+            shop.id,
+            &NewMailbox {
+                email: "sav@boutique.test".into(),
+                imap_host: "127.0.0.1".into(),
+                imap_port: 993,
+                imap_security: "tls".into(),
+                accept_invalid_certs: true,
+                username: "sav@boutique.test".into(),
+                password_sealed: vec![1, 2, 3],
+                folders: vec!["INBOX".into(), "Archive".into()],
+                delete_after_import: false,
+                mark_as_read: true,
+                smtp_host: "127.0.0.1".into(),
+                smtp_port: 587,
+                smtp_security: "starttls".into(),
+                contact_id: Some(contact.id),
+            },
+        )
+        .await
+        .unwrap();
+    let mailboxes = store.mailboxes().await.unwrap();
+    assert_eq!(mailboxes.len(), 1);
+    assert_eq!(mailboxes[0].folders, vec!["INBOX", "Archive"]);
+    assert!(mailboxes[0].mark_as_read && mailboxes[0].accept_invalid_certs);
+    assert_eq!(store.own_addresses(shop.id).await.unwrap(), vec!["sav@boutique.test".to_string()]);
+
+    // A first message opens ticket 1001 and moves the checkpoint in the same transaction.
+    let first = incoming(&store, parsed("a1@client", "alice@client.test", "Ma commande", T0), &[b"same photo"]);
+    let cp = Checkpoint { uid_validity: 7, last_uid: 10 };
+    let outcome = store.file_batch(shop.id, Some(mailbox_id), Some(contact.id), Some(("INBOX", cp)), &[first.clone()]).await.unwrap();
+    assert_eq!((outcome.new_messages, outcome.new_tickets, outcome.duplicates), (1, 1, 0));
+    assert_eq!(store.checkpoint(mailbox_id, "INBOX").await.unwrap(), Some(cp));
+
+    // Same message again: a duplicate, nothing new.
+    let again = store.file_batch(shop.id, Some(mailbox_id), None, None, &[first.clone()]).await.unwrap();
+    assert_eq!((again.new_messages, again.duplicates), (0, 1));
+
+    // Reply by References, by tag, by subject; a tag from someone else opens a new ticket.
+    let mut by_ref = parsed("a2@client", "alice@client.test", "Autre sujet", T0 + DAY);
+    by_ref.references = vec!["unknown@x".into(), "a1@client".into()];
+    let by_tag = parsed("a3@client", "alice@client.test", "Re: [#1001] n'importe quoi", T0 + 2 * DAY);
+    let by_subject = parsed("a4@client", "ALICE@client.test".to_lowercase().as_str(), "RE : Ma commande", T0 + 3 * DAY);
+    let foreign_tag = parsed("m1@client", "mallory@client.test", "Re: [1001] Ma commande", T0 + 3 * DAY);
+    let too_late = parsed("a5@client", "alice@client.test", "Re: Ma commande", T0 + 30 * DAY);
+    let batch: Vec<Incoming> = [by_ref, by_tag, by_subject, foreign_tag, too_late]
+        .into_iter()
+        .map(|m| incoming(&store, m, &[b"same photo"]))
+        .collect();
+    let outcome = store.file_batch(shop.id, Some(mailbox_id), None, None, &batch).await.unwrap();
+    assert_eq!((outcome.new_messages, outcome.new_tickets), (5, 2));
+
+    let tickets = store.tickets(Some(shop.id)).await.unwrap();
+    let mut numbers: Vec<(i64, i64, String)> = tickets.iter().map(|t| (t.number, t.message_count, t.customer_email.clone())).collect();
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        vec![
+            (1001, 4, "alice@client.test".to_string()),
+            (1002, 1, "mallory@client.test".to_string()),
+            (1003, 1, "alice@client.test".to_string()),
+        ]
+    );
+    let (ticket, messages) = store.ticket(shop.id, 1001).await.unwrap();
+    assert_eq!(ticket.contact.as_deref(), Some("Service client"));
+    assert_eq!(ticket.status, "open");
+    assert_eq!(messages.len(), 4);
+    assert_eq!(messages[0].attachments.len(), 1);
+    assert_eq!(messages[0].attachments[0].size, 10);
+
+    // Other shops are separate worlds: same Message-ID files again there, numbering restarts.
+    let there = store.file_batch(other_shop.id, None, None, None, &[first.clone()]).await.unwrap();
+    assert_eq!((there.new_messages, there.new_tickets), (1, 1));
+    assert_eq!(store.tickets(Some(other_shop.id)).await.unwrap()[0].number, 1001);
+
+    // Search finds words of the new text, accents included.
+    assert_eq!(store.search(shop.id, "théière").await.unwrap(), vec![1001, 1002, 1003]);
+    assert!(store.search(shop.id, "\"unbalanced").await.is_ok());
+
+    // One blob for the identical attachment everywhere; it survives until nothing uses it.
+    let hash = messages[0].attachments[0].sha256.clone();
+    let blob_path = store.blobs().path_of(&hash);
+    assert!(blob_path.exists());
+    store.delete_ticket(shop.id, 1001).await.unwrap();
+    assert!(store.ticket(shop.id, 1001).await.is_err());
+    assert_eq!(store.search(shop.id, "théière").await.unwrap(), vec![1002, 1003]);
+    assert!(blob_path.exists(), "still used by tickets 1002, 1003 and the other shop");
+    store.delete_ticket(shop.id, 1002).await.unwrap();
+    store.delete_ticket(other_shop.id, 1001).await.unwrap();
+    let (_, last) = store.ticket(shop.id, 1003).await.unwrap();
+    store.delete_message(last[0].id).await.unwrap();
+    assert!(store.ticket(shop.id, 1003).await.is_err(), "a ticket without messages goes too");
+    assert!(!blob_path.exists(), "the last user is gone, so is the blob");
+    assert!(store.search(shop.id, "théière").await.unwrap().is_empty());
+
+    // Retention: a purge job deletes tickets not updated within the retention.
+    let old = incoming(&store, parsed("old@client", "olga@client.test", "Ancien", T0), &[]);
+    store.file_batch(shop.id, None, None, None, &[old]).await.unwrap();
+    store.set_retention(shop.id, Some(1)).await.unwrap();
+    assert_eq!(guichet::worker::run_due_jobs(&store, "test").await.unwrap(), 1);
+    assert_eq!(store.tickets(Some(shop.id)).await.unwrap().len(), 1, "updated just now: kept");
+    assert_eq!(store.purge_tickets_before(shop.id, guichet::store::now_ms() + 1).await.unwrap(), 1);
+    assert!(store.tickets(Some(shop.id)).await.unwrap().is_empty());
+    assert_eq!(guichet::worker::run_due_jobs(&store, "test").await.unwrap(), 0, "next purge is tomorrow");
+
+    // Leases: one node at a time.
+    assert!(store.lease_mailbox(mailbox_id, "node-a", 60_000).await.unwrap());
+    assert!(!store.lease_mailbox(mailbox_id, "node-b", 60_000).await.unwrap());
+    assert!(store.lease_mailbox(mailbox_id, "node-a", 60_000).await.unwrap());
+    store.release_mailbox(mailbox_id, "node-a").await.unwrap();
+    assert!(store.lease_mailbox(mailbox_id, "node-b", 60_000).await.unwrap());
+}
+
+#[tokio::test]
+async fn store_suite_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::sqlite(dir.path());
+    let store = Store::open(&db.url, &dir.path().join("blobs")).await.unwrap();
+    suite(store).await;
+}
+
+#[tokio::test]
+async fn store_suite_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::postgres();
+    let store = Store::open(&db.url, &dir.path().join("blobs")).await.unwrap();
+    suite(store.clone()).await;
+    store.close().await;
+}
