@@ -185,3 +185,34 @@ async fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
     }
     assert_eq!(total, MESSAGES, "every message exactly once after {kills} kills");
 }
+
+#[test]
+fn serve_files_new_mail_through_idle_quickly() {
+    let server = MailServer::shared();
+    let mailbox = server.new_mailbox("idle");
+    let dir = tempfile::tempdir().unwrap();
+    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    assert!(add_mailbox(dir.path(), &mailbox, server.imaps_port, &mailbox.password, &[]).status.success());
+
+    // Polling every 10 minutes: only IDLE can bring the mail in within seconds.
+    let mut serve = guichet(dir.path(), &["serve"])
+        .env("GUICHET_SYNC_POLL_INTERVAL", "10m")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    server.append(&mailbox, "INBOX", &sample_mail("jade@client.test", &mailbox.email, "Colis abîmé", "Le carton est écrasé.", Some("j1@client.test"), &[]));
+    let mut filed = false;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(250));
+        let list = ok(guichet(dir.path(), &["tickets", "list", "--json"]));
+        if list.contains("jade@client.test") {
+            filed = true;
+            break;
+        }
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert!(filed, "serve filed the new message within 10 s");
+}

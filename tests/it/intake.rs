@@ -283,3 +283,76 @@ async fn own_mail_is_never_a_customer_message() {
     assert_eq!(summaries[0].own_skipped, 2);
     assert_eq!(totals(&summaries), (1, 1, 0));
 }
+
+#[tokio::test]
+async fn one_failing_mailbox_does_not_stop_the_others() {
+    let server = MailServer::shared();
+    let good = server.new_mailbox("good");
+    let bad = TestMailbox { email: good.email.replace("good", "bad"), password: "not-the-password".into() };
+    let app = Instance::new().await;
+    app.watch(&bad, server.imap_port, false, &["INBOX"]).await;
+    app.watch(&good, server.imap_port, false, &["INBOX"]).await;
+    server.append(&good, "INBOX", &mail("hugo@client.test", "Retour", "h1@client.test", &[]));
+    let summaries = app.sync(1).await;
+    let failed: Vec<_> = summaries.iter().filter(|s| s.error.is_some()).collect();
+    assert_eq!(failed.len(), 1, "{summaries:?}");
+    assert_eq!(failed[0].mailbox, bad.email);
+    assert!(!failed[0].error.as_ref().unwrap().contains("not-the-password"));
+    assert_eq!(totals(&summaries).0, 1, "the good mailbox was synced");
+    let listed = app.store.mailboxes().await.unwrap();
+    assert!(listed.iter().find(|m| m.email == bad.email).unwrap().last_error.is_some());
+    assert!(listed.iter().find(|m| m.email == good.email).unwrap().last_error.is_none());
+}
+
+#[tokio::test]
+async fn mark_as_read_and_delete_after_import_act_only_on_filed_mail() {
+    let server = MailServer::shared();
+    let read = server.new_mailbox("markread");
+    let delete = server.new_mailbox("delete");
+    let app = Instance::new().await;
+    for (mailbox, delete_after_import) in [(&read, false), (&delete, true)] {
+        let new = NewMailbox {
+            email: mailbox.email.clone(),
+            imap_host: "127.0.0.1".into(),
+            imap_port: server.imap_port,
+            imap_security: "none".into(),
+            accept_invalid_certs: false,
+            username: mailbox.email.clone(),
+            password_sealed: app.key.seal(&SecretString::from(mailbox.password.clone()), PASSWORD_PURPOSE),
+            folders: vec!["INBOX".into()],
+            delete_after_import,
+            mark_as_read: !delete_after_import,
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: 25,
+            smtp_security: "none".into(),
+            contact_id: None,
+        };
+        app.store.add_mailbox(app.shop_id, &new).await.unwrap();
+        for i in 0..3 {
+            server.append(mailbox, "INBOX", &mail("ines@client.test", &format!("Q{i} {}", mailbox.email), &format!("i{i}-{}", mailbox.email), &[]));
+        }
+    }
+    no_errors(&app.sync(1).await);
+    assert_eq!(app.message_count().await, 6);
+
+    let mut client = guichet::intake::imap::ImapClient::connect(&plain_settings(server, &read)).await.unwrap();
+    let state = client.select("INBOX").await.unwrap();
+    assert_eq!(state.exists, 3, "mark-as-read keeps the messages");
+    client.logout().await;
+    assert_eq!(server.unseen_count(&read, "INBOX"), 0, "all marked read");
+
+    let mut client = guichet::intake::imap::ImapClient::connect(&plain_settings(server, &delete)).await.unwrap();
+    assert_eq!(client.select("INBOX").await.unwrap().exists, 0, "filed messages deleted from the server");
+    client.logout().await;
+}
+
+fn plain_settings(server: &MailServer, mailbox: &TestMailbox) -> guichet::intake::imap::ImapSettings {
+    guichet::intake::imap::ImapSettings {
+        host: "127.0.0.1".into(),
+        port: server.imap_port,
+        security: guichet::intake::imap::Security::None,
+        accept_invalid_certs: false,
+        username: mailbox.email.clone(),
+        password: SecretString::from(mailbox.password.clone()),
+    }
+}
