@@ -100,6 +100,16 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_millis(ms))
 }
 
+/// The host name: stable across restarts, so a restarted node takes back its own leases at once.
+fn default_node_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "guichet".into())
+}
+
 impl Config {
     /// Loads the file (when given), applies `GUICHET_*` variables from `env`, then `overrides`.
     pub fn load(
@@ -208,7 +218,7 @@ impl Config {
         };
         let node_name = env("GUICHET_NODE_NAME")
             .or(file_config.sync.node_name)
-            .unwrap_or_else(|| format!("node-{}", std::process::id()));
+            .unwrap_or_else(default_node_name);
 
         Ok(Config {
             data_dir,

@@ -156,6 +156,8 @@ impl Store {
     ) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
         let mut outcome = FileOutcome::default();
+        // Two syncs of one folder may overlap (a `sync --once` beside `serve`): filing dedups
+        // and the checkpoint below never moves backwards within one UIDVALIDITY.
         for incoming in batch {
             let already =
                 sqlx::query("SELECT 1 AS one FROM messages WHERE shop_id = $1 AND dedup_key = $2")
@@ -176,7 +178,9 @@ impl Store {
         if let (Some(mailbox_id), Some((folder, checkpoint))) = (mailbox_id, checkpoint) {
             sqlx::query(
                 "INSERT INTO imap_checkpoints (mailbox_id, folder, uid_validity, last_uid) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (mailbox_id, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid",
+                 ON CONFLICT (mailbox_id, folder) DO UPDATE SET uid_validity = excluded.uid_validity, \
+                 last_uid = CASE WHEN imap_checkpoints.uid_validity = excluded.uid_validity AND imap_checkpoints.last_uid > excluded.last_uid \
+                 THEN imap_checkpoints.last_uid ELSE excluded.last_uid END",
             )
             .bind(mailbox_id)
             .bind(folder)
