@@ -1,9 +1,23 @@
 //! IMAP client: connection (implicit TLS, STARTTLS, plain), UID-based fetch, IDLE, and errors a
 //! shop owner can act on.
 
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use async_imap::extensions::idle::IdleResponse;
+use futures::TryStreamExt;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::intake::providers;
 use crate::model::UiLang;
 
 /// How the connection to a mail server is secured.
@@ -42,6 +56,9 @@ pub struct FetchedMessage {
     pub raw: Vec<u8>,
 }
 
+/// A provider's advice when it refuses a password, in French and English.
+pub type ProviderHint = (&'static str, &'static str);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
     #[error("cannot resolve host {host}")]
@@ -55,7 +72,7 @@ pub enum ImapError {
     #[error("TLS failure with {host}: {reason}")]
     Tls { host: String, reason: String },
     #[error("the server refused the user name or password")]
-    AuthenticationFailed { provider_hint: Option<String> },
+    AuthenticationFailed { hint: Option<ProviderHint> },
     #[error("folder {folder} does not exist")]
     FolderMissing { folder: String },
     #[error("connection lost: {0}")]
@@ -66,8 +83,67 @@ pub enum ImapError {
 
 impl ImapError {
     /// The message shown to the shop, in its language.
-    pub fn localized(&self, _lang: UiLang) -> String {
-        self.to_string()
+    pub fn localized(&self, lang: UiLang) -> String {
+        match (self, lang) {
+            (ImapError::Dns { host }, UiLang::Fr) => {
+                format!("Serveur {host} introuvable (DNS) : vérifiez le nom du serveur IMAP.")
+            }
+            (ImapError::Dns { host }, UiLang::En) => {
+                format!("Server {host} not found (DNS): check the IMAP server name.")
+            }
+            (ImapError::ConnectionRefused { host, port }, UiLang::Fr) => format!(
+                "Connexion refusée par {host}:{port} : vérifiez le port et la sécurité (993 en TLS, 143 en STARTTLS)."
+            ),
+            (ImapError::ConnectionRefused { host, port }, UiLang::En) => format!(
+                "Connection refused by {host}:{port}: check the port and security (993 for TLS, 143 for STARTTLS)."
+            ),
+            (ImapError::Timeout { host, port }, UiLang::Fr) => {
+                format!("{host}:{port} ne répond pas (délai dépassé) : serveur arrêté ou pare-feu.")
+            }
+            (ImapError::Timeout { host, port }, UiLang::En) => {
+                format!("{host}:{port} does not answer (timed out): server down or a firewall.")
+            }
+            (ImapError::Certificate { host, reason }, UiLang::Fr) => format!(
+                "Le certificat TLS de {host} n'est pas valide ({reason}). S'il s'agit d'un certificat auto-signé que vous connaissez, utilisez --accept-invalid-certs."
+            ),
+            (ImapError::Certificate { host, reason }, UiLang::En) => format!(
+                "The TLS certificate of {host} is not valid ({reason}). If it is a self-signed certificate you trust, use --accept-invalid-certs."
+            ),
+            (ImapError::Tls { host, reason }, UiLang::Fr) => format!(
+                "Échec de la négociation TLS avec {host} ({reason}) : le port et le mode de sécurité correspondent-ils ?"
+            ),
+            (ImapError::Tls { host, reason }, UiLang::En) => {
+                format!(
+                    "TLS negotiation with {host} failed ({reason}): do the port and security mode match?"
+                )
+            }
+            (ImapError::AuthenticationFailed { hint }, lang) => {
+                let base = lang.pick(
+                    "Authentification refusée : identifiant ou mot de passe incorrect.",
+                    "Authentication refused: wrong user name or password.",
+                );
+                match hint {
+                    Some((fr, en)) => format!("{base} {}", lang.pick(fr, en)),
+                    None => base.to_string(),
+                }
+            }
+            (ImapError::FolderMissing { folder }, UiLang::Fr) => {
+                format!("Le dossier « {folder} » n'existe pas sur le serveur.")
+            }
+            (ImapError::FolderMissing { folder }, UiLang::En) => {
+                format!("The folder \"{folder}\" does not exist on the server.")
+            }
+            (ImapError::Connection(reason), UiLang::Fr) => {
+                format!("Connexion interrompue : {reason}.")
+            }
+            (ImapError::Connection(reason), UiLang::En) => format!("Connection lost: {reason}."),
+            (ImapError::Protocol(reason), UiLang::Fr) => {
+                format!("Réponse IMAP inattendue : {reason}.")
+            }
+            (ImapError::Protocol(reason), UiLang::En) => {
+                format!("Unexpected IMAP response: {reason}.")
+            }
+        }
     }
 
     /// Whether retrying later may succeed (network trouble) rather than needing a human.
@@ -81,50 +157,615 @@ impl ImapError {
     }
 }
 
-pub struct ImapClient {}
+/// One stream type for the three security modes, so one session type covers them.
+#[derive(Debug)]
+pub enum MailStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MailStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MailStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Opens a TCP (and, per `security`, TLS) connection to a mail server. Shared with SMTP later.
+pub async fn open_stream(
+    host: &str,
+    port: u16,
+    security: Security,
+    accept_invalid_certs: bool,
+) -> Result<MailStream, ImapError> {
+    let timeout_error = || ImapError::Timeout {
+        host: host.to_string(),
+        port,
+    };
+    let addresses: Vec<_> =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| timeout_error())?
+            .map_err(|_| ImapError::Dns {
+                host: host.to_string(),
+            })?
+            .collect();
+    if addresses.is_empty() {
+        return Err(ImapError::Dns {
+            host: host.to_string(),
+        });
+    }
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addresses[..]))
+        .await
+        .map_err(|_| timeout_error())?
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::ConnectionRefused => ImapError::ConnectionRefused {
+                host: host.to_string(),
+                port,
+            },
+            _ => ImapError::Connection(e.to_string()),
+        })?;
+    tcp.set_nodelay(true).ok();
+    match security {
+        Security::Tls => Ok(MailStream::Tls(Box::new(
+            tls_handshake(tcp, host, accept_invalid_certs).await?,
+        ))),
+        Security::Starttls | Security::None => Ok(MailStream::Plain(tcp)),
+    }
+}
+
+pub async fn tls_handshake(
+    tcp: TcpStream,
+    host: &str,
+    accept_invalid_certs: bool,
+) -> Result<TlsStream<TcpStream>, ImapError> {
+    let config = tls_config(accept_invalid_certs);
+    let server_name =
+        rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| ImapError::Tls {
+            host: host.to_string(),
+            reason: e.to_string(),
+        })?;
+    tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        TlsConnector::from(config).connect(server_name, tcp),
+    )
+    .await
+    .map_err(|_| ImapError::Timeout {
+        host: host.to_string(),
+        port: 0,
+    })?
+    .map_err(|e| classify_tls_error(host, e))
+}
+
+fn classify_tls_error(host: &str, error: io::Error) -> ImapError {
+    let reason = error.to_string();
+    let certificate_problem = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)));
+    if certificate_problem {
+        ImapError::Certificate {
+            host: host.to_string(),
+            reason,
+        }
+    } else {
+        ImapError::Tls {
+            host: host.to_string(),
+            reason,
+        }
+    }
+}
+
+fn tls_config(accept_invalid_certs: bool) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions");
+    let config = if accept_invalid_certs {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth()
+    } else {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    Arc::new(config)
+}
+
+/// Accepts any certificate (self-signed servers the shop chose to trust) but still checks
+/// that the server owns the key it presents.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn protocol_error(error: async_imap::error::Error) -> ImapError {
+    use async_imap::error::Error;
+    match error {
+        Error::Io(e) => ImapError::Connection(e.to_string()),
+        Error::ConnectionLost => ImapError::Connection("the server closed the connection".into()),
+        other => ImapError::Protocol(other.to_string()),
+    }
+}
+
+/// `1:5,7,9:10` from sorted or unsorted UIDs.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+/// What `mailbox test` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxReport {
+    pub idle: bool,
+    /// (folder, number of messages)
+    pub folders: Vec<(String, u32)>,
+}
+
+impl fmt::Display for MailboxReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let folders: Vec<String> = self
+            .folders
+            .iter()
+            .map(|(name, n)| format!("{name}: {n} messages"))
+            .collect();
+        write!(
+            f,
+            "{}; IDLE {}",
+            folders.join(", "),
+            if self.idle { "yes" } else { "no" }
+        )
+    }
+}
+
+/// Connects, logs in and checks every folder.
+pub async fn test_mailbox(
+    settings: &ImapSettings,
+    folders: &[String],
+) -> Result<MailboxReport, ImapError> {
+    let mut client = ImapClient::connect(settings).await?;
+    let mut report = MailboxReport {
+        idle: client.supports_idle(),
+        folders: Vec::new(),
+    };
+    for folder in folders {
+        let state = client.select(folder).await?;
+        report.folders.push((folder.clone(), state.exists));
+    }
+    client.logout().await;
+    Ok(report)
+}
+
+pub struct ImapClient {
+    session: async_imap::Session<MailStream>,
+    idle_capable: bool,
+    uidplus: bool,
+    host: String,
+    port: u16,
+}
 
 impl ImapClient {
-    pub async fn connect(_settings: &ImapSettings) -> Result<Self, ImapError> {
-        todo!("helper: imap")
+    pub async fn connect(settings: &ImapSettings) -> Result<Self, ImapError> {
+        let (host, port) = (settings.host.as_str(), settings.port);
+        let stream =
+            open_stream(host, port, settings.security, settings.accept_invalid_certs).await?;
+        let mut client = async_imap::Client::new(stream);
+        timed_greeting(&mut client, host, port).await?;
+        if settings.security == Security::Starttls {
+            within(host, port, async {
+                client
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .map_err(|e| match e {
+                        async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
+                            ImapError::Tls {
+                                host: host.to_string(),
+                                reason: "the server does not offer STARTTLS".into(),
+                            }
+                        }
+                        other => protocol_error(other),
+                    })
+            })
+            .await?;
+            let MailStream::Plain(tcp) = client.into_inner() else {
+                unreachable!("STARTTLS starts from a plain stream")
+            };
+            let tls = tls_handshake(tcp, host, settings.accept_invalid_certs).await?;
+            client = async_imap::Client::new(MailStream::Tls(Box::new(tls)));
+        }
+        let login = tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            client.login(&settings.username, settings.password.expose_secret()),
+        )
+        .await
+        .map_err(|_| ImapError::Timeout {
+            host: host.to_string(),
+            port,
+        })?;
+        let mut session = match login {
+            Ok(session) => session,
+            Err((async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_), _)) => {
+                return Err(ImapError::AuthenticationFailed {
+                    hint: providers::for_email(&settings.username).and_then(|p| p.auth_hint),
+                });
+            }
+            Err((other, _)) => return Err(protocol_error(other)),
+        };
+        let capabilities = within(host, port, async {
+            session.capabilities().await.map_err(protocol_error)
+        })
+        .await?;
+        let idle_capable = capabilities.has_str("IDLE");
+        let uidplus = capabilities.has_str("UIDPLUS");
+        Ok(ImapClient {
+            session,
+            idle_capable,
+            uidplus,
+            host: host.to_string(),
+            port,
+        })
     }
-    pub async fn select(&mut self, _folder: &str) -> Result<FolderState, ImapError> {
-        todo!()
+
+    pub async fn select(&mut self, folder: &str) -> Result<FolderState, ImapError> {
+        let (host, port) = (self.host.clone(), self.port);
+        let mailbox = tokio::time::timeout(COMMAND_TIMEOUT, self.session.select(folder))
+            .await
+            .map_err(|_| ImapError::Timeout { host, port })?
+            .map_err(|e| match e {
+                async_imap::error::Error::No(_) => ImapError::FolderMissing {
+                    folder: folder.to_string(),
+                },
+                other => protocol_error(other),
+            })?;
+        Ok(FolderState {
+            uid_validity: mailbox.uid_validity.unwrap_or(0),
+            uid_next: mailbox.uid_next,
+            exists: mailbox.exists,
+        })
     }
+
     /// UIDs greater than `last_uid` in the selected folder, ascending.
-    pub async fn uids_after(&mut self, _last_uid: u32) -> Result<Vec<u32>, ImapError> {
-        todo!()
+    pub async fn uids_after(&mut self, last_uid: u32) -> Result<Vec<u32>, ImapError> {
+        let query = format!("UID {}:*", last_uid.saturating_add(1));
+        let session = &mut self.session;
+        let found = tokio::time::timeout(COMMAND_TIMEOUT, session.uid_search(&query))
+            .await
+            .map_err(|_| ImapError::Timeout {
+                host: self.host.clone(),
+                port: self.port,
+            })?
+            .map_err(protocol_error)?;
+        // "n:*" always includes the highest UID, even when it is below n.
+        let mut uids: Vec<u32> = found.into_iter().filter(|&uid| uid > last_uid).collect();
+        uids.sort_unstable();
+        Ok(uids)
     }
-    /// `UID FETCH <uids> BODY.PEEK[]`: never changes the \Seen flag.
-    pub async fn fetch(&mut self, _uids: &[u32]) -> Result<Vec<FetchedMessage>, ImapError> {
-        todo!()
+
+    /// `UID FETCH <uids> BODY.PEEK[]`: one command, responses streamed; never sets \Seen.
+    pub async fn fetch(&mut self, uids: &[u32]) -> Result<Vec<FetchedMessage>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set = uid_set(uids);
+        let (host, port) = (self.host.clone(), self.port);
+        let session = &mut self.session;
+        let work = async move {
+            let stream = session
+                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .await
+                .map_err(protocol_error)?;
+            let fetches: Vec<_> = stream.try_collect().await.map_err(protocol_error)?;
+            let mut messages: Vec<FetchedMessage> = fetches
+                .iter()
+                .filter_map(|f| {
+                    Some(FetchedMessage {
+                        uid: f.uid?,
+                        raw: f.body()?.to_vec(),
+                    })
+                })
+                .collect();
+            messages.sort_by_key(|m| m.uid);
+            Ok(messages)
+        };
+        tokio::time::timeout(COMMAND_TIMEOUT, work)
+            .await
+            .map_err(|_| ImapError::Timeout { host, port })?
     }
-    pub async fn mark_seen(&mut self, _uids: &[u32]) -> Result<(), ImapError> {
-        todo!()
+
+    pub async fn mark_seen(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+        self.store_flags(uids, "+FLAGS.SILENT (\\Seen)").await
     }
+
     /// Flags \Deleted and expunges exactly these UIDs (UID EXPUNGE when offered).
-    pub async fn delete(&mut self, _uids: &[u32]) -> Result<(), ImapError> {
-        todo!()
+    pub async fn delete(&mut self, uids: &[u32]) -> Result<(), ImapError> {
+        self.store_flags(uids, "+FLAGS.SILENT (\\Deleted)").await?;
+        let set = uid_set(uids);
+        let uidplus = self.uidplus;
+        let session = &mut self.session;
+        let work = async move {
+            if uidplus {
+                let stream = session.uid_expunge(&set).await.map_err(protocol_error)?;
+                let _: Vec<_> = stream.try_collect().await.map_err(protocol_error)?;
+            } else {
+                let stream = session.expunge().await.map_err(protocol_error)?;
+                let _: Vec<_> = stream.try_collect().await.map_err(protocol_error)?;
+            }
+            Ok(())
+        };
+        tokio::time::timeout(COMMAND_TIMEOUT, work)
+            .await
+            .map_err(|_| ImapError::Timeout {
+                host: self.host.clone(),
+                port: self.port,
+            })?
     }
+
+    async fn store_flags(&mut self, uids: &[u32], change: &str) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        let session = &mut self.session;
+        let work = async move {
+            let stream = session
+                .uid_store(&set, change)
+                .await
+                .map_err(protocol_error)?;
+            let _: Vec<_> = stream.try_collect().await.map_err(protocol_error)?;
+            Ok(())
+        };
+        tokio::time::timeout(COMMAND_TIMEOUT, work)
+            .await
+            .map_err(|_| ImapError::Timeout {
+                host: self.host.clone(),
+                port: self.port,
+            })?
+    }
+
+    /// Stores a message in `folder` (a copy of a sent reply in "Sent", a test fixture...).
+    pub async fn append(&mut self, folder: &str, raw: &[u8], seen: bool) -> Result<(), ImapError> {
+        let flags = seen.then_some("(\\Seen)");
+        within(&self.host, self.port, async {
+            self.session
+                .append(folder, flags, None, raw)
+                .await
+                .map_err(protocol_error)
+        })
+        .await
+    }
+
     pub fn supports_idle(&self) -> bool {
-        todo!()
+        self.idle_capable
     }
+
     /// Waits in IDLE until the server reports a change or `timeout` passes. Returns true on change.
-    pub async fn idle(self, _timeout: std::time::Duration) -> Result<(Self, bool), ImapError> {
-        todo!()
+    pub async fn idle(self, timeout: Duration) -> Result<(Self, bool), ImapError> {
+        let ImapClient {
+            session,
+            idle_capable,
+            uidplus,
+            host,
+            port,
+        } = self;
+        let mut handle = session.idle();
+        handle.init().await.map_err(protocol_error)?;
+        let (wait, _stop) = handle.wait_with_timeout(timeout);
+        let changed = match wait.await.map_err(protocol_error)? {
+            IdleResponse::NewData(_) => true,
+            IdleResponse::Timeout | IdleResponse::ManualInterrupt => false,
+        };
+        let session = tokio::time::timeout(COMMAND_TIMEOUT, handle.done())
+            .await
+            .map_err(|_| ImapError::Timeout {
+                host: host.clone(),
+                port,
+            })?
+            .map_err(protocol_error)?;
+        Ok((
+            ImapClient {
+                session,
+                idle_capable,
+                uidplus,
+                host,
+                port,
+            },
+            changed,
+        ))
     }
-    pub async fn logout(self) {}
+
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
 }
 
-#[derive(Debug)]
-pub struct MailboxReport;
-impl std::fmt::Display for MailboxReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("")
+async fn timed_greeting(
+    client: &mut async_imap::Client<MailStream>,
+    host: &str,
+    port: u16,
+) -> Result<(), ImapError> {
+    let greeting = tokio::time::timeout(CONNECT_TIMEOUT, client.read_response())
+        .await
+        .map_err(|_| ImapError::Timeout {
+            host: host.to_string(),
+            port,
+        })?
+        .map_err(|e| ImapError::Connection(e.to_string()))?;
+    match greeting {
+        Some(_) => Ok(()),
+        None => Err(ImapError::Connection(
+            "the server closed the connection before greeting".into(),
+        )),
     }
 }
-pub async fn test_mailbox(
-    _settings: &ImapSettings,
-    _folders: &[String],
-) -> Result<MailboxReport, ImapError> {
-    todo!()
+
+/// Runs an IMAP command with the command deadline.
+async fn within<T>(
+    host: &str,
+    port: u16,
+    fut: impl Future<Output = Result<T, ImapError>>,
+) -> Result<T, ImapError> {
+    tokio::time::timeout(COMMAND_TIMEOUT, fut)
+        .await
+        .map_err(|_| ImapError::Timeout {
+            host: host.to_string(),
+            port,
+        })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_are_compressed() {
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+        assert_eq!(uid_set(&[9, 3, 4, 3]), "3:4,9");
+        assert_eq!(uid_set(&[42]), "42");
+        assert_eq!(uid_set(&[]), "");
+    }
+
+    #[test]
+    fn every_error_reads_differently_in_each_language() {
+        let errors = [
+            ImapError::Dns {
+                host: "imap.x".into(),
+            },
+            ImapError::ConnectionRefused {
+                host: "imap.x".into(),
+                port: 993,
+            },
+            ImapError::Timeout {
+                host: "imap.x".into(),
+                port: 993,
+            },
+            ImapError::Certificate {
+                host: "imap.x".into(),
+                reason: "self-signed".into(),
+            },
+            ImapError::Tls {
+                host: "imap.x".into(),
+                reason: "bad record".into(),
+            },
+            ImapError::AuthenticationFailed {
+                hint: providers::for_email("a@gmail.com").and_then(|p| p.auth_hint),
+            },
+            ImapError::FolderMissing {
+                folder: "Support".into(),
+            },
+            ImapError::Connection("reset".into()),
+            ImapError::Protocol("garbage".into()),
+        ];
+        for error in errors {
+            let (fr, en) = (error.localized(UiLang::Fr), error.localized(UiLang::En));
+            assert!(!fr.is_empty() && !en.is_empty());
+            assert_ne!(fr, en, "{error:?}");
+        }
+        let gmail = ImapError::AuthenticationFailed {
+            hint: providers::for_email("a@gmail.com").and_then(|p| p.auth_hint),
+        };
+        assert!(
+            gmail
+                .localized(UiLang::Fr)
+                .contains("mot de passe d'application")
+        );
+        assert!(gmail.localized(UiLang::En).contains("app password"));
+    }
 }
