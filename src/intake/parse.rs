@@ -58,7 +58,7 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
         Ok(parsed) => parsed,
         Err(_) => ParsedMessage {
             subject: String::new(),
-            text: String::from_utf8_lossy(raw).into_owned(),
+            text: String::from_utf8_lossy(raw).replace('\0', ""),
             parse_error: Some("the MIME parser failed on this message; it is kept raw".into()),
             ..Default::default()
         },
@@ -67,7 +67,7 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
 
 fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
     let Some(message) = MessageParser::default().parse(raw) else {
-        let text = String::from_utf8_lossy(raw).trim().to_string();
+        let text = String::from_utf8_lossy(raw).replace('\0', "").trim().to_string();
         return ParsedMessage {
             new_text: text.clone(),
             text,
@@ -172,8 +172,19 @@ fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
     } else if parsed.from_email.is_none() && parsed.subject.is_empty() && parsed.text.is_empty() {
         parsed.parse_error = Some("no sender, subject or text could be read".into());
     }
+    strip_nul_bytes(&mut parsed);
     parsed.new_text = extract_new_text(&parsed.text);
     parsed
+}
+
+/// NUL is never meaningful in mail text, and PostgreSQL refuses it in text columns.
+fn strip_nul_bytes(parsed: &mut ParsedMessage) {
+    let fields = [&mut parsed.subject, &mut parsed.text].into_iter().chain(parsed.html.as_mut()).chain(parsed.from_name.as_mut());
+    for field in fields {
+        if field.contains('\0') {
+            *field = field.replace('\0', "");
+        }
+    }
 }
 
 fn clean_id(id: &str) -> String {

@@ -1,1 +1,8 @@
+//! The one integration-test binary. `support` starts the real servers the tests talk to.
 
+mod cli;
+mod harness_selftest;
+mod intake;
+mod parse_corpus;
+mod store;
+mod support;

@@ -1,0 +1,51 @@
+//! The harness itself works: a broken harness must not pass for a working product.
+
+use crate::support::{DropProxy, MailServer, TestDatabase, sample_mail};
+
+#[test]
+fn dovecot_serves_appended_and_seeded_mail() {
+    let server = MailServer::shared();
+    let mailbox = server.new_mailbox("selftest");
+    server.append(&mailbox, "INBOX", &sample_mail("a@x.test", &mailbox.email, "one", "body", Some("st1@x"), &[]));
+    server.append(&mailbox, "Archive", &sample_mail("a@x.test", &mailbox.email, "two", "body", Some("st2@x"), &[]));
+    server.seed_maildir(&mailbox, "INBOX", (0..5).map(crate::support::realistic_mail));
+    assert_eq!(server.unseen_count(&mailbox, "INBOX"), 6);
+    assert_eq!(server.unseen_count(&mailbox, "Archive"), 1);
+    server.set_uid_validity(&mailbox, "INBOX", 77);
+}
+
+#[test]
+fn drop_proxy_cuts_after_the_limit() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(&[7u8; 10_000]);
+        }
+    });
+    let proxy = DropProxy::start(port, Some(1000));
+    let mut received = Vec::new();
+    std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap().read_to_end(&mut received).ok();
+    assert_eq!(received.len(), 1000);
+    proxy.set_cut_after(None);
+    let mut received = Vec::new();
+    std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap().read_to_end(&mut received).ok();
+    assert_eq!(received.len(), 10_000);
+}
+
+#[test]
+fn postgres_databases_are_created_and_dropped() {
+    let db = TestDatabase::postgres();
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    let exists = |name: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["postgres://postgres@127.0.0.1:5432/postgres", "-tAc", &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    };
+    assert!(exists(&name));
+    drop(db);
+    assert!(!exists(&name));
+}

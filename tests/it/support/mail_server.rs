@@ -1,0 +1,270 @@
+//! A throwaway Dovecot (IMAP, IMAPS with a self-signed certificate) on free loopback ports,
+//! started once per test process in a temp dir, with passwd-file users created per test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::chown;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub struct MailServer {
+    pub dir: PathBuf,
+    pub imap_port: u16,
+    pub imaps_port: u16,
+    config: PathBuf,
+    passwd: Mutex<()>,
+    dovecot_uid: u32,
+    dovecot_gid: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestMailbox {
+    pub email: String,
+    pub password: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn system_user(name: &str) -> (u32, u32) {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    passwd
+        .lines()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.first() == Some(&name)).then(|| (fields[2].parse().unwrap(), fields[3].parse().unwrap()))
+        })
+        .unwrap_or_else(|| panic!("no `{name}` system user: run scripts/install-test-deps"))
+}
+
+static SHARED: OnceLock<MailServer> = OnceLock::new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl MailServer {
+    /// The server of this test process, started on first use. Panics (never skips) when it
+    /// cannot start, with Dovecot's log.
+    pub fn shared() -> &'static MailServer {
+        SHARED.get_or_init(MailServer::start)
+    }
+
+    fn start() -> MailServer {
+        let dir = std::env::temp_dir().join(format!("guichet-mail-{}-{}", std::process::id(), rand::random::<u32>()));
+        for sub in ["run", "state", "home"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        // Mail processes run as `dovecot`: every parent must be traversable by it.
+        for path in [&dir, &dir.join("home")] {
+            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        }
+        let (dovecot_uid, dovecot_gid) = system_user("dovecot");
+        chown(dir.join("home"), Some(dovecot_uid), Some(dovecot_gid)).unwrap();
+        std::fs::write(dir.join("passwd"), "").unwrap();
+        let openssl = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem"))
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl is installed (scripts/install-test-deps)");
+        assert!(openssl.success(), "openssl could not make a certificate");
+
+        let (imap_port, imaps_port) = (free_port(), free_port());
+        let d = dir.display();
+        let config = dir.join("dovecot.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "base_dir = {d}/run\nstate_dir = {d}/state\ninstance_name = guichet-test-{pid}\nlog_path = {d}/dovecot.log\n\
+                 protocols = imap\nlisten = 127.0.0.1\nssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n\
+                 disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+                 passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
+                 userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/home/%u\n}}\n\
+                 mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n\
+                 service imap-login {{\n  inet_listener imap {{\n    port = {imap_port}\n  }}\n  inet_listener imaps {{\n    port = {imaps_port}\n    ssl = yes\n  }}\n}}\n\
+                 service pop3-login {{\n  inet_listener pop3 {{\n    port = 0\n  }}\n  inet_listener pop3s {{\n    port = 0\n  }}\n}}\n\
+                 service submission-login {{\n  inet_listener submission {{\n    port = 0\n  }}\n}}\n\
+                 service lmtp {{\n  unix_listener lmtp {{\n    mode = 0600\n  }}\n}}\n\
+                 protocol imap {{\n  mail_max_userip_connections = 100\n}}\n",
+                pid = std::process::id()
+            ),
+        )
+        .unwrap();
+
+        // Dovecot runs in the foreground as the child of a thread that lives as long as this
+        // process; PR_SET_PDEATHSIG stops it when the test process ends, however it ends.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let config_for_thread = config.clone();
+        std::thread::spawn(move || {
+            let mut command = Command::new("dovecot");
+            command.arg("-F").arg("-c").arg(&config_for_thread).stdout(Stdio::null()).stderr(Stdio::piped());
+            unsafe {
+                command.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                    Ok(())
+                });
+            }
+            let child = command.spawn();
+            let started = child.is_ok();
+            sender.send(child.map(|_| ()).map_err(|e| e.to_string())).unwrap();
+            if started {
+                loop {
+                    std::thread::park();
+                }
+            }
+        });
+        if let Err(e) = receiver.recv().unwrap() {
+            panic!("cannot run dovecot ({e}): run scripts/install-test-deps");
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", imap_port)).is_err() || TcpStream::connect(("127.0.0.1", imaps_port)).is_err() {
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default();
+                panic!("Dovecot did not start on ports {imap_port}/{imaps_port}:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        MailServer { dir, imap_port, imaps_port, config, passwd: Mutex::new(()), dovecot_uid, dovecot_gid }
+    }
+
+    /// A mailbox of the test's own.
+    pub fn new_mailbox(&self, prefix: &str) -> TestMailbox {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let mailbox = TestMailbox {
+            email: format!("{prefix}-{n}-{}@shop.test", rand::random::<u16>()),
+            password: format!("pw-{:x}", rand::random::<u64>()),
+        };
+        let _guard = self.passwd.lock().unwrap();
+        let mut file = std::fs::OpenOptions::new().append(true).open(self.dir.join("passwd")).unwrap();
+        writeln!(file, "{}:{{PLAIN}}{}::::::", mailbox.email, mailbox.password).unwrap();
+        mailbox
+    }
+
+    fn maildir(&self, mailbox: &TestMailbox, folder: &str) -> PathBuf {
+        let root = self.dir.join("home").join(&mailbox.email).join("Maildir");
+        if folder.eq_ignore_ascii_case("INBOX") { root } else { root.join(format!(".{folder}")) }
+    }
+
+    fn make_owned_dir(&self, path: &Path) {
+        let mut missing = Vec::new();
+        let mut current = path.to_path_buf();
+        while !current.exists() {
+            missing.push(current.clone());
+            current = current.parent().unwrap().to_path_buf();
+        }
+        std::fs::create_dir_all(path).unwrap();
+        for dir in missing {
+            chown(&dir, Some(self.dovecot_uid), Some(self.dovecot_gid)).unwrap();
+        }
+    }
+
+    /// Writes messages straight into the folder's Maildir: the fast way to seed thousands.
+    pub fn seed_maildir(&self, mailbox: &TestMailbox, folder: &str, messages: impl IntoIterator<Item = Vec<u8>>) {
+        let root = self.maildir(mailbox, folder);
+        for sub in ["cur", "new", "tmp"] {
+            self.make_owned_dir(&root.join(sub));
+        }
+        if !folder.eq_ignore_ascii_case("INBOX") {
+            let subscriptions = root.parent().unwrap().join("subscriptions");
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&subscriptions).unwrap();
+            writeln!(file, "{folder}").unwrap();
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        for (i, raw) in messages.into_iter().enumerate() {
+            let name = format!("{now}.M{i}P{}R{}.guichet,S={}:2,", std::process::id(), rand::random::<u32>(), raw.len());
+            let path = root.join("cur").join(name);
+            std::fs::write(&path, &raw).unwrap();
+            chown(&path, Some(self.dovecot_uid), Some(self.dovecot_gid)).unwrap();
+        }
+    }
+
+    /// APPENDs one message over IMAP (creating the folder when needed), as a mail client would.
+    pub fn append(&self, mailbox: &TestMailbox, folder: &str, raw: &[u8]) {
+        let mut session = RawImap::login(self.imap_port, mailbox);
+        if !folder.eq_ignore_ascii_case("INBOX") {
+            let _ = session.command(&format!("CREATE \"{folder}\""));
+        }
+        session.append(folder, raw);
+        let _ = session.command("LOGOUT");
+    }
+
+    /// Messages in a folder not flagged \Seen, read from the Maildir file names.
+    pub fn unseen_count(&self, mailbox: &TestMailbox, folder: &str) -> usize {
+        let root = self.maildir(mailbox, folder);
+        let mut unseen = 0;
+        for sub in ["cur", "new"] {
+            for entry in std::fs::read_dir(root.join(sub)).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let flags = name.rsplit_once(":2,").map(|(_, f)| f.to_string()).unwrap_or_default();
+                unseen += (!flags.contains('S')) as usize;
+            }
+        }
+        unseen
+    }
+
+    /// Makes the server renumber the folder, as after a restore or a migration.
+    pub fn set_uid_validity(&self, mailbox: &TestMailbox, folder: &str, value: u32) {
+        let output = Command::new("doveadm")
+            .arg("-c")
+            .arg(&self.config)
+            .args(["mailbox", "update", "-u", &mailbox.email, "--uid-validity", &value.to_string(), folder])
+            .output()
+            .expect("doveadm runs");
+        assert!(output.status.success(), "doveadm mailbox update failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+/// A minimal blocking IMAP client for seeding mailboxes; independent of the code under test.
+struct RawImap {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    tag: usize,
+}
+
+impl RawImap {
+    fn login(port: u16, mailbox: &TestMailbox) -> RawImap {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the test Dovecot");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut session = RawImap { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, tag: 0 };
+        let mut greeting = String::new();
+        session.reader.read_line(&mut greeting).unwrap();
+        session.command(&format!("LOGIN \"{}\" \"{}\"", mailbox.email, mailbox.password)).expect("test login");
+        session
+    }
+
+    fn read_until_tagged(&mut self, tag: &str) -> Result<(), String> {
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return Err("connection closed".into());
+            }
+            if let Some(rest) = line.strip_prefix(&format!("{tag} ")) {
+                return if rest.starts_with("OK") { Ok(()) } else { Err(line) };
+            }
+        }
+    }
+
+    fn command(&mut self, command: &str) -> Result<(), String> {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        write!(self.writer, "{tag} {command}\r\n").unwrap();
+        self.read_until_tagged(&tag)
+    }
+
+    fn append(&mut self, folder: &str, raw: &[u8]) {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        write!(self.writer, "{tag} APPEND \"{folder}\" {{{}}}\r\n", raw.len()).unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with('+'), "APPEND refused: {line}");
+        self.writer.write_all(raw).unwrap();
+        self.writer.write_all(b"\r\n").unwrap();
+        self.read_until_tagged(&tag).expect("APPEND accepted");
+    }
+}

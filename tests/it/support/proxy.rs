@@ -1,0 +1,58 @@
+//! A TCP proxy that can cut connections after a number of bytes from the server, to test what
+//! happens when a connection drops in the middle of a fetch.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub struct DropProxy {
+    pub port: u16,
+    /// 0 means never cut.
+    cut_after: Arc<AtomicUsize>,
+}
+
+impl DropProxy {
+    pub fn start(target_port: u16, cut_after: Option<usize>) -> DropProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().unwrap().port();
+        let limit = Arc::new(AtomicUsize::new(cut_after.unwrap_or(0)));
+        let shared = Arc::clone(&limit);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else { continue };
+                let cut_after = shared.load(Ordering::SeqCst);
+                let (client_read, server_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pump(client_read, server_write, 0));
+                std::thread::spawn(move || pump(server, client, cut_after));
+            }
+        });
+        DropProxy { port, cut_after: limit }
+    }
+
+    /// Applies to connections opened from now on.
+    pub fn set_cut_after(&self, bytes: Option<usize>) {
+        self.cut_after.store(bytes.unwrap_or(0), Ordering::SeqCst);
+    }
+}
+
+fn pump(mut from: TcpStream, mut to: TcpStream, cut_after: usize) {
+    let mut buffer = [0u8; 16 * 1024];
+    let mut forwarded = 0;
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let n = if cut_after > 0 { n.min(cut_after - forwarded) } else { n };
+        if to.write_all(&buffer[..n]).is_err() {
+            break;
+        }
+        forwarded += n;
+        if cut_after > 0 && forwarded >= cut_after {
+            break;
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
