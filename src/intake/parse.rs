@@ -165,7 +165,13 @@ fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
         .iter()
         .filter(|p| p.is_encoding_problem)
         .count();
-    if problems > 0 {
+    let raw_body = raw_body_text(raw);
+    if parsed.text.is_empty() && parsed.attachments.is_empty() && !raw_body.is_empty() {
+        // Typically a multipart whose boundary never appears: show the body as it came.
+        parsed.text = raw_body;
+        parsed.parse_error =
+            Some("the MIME structure could not be read; the body is shown as received".into());
+    } else if problems > 0 {
         parsed.parse_error = Some(format!(
             "{problems} MIME part(s) could not be decoded; the raw message is kept"
         ));
@@ -185,6 +191,16 @@ fn strip_nul_bytes(parsed: &mut ParsedMessage) {
             *field = field.replace('\0', "");
         }
     }
+}
+
+/// The bytes after the header block, as text.
+fn raw_body_text(raw: &[u8]) -> String {
+    let start = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2));
+    start.map(|s| String::from_utf8_lossy(&raw[s..]).trim().to_string()).unwrap_or_default()
 }
 
 fn clean_id(id: &str) -> String {

@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub struct MailServer {
@@ -16,7 +16,6 @@ pub struct MailServer {
     pub imap_port: u16,
     pub imaps_port: u16,
     config: PathBuf,
-    passwd: Mutex<()>,
     dovecot_uid: u32,
     dovecot_gid: u32,
 }
@@ -44,6 +43,15 @@ fn system_user(name: &str) -> (u32, u32) {
 
 static SHARED: OnceLock<MailServer> = OnceLock::new();
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+const MAILBOXES: usize = 300;
+
+fn pool_email(n: usize) -> String {
+    format!("box{n}@shop.test")
+}
+
+fn pool_password(n: usize) -> String {
+    format!("pw-{n}-{:x}", n.wrapping_mul(0x9e37_79b9) ^ 0x5bd1)
+}
 
 impl MailServer {
     /// The server of this test process, started on first use. Panics (never skips) when it
@@ -63,7 +71,10 @@ impl MailServer {
         }
         let (dovecot_uid, dovecot_gid) = system_user("dovecot");
         chown(dir.join("home"), Some(dovecot_uid), Some(dovecot_gid)).unwrap();
-        std::fs::write(dir.join("passwd"), "").unwrap();
+        // Every test mailbox exists from the start: Dovecot notices a passwd-file change by
+        // its mtime, which misses several changes within one second.
+        let users: String = (0..MAILBOXES).map(|n| format!("{}:{{PLAIN}}{}::::::\n", pool_email(n), pool_password(n))).collect();
+        std::fs::write(dir.join("passwd"), users).unwrap();
         let openssl = Command::new("openssl")
             .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
             .arg(dir.join("key.pem"))
@@ -129,20 +140,15 @@ impl MailServer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        MailServer { dir, imap_port, imaps_port, config, passwd: Mutex::new(()), dovecot_uid, dovecot_gid }
+        MailServer { dir, imap_port, imaps_port, config, dovecot_uid, dovecot_gid }
     }
 
-    /// A mailbox of the test's own.
-    pub fn new_mailbox(&self, prefix: &str) -> TestMailbox {
+    /// A mailbox of the test's own. `purpose` names it in the harness log.
+    pub fn new_mailbox(&self, purpose: &str) -> TestMailbox {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let mailbox = TestMailbox {
-            email: format!("{prefix}-{n}-{}@shop.test", rand::random::<u16>()),
-            password: format!("pw-{:x}", rand::random::<u64>()),
-        };
-        let _guard = self.passwd.lock().unwrap();
-        let mut file = std::fs::OpenOptions::new().append(true).open(self.dir.join("passwd")).unwrap();
-        writeln!(file, "{}:{{PLAIN}}{}::::::", mailbox.email, mailbox.password).unwrap();
-        mailbox
+        assert!(n < MAILBOXES, "more than {MAILBOXES} test mailboxes: raise MAILBOXES");
+        let _ = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("mailboxes.log")).map(|mut f| writeln!(f, "{} {purpose}", pool_email(n)));
+        TestMailbox { email: pool_email(n), password: pool_password(n) }
     }
 
     fn maildir(&self, mailbox: &TestMailbox, folder: &str) -> PathBuf {
