@@ -5,7 +5,7 @@
 //!
 //! Run with `cargo bench --bench imap_import` (GUICHET_BENCH_MESSAGES changes the count).
 
-#[allow(dead_code)]
+#[allow(unused_imports)]
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
@@ -43,7 +43,11 @@ async fn bare_fetch(settings: &ImapSettings) -> (Duration, usize) {
     (started.elapsed(), bytes)
 }
 
-fn mbsync(server: &support::MailServer, mailbox: &support::TestMailbox, work: &std::path::Path) -> Duration {
+fn mbsync(
+    server: &support::MailServer,
+    mailbox: &support::TestMailbox,
+    work: &std::path::Path,
+) -> Duration {
     let maildir = work.join(format!("maildir-{}", rand::random::<u32>()));
     std::fs::create_dir_all(&maildir).unwrap();
     let config = work.join("mbsyncrc");
@@ -62,18 +66,38 @@ fn mbsync(server: &support::MailServer, mailbox: &support::TestMailbox, work: &s
     )
     .unwrap();
     let started = Instant::now();
-    let output = std::process::Command::new("mbsync").arg("-c").arg(&config).arg("-a").output().expect("mbsync is installed (Debian isync)");
+    let output = std::process::Command::new("mbsync")
+        .arg("-c")
+        .arg(&config)
+        .arg("-a")
+        .output()
+        .expect("mbsync is installed (Debian isync)");
     let elapsed = started.elapsed();
-    assert!(output.status.success(), "mbsync failed: {}", String::from_utf8_lossy(&output.stderr));
-    let count = std::fs::read_dir(maildir.join("INBOX/cur")).map(|d| d.count()).unwrap_or(0)
-        + std::fs::read_dir(maildir.join("INBOX/new")).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        output.status.success(),
+        "mbsync failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let count = std::fs::read_dir(maildir.join("INBOX/cur"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+        + std::fs::read_dir(maildir.join("INBOX/new"))
+            .map(|d| d.count())
+            .unwrap_or(0);
     assert!(count > 0, "mbsync downloaded nothing");
     elapsed
 }
 
-async fn guichet_import(mailbox: &support::TestMailbox, server: &support::MailServer, messages: usize) -> Duration {
+async fn guichet_import(
+    mailbox: &support::TestMailbox,
+    server: &support::MailServer,
+    messages: usize,
+) -> Duration {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("guichet.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("guichet.db").display()
+    );
     let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
     let key = SealingKey::from_hex(&"42".repeat(32)).unwrap();
     let shop = store.add_shop("bench").await.unwrap();
@@ -84,7 +108,10 @@ async fn guichet_import(mailbox: &support::TestMailbox, server: &support::MailSe
         imap_security: "none".into(),
         accept_invalid_certs: false,
         username: mailbox.email.clone(),
-        password_sealed: key.seal(&SecretString::from(mailbox.password.clone()), PASSWORD_PURPOSE),
+        password_sealed: key.seal(
+            &SecretString::from(mailbox.password.clone()),
+            PASSWORD_PURPOSE,
+        ),
         folders: vec!["INBOX".into()],
         delete_after_import: false,
         mark_as_read: false,
@@ -94,11 +121,21 @@ async fn guichet_import(mailbox: &support::TestMailbox, server: &support::MailSe
         contact_id: None,
     };
     store.add_mailbox(shop.id, &new).await.unwrap();
-    let options = SyncOptions { batch_size: 500, node_name: "bench".into(), lang: UiLang::En, attempts: 1 };
+    let options = SyncOptions {
+        batch_size: 500,
+        node_name: "bench".into(),
+        lang: UiLang::En,
+        attempts: 1,
+    };
     let started = Instant::now();
-    let summaries = sync::sync_all_once(&store, &key, &options, &LogProgress).await.unwrap();
+    let summaries = sync::sync_all_once(&store, &key, &options, &LogProgress)
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
-    let filed: u64 = summaries.iter().map(|s| s.filed.new_messages + s.filed.duplicates).sum();
+    let filed: u64 = summaries
+        .iter()
+        .map(|s| s.filed.new_messages + s.filed.duplicates)
+        .sum();
     assert!(summaries.iter().all(|s| s.error.is_none()), "{summaries:?}");
     assert_eq!(filed as usize, messages, "every message filed");
     store.close().await;
@@ -116,11 +153,18 @@ fn rate(messages: usize, elapsed: Duration) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let messages: usize = std::env::var("GUICHET_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let messages: usize = std::env::var("GUICHET_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let server = support::MailServer::shared();
     let mailbox = server.new_mailbox("bench");
     let seeding = Instant::now();
-    server.seed_maildir(&mailbox, "INBOX", (0..messages).map(support::realistic_mail));
+    server.seed_maildir(
+        &mailbox,
+        "INBOX",
+        (0..messages).map(support::realistic_mail),
+    );
     let work = tempfile::tempdir().unwrap();
     let settings = settings(server, &mailbox);
     // The first read builds Dovecot's index; it is not measured.
@@ -139,9 +183,21 @@ async fn main() {
     }
     let (bare, mbsync, guichet) = (median(bare), median(mbsync_runs), median(guichet_runs));
     println!("median of {ROUNDS} rounds, plain IMAP on loopback:");
-    println!("  bare UID FETCH 1:* BODY.PEEK[]   {:>8.0} msg/s  ({:.2?})", rate(messages, bare), bare);
-    println!("  mbsync -> Maildir                {:>8.0} msg/s  ({:.2?})", rate(messages, mbsync), mbsync);
-    println!("  guichet -> SQLite (parse+thread) {:>8.0} msg/s  ({:.2?})", rate(messages, guichet), guichet);
+    println!(
+        "  bare UID FETCH 1:* BODY.PEEK[]   {:>8.0} msg/s  ({:.2?})",
+        rate(messages, bare),
+        bare
+    );
+    println!(
+        "  mbsync -> Maildir                {:>8.0} msg/s  ({:.2?})",
+        rate(messages, mbsync),
+        mbsync
+    );
+    println!(
+        "  guichet -> SQLite (parse+thread) {:>8.0} msg/s  ({:.2?})",
+        rate(messages, guichet),
+        guichet
+    );
     println!(
         "  guichet / mbsync = {:.2}x   guichet / bare fetch = {:.0}%",
         mbsync.as_secs_f64() / guichet.as_secs_f64(),

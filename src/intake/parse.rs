@@ -67,7 +67,10 @@ pub fn parse_message(raw: &[u8]) -> ParsedMessage {
 
 fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
     let Some(message) = MessageParser::default().parse(raw) else {
-        let text = String::from_utf8_lossy(raw).replace('\0', "").trim().to_string();
+        let text = String::from_utf8_lossy(raw)
+            .replace('\0', "")
+            .trim()
+            .to_string();
         return ParsedMessage {
             new_text: text.clone(),
             text,
@@ -111,6 +114,7 @@ fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
         .flatten()
         .filter(|h| message.html_part(0).is_some_and(|p| p.is_text_html()) && !h.trim().is_empty());
 
+    let mut unreadable_structure = None;
     for part in message.attachments() {
         let content_type = part
             .content_type()
@@ -133,10 +137,13 @@ fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
             }
             _ => (part.contents().to_vec(), None, None),
         };
-        if parsed.text.is_empty() {
-            if let Some(text) = forwarded_text {
-                parsed.text = text.trim().to_string();
-            }
+        if let Some(text) = forwarded_text.filter(|_| parsed.text.is_empty()) {
+            parsed.text = text.trim().to_string();
+        }
+        if content_type.starts_with("multipart/") {
+            // A multipart whose boundary never appears comes back as one opaque part.
+            unreadable_structure = Some(String::from_utf8_lossy(&data).trim().to_string());
+            continue;
         }
         parsed.attachments.push(Attachment {
             filename: part.attachment_name().map(str::to_string).or(default_name),
@@ -165,7 +172,7 @@ fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
         .iter()
         .filter(|p| p.is_encoding_problem)
         .count();
-    let raw_body = raw_body_text(raw);
+    let raw_body = unreadable_structure.unwrap_or_else(|| raw_body_text(raw));
     if parsed.text.is_empty() && parsed.attachments.is_empty() && !raw_body.is_empty() {
         // Typically a multipart whose boundary never appears: show the body as it came.
         parsed.text = raw_body;
@@ -185,7 +192,10 @@ fn parse_unguarded(raw: &[u8]) -> ParsedMessage {
 
 /// NUL is never meaningful in mail text, and PostgreSQL refuses it in text columns.
 fn strip_nul_bytes(parsed: &mut ParsedMessage) {
-    let fields = [&mut parsed.subject, &mut parsed.text].into_iter().chain(parsed.html.as_mut()).chain(parsed.from_name.as_mut());
+    let fields = [&mut parsed.subject, &mut parsed.text]
+        .into_iter()
+        .chain(parsed.html.as_mut())
+        .chain(parsed.from_name.as_mut());
     for field in fields {
         if field.contains('\0') {
             *field = field.replace('\0', "");
@@ -200,7 +210,9 @@ fn raw_body_text(raw: &[u8]) -> String {
         .position(|w| w == b"\r\n\r\n")
         .map(|p| p + 4)
         .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2));
-    start.map(|s| String::from_utf8_lossy(&raw[s..]).trim().to_string()).unwrap_or_default()
+    start
+        .map(|s| String::from_utf8_lossy(&raw[s..]).trim().to_string())
+        .unwrap_or_default()
 }
 
 fn clean_id(id: &str) -> String {

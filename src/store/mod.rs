@@ -74,15 +74,11 @@ impl Store {
         } else {
             Dialect::Postgres
         };
-        if dialect == Dialect::Sqlite {
-            if let Some(path) = sqlite_file(database_url) {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Blob {
-                        path: dir.to_path_buf(),
-                        source,
-                    })?;
-                }
-            }
+        if let Some(dir) = sqlite_file(database_url).as_deref().and_then(Path::parent) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Blob {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let options: AnyConnectOptions = database_url.parse()?;
         let pool_options = AnyPoolOptions::new()

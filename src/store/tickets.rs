@@ -499,8 +499,8 @@ async fn place_in_ticket(
             break;
         }
     }
-    if !normalized.is_empty() {
-        if let Some(row) = sqlx::query(
+    if !normalized.is_empty()
+        && let Some(row) = sqlx::query(
             "SELECT id FROM tickets WHERE shop_id = $1 AND customer_email = $2 AND normalized_subject = $3 \
              AND last_message_at >= $4 AND last_message_at <= $5 ORDER BY last_message_at DESC LIMIT 1",
         )
@@ -514,7 +514,6 @@ async fn place_in_ticket(
         {
             evidence.by_subject = Some(row.try_get("id")?);
         }
-    }
 
     match threading::place(from_email, &evidence) {
         Placement::Existing { ticket_id, .. } => Ok((ticket_id, false)),

@@ -11,31 +11,65 @@ use rand::Rng;
 use crate::support::{MailServer, TestMailbox, guichet_cmd, sample_mail};
 
 fn run(mut cmd: Command) -> Output {
-    let output = cmd.output().expect("guichet runs");
-    output
+    cmd.output().expect("guichet runs")
 }
 
 fn ok(cmd: Command) -> String {
     let output = run(cmd);
-    assert!(output.status.success(), "failed: {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
 fn guichet(dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = guichet_cmd(dir);
-    cmd.args(args).env("GUICHET_LANG", "en").env_remove("GUICHET_DATABASE_URL");
+    cmd.args(args)
+        .env("GUICHET_LANG", "en")
+        .env_remove("GUICHET_DATABASE_URL");
     cmd
 }
 
-fn add_mailbox(dir: &std::path::Path, mailbox: &TestMailbox, port: u16, password: &str, extra: &[&str]) -> Output {
+fn add_mailbox(
+    dir: &std::path::Path,
+    mailbox: &TestMailbox,
+    port: u16,
+    password: &str,
+    extra: &[&str],
+) -> Output {
     let port = port.to_string();
     let mut args = vec![
-        "mailbox", "add", "--shop", "boutique", "--email", &mailbox.email, "--imap-host", "127.0.0.1", "--imap-port", &port,
-        "--imap-security", "tls", "--accept-invalid-certs", "--smtp-host", "127.0.0.1", "--smtp-port", "25", "--smtp-security", "none",
+        "mailbox",
+        "add",
+        "--shop",
+        "boutique",
+        "--email",
+        &mailbox.email,
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        &port,
+        "--imap-security",
+        "tls",
+        "--accept-invalid-certs",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        "25",
+        "--smtp-security",
+        "none",
         "--password-stdin",
     ];
     args.extend_from_slice(extra);
-    let mut child = guichet(dir, &args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = guichet(dir, &args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     child.wait_with_output().unwrap()
 }
@@ -48,40 +82,112 @@ fn mailbox_add_test_sync_and_json_shapes() {
     ok(guichet(dir.path(), &["shop", "add", "boutique"]));
 
     // A wrong password is refused with a clear message, and nothing is saved.
-    let refused = add_mailbox(dir.path(), &mailbox, server.imaps_port, "wrong-password", &[]);
+    let refused = add_mailbox(
+        dir.path(),
+        &mailbox,
+        server.imaps_port,
+        "wrong-password",
+        &[],
+    );
     assert!(!refused.status.success());
-    let said = String::from_utf8_lossy(&refused.stdout).to_string() + &String::from_utf8_lossy(&refused.stderr);
-    assert!(said.to_lowercase().contains("password") || said.to_lowercase().contains("authentication"), "{said}");
-    assert!(!said.contains("wrong-password"), "the password never appears: {said}");
+    let said = String::from_utf8_lossy(&refused.stdout).to_string()
+        + &String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.to_lowercase().contains("password") || said.to_lowercase().contains("authentication"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("wrong-password"),
+        "the password never appears: {said}"
+    );
 
-    let added = add_mailbox(dir.path(), &mailbox, server.imaps_port, &mailbox.password, &[]);
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let added = add_mailbox(
+        dir.path(),
+        &mailbox,
+        server.imaps_port,
+        &mailbox.password,
+        &[],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     let listed = ok(guichet(dir.path(), &["mailbox", "list", "--json"]));
     assert!(!listed.contains(&mailbox.password));
     let db = std::fs::read(dir.path().join("guichet.db")).unwrap();
-    assert!(!db.windows(mailbox.password.len()).any(|w| w == mailbox.password.as_bytes()), "password sealed at rest");
+    assert!(
+        !db.windows(mailbox.password.len())
+            .any(|w| w == mailbox.password.as_bytes()),
+        "password sealed at rest"
+    );
 
     let tested = ok(guichet(dir.path(), &["mailbox", "test"]));
     assert!(tested.contains(&mailbox.email), "{tested}");
 
-    server.append(&mailbox, "INBOX", &sample_mail("gina@client.test", &mailbox.email, "Facture commande 77", "Bonjour, la facture svp.", Some("g1@client.test"), &[]));
+    server.append(
+        &mailbox,
+        "INBOX",
+        &sample_mail(
+            "gina@client.test",
+            &mailbox.email,
+            "Facture commande 77",
+            "Bonjour, la facture svp.",
+            Some("g1@client.test"),
+            &[],
+        ),
+    );
     let summary = ok(guichet(dir.path(), &["sync", "--once"]));
-    assert!(summary.contains("new messages: 1") && summary.contains("new tickets: 1"), "{summary}");
+    assert!(
+        summary.contains("new messages: 1") && summary.contains("new tickets: 1"),
+        "{summary}"
+    );
 
-    let list: serde_json::Value = serde_json::from_str(&ok(guichet(dir.path(), &["tickets", "list", "--json"]))).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(guichet(dir.path(), &["tickets", "list", "--json"]))).unwrap();
     let ticket = &list[0];
-    for key in ["number", "shop", "subject", "customer_email", "customer_name", "status", "assignee", "contact", "language", "message_count", "created_at", "updated_at"] {
-        assert!(ticket.get(key).is_some(), "tickets list --json has `{key}`: {ticket}");
+    for key in [
+        "number",
+        "shop",
+        "subject",
+        "customer_email",
+        "customer_name",
+        "status",
+        "assignee",
+        "contact",
+        "language",
+        "message_count",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(
+            ticket.get(key).is_some(),
+            "tickets list --json has `{key}`: {ticket}"
+        );
     }
     assert_eq!(ticket["customer_email"], "gina@client.test");
     assert_eq!(ticket["status"], "open");
     assert_eq!(ticket["message_count"], 1);
 
     let number = ticket["number"].as_i64().unwrap().to_string();
-    let shown: serde_json::Value = serde_json::from_str(&ok(guichet(dir.path(), &["tickets", "show", &number, "--json"]))).unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&ok(guichet(
+        dir.path(),
+        &["tickets", "show", &number, "--json"],
+    )))
+    .unwrap();
     let message = &shown["messages"][0];
-    for key in ["message_id", "from", "date", "subject", "new_text", "attachments"] {
-        assert!(message.get(key).is_some(), "tickets show --json has `{key}`: {message}");
+    for key in [
+        "message_id",
+        "from",
+        "date",
+        "subject",
+        "new_text",
+        "attachments",
+    ] {
+        assert!(
+            message.get(key).is_some(),
+            "tickets show --json has `{key}`: {message}"
+        );
     }
     assert_eq!(message["message_id"], "g1@client.test");
     assert_eq!(message["from"], "gina@client.test");
@@ -100,20 +206,41 @@ fn mailbox_test_explains_failures_in_french_and_english() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let nobody = TestMailbox { email: "nobody@boutique.test".into(), password: "x".into() };
+    let nobody = TestMailbox {
+        email: "nobody@boutique.test".into(),
+        password: "x".into(),
+    };
     let en = add_mailbox(dir.path(), &nobody, closed_port, "x", &[]);
     assert!(!en.status.success());
     let en_text = String::from_utf8_lossy(&en.stdout).to_lowercase();
     assert!(en_text.contains("refused"), "{en_text}");
 
     let mut cmd = guichet_cmd(dir.path());
-    cmd.args(["--lang", "fr", "mailbox", "add", "--shop", "boutique", "--email", "nobody@inconnu.test", "--password-stdin"]);
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    cmd.args([
+        "--lang",
+        "fr",
+        "mailbox",
+        "add",
+        "--shop",
+        "boutique",
+        "--email",
+        "nobody@inconnu.test",
+        "--password-stdin",
+    ]);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     writeln!(child.stdin.take().unwrap(), "x").unwrap();
     let unknown = child.wait_with_output().unwrap();
     assert!(!unknown.status.success());
     let fr_text = String::from_utf8_lossy(&unknown.stderr);
-    assert!(fr_text.contains("fournisseur inconnu") && fr_text.contains("--imap-host"), "{fr_text}");
+    assert!(
+        fr_text.contains("fournisseur inconnu") && fr_text.contains("--imap-host"),
+        "{fr_text}"
+    );
 }
 
 #[test]
@@ -121,7 +248,10 @@ fn bad_configuration_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("guichet.toml");
     std::fs::write(&config, "[sync]\nbatch_size = 0\n").unwrap();
-    let output = run(guichet(dir.path(), &["--config", config.to_str().unwrap(), "shop", "list"]));
+    let output = run(guichet(
+        dir.path(),
+        &["--config", config.to_str().unwrap(), "shop", "list"],
+    ));
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("sync.batch_size"), "{err}");
@@ -133,11 +263,24 @@ fn demo_files_sample_mail_once() {
     let first = ok(guichet(dir.path(), &["demo"]));
     assert!(first.contains("7 messages filed"), "{first}");
     let second = ok(guichet(dir.path(), &["demo"]));
-    assert!(second.contains("0 messages filed") && second.contains("7 duplicates skipped"), "{second}");
-    let list: serde_json::Value = serde_json::from_str(&ok(guichet(dir.path(), &["tickets", "list", "--json"]))).unwrap();
-    let counts: Vec<i64> = list.as_array().unwrap().iter().map(|t| t["message_count"].as_i64().unwrap()).collect();
+    assert!(
+        second.contains("0 messages filed") && second.contains("7 duplicates skipped"),
+        "{second}"
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(guichet(dir.path(), &["tickets", "list", "--json"]))).unwrap();
+    let counts: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["message_count"].as_i64().unwrap())
+        .collect();
     assert_eq!(counts.iter().sum::<i64>(), 7);
-    assert_eq!(counts.len(), 5, "Marie and John each have a two-message thread: {list}");
+    assert_eq!(
+        counts.len(),
+        5,
+        "Marie and John each have a two-message thread: {list}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,10 +288,20 @@ async fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
     const MESSAGES: usize = 2000;
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("crash");
-    server.seed_maildir(&mailbox, "INBOX", (0..MESSAGES).map(crate::support::realistic_mail));
+    server.seed_maildir(
+        &mailbox,
+        "INBOX",
+        (0..MESSAGES).map(crate::support::realistic_mail),
+    );
     let dir = tempfile::tempdir().unwrap();
     ok(guichet(dir.path(), &["shop", "add", "boutique"]));
-    let added = add_mailbox(dir.path(), &mailbox, server.imaps_port, &mailbox.password, &[]);
+    let added = add_mailbox(
+        dir.path(),
+        &mailbox,
+        server.imaps_port,
+        &mailbox.password,
+        &[],
+    );
     assert!(added.status.success());
 
     let mut kills = 0;
@@ -167,11 +320,19 @@ async fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
         }
         child.wait().unwrap();
     }
-    assert!(kills >= 3, "the import was interrupted several times ({kills})");
+    assert!(
+        kills >= 3,
+        "the import was interrupted several times ({kills})"
+    );
     ok(guichet(dir.path(), &["sync", "--once"]));
 
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("guichet.db").display());
-    let store = guichet::store::Store::open(&url, &dir.path().join("blobs")).await.unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("guichet.db").display()
+    );
+    let store = guichet::store::Store::open(&url, &dir.path().join("blobs"))
+        .await
+        .unwrap();
     let shop = store.shop_by_name("boutique").await.unwrap();
     let mut seen = HashSet::new();
     let mut total = 0;
@@ -179,11 +340,17 @@ async fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
         let (_, messages) = store.ticket(shop.id, ticket.number).await.unwrap();
         for m in messages {
             total += 1;
-            let key = m.message_id.clone().unwrap_or_else(|| format!("{}|{}|{}", m.from, m.subject, m.text));
+            let key = m
+                .message_id
+                .clone()
+                .unwrap_or_else(|| format!("{}|{}|{}", m.from, m.subject, m.text));
             assert!(seen.insert(key), "duplicate {:?}", m.message_id);
         }
     }
-    assert_eq!(total, MESSAGES, "every message exactly once after {kills} kills");
+    assert_eq!(
+        total, MESSAGES,
+        "every message exactly once after {kills} kills"
+    );
 }
 
 #[test]
@@ -192,7 +359,17 @@ fn serve_files_new_mail_through_idle_quickly() {
     let mailbox = server.new_mailbox("idle");
     let dir = tempfile::tempdir().unwrap();
     ok(guichet(dir.path(), &["shop", "add", "boutique"]));
-    assert!(add_mailbox(dir.path(), &mailbox, server.imaps_port, &mailbox.password, &[]).status.success());
+    assert!(
+        add_mailbox(
+            dir.path(),
+            &mailbox,
+            server.imaps_port,
+            &mailbox.password,
+            &[]
+        )
+        .status
+        .success()
+    );
 
     // Polling every 10 minutes: only IDLE can bring the mail in within seconds.
     let mut serve = guichet(dir.path(), &["serve"])
@@ -202,7 +379,18 @@ fn serve_files_new_mail_through_idle_quickly() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    server.append(&mailbox, "INBOX", &sample_mail("jade@client.test", &mailbox.email, "Colis abîmé", "Le carton est écrasé.", Some("j1@client.test"), &[]));
+    server.append(
+        &mailbox,
+        "INBOX",
+        &sample_mail(
+            "jade@client.test",
+            &mailbox.email,
+            "Colis abîmé",
+            "Le carton est écrasé.",
+            Some("j1@client.test"),
+            &[],
+        ),
+    );
     let mut filed = false;
     for _ in 0..40 {
         std::thread::sleep(Duration::from_millis(250));

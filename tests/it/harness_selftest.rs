@@ -6,9 +6,35 @@ use crate::support::{DropProxy, MailServer, TestDatabase, sample_mail};
 fn dovecot_serves_appended_and_seeded_mail() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("selftest");
-    server.append(&mailbox, "INBOX", &sample_mail("a@x.test", &mailbox.email, "one", "body", Some("st1@x"), &[]));
-    server.append(&mailbox, "Archive", &sample_mail("a@x.test", &mailbox.email, "two", "body", Some("st2@x"), &[]));
-    server.seed_maildir(&mailbox, "INBOX", (0..5).map(crate::support::realistic_mail));
+    server.append(
+        &mailbox,
+        "INBOX",
+        &sample_mail(
+            "a@x.test",
+            &mailbox.email,
+            "one",
+            "body",
+            Some("st1@x"),
+            &[],
+        ),
+    );
+    server.append(
+        &mailbox,
+        "Archive",
+        &sample_mail(
+            "a@x.test",
+            &mailbox.email,
+            "two",
+            "body",
+            Some("st2@x"),
+            &[],
+        ),
+    );
+    server.seed_maildir(
+        &mailbox,
+        "INBOX",
+        (0..5).map(crate::support::realistic_mail),
+    );
     assert_eq!(server.unseen_count(&mailbox, "INBOX"), 6);
     assert_eq!(server.unseen_count(&mailbox, "Archive"), 1);
     server.set_uid_validity(&mailbox, "INBOX", 77);
@@ -26,11 +52,17 @@ fn drop_proxy_cuts_after_the_limit() {
     });
     let proxy = DropProxy::start(port, Some(1000));
     let mut received = Vec::new();
-    std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap().read_to_end(&mut received).ok();
+    std::net::TcpStream::connect(("127.0.0.1", proxy.port))
+        .unwrap()
+        .read_to_end(&mut received)
+        .ok();
     assert_eq!(received.len(), 1000);
     proxy.set_cut_after(None);
     let mut received = Vec::new();
-    std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap().read_to_end(&mut received).ok();
+    std::net::TcpStream::connect(("127.0.0.1", proxy.port))
+        .unwrap()
+        .read_to_end(&mut received)
+        .ok();
     assert_eq!(received.len(), 10_000);
 }
 
@@ -40,7 +72,11 @@ fn postgres_databases_are_created_and_dropped() {
     let name = db.url.rsplit('/').next().unwrap().to_string();
     let exists = |name: &str| {
         let out = std::process::Command::new("psql")
-            .args(["postgres://postgres@127.0.0.1:5432/postgres", "-tAc", &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'")])
+            .args([
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "-tAc",
+                &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim() == "1"

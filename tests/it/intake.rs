@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use guichet::crypto::SealingKey;
-use guichet::intake::sync::{self, FolderSummary, LogProgress, SyncOptions, PASSWORD_PURPOSE};
+use guichet::intake::sync::{self, FolderSummary, LogProgress, PASSWORD_PURPOSE, SyncOptions};
 use guichet::model::UiLang;
 use guichet::store::{NewMailbox, Store};
 use secrecy::SecretString;
@@ -21,15 +21,29 @@ pub struct Instance {
 impl Instance {
     pub async fn new() -> Instance {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("guichet.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("guichet.db").display()
+        );
         let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
         let key = SealingKey::load_or_create(&dir.path().join("secret.key")).unwrap();
         let shop_id = store.add_shop("boutique").await.unwrap().id;
-        Instance { dir, store, key, shop_id }
+        Instance {
+            dir,
+            store,
+            key,
+            shop_id,
+        }
     }
 
     /// Watches `mailbox` on the test server, over `port` without TLS unless `tls`.
-    pub async fn watch(&self, mailbox: &TestMailbox, port: u16, tls: bool, folders: &[&str]) -> i64 {
+    pub async fn watch(
+        &self,
+        mailbox: &TestMailbox,
+        port: u16,
+        tls: bool,
+        folders: &[&str],
+    ) -> i64 {
         let new = NewMailbox {
             email: mailbox.email.clone(),
             imap_host: "127.0.0.1".into(),
@@ -37,7 +51,10 @@ impl Instance {
             imap_security: if tls { "tls" } else { "none" }.into(),
             accept_invalid_certs: true,
             username: mailbox.email.clone(),
-            password_sealed: self.key.seal(&SecretString::from(mailbox.password.clone()), PASSWORD_PURPOSE),
+            password_sealed: self.key.seal(
+                &SecretString::from(mailbox.password.clone()),
+                PASSWORD_PURPOSE,
+            ),
             folders: folders.iter().map(|f| f.to_string()).collect(),
             delete_after_import: false,
             mark_as_read: false,
@@ -50,18 +67,35 @@ impl Instance {
     }
 
     pub async fn sync(&self, attempts: u32) -> Vec<FolderSummary> {
-        let options = SyncOptions { batch_size: 50, node_name: "test".into(), lang: UiLang::En, attempts };
-        sync::sync_all_once(&self.store, &self.key, &options, &LogProgress).await.unwrap()
+        let options = SyncOptions {
+            batch_size: 50,
+            node_name: "test".into(),
+            lang: UiLang::En,
+            attempts,
+        };
+        sync::sync_all_once(&self.store, &self.key, &options, &LogProgress)
+            .await
+            .unwrap()
     }
 
     pub async fn message_count(&self) -> i64 {
-        self.store.tickets(Some(self.shop_id)).await.unwrap().iter().map(|t| t.message_count).sum()
+        self.store
+            .tickets(Some(self.shop_id))
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.message_count)
+            .sum()
     }
 }
 
 fn totals(summaries: &[FolderSummary]) -> (u64, u64, u64) {
     summaries.iter().fold((0, 0, 0), |acc, s| {
-        (acc.0 + s.filed.new_messages, acc.1 + s.filed.new_tickets, acc.2 + s.filed.duplicates)
+        (
+            acc.0 + s.filed.new_messages,
+            acc.1 + s.filed.new_tickets,
+            acc.2 + s.filed.duplicates,
+        )
     })
 }
 
@@ -72,7 +106,14 @@ fn no_errors(summaries: &[FolderSummary]) {
 }
 
 fn mail(from: &str, subject: &str, id: &str, headers: &[(&str, &str)]) -> Vec<u8> {
-    sample_mail(from, "sav@boutique.test", subject, "Bonjour, où en est ma commande ?", Some(id), headers)
+    sample_mail(
+        from,
+        "sav@boutique.test",
+        subject,
+        "Bonjour, où en est ma commande ?",
+        Some(id),
+        headers,
+    )
 }
 
 #[tokio::test]
@@ -80,33 +121,66 @@ async fn threading_by_tag_reference_and_subject() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("thread");
     let app = Instance::new().await;
-    app.watch(&mailbox, server.imaps_port, true, &["INBOX"]).await;
+    app.watch(&mailbox, server.imaps_port, true, &["INBOX"])
+        .await;
 
-    server.append(&mailbox, "INBOX", &mail("alice@client.test", "Ma commande 1042", "a1@client.test", &[]));
+    server.append(
+        &mailbox,
+        "INBOX",
+        &mail(
+            "alice@client.test",
+            "Ma commande 1042",
+            "a1@client.test",
+            &[],
+        ),
+    );
     let first = app.sync(1).await;
     no_errors(&first);
     assert_eq!(totals(&first), (1, 1, 0));
     let number = app.store.tickets(None).await.unwrap()[0].number;
 
     let tagged_subject = format!("Re: [#{number}] autre chose");
-    let encoded_tag = format!("=?utf-8?b?{}?=", base64_of(&format!("Re: [{number}] réponse encodée")));
+    let encoded_tag = format!(
+        "=?utf-8?b?{}?=",
+        base64_of(&format!("Re: [{number}] réponse encodée"))
+    );
     let foreign = format!("Re: [#{number}] Ma commande 1042");
     for raw in [
         mail("alice@client.test", &tagged_subject, "a2@client.test", &[]),
         mail("alice@client.test", &encoded_tag, "a3@client.test", &[]),
-        mail("alice@client.test", "Sans rapport", "a4@client.test", &[("References", "<a1@client.test>")]),
-        mail("alice@client.test", "RE : Ma commande 1042", "a5@client.test", &[]),
+        mail(
+            "alice@client.test",
+            "Sans rapport",
+            "a4@client.test",
+            &[("References", "<a1@client.test>")],
+        ),
+        mail(
+            "alice@client.test",
+            "RE : Ma commande 1042",
+            "a5@client.test",
+            &[],
+        ),
         mail("bob@client.test", &foreign, "b1@client.test", &[]),
     ] {
         server.append(&mailbox, "INBOX", &raw);
     }
     let second = app.sync(1).await;
     no_errors(&second);
-    assert_eq!(totals(&second), (5, 1, 0), "only Bob's message opens a ticket");
+    assert_eq!(
+        totals(&second),
+        (5, 1, 0),
+        "only Bob's message opens a ticket"
+    );
 
     let tickets = app.store.tickets(None).await.unwrap();
-    let alice = tickets.iter().find(|t| t.customer_email == "alice@client.test").unwrap();
-    let bob = tickets.iter().find(|t| t.customer_email == "bob@client.test").unwrap();
+    let alice = tickets
+        .iter()
+        .find(|t| t.customer_email == "alice@client.test")
+        .unwrap();
+    let bob = tickets
+        .iter()
+        .find(|t| t.customer_email == "bob@client.test")
+        .unwrap();
     assert_eq!(alice.message_count, 5);
     assert_eq!(bob.message_count, 1);
     assert_ne!(alice.number, bob.number);
@@ -117,7 +191,10 @@ fn base64_of(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -135,15 +212,29 @@ async fn resync_restart_copies_and_two_mailboxes_store_once() {
     let sav = server.new_mailbox("sav");
     let contact = server.new_mailbox("contact");
     let app = Instance::new().await;
-    app.watch(&sav, server.imap_port, false, &["INBOX", "Archive"]).await;
-    app.watch(&contact, server.imaps_port, true, &["INBOX"]).await;
+    app.watch(&sav, server.imap_port, false, &["INBOX", "Archive"])
+        .await;
+    app.watch(&contact, server.imaps_port, true, &["INBOX"])
+        .await;
 
-    let shared = mail("carol@client.test", "Remboursement", "c1@client.test", &[("Cc", "contact@boutique.test")]);
+    let shared = mail(
+        "carol@client.test",
+        "Remboursement",
+        "c1@client.test",
+        &[("Cc", "contact@boutique.test")],
+    );
     server.append(&sav, "INBOX", &shared);
     server.append(&sav, "Archive", &shared);
     server.append(&contact, "INBOX", &shared);
     // No Message-ID at all: the content decides.
-    let anonymous = sample_mail("dave@client.test", "sav@boutique.test", "Sans identifiant", "Bonjour", None, &[]);
+    let anonymous = sample_mail(
+        "dave@client.test",
+        "sav@boutique.test",
+        "Sans identifiant",
+        "Bonjour",
+        None,
+        &[],
+    );
     server.append(&sav, "INBOX", &anonymous);
     server.append(&sav, "Archive", &anonymous);
 
@@ -152,13 +243,29 @@ async fn resync_restart_copies_and_two_mailboxes_store_once() {
     assert_eq!(totals(&first), (2, 2, 3));
 
     let again = app.sync(1).await;
-    assert_eq!(totals(&again), (0, 0, 0), "checkpoints: nothing is fetched twice");
+    assert_eq!(
+        totals(&again),
+        (0, 0, 0),
+        "checkpoints: nothing is fetched twice"
+    );
 
     // A restart: a new process on the same data dir.
-    let url = format!("sqlite://{}?mode=rwc", app.dir.path().join("guichet.db").display());
-    let reopened = Store::open(&url, &app.dir.path().join("blobs")).await.unwrap();
-    let options = SyncOptions { batch_size: 50, node_name: "restarted".into(), lang: UiLang::En, attempts: 1 };
-    let after_restart = sync::sync_all_once(&reopened, &app.key, &options, &LogProgress).await.unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        app.dir.path().join("guichet.db").display()
+    );
+    let reopened = Store::open(&url, &app.dir.path().join("blobs"))
+        .await
+        .unwrap();
+    let options = SyncOptions {
+        batch_size: 50,
+        node_name: "restarted".into(),
+        lang: UiLang::En,
+        attempts: 1,
+    };
+    let after_restart = sync::sync_all_once(&reopened, &app.key, &options, &LogProgress)
+        .await
+        .unwrap();
     assert_eq!(totals(&after_restart), (0, 0, 0));
     assert_eq!(app.message_count().await, 2);
 }
@@ -168,16 +275,34 @@ async fn uidvalidity_change_resyncs_without_duplicates() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("uidv");
     let app = Instance::new().await;
-    app.watch(&mailbox, server.imap_port, false, &["INBOX"]).await;
+    app.watch(&mailbox, server.imap_port, false, &["INBOX"])
+        .await;
     for i in 0..5 {
-        server.append(&mailbox, "INBOX", &mail("erin@client.test", &format!("Question {i}"), &format!("e{i}@client.test"), &[]));
+        server.append(
+            &mailbox,
+            "INBOX",
+            &mail(
+                "erin@client.test",
+                &format!("Question {i}"),
+                &format!("e{i}@client.test"),
+                &[],
+            ),
+        );
     }
     assert_eq!(totals(&app.sync(1).await), (5, 5, 0));
     server.set_uid_validity(&mailbox, "INBOX", 424242);
-    server.append(&mailbox, "INBOX", &mail("erin@client.test", "Question 5", "e5@client.test", &[]));
+    server.append(
+        &mailbox,
+        "INBOX",
+        &mail("erin@client.test", "Question 5", "e5@client.test", &[]),
+    );
     let resync = app.sync(1).await;
     no_errors(&resync);
-    assert_eq!(totals(&resync), (1, 1, 5), "everything fetched again, only the new one filed");
+    assert_eq!(
+        totals(&resync),
+        (1, 1, 5),
+        "everything fetched again, only the new one filed"
+    );
     assert_eq!(app.message_count().await, 6);
 }
 
@@ -192,9 +317,15 @@ async fn dropped_connection_resumes_from_the_checkpoint() {
     app.watch(&mailbox, proxy.port, false, &["INBOX"]).await;
 
     let cut = app.sync(1).await;
-    assert!(cut[0].error.is_some(), "the proxy cut the connection: {cut:?}");
+    assert!(
+        cut[0].error.is_some(),
+        "the proxy cut the connection: {cut:?}"
+    );
     let partial = app.message_count().await;
-    assert!(partial > 0 && partial < 300, "batches before the cut are kept: {partial}");
+    assert!(
+        partial > 0 && partial < 300,
+        "batches before the cut are kept: {partial}"
+    );
 
     // The same run with retries resumes where the cut left it.
     let resumed = app.sync(20).await;
@@ -211,7 +342,15 @@ async fn distinct_message_ids(app: &Instance) -> HashSet<String> {
     for ticket in app.store.tickets(None).await.unwrap() {
         let (_, messages) = app.store.ticket(app.shop_id, ticket.number).await.unwrap();
         for m in messages {
-            assert!(ids.insert(m.message_id.clone().unwrap_or_else(|| format!("row{}", m.id))), "duplicate {:?}", m.message_id);
+            assert!(
+                ids.insert(
+                    m.message_id
+                        .clone()
+                        .unwrap_or_else(|| format!("row{}", m.id))
+                ),
+                "duplicate {:?}",
+                m.message_id
+            );
         }
     }
     ids
@@ -222,7 +361,11 @@ async fn awkward_messages_are_all_filed() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("awkward");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mime/awkward");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
     files.sort();
     assert!(files.len() >= 8, "awkward corpus present: {files:?}");
     let mut raws: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
@@ -231,11 +374,16 @@ async fn awkward_messages_are_all_filed() {
     server.seed_maildir(&mailbox, "INBOX", raws.clone());
 
     let app = Instance::new().await;
-    app.watch(&mailbox, server.imap_port, false, &["INBOX"]).await;
+    app.watch(&mailbox, server.imap_port, false, &["INBOX"])
+        .await;
     let summaries = app.sync(1).await;
     no_errors(&summaries);
     let (new, _, duplicates) = totals(&summaries);
-    assert_eq!(new + duplicates, raws.len() as u64, "every message filed (identical ones once)");
+    assert_eq!(
+        new + duplicates,
+        raws.len() as u64,
+        "every message filed (identical ones once)"
+    );
 
     let mut found_big = false;
     for ticket in app.store.tickets(None).await.unwrap() {
@@ -274,10 +422,37 @@ async fn own_mail_is_never_a_customer_message() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("own");
     let app = Instance::new().await;
-    app.watch(&mailbox, server.imap_port, false, &["INBOX"]).await;
-    server.append(&mailbox, "INBOX", &sample_mail(&mailbox.email, "x@client.test", "Re: votre commande", "Réponse", Some("ours@boutique.test"), &[]));
-    server.append(&mailbox, "INBOX", &sample_mail("x@shop.test", "sav@boutique.test", "Re: x", "Réponse", Some("guichet.1.abc@boutique.test"), &[]));
-    server.append(&mailbox, "INBOX", &mail("frank@client.test", "Question", "f1@client.test", &[]));
+    app.watch(&mailbox, server.imap_port, false, &["INBOX"])
+        .await;
+    server.append(
+        &mailbox,
+        "INBOX",
+        &sample_mail(
+            &mailbox.email,
+            "x@client.test",
+            "Re: votre commande",
+            "Réponse",
+            Some("ours@boutique.test"),
+            &[],
+        ),
+    );
+    server.append(
+        &mailbox,
+        "INBOX",
+        &sample_mail(
+            "x@shop.test",
+            "sav@boutique.test",
+            "Re: x",
+            "Réponse",
+            Some("guichet.1.abc@boutique.test"),
+            &[],
+        ),
+    );
+    server.append(
+        &mailbox,
+        "INBOX",
+        &mail("frank@client.test", "Question", "f1@client.test", &[]),
+    );
     let summaries = app.sync(1).await;
     no_errors(&summaries);
     assert_eq!(summaries[0].own_skipped, 2);
@@ -288,20 +463,47 @@ async fn own_mail_is_never_a_customer_message() {
 async fn one_failing_mailbox_does_not_stop_the_others() {
     let server = MailServer::shared();
     let good = server.new_mailbox("good");
-    let bad = TestMailbox { email: "nobody@shop.test".into(), password: "not-the-password".into() };
+    let bad = TestMailbox {
+        email: "nobody@shop.test".into(),
+        password: "not-the-password".into(),
+    };
     let app = Instance::new().await;
     app.watch(&bad, server.imap_port, false, &["INBOX"]).await;
     app.watch(&good, server.imap_port, false, &["INBOX"]).await;
-    server.append(&good, "INBOX", &mail("hugo@client.test", "Retour", "h1@client.test", &[]));
+    server.append(
+        &good,
+        "INBOX",
+        &mail("hugo@client.test", "Retour", "h1@client.test", &[]),
+    );
     let summaries = app.sync(1).await;
     let failed: Vec<_> = summaries.iter().filter(|s| s.error.is_some()).collect();
     assert_eq!(failed.len(), 1, "{summaries:?}");
     assert_eq!(failed[0].mailbox, bad.email);
-    assert!(!failed[0].error.as_ref().unwrap().contains("not-the-password"));
+    assert!(
+        !failed[0]
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("not-the-password")
+    );
     assert_eq!(totals(&summaries).0, 1, "the good mailbox was synced");
     let listed = app.store.mailboxes().await.unwrap();
-    assert!(listed.iter().find(|m| m.email == bad.email).unwrap().last_error.is_some());
-    assert!(listed.iter().find(|m| m.email == good.email).unwrap().last_error.is_none());
+    assert!(
+        listed
+            .iter()
+            .find(|m| m.email == bad.email)
+            .unwrap()
+            .last_error
+            .is_some()
+    );
+    assert!(
+        listed
+            .iter()
+            .find(|m| m.email == good.email)
+            .unwrap()
+            .last_error
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -318,7 +520,10 @@ async fn mark_as_read_and_delete_after_import_act_only_on_filed_mail() {
             imap_security: "none".into(),
             accept_invalid_certs: false,
             username: mailbox.email.clone(),
-            password_sealed: app.key.seal(&SecretString::from(mailbox.password.clone()), PASSWORD_PURPOSE),
+            password_sealed: app.key.seal(
+                &SecretString::from(mailbox.password.clone()),
+                PASSWORD_PURPOSE,
+            ),
             folders: vec!["INBOX".into()],
             delete_after_import,
             mark_as_read: !delete_after_import,
@@ -329,24 +534,44 @@ async fn mark_as_read_and_delete_after_import_act_only_on_filed_mail() {
         };
         app.store.add_mailbox(app.shop_id, &new).await.unwrap();
         for i in 0..3 {
-            server.append(mailbox, "INBOX", &mail("ines@client.test", &format!("Q{i} {}", mailbox.email), &format!("i{i}-{}", mailbox.email), &[]));
+            server.append(
+                mailbox,
+                "INBOX",
+                &mail(
+                    "ines@client.test",
+                    &format!("Q{i} {}", mailbox.email),
+                    &format!("i{i}-{}", mailbox.email),
+                    &[],
+                ),
+            );
         }
     }
     no_errors(&app.sync(1).await);
     assert_eq!(app.message_count().await, 6);
 
-    let mut client = guichet::intake::imap::ImapClient::connect(&plain_settings(server, &read)).await.unwrap();
+    let mut client = guichet::intake::imap::ImapClient::connect(&plain_settings(server, &read))
+        .await
+        .unwrap();
     let state = client.select("INBOX").await.unwrap();
     assert_eq!(state.exists, 3, "mark-as-read keeps the messages");
     client.logout().await;
     assert_eq!(server.unseen_count(&read, "INBOX"), 0, "all marked read");
 
-    let mut client = guichet::intake::imap::ImapClient::connect(&plain_settings(server, &delete)).await.unwrap();
-    assert_eq!(client.select("INBOX").await.unwrap().exists, 0, "filed messages deleted from the server");
+    let mut client = guichet::intake::imap::ImapClient::connect(&plain_settings(server, &delete))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.select("INBOX").await.unwrap().exists,
+        0,
+        "filed messages deleted from the server"
+    );
     client.logout().await;
 }
 
-fn plain_settings(server: &MailServer, mailbox: &TestMailbox) -> guichet::intake::imap::ImapSettings {
+fn plain_settings(
+    server: &MailServer,
+    mailbox: &TestMailbox,
+) -> guichet::intake::imap::ImapSettings {
     guichet::intake::imap::ImapSettings {
         host: "127.0.0.1".into(),
         port: server.imap_port,

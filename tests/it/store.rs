@@ -28,7 +28,11 @@ fn incoming(store: &Store, mut message: ParsedMessage, attachments: &[&[u8]]) ->
             data: data.to_vec(),
         })
         .collect();
-    let raw = format!("Message-ID: <{}>\r\n\r\nbody", message.message_id.clone().unwrap_or_default()).into_bytes();
+    let raw = format!(
+        "Message-ID: <{}>\r\n\r\nbody",
+        message.message_id.clone().unwrap_or_default()
+    )
+    .into_bytes();
     let dedup_key = match &message.message_id {
         Some(id) => format!("mid:{id}"),
         None => format!("sha256:{}", guichet::store::sha256_hex(&raw)),
@@ -44,7 +48,12 @@ fn incoming(store: &Store, mut message: ParsedMessage, attachments: &[&[u8]]) ->
             inline: a.inline,
         })
         .collect();
-    Incoming { dedup_key, parsed: message, attachments, raw }
+    Incoming {
+        dedup_key,
+        parsed: message,
+        attachments,
+        raw,
+    }
 }
 
 const DAY: i64 = 24 * 3600 * 1000;
@@ -53,9 +62,20 @@ const T0: i64 = 1_790_000_000_000;
 async fn suite(store: Store) {
     let shop = store.add_shop("boutique").await.unwrap();
     let other_shop = store.add_shop("autre").await.unwrap();
-    assert!(store.add_shop("boutique").await.is_err(), "duplicate shop names are refused");
+    assert!(
+        store.add_shop("boutique").await.is_err(),
+        "duplicate shop names are refused"
+    );
     let contact = store
-        .add_contact(shop.id, &NewContact { name: "Service client".into(), email: "SAV@boutique.test".into(), description: String::new(), customer_service: true })
+        .add_contact(
+            shop.id,
+            &NewContact {
+                name: "Service client".into(),
+                email: "SAV@boutique.test".into(),
+                description: String::new(),
+                customer_service: true,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(contact.email, "sav@boutique.test");
@@ -86,35 +106,99 @@ async fn suite(store: Store) {
     assert_eq!(mailboxes.len(), 1);
     assert_eq!(mailboxes[0].folders, vec!["INBOX", "Archive"]);
     assert!(mailboxes[0].mark_as_read && mailboxes[0].accept_invalid_certs);
-    assert_eq!(store.own_addresses(shop.id).await.unwrap(), vec!["sav@boutique.test".to_string()]);
+    assert_eq!(
+        store.own_addresses(shop.id).await.unwrap(),
+        vec!["sav@boutique.test".to_string()]
+    );
 
     // A first message opens ticket 1001 and moves the checkpoint in the same transaction.
-    let first = incoming(&store, parsed("a1@client", "alice@client.test", "Ma commande", T0), &[b"same photo"]);
-    let cp = Checkpoint { uid_validity: 7, last_uid: 10 };
-    let outcome = store.file_batch(shop.id, Some(mailbox_id), Some(contact.id), Some(("INBOX", cp)), &[first.clone()]).await.unwrap();
-    assert_eq!((outcome.new_messages, outcome.new_tickets, outcome.duplicates), (1, 1, 0));
-    assert_eq!(store.checkpoint(mailbox_id, "INBOX").await.unwrap(), Some(cp));
+    let first = incoming(
+        &store,
+        parsed("a1@client", "alice@client.test", "Ma commande", T0),
+        &[b"same photo"],
+    );
+    let cp = Checkpoint {
+        uid_validity: 7,
+        last_uid: 10,
+    };
+    let outcome = store
+        .file_batch(
+            shop.id,
+            Some(mailbox_id),
+            Some(contact.id),
+            Some(("INBOX", cp)),
+            std::slice::from_ref(&first),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            outcome.new_messages,
+            outcome.new_tickets,
+            outcome.duplicates
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        store.checkpoint(mailbox_id, "INBOX").await.unwrap(),
+        Some(cp)
+    );
 
     // Same message again: a duplicate, nothing new.
-    let again = store.file_batch(shop.id, Some(mailbox_id), None, None, &[first.clone()]).await.unwrap();
+    let again = store
+        .file_batch(
+            shop.id,
+            Some(mailbox_id),
+            None,
+            None,
+            std::slice::from_ref(&first),
+        )
+        .await
+        .unwrap();
     assert_eq!((again.new_messages, again.duplicates), (0, 1));
 
     // Reply by References, by tag, by subject; a tag from someone else opens a new ticket.
     let mut by_ref = parsed("a2@client", "alice@client.test", "Autre sujet", T0 + DAY);
     by_ref.references = vec!["unknown@x".into(), "a1@client".into()];
-    let by_tag = parsed("a3@client", "alice@client.test", "Re: [#1001] n'importe quoi", T0 + 2 * DAY);
-    let by_subject = parsed("a4@client", "ALICE@client.test".to_lowercase().as_str(), "RE : Ma commande", T0 + 3 * DAY);
-    let foreign_tag = parsed("m1@client", "mallory@client.test", "Re: [1001] Ma commande", T0 + 3 * DAY);
-    let too_late = parsed("a5@client", "alice@client.test", "Re: Ma commande", T0 + 30 * DAY);
+    let by_tag = parsed(
+        "a3@client",
+        "alice@client.test",
+        "Re: [#1001] n'importe quoi",
+        T0 + 2 * DAY,
+    );
+    let by_subject = parsed(
+        "a4@client",
+        "ALICE@client.test".to_lowercase().as_str(),
+        "RE : Ma commande",
+        T0 + 3 * DAY,
+    );
+    let foreign_tag = parsed(
+        "m1@client",
+        "mallory@client.test",
+        "Re: [1001] Ma commande",
+        T0 + 3 * DAY,
+    );
+    let too_late = parsed(
+        "a5@client",
+        "alice@client.test",
+        "Re: Ma commande",
+        T0 + 30 * DAY,
+    );
     let batch: Vec<Incoming> = [by_ref, by_tag, by_subject, foreign_tag, too_late]
         .into_iter()
         .map(|m| incoming(&store, m, &[b"same photo"]))
         .collect();
-    let outcome = store.file_batch(shop.id, Some(mailbox_id), None, None, &batch).await.unwrap();
+    let outcome = store
+        .file_batch(shop.id, Some(mailbox_id), None, None, &batch)
+        .await
+        .unwrap();
     assert_eq!((outcome.new_messages, outcome.new_tickets), (5, 2));
 
     let tickets = store.tickets(Some(shop.id)).await.unwrap();
-    let mut numbers: Vec<(i64, i64, String)> = tickets.iter().map(|t| (t.number, t.message_count, t.customer_email.clone())).collect();
+    let mut numbers: Vec<(i64, i64, String)> = tickets
+        .iter()
+        .map(|t| (t.number, t.message_count, t.customer_email.clone()))
+        .collect();
     numbers.sort();
     assert_eq!(
         numbers,
@@ -132,12 +216,27 @@ async fn suite(store: Store) {
     assert_eq!(messages[0].attachments[0].size, 10);
 
     // Other shops are separate worlds: same Message-ID files again there, numbering restarts.
-    let there = store.file_batch(other_shop.id, None, None, None, &[first.clone()]).await.unwrap();
+    let there = store
+        .file_batch(
+            other_shop.id,
+            None,
+            None,
+            None,
+            std::slice::from_ref(&first),
+        )
+        .await
+        .unwrap();
     assert_eq!((there.new_messages, there.new_tickets), (1, 1));
-    assert_eq!(store.tickets(Some(other_shop.id)).await.unwrap()[0].number, 1001);
+    assert_eq!(
+        store.tickets(Some(other_shop.id)).await.unwrap()[0].number,
+        1001
+    );
 
     // Search finds words of the new text, accents included.
-    assert_eq!(store.search(shop.id, "théière").await.unwrap(), vec![1001, 1002, 1003]);
+    assert_eq!(
+        store.search(shop.id, "théière").await.unwrap(),
+        vec![1001, 1002, 1003]
+    );
     assert!(store.search(shop.id, "\"unbalanced").await.is_ok());
 
     // One blob for the identical attachment everywhere; it survives until nothing uses it.
@@ -146,39 +245,94 @@ async fn suite(store: Store) {
     assert!(blob_path.exists());
     store.delete_ticket(shop.id, 1001).await.unwrap();
     assert!(store.ticket(shop.id, 1001).await.is_err());
-    assert_eq!(store.search(shop.id, "théière").await.unwrap(), vec![1002, 1003]);
-    assert!(blob_path.exists(), "still used by tickets 1002, 1003 and the other shop");
+    assert_eq!(
+        store.search(shop.id, "théière").await.unwrap(),
+        vec![1002, 1003]
+    );
+    assert!(
+        blob_path.exists(),
+        "still used by tickets 1002, 1003 and the other shop"
+    );
     store.delete_ticket(shop.id, 1002).await.unwrap();
     store.delete_ticket(other_shop.id, 1001).await.unwrap();
     let (_, last) = store.ticket(shop.id, 1003).await.unwrap();
     store.delete_message(last[0].id).await.unwrap();
-    assert!(store.ticket(shop.id, 1003).await.is_err(), "a ticket without messages goes too");
+    assert!(
+        store.ticket(shop.id, 1003).await.is_err(),
+        "a ticket without messages goes too"
+    );
     assert!(!blob_path.exists(), "the last user is gone, so is the blob");
     assert!(store.search(shop.id, "théière").await.unwrap().is_empty());
 
     // Retention: a purge job deletes tickets not updated within the retention.
-    let old = incoming(&store, parsed("old@client", "olga@client.test", "Ancien", T0), &[]);
-    store.file_batch(shop.id, None, None, None, &[old]).await.unwrap();
+    let old = incoming(
+        &store,
+        parsed("old@client", "olga@client.test", "Ancien", T0),
+        &[],
+    );
+    store
+        .file_batch(shop.id, None, None, None, &[old])
+        .await
+        .unwrap();
     store.set_retention(shop.id, Some(1)).await.unwrap();
-    assert_eq!(guichet::worker::run_due_jobs(&store, "test").await.unwrap(), 1);
-    assert_eq!(store.tickets(Some(shop.id)).await.unwrap().len(), 1, "updated just now: kept");
-    assert_eq!(store.purge_tickets_before(shop.id, guichet::store::now_ms() + 1).await.unwrap(), 1);
+    assert_eq!(
+        guichet::worker::run_due_jobs(&store, "test").await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.tickets(Some(shop.id)).await.unwrap().len(),
+        1,
+        "updated just now: kept"
+    );
+    assert_eq!(
+        store
+            .purge_tickets_before(shop.id, guichet::store::now_ms() + 1)
+            .await
+            .unwrap(),
+        1
+    );
     assert!(store.tickets(Some(shop.id)).await.unwrap().is_empty());
-    assert_eq!(guichet::worker::run_due_jobs(&store, "test").await.unwrap(), 0, "next purge is tomorrow");
+    assert_eq!(
+        guichet::worker::run_due_jobs(&store, "test").await.unwrap(),
+        0,
+        "next purge is tomorrow"
+    );
 
     // Leases: one node at a time.
-    assert!(store.lease_mailbox(mailbox_id, "node-a", 60_000).await.unwrap());
-    assert!(!store.lease_mailbox(mailbox_id, "node-b", 60_000).await.unwrap());
-    assert!(store.lease_mailbox(mailbox_id, "node-a", 60_000).await.unwrap());
+    assert!(
+        store
+            .lease_mailbox(mailbox_id, "node-a", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .lease_mailbox(mailbox_id, "node-b", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .lease_mailbox(mailbox_id, "node-a", 60_000)
+            .await
+            .unwrap()
+    );
     store.release_mailbox(mailbox_id, "node-a").await.unwrap();
-    assert!(store.lease_mailbox(mailbox_id, "node-b", 60_000).await.unwrap());
+    assert!(
+        store
+            .lease_mailbox(mailbox_id, "node-b", 60_000)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
 async fn store_suite_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::sqlite(dir.path());
-    let store = Store::open(&db.url, &dir.path().join("blobs")).await.unwrap();
+    let store = Store::open(&db.url, &dir.path().join("blobs"))
+        .await
+        .unwrap();
     suite(store).await;
 }
 
@@ -186,7 +340,9 @@ async fn store_suite_sqlite() {
 async fn store_suite_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs")).await.unwrap();
+    let store = Store::open(&db.url, &dir.path().join("blobs"))
+        .await
+        .unwrap();
     suite(store.clone()).await;
     store.close().await;
 }

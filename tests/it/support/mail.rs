@@ -9,7 +9,9 @@ pub fn sample_mail(
     message_id: Option<&str>,
     extra_headers: &[(&str, &str)],
 ) -> Vec<u8> {
-    let mut mail = format!("From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\n");
+    let mut mail = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\n"
+    );
     if let Some(id) = message_id {
         mail.push_str(&format!("Message-ID: <{id}>\r\n"));
     }
@@ -22,22 +24,55 @@ pub fn sample_mail(
     mail.into_bytes()
 }
 
-const FIRST_NAMES: &[&str] = &["Marie", "Jean", "Camille", "Lucas", "Emma", "Hugo", "Chloé", "Louis", "Olivia", "James", "Sophie", "Noah"];
-const LAST_NAMES: &[&str] = &["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Smith", "Johnson", "Lefèvre", "Moreau", "Brown"];
+const FIRST_NAMES: &[&str] = &[
+    "Marie", "Jean", "Camille", "Lucas", "Emma", "Hugo", "Chloé", "Louis", "Olivia", "James",
+    "Sophie", "Noah",
+];
+const LAST_NAMES: &[&str] = &[
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Smith", "Johnson", "Lefèvre", "Moreau",
+    "Brown",
+];
 
 const FRENCH: &[(&str, &str)] = &[
-    ("Où est ma commande {order} ?", "Bonjour,\n\nJ'ai passé la commande {order} il y a dix jours et je n'ai toujours rien reçu. Le suivi indique « en cours d'acheminement » depuis lundi.\nPouvez-vous vérifier auprès du transporteur ?\n\nMerci d'avance,\n{name}"),
-    ("Demande de remboursement commande {order}", "Bonjour,\n\nSuite au retour de mon colis (commande {order}), je n'ai pas encore été remboursée de 49,90 €. Le retour a été livré le 12.\nPourriez-vous me dire quand le remboursement sera effectué ?\n\nCordialement,\n{name}"),
-    ("Article abîmé", "Bonjour, la théière de ma commande {order} est arrivée avec le bec cassé. Je joins une photo. Je souhaite un échange svp.\n{name}"),
-    ("Changement d'adresse", "Bonjour,\nest-il encore possible de modifier l'adresse de livraison de la commande {order} ? Nouvelle adresse : 12 rue des Lilas, 69003 Lyon.\nBien à vous,\n{name}"),
-    ("Facture", "Bonjour, pouvez-vous m'envoyer la facture de la commande {order} au nom de ma société ? Merci. {name}"),
+    (
+        "Où est ma commande {order} ?",
+        "Bonjour,\n\nJ'ai passé la commande {order} il y a dix jours et je n'ai toujours rien reçu. Le suivi indique « en cours d'acheminement » depuis lundi.\nPouvez-vous vérifier auprès du transporteur ?\n\nMerci d'avance,\n{name}",
+    ),
+    (
+        "Demande de remboursement commande {order}",
+        "Bonjour,\n\nSuite au retour de mon colis (commande {order}), je n'ai pas encore été remboursée de 49,90 €. Le retour a été livré le 12.\nPourriez-vous me dire quand le remboursement sera effectué ?\n\nCordialement,\n{name}",
+    ),
+    (
+        "Article abîmé",
+        "Bonjour, la théière de ma commande {order} est arrivée avec le bec cassé. Je joins une photo. Je souhaite un échange svp.\n{name}",
+    ),
+    (
+        "Changement d'adresse",
+        "Bonjour,\nest-il encore possible de modifier l'adresse de livraison de la commande {order} ? Nouvelle adresse : 12 rue des Lilas, 69003 Lyon.\nBien à vous,\n{name}",
+    ),
+    (
+        "Facture",
+        "Bonjour, pouvez-vous m'envoyer la facture de la commande {order} au nom de ma société ? Merci. {name}",
+    ),
 ];
 
 const ENGLISH: &[(&str, &str)] = &[
-    ("Where is my order {order}?", "Hi,\n\nI ordered {order} two weeks ago and it still hasn't arrived. The tracking page hasn't changed since Monday.\nCould you look into it?\n\nThanks,\n{name}"),
-    ("Cancel order {order}", "Hello, I placed order {order} by mistake this morning. Please cancel it before it ships. Regards, {name}"),
-    ("Wrong size received", "Hello,\n\nI received a size M instead of the L I ordered ({order}). How do I exchange it? Do I need to print a label?\n\nBest,\n{name}"),
-    ("Payment charged twice", "Hi, my card was charged twice for order {order} (2 x 35.00 EUR). Can you refund the duplicate?\n{name}"),
+    (
+        "Where is my order {order}?",
+        "Hi,\n\nI ordered {order} two weeks ago and it still hasn't arrived. The tracking page hasn't changed since Monday.\nCould you look into it?\n\nThanks,\n{name}",
+    ),
+    (
+        "Cancel order {order}",
+        "Hello, I placed order {order} by mistake this morning. Please cancel it before it ships. Regards, {name}",
+    ),
+    (
+        "Wrong size received",
+        "Hello,\n\nI received a size M instead of the L I ordered ({order}). How do I exchange it? Do I need to print a label?\n\nBest,\n{name}",
+    ),
+    (
+        "Payment charged twice",
+        "Hi, my card was charged twice for order {order} (2 x 35.00 EUR). Can you refund the duplicate?\n{name}",
+    ),
 ];
 
 /// A realistic customer email, deterministic from `i`: French or English, sometimes a reply with
@@ -46,10 +81,20 @@ pub fn realistic_mail(i: usize) -> Vec<u8> {
     let first = FIRST_NAMES[i % FIRST_NAMES.len()];
     let last = LAST_NAMES[(i / 7) % LAST_NAMES.len()];
     let name = format!("{first} {last}");
-    let email = format!("{}.{}{}@client{}.test", first.to_lowercase(), last.to_lowercase(), i % 97, i % 5)
-        .replace(['é', 'è'], "e");
+    let email = format!(
+        "{}.{}{}@client{}.test",
+        first.to_lowercase(),
+        last.to_lowercase(),
+        i % 97,
+        i % 5
+    )
+    .replace(['é', 'è'], "e");
     let order = format!("#{}", 1000 + (i * 37) % 9000);
-    let (subject, body) = if i % 3 == 0 { ENGLISH[i % ENGLISH.len()] } else { FRENCH[i % FRENCH.len()] };
+    let (subject, body) = if i.is_multiple_of(3) {
+        ENGLISH[i % ENGLISH.len()]
+    } else {
+        FRENCH[i % FRENCH.len()]
+    };
     let subject = subject.replace("{order}", &order);
     let mut text = body.replace("{order}", &order).replace("{name}", &name);
     let reply = i % 4 == 1 && i > 10;
@@ -60,7 +105,11 @@ pub fn realistic_mail(i: usize) -> Vec<u8> {
         i % 60
     );
     let subject = if reply {
-        headers.push_str(&format!("In-Reply-To: <rm-{}@client.test>\r\nReferences: <rm-{}@client.test>\r\n", i - 4, i - 4));
+        headers.push_str(&format!(
+            "In-Reply-To: <rm-{}@client.test>\r\nReferences: <rm-{}@client.test>\r\n",
+            i - 4,
+            i - 4
+        ));
         text.push_str(&format!(
             "\n\nLe lun. 2 nov. 2026 à 10:00, Service client <sav@boutique.test> a écrit :\n> Bonjour {first},\n> Merci pour votre message, nous revenons vers vous rapidement.\n> Le service client\n"
         ));
@@ -71,17 +120,24 @@ pub fn realistic_mail(i: usize) -> Vec<u8> {
     headers.push_str(&format!("Subject: {}\r\n", encode_subject(&subject)));
     let text = text.replace('\n', "\r\n");
     let body = if i % 10 == 7 {
-        let html = format!("<html><body><p>{}</p></body></html>", text.replace("\r\n", "<br>\r\n"));
+        let html = format!(
+            "<html><body><p>{}</p></body></html>",
+            text.replace("\r\n", "<br>\r\n")
+        );
         format!(
             "Content-Type: multipart/alternative; boundary=\"alt{i}\"\r\n\r\n--alt{i}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n--alt{i}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{html}\r\n--alt{i}--\r\n"
         )
     } else if i % 25 == 3 {
-        let photo: String = (0..40).map(|k| format!("{:076}\r\n", (i * 7919 + k) % 1_000_000_007)).collect();
+        let photo: String = (0..40)
+            .map(|k| format!("{:076}\r\n", (i * 7919 + k) % 1_000_000_007))
+            .collect();
         format!(
             "Content-Type: multipart/mixed; boundary=\"mix{i}\"\r\n\r\n--mix{i}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n--mix{i}\r\nContent-Type: image/jpeg; name=\"photo{i}.jpg\"\r\nContent-Disposition: attachment; filename=\"photo{i}.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{photo}--mix{i}--\r\n"
         )
     } else {
-        format!("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n")
+        format!(
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n"
+        )
     };
     (headers + &body).into_bytes()
 }

@@ -7,8 +7,8 @@ use std::os::unix::fs::chown;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct MailServer {
@@ -27,7 +27,11 @@ pub struct TestMailbox {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn system_user(name: &str) -> (u32, u32) {
@@ -36,7 +40,8 @@ fn system_user(name: &str) -> (u32, u32) {
         .lines()
         .find_map(|line| {
             let fields: Vec<&str> = line.split(':').collect();
-            (fields.first() == Some(&name)).then(|| (fields[2].parse().unwrap(), fields[3].parse().unwrap()))
+            (fields.first() == Some(&name))
+                .then(|| (fields[2].parse().unwrap(), fields[3].parse().unwrap()))
         })
         .unwrap_or_else(|| panic!("no `{name}` system user: run scripts/install-test-deps"))
 }
@@ -61,22 +66,40 @@ impl MailServer {
     }
 
     fn start() -> MailServer {
-        let dir = std::env::temp_dir().join(format!("guichet-mail-{}-{}", std::process::id(), rand::random::<u32>()));
+        let dir = std::env::temp_dir().join(format!(
+            "guichet-mail-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         for sub in ["run", "state", "home"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
         // Mail processes run as `dovecot`: every parent must be traversable by it.
         for path in [&dir, &dir.join("home")] {
-            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
         }
         let (dovecot_uid, dovecot_gid) = system_user("dovecot");
         chown(dir.join("home"), Some(dovecot_uid), Some(dovecot_gid)).unwrap();
         // Every test mailbox exists from the start: Dovecot notices a passwd-file change by
         // its mtime, which misses several changes within one second.
-        let users: String = (0..MAILBOXES).map(|n| format!("{}:{{PLAIN}}{}::::::\n", pool_email(n), pool_password(n))).collect();
+        let users: String = (0..MAILBOXES)
+            .map(|n| format!("{}:{{PLAIN}}{}::::::\n", pool_email(n), pool_password(n)))
+            .collect();
         std::fs::write(dir.join("passwd"), users).unwrap();
         let openssl = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+            ])
             .arg(dir.join("key.pem"))
             .arg("-out")
             .arg(dir.join("cert.pem"))
@@ -113,7 +136,12 @@ impl MailServer {
         let config_for_thread = config.clone();
         std::thread::spawn(move || {
             let mut command = Command::new("dovecot");
-            command.arg("-F").arg("-c").arg(&config_for_thread).stdout(Stdio::null()).stderr(Stdio::piped());
+            command
+                .arg("-F")
+                .arg("-c")
+                .arg(&config_for_thread)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
             unsafe {
                 command.pre_exec(|| {
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
@@ -122,7 +150,9 @@ impl MailServer {
             }
             let child = command.spawn();
             let started = child.is_ok();
-            sender.send(child.map(|_| ()).map_err(|e| e.to_string())).unwrap();
+            sender
+                .send(child.map(|_| ()).map_err(|e| e.to_string()))
+                .unwrap();
             if started {
                 loop {
                     std::thread::park();
@@ -133,27 +163,50 @@ impl MailServer {
             panic!("cannot run dovecot ({e}): run scripts/install-test-deps");
         }
         let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", imap_port)).is_err() || TcpStream::connect(("127.0.0.1", imaps_port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", imap_port)).is_err()
+            || TcpStream::connect(("127.0.0.1", imaps_port)).is_err()
+        {
             if Instant::now() > deadline {
                 let log = std::fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default();
                 panic!("Dovecot did not start on ports {imap_port}/{imaps_port}:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        MailServer { dir, imap_port, imaps_port, config, dovecot_uid, dovecot_gid }
+        MailServer {
+            dir,
+            imap_port,
+            imaps_port,
+            config,
+            dovecot_uid,
+            dovecot_gid,
+        }
     }
 
     /// A mailbox of the test's own. `purpose` names it in the harness log.
     pub fn new_mailbox(&self, purpose: &str) -> TestMailbox {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        assert!(n < MAILBOXES, "more than {MAILBOXES} test mailboxes: raise MAILBOXES");
-        let _ = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("mailboxes.log")).map(|mut f| writeln!(f, "{} {purpose}", pool_email(n)));
-        TestMailbox { email: pool_email(n), password: pool_password(n) }
+        assert!(
+            n < MAILBOXES,
+            "more than {MAILBOXES} test mailboxes: raise MAILBOXES"
+        );
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("mailboxes.log"))
+            .map(|mut f| writeln!(f, "{} {purpose}", pool_email(n)));
+        TestMailbox {
+            email: pool_email(n),
+            password: pool_password(n),
+        }
     }
 
     fn maildir(&self, mailbox: &TestMailbox, folder: &str) -> PathBuf {
         let root = self.dir.join("home").join(&mailbox.email).join("Maildir");
-        if folder.eq_ignore_ascii_case("INBOX") { root } else { root.join(format!(".{folder}")) }
+        if folder.eq_ignore_ascii_case("INBOX") {
+            root
+        } else {
+            root.join(format!(".{folder}"))
+        }
     }
 
     fn make_owned_dir(&self, path: &Path) {
@@ -170,19 +223,36 @@ impl MailServer {
     }
 
     /// Writes messages straight into the folder's Maildir: the fast way to seed thousands.
-    pub fn seed_maildir(&self, mailbox: &TestMailbox, folder: &str, messages: impl IntoIterator<Item = Vec<u8>>) {
+    pub fn seed_maildir(
+        &self,
+        mailbox: &TestMailbox,
+        folder: &str,
+        messages: impl IntoIterator<Item = Vec<u8>>,
+    ) {
         let root = self.maildir(mailbox, folder);
         for sub in ["cur", "new", "tmp"] {
             self.make_owned_dir(&root.join(sub));
         }
         if !folder.eq_ignore_ascii_case("INBOX") {
             let subscriptions = root.parent().unwrap().join("subscriptions");
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&subscriptions).unwrap();
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&subscriptions)
+                .unwrap();
             writeln!(file, "{folder}").unwrap();
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         for (i, raw) in messages.into_iter().enumerate() {
-            let name = format!("{now}.M{i}P{}R{}.guichet,S={}:2,", std::process::id(), rand::random::<u32>(), raw.len());
+            let name = format!(
+                "{now}.M{i}P{}R{}.guichet,S={}:2,",
+                std::process::id(),
+                rand::random::<u32>(),
+                raw.len()
+            );
             let path = root.join("cur").join(name);
             std::fs::write(&path, &raw).unwrap();
             chown(&path, Some(self.dovecot_uid), Some(self.dovecot_gid)).unwrap();
@@ -204,9 +274,16 @@ impl MailServer {
         let root = self.maildir(mailbox, folder);
         let mut unseen = 0;
         for sub in ["cur", "new"] {
-            for entry in std::fs::read_dir(root.join(sub)).into_iter().flatten().flatten() {
+            for entry in std::fs::read_dir(root.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let flags = name.rsplit_once(":2,").map(|(_, f)| f.to_string()).unwrap_or_default();
+                let flags = name
+                    .rsplit_once(":2,")
+                    .map(|(_, f)| f.to_string())
+                    .unwrap_or_default();
                 unseen += (!flags.contains('S')) as usize;
             }
         }
@@ -218,10 +295,22 @@ impl MailServer {
         let output = Command::new("doveadm")
             .arg("-c")
             .arg(&self.config)
-            .args(["mailbox", "update", "-u", &mailbox.email, "--uid-validity", &value.to_string(), folder])
+            .args([
+                "mailbox",
+                "update",
+                "-u",
+                &mailbox.email,
+                "--uid-validity",
+                &value.to_string(),
+                folder,
+            ])
             .output()
             .expect("doveadm runs");
-        assert!(output.status.success(), "doveadm mailbox update failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "doveadm mailbox update failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
 
@@ -235,11 +324,22 @@ struct RawImap {
 impl RawImap {
     fn login(port: u16, mailbox: &TestMailbox) -> RawImap {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the test Dovecot");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut session = RawImap { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, tag: 0 };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut session = RawImap {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            tag: 0,
+        };
         let mut greeting = String::new();
         session.reader.read_line(&mut greeting).unwrap();
-        session.command(&format!("LOGIN \"{}\" \"{}\"", mailbox.email, mailbox.password)).expect("test login");
+        session
+            .command(&format!(
+                "LOGIN \"{}\" \"{}\"",
+                mailbox.email, mailbox.password
+            ))
+            .expect("test login");
         session
     }
 
@@ -250,7 +350,11 @@ impl RawImap {
                 return Err("connection closed".into());
             }
             if let Some(rest) = line.strip_prefix(&format!("{tag} ")) {
-                return if rest.starts_with("OK") { Ok(()) } else { Err(line) };
+                return if rest.starts_with("OK") {
+                    Ok(())
+                } else {
+                    Err(line)
+                };
             }
         }
     }
@@ -265,7 +369,12 @@ impl RawImap {
     fn append(&mut self, folder: &str, raw: &[u8]) {
         self.tag += 1;
         let tag = format!("t{}", self.tag);
-        write!(self.writer, "{tag} APPEND \"{folder}\" {{{}}}\r\n", raw.len()).unwrap();
+        write!(
+            self.writer,
+            "{tag} APPEND \"{folder}\" {{{}}}\r\n",
+            raw.len()
+        )
+        .unwrap();
         let mut line = String::new();
         self.reader.read_line(&mut line).unwrap();
         assert!(line.starts_with('+'), "APPEND refused: {line}");

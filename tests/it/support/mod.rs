@@ -17,7 +17,10 @@ pub use proxy::DropProxy;
 /// The `guichet` binary with its own data dir.
 pub fn guichet_cmd(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_guichet"));
-    cmd.arg("--data-dir").arg(data_dir).env_remove("GUICHET_CONFIG").env("GUICHET_LOG", "warn");
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("GUICHET_CONFIG")
+        .env("GUICHET_LOG", "warn");
     cmd
 }
 
@@ -35,30 +38,51 @@ fn psql(admin_url: &str, sql: &str) -> Result<(), String> {
         .args(["-v", "ON_ERROR_STOP=1", "-qtAc", sql])
         .output()
         .map_err(|e| format!("psql cannot run ({e}); run scripts/install-test-deps"))?;
-    if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
 }
 
 impl TestDatabase {
     /// Creates a uniquely named database on the test PostgreSQL (`GUICHET_TEST_PG` admin URL).
     /// Panics when PostgreSQL does not answer: a test that needs it must fail, not skip.
     pub fn postgres() -> TestDatabase {
-        let admin = std::env::var("GUICHET_TEST_PG").unwrap_or_else(|_| DEFAULT_PG_ADMIN.to_string());
-        let name = format!("guichet_test_{}_{}", std::process::id(), rand::random::<u32>());
+        let admin =
+            std::env::var("GUICHET_TEST_PG").unwrap_or_else(|_| DEFAULT_PG_ADMIN.to_string());
+        let name = format!(
+            "guichet_test_{}_{}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
         psql(&admin, &format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed by this test: {e}"));
-        let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
-        TestDatabase { url: format!("{base}/{name}"), postgres: Some((admin, name)) }
+        let base = admin
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&admin);
+        TestDatabase {
+            url: format!("{base}/{name}"),
+            postgres: Some((admin, name)),
+        }
     }
 
     pub fn sqlite(dir: &Path) -> TestDatabase {
-        TestDatabase { url: format!("sqlite://{}?mode=rwc", dir.join("guichet.db").display()), postgres: None }
+        TestDatabase {
+            url: format!("sqlite://{}?mode=rwc", dir.join("guichet.db").display()),
+            postgres: None,
+        }
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.postgres {
-            let _ = psql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            let _ = psql(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
         }
     }
 }

@@ -20,14 +20,20 @@ impl DropProxy {
         let shared = Arc::clone(&limit);
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
+                    continue;
+                };
                 let cut_after = shared.load(Ordering::SeqCst);
-                let (client_read, server_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (client_read, server_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || pump(client_read, server_write, 0));
                 std::thread::spawn(move || pump(server, client, cut_after));
             }
         });
-        DropProxy { port, cut_after: limit }
+        DropProxy {
+            port,
+            cut_after: limit,
+        }
     }
 
     /// Applies to connections opened from now on.
@@ -44,7 +50,11 @@ fn pump(mut from: TcpStream, mut to: TcpStream, cut_after: usize) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let n = if cut_after > 0 { n.min(cut_after - forwarded) } else { n };
+        let n = if cut_after > 0 {
+            n.min(cut_after - forwarded)
+        } else {
+            n
+        };
         if to.write_all(&buffer[..n]).is_err() {
             break;
         }
