@@ -468,23 +468,35 @@ async fn watch_mailbox(
     }
 }
 
-async fn shop_named(store: &Store, name: &str) -> Result<Shop> {
-    store.shop_by_name(name).await.map_err(|e| match e {
-        StoreError::NotFound(_) => anyhow!("no shop named `{name}` (guichet shop list)"),
-        other => other.into(),
+async fn shop_named(ctx: &App, name: &str) -> Result<Shop> {
+    let lang = ctx.lang;
+    ctx.store.shop_by_name(name).await.map_err(|e| match e {
+        StoreError::NotFound(_) => anyhow!(tr(
+            lang,
+            format!("aucune boutique nommée « {name} » (guichet shop list)"),
+            format!("no shop named `{name}` (guichet shop list)")
+        )),
+        other => localized_store_error(other, lang),
     })
 }
 
 /// The shop to act on: the named one, or the only one.
-async fn chosen_shop(store: &Store, name: Option<&str>) -> Result<Shop> {
+async fn chosen_shop(ctx: &App, name: Option<&str>) -> Result<Shop> {
+    let lang = ctx.lang;
     match name {
-        Some(name) => shop_named(store, name).await,
+        Some(name) => shop_named(ctx, name).await,
         None => {
-            let mut shops = store.shops().await?;
+            let mut shops = ctx.store.shops().await?;
             match shops.len() {
                 1 => Ok(shops.remove(0)),
-                0 => bail!("no shop yet: guichet shop add NAME"),
-                _ => bail!("several shops exist: say which with --shop NAME"),
+                0 => bail!(lang.pick(
+                    "aucune boutique : guichet shop add NOM",
+                    "no shop yet: guichet shop add NAME"
+                )),
+                _ => bail!(lang.pick(
+                    "plusieurs boutiques existent : précisez --shop NOM",
+                    "several shops exist: say which with --shop NAME"
+                )),
             }
         }
     }
@@ -495,9 +507,16 @@ async fn shop(ctx: &App, command: ShopCommand) -> Result<ExitCode> {
         ShopCommand::Add { name } => {
             let name = name.trim();
             if name.is_empty() {
-                bail!("a shop needs a name");
+                bail!(
+                    ctx.lang
+                        .pick("une boutique a besoin d'un nom", "a shop needs a name")
+                );
             }
-            let shop = ctx.store.add_shop(name).await?;
+            let shop = ctx
+                .store
+                .add_shop(name)
+                .await
+                .map_err(|e| localized_store_error(e, ctx.lang))?;
             println!(
                 "{} {}",
                 ctx.lang.pick("Boutique ajoutée :", "Shop added:"),
@@ -526,10 +545,13 @@ async fn shop(ctx: &App, command: ShopCommand) -> Result<ExitCode> {
             name,
             retention_months,
         } => {
-            let shop = shop_named(&ctx.store, &name).await?;
+            let shop = shop_named(ctx, &name).await?;
             if let Some(months) = retention_months {
                 if months < 0 {
-                    bail!("--retention-months must be 0 (keep forever) or more");
+                    bail!(ctx.lang.pick(
+                        "--retention-months doit valoir 0 (conserver toujours) ou plus",
+                        "--retention-months must be 0 (keep forever) or more"
+                    ));
                 }
                 ctx.store
                     .set_retention(shop.id, (months > 0).then_some(months))
@@ -554,9 +576,13 @@ async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
             description,
             not_customer_service,
         } => {
-            let shop = shop_named(&ctx.store, &shop).await?;
+            let shop = shop_named(ctx, &shop).await?;
             if !email.contains('@') {
-                bail!("`{email}` is not an email address");
+                bail!(tr(
+                    ctx.lang,
+                    format!("« {email} » n'est pas une adresse e-mail"),
+                    format!("`{email}` is not an email address")
+                ));
             }
             let contact = NewContact {
                 name,
@@ -564,7 +590,11 @@ async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
                 description,
                 customer_service: !not_customer_service,
             };
-            let added = ctx.store.add_contact(shop.id, &contact).await?;
+            let added = ctx
+                .store
+                .add_contact(shop.id, &contact)
+                .await
+                .map_err(|e| localized_store_error(e, ctx.lang))?;
             println!(
                 "{} {} <{}>",
                 ctx.lang.pick("Contact ajouté :", "Contact added:"),
@@ -573,7 +603,7 @@ async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
             );
         }
         ContactCommand::List { shop, json } => {
-            let shop = shop_named(&ctx.store, &shop).await?;
+            let shop = shop_named(ctx, &shop).await?;
             let contacts = ctx.store.contacts(shop.id).await?;
             if json {
                 print_json(&contacts)?;
@@ -605,7 +635,7 @@ fn security_name(security: Security) -> &'static str {
     }
 }
 
-fn read_password_from_stdin() -> Result<SecretString> {
+fn read_password_from_stdin(lang: UiLang) -> Result<SecretString> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -613,7 +643,10 @@ fn read_password_from_stdin() -> Result<SecretString> {
         .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
-        bail!("--password-stdin: standard input gave an empty password");
+        bail!(lang.pick(
+            "--password-stdin : l'entrée standard a donné un mot de passe vide",
+            "--password-stdin: standard input gave an empty password"
+        ));
     }
     Ok(SecretString::from(password))
 }
@@ -667,7 +700,10 @@ async fn mailbox(ctx: &App, command: MailboxCommand) -> Result<ExitCode> {
                 })
                 .collect();
             if chosen.is_empty() {
-                bail!("no mailbox matches (guichet mailbox list)");
+                bail!(ctx.lang.pick(
+                    "aucune boîte aux lettres ne correspond (guichet mailbox list)",
+                    "no mailbox matches (guichet mailbox list)"
+                ));
             }
             for m in chosen {
                 let settings = sync::imap_settings(&m, &ctx.key)?;
@@ -706,16 +742,23 @@ async fn report_mailbox_test(
 }
 
 async fn mailbox_add(ctx: &App, args: MailboxAddArgs) -> Result<ExitCode> {
-    let shop = shop_named(&ctx.store, &args.shop).await?;
+    let shop = shop_named(ctx, &args.shop).await?;
     let email = args.email.trim().to_lowercase();
     if !email.contains('@') {
-        bail!("--email: `{email}` is not an email address");
+        bail!(tr(
+            ctx.lang,
+            format!("--email : « {email} » n'est pas une adresse e-mail"),
+            format!("--email: `{email}` is not an email address")
+        ));
     }
     let known = match &args.provider {
-        Some(name) => Some(
-            providers::by_name(name)
-                .ok_or_else(|| anyhow!("--provider: unknown provider `{name}`"))?,
-        ),
+        Some(name) => Some(providers::by_name(name).ok_or_else(|| {
+            anyhow!(tr(
+                ctx.lang,
+                format!("--provider : fournisseur « {name} » inconnu"),
+                format!("--provider: unknown provider `{name}`")
+            ))
+        })?),
         None => providers::for_email(&email),
     };
     let imap_security = args.imap_security.or(known.map(|p| p.imap.security));
@@ -761,7 +804,7 @@ async fn mailbox_add(ctx: &App, args: MailboxAddArgs) -> Result<ExitCode> {
     } else {
         args.folders.clone()
     };
-    let password = read_password_from_stdin()?;
+    let password = read_password_from_stdin(ctx.lang)?;
     let settings = ImapSettings {
         host: imap_host.clone(),
         port: imap_port,
@@ -786,7 +829,13 @@ async fn mailbox_add(ctx: &App, args: MailboxAddArgs) -> Result<ExitCode> {
                 .await?
                 .into_iter()
                 .find(|c| &c.name == name)
-                .ok_or_else(|| anyhow!("--contact: no contact named `{name}`"))?
+                .ok_or_else(|| {
+                    anyhow!(tr(
+                        ctx.lang,
+                        format!("--contact : aucun contact nommé « {name} »"),
+                        format!("--contact: no contact named `{name}`")
+                    ))
+                })?
                 .id,
         ),
         None => None,
@@ -807,7 +856,10 @@ async fn mailbox_add(ctx: &App, args: MailboxAddArgs) -> Result<ExitCode> {
         smtp_security: security_name(smtp_security).into(),
         contact_id,
     };
-    ctx.store.add_mailbox(shop.id, &mailbox).await?;
+    ctx.store
+        .add_mailbox(shop.id, &mailbox)
+        .await
+        .map_err(|e| localized_store_error(e, ctx.lang))?;
     println!(
         "{} {email}",
         ctx.lang
@@ -820,7 +872,7 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
     match command {
         TicketsCommand::List { shop, json } => {
             let shop_id = match &shop {
-                Some(name) => Some(shop_named(&ctx.store, name).await?.id),
+                Some(name) => Some(shop_named(ctx, name).await?.id),
                 None => None,
             };
             let tickets = ctx.store.tickets(shop_id).await?;
@@ -843,12 +895,12 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
             }
         }
         TicketsCommand::Show { number, shop, json } => {
-            let shop = chosen_shop(&ctx.store, shop.as_deref()).await?;
+            let shop = chosen_shop(ctx, shop.as_deref()).await?;
             let (ticket, messages) = ctx
                 .store
                 .ticket(shop.id, number)
                 .await
-                .map_err(|e| not_found_ticket(e, number))?;
+                .map_err(|e| ticket_error(e, number, ctx.lang))?;
             if json {
                 print_json(&serde_json::json!({ "ticket": ticket, "messages": messages }))?;
             } else {
@@ -885,18 +937,18 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
             }
         }
         TicketsCommand::Delete { number, shop } => {
-            let shop = chosen_shop(&ctx.store, shop.as_deref()).await?;
+            let shop = chosen_shop(ctx, shop.as_deref()).await?;
             ctx.store
                 .delete_ticket(shop.id, number)
                 .await
-                .map_err(|e| not_found_ticket(e, number))?;
+                .map_err(|e| ticket_error(e, number, ctx.lang))?;
             println!(
                 "{} {number}",
                 ctx.lang.pick("Ticket supprimé :", "Ticket deleted:")
             );
         }
         TicketsCommand::Search { query, shop, json } => {
-            let shop = chosen_shop(&ctx.store, shop.as_deref()).await?;
+            let shop = chosen_shop(ctx, shop.as_deref()).await?;
             let numbers = ctx.store.search(shop.id, &query).await?;
             if json {
                 print_json(&numbers)?;
@@ -910,9 +962,32 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn not_found_ticket(error: StoreError, number: i64) -> anyhow::Error {
+/// French or English, chosen at run time.
+fn tr(lang: UiLang, fr: String, en: String) -> String {
+    match lang {
+        UiLang::Fr => fr,
+        UiLang::En => en,
+    }
+}
+
+fn ticket_error(error: StoreError, number: i64, lang: UiLang) -> anyhow::Error {
     match error {
-        StoreError::NotFound(_) => anyhow!("no ticket {number} (guichet tickets list)"),
+        StoreError::NotFound(_) => anyhow!(tr(
+            lang,
+            format!("pas de ticket {number} (guichet tickets list)"),
+            format!("no ticket {number} (guichet tickets list)")
+        )),
+        other => localized_store_error(other, lang),
+    }
+}
+
+fn localized_store_error(error: StoreError, lang: UiLang) -> anyhow::Error {
+    match error {
+        StoreError::AlreadyExists(what) => anyhow!(tr(
+            lang,
+            format!("{what} existe déjà"),
+            format!("{what} already exists")
+        )),
         other => other.into(),
     }
 }
