@@ -54,7 +54,7 @@ fn mbsync(
     std::fs::write(
         &config,
         format!(
-            "IMAPAccount bench\nHost 127.0.0.1\nPort {}\nUser {}\nPass {}\nTLSType None\nAuthMechs LOGIN\n\n\
+            "IMAPAccount bench\nHost 127.0.0.1\nPort {}\nUser {}\nPass {}\nSSLType None\nAuthMechs LOGIN\n\n\
              IMAPStore remote\nAccount bench\n\nMaildirStore local\nPath {}/\nInbox {}/INBOX\n\n\
              Channel bench\nFar :remote:\nNear :local:\nPatterns INBOX\nSync Pull\nCreate Near\nSyncState *\n",
             server.imap_port,

@@ -581,3 +581,84 @@ fn plain_settings(
         password: SecretString::from(mailbox.password.clone()),
     }
 }
+
+#[tokio::test]
+async fn connection_problems_are_told_apart() {
+    use guichet::intake::imap::{ImapClient, ImapError, Security};
+    let server = MailServer::shared();
+    let mailbox = server.new_mailbox("errors");
+    let base = plain_settings(server, &mailbox);
+
+    let starttls = guichet::intake::imap::ImapSettings {
+        security: Security::Starttls,
+        accept_invalid_certs: true,
+        ..base.clone()
+    };
+    let mut client = ImapClient::connect(&starttls)
+        .await
+        .expect("STARTTLS with the self-signed certificate accepted");
+    assert!(client.supports_idle());
+    assert!(matches!(
+        client.select("Nonexistent").await,
+        Err(ImapError::FolderMissing { .. })
+    ));
+    client.logout().await;
+
+    let validated = guichet::intake::imap::ImapSettings {
+        port: server.imaps_port,
+        security: Security::Tls,
+        ..base.clone()
+    };
+    let error = ImapClient::connect(&validated)
+        .await
+        .err()
+        .expect("self-signed certificate refused");
+    assert!(matches!(error, ImapError::Certificate { .. }), "{error:?}");
+    assert!(
+        error
+            .localized(UiLang::Fr)
+            .contains("--accept-invalid-certs")
+    );
+
+    let wrong_password = guichet::intake::imap::ImapSettings {
+        password: SecretString::from("nope".to_string()),
+        ..base.clone()
+    };
+    let error = ImapClient::connect(&wrong_password)
+        .await
+        .err()
+        .expect("wrong password refused");
+    assert!(
+        matches!(error, ImapError::AuthenticationFailed { .. }),
+        "{error:?}"
+    );
+
+    let unknown_host = guichet::intake::imap::ImapSettings {
+        host: "imap.nonexistent.invalid".into(),
+        ..base.clone()
+    };
+    let error = ImapClient::connect(&unknown_host)
+        .await
+        .err()
+        .expect("unknown host");
+    assert!(matches!(error, ImapError::Dns { .. }), "{error:?}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = guichet::intake::imap::ImapSettings {
+        port: closed,
+        ..base
+    };
+    let error = ImapClient::connect(&refused)
+        .await
+        .err()
+        .expect("closed port");
+    assert!(
+        matches!(error, ImapError::ConnectionRefused { .. }),
+        "{error:?}"
+    );
+    assert!(error.localized(UiLang::Fr).contains("Connexion refusée"));
+}
