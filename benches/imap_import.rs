@@ -31,22 +31,24 @@ fn settings(server: &support::MailServer, mailbox: &support::TestMailbox) -> Ima
     }
 }
 
-async fn bare_fetch(settings: &ImapSettings) -> (Duration, usize) {
+async fn bare_fetch(settings: &ImapSettings) -> (Duration, Vec<Vec<u8>>) {
     let started = Instant::now();
     let mut client = ImapClient::connect(settings).await.expect("connect");
     client.select("INBOX").await.expect("select");
     let uids = client.uids_after(0).await.expect("search");
     let fetched = client.fetch(&uids).await.expect("fetch");
-    let bytes: usize = fetched.iter().map(|m| m.raw.len()).sum();
+    let elapsed = started.elapsed();
     client.logout().await;
     assert_eq!(fetched.len(), uids.len());
-    (started.elapsed(), bytes)
+    (elapsed, fetched.into_iter().map(|m| m.raw).collect())
 }
 
+/// mbsync with its defaults (an fsync after every message) or with `FSync no`.
 fn mbsync(
     server: &support::MailServer,
     mailbox: &support::TestMailbox,
     work: &std::path::Path,
+    fsync: bool,
 ) -> Duration {
     let maildir = work.join(format!("maildir-{}", rand::random::<u32>()));
     std::fs::create_dir_all(&maildir).unwrap();
@@ -54,9 +56,10 @@ fn mbsync(
     std::fs::write(
         &config,
         format!(
-            "IMAPAccount bench\nHost 127.0.0.1\nPort {}\nUser {}\nPass {}\nSSLType None\nAuthMechs LOGIN\n\n\
+            "FSync {}\n\nIMAPAccount bench\nHost 127.0.0.1\nPort {}\nUser {}\nPass {}\nSSLType None\nAuthMechs LOGIN\n\n\
              IMAPStore remote\nAccount bench\n\nMaildirStore local\nPath {}/\nInbox {}/INBOX\n\n\
              Channel bench\nFar :remote:\nNear :local:\nPatterns INBOX\nSync Pull\nCreate Near\nSyncState *\n",
+            if fsync { "yes" } else { "no" },
             server.imap_port,
             mailbox.email,
             mailbox.password,
@@ -142,6 +145,33 @@ async fn guichet_import(
     elapsed
 }
 
+/// Parse alone, then filing alone (batches of 500 into a fresh SQLite store).
+async fn stages(raws: &[Vec<u8>]) -> (Duration, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("guichet.db").display()
+    );
+    let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
+    let shop = store.add_shop("stages").await.unwrap();
+    let started = Instant::now();
+    let prepared: Vec<_> = raws
+        .iter()
+        .map(|raw| sync::prepare_message(raw.clone(), store.blobs()).unwrap())
+        .collect();
+    let parse = started.elapsed();
+    let started = Instant::now();
+    for batch in prepared.chunks(500) {
+        store
+            .file_batch(shop.id, None, None, None, batch)
+            .await
+            .unwrap();
+    }
+    let file = started.elapsed();
+    store.close().await;
+    (parse, file)
+}
+
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
@@ -168,20 +198,34 @@ async fn main() {
     let work = tempfile::tempdir().unwrap();
     let settings = settings(server, &mailbox);
     // The first read builds Dovecot's index; it is not measured.
-    let (_, bytes) = bare_fetch(&settings).await;
+    let (_, raws) = bare_fetch(&settings).await;
+    let bytes: usize = raws.iter().map(Vec::len).sum();
     println!(
         "mailbox: {messages} realistic messages, {:.1} MB, seeded in {:.1?}",
         bytes as f64 / 1e6,
         seeding.elapsed()
     );
+    let (parse, file) = stages(&raws).await;
+    println!(
+        "stages alone: parse {:.0} msg/s, file into SQLite {:.0} msg/s",
+        rate(messages, parse),
+        rate(messages, file)
+    );
 
-    let (mut bare, mut mbsync_runs, mut guichet_runs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut bare, mut mbsync_runs, mut mbsync_nofsync_runs, mut guichet_runs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         bare.push(bare_fetch(&settings).await.0);
-        mbsync_runs.push(mbsync(server, &mailbox, work.path()));
+        mbsync_runs.push(mbsync(server, &mailbox, work.path(), true));
+        mbsync_nofsync_runs.push(mbsync(server, &mailbox, work.path(), false));
         guichet_runs.push(guichet_import(&mailbox, server, messages).await);
     }
-    let (bare, mbsync, guichet) = (median(bare), median(mbsync_runs), median(guichet_runs));
+    let (bare, mbsync, mbsync_nofsync, guichet) = (
+        median(bare),
+        median(mbsync_runs),
+        median(mbsync_nofsync_runs),
+        median(guichet_runs),
+    );
     println!("median of {ROUNDS} rounds, plain IMAP on loopback:");
     println!(
         "  bare UID FETCH 1:* BODY.PEEK[]   {:>8.0} msg/s  ({:.2?})",
@@ -189,9 +233,14 @@ async fn main() {
         bare
     );
     println!(
-        "  mbsync -> Maildir                {:>8.0} msg/s  ({:.2?})",
+        "  mbsync -> Maildir (default fsync) {:>7.0} msg/s  ({:.2?})",
         rate(messages, mbsync),
         mbsync
+    );
+    println!(
+        "  mbsync -> Maildir (FSync no)     {:>8.0} msg/s  ({:.2?})",
+        rate(messages, mbsync_nofsync),
+        mbsync_nofsync
     );
     println!(
         "  guichet -> SQLite (parse+thread) {:>8.0} msg/s  ({:.2?})",
@@ -199,8 +248,9 @@ async fn main() {
         guichet
     );
     println!(
-        "  guichet / mbsync = {:.2}x   guichet / bare fetch = {:.0}%",
+        "  guichet / mbsync = {:.2}x (FSync no: {:.2}x)   guichet / bare fetch = {:.0}%",
         mbsync.as_secs_f64() / guichet.as_secs_f64(),
+        mbsync_nofsync.as_secs_f64() / guichet.as_secs_f64(),
         100.0 * bare.as_secs_f64() / guichet.as_secs_f64()
     );
 }

@@ -1,6 +1,8 @@
 //! Filing messages into tickets (exactly once, with the IMAP checkpoint in the same
 //! transaction), reading tickets back, and deleting them with everything they own.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
@@ -156,24 +158,43 @@ impl Store {
     ) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
         let mut outcome = FileOutcome::default();
+        // Lookups are made once per batch, not once per message: filing is the import's
+        // bottleneck, and each statement is a round trip to the database.
+        let mut known = BatchLookups::load(&mut tx, shop_id, batch).await?;
+        let mut touched: HashMap<i64, (i64, i64)> = HashMap::new();
         // Two syncs of one folder may overlap (a `sync --once` beside `serve`): filing dedups
         // and the checkpoint below never moves backwards within one UIDVALIDITY.
         for incoming in batch {
-            let already =
-                sqlx::query("SELECT 1 AS one FROM messages WHERE shop_id = $1 AND dedup_key = $2")
-                    .bind(shop_id)
-                    .bind(&incoming.dedup_key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if already.is_some() {
+            if !known.dedup_keys.insert(incoming.dedup_key.clone()) {
                 outcome.duplicates += 1;
                 continue;
             }
+            let parsed = &incoming.parsed;
+            let when = parsed.date_ms.unwrap_or_else(now_ms);
             let (ticket_id, created) =
-                place_in_ticket(&mut tx, shop_id, contact_id, &incoming.parsed).await?;
+                place_in_ticket(&mut tx, shop_id, contact_id, parsed, &known).await?;
             insert_message(&mut tx, shop_id, ticket_id, mailbox_id, incoming).await?;
+            known.record(parsed, ticket_id, when);
+            if created {
+                outcome.new_tickets += 1;
+            } else {
+                let entry = touched.entry(ticket_id).or_insert((0, when));
+                entry.0 += 1;
+                entry.1 = entry.1.max(when);
+            }
             outcome.new_messages += 1;
-            outcome.new_tickets += created as u64;
+        }
+        for (ticket_id, (added, latest)) in touched {
+            sqlx::query(
+                "UPDATE tickets SET message_count = message_count + $1, updated_at = $2, \
+                 last_message_at = CASE WHEN last_message_at > $3 THEN last_message_at ELSE $3 END WHERE id = $4",
+            )
+            .bind(added)
+            .bind(now_ms())
+            .bind(latest)
+            .bind(ticket_id)
+            .execute(&mut *tx)
+            .await?;
         }
         if let (Some(mailbox_id), Some((folder, checkpoint))) = (mailbox_id, checkpoint) {
             sqlx::query(
@@ -454,6 +475,148 @@ impl Store {
     }
 }
 
+/// What a batch needs to know from the database, loaded in a few queries and kept up to date
+/// as the batch's own messages are filed.
+struct BatchLookups {
+    dedup_keys: HashSet<String>,
+    /// Message-ID -> ticket, for every id the batch refers to.
+    tickets_by_message_id: HashMap<String, i64>,
+    /// (customer, normalized subject) -> tickets with their last message time.
+    tickets_by_subject: HashMap<(String, String), Vec<(i64, i64)>>,
+}
+
+/// Rows per `IN (...)` list, well under both dialects' parameter limits.
+const IN_LIST_CHUNK: usize = 400;
+
+fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl BatchLookups {
+    async fn load(
+        tx: &mut Transaction<'static, Any>,
+        shop_id: i64,
+        batch: &[Incoming],
+    ) -> Result<Self> {
+        let mut lookups = BatchLookups {
+            dedup_keys: HashSet::new(),
+            tickets_by_message_id: HashMap::new(),
+            tickets_by_subject: HashMap::new(),
+        };
+        let keys: Vec<&str> = batch.iter().map(|i| i.dedup_key.as_str()).collect();
+        for chunk in keys.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT dedup_key FROM messages WHERE shop_id = $1 AND dedup_key IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(shop_id);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                lookups.dedup_keys.insert(row.try_get("dedup_key")?);
+            }
+        }
+        let mut referenced: Vec<&str> = batch
+            .iter()
+            .flat_map(|i| {
+                i.parsed
+                    .in_reply_to
+                    .iter()
+                    .chain(i.parsed.references.iter())
+            })
+            .map(String::as_str)
+            .collect();
+        referenced.sort_unstable();
+        referenced.dedup();
+        for chunk in referenced.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT message_id, ticket_id FROM messages WHERE shop_id = $1 AND message_id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(shop_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                lookups
+                    .tickets_by_message_id
+                    .insert(row.try_get("message_id")?, row.try_get("ticket_id")?);
+            }
+        }
+        let mut senders: Vec<&str> = batch.iter().map(|i| sender(&i.parsed)).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        for chunk in senders.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT id, customer_email, normalized_subject, last_message_at FROM tickets \
+                 WHERE shop_id = $1 AND customer_email IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(shop_id);
+            for email in chunk {
+                query = query.bind(*email);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                let key = (
+                    row.try_get("customer_email")?,
+                    row.try_get("normalized_subject")?,
+                );
+                let ticket = (row.try_get("id")?, row.try_get("last_message_at")?);
+                lookups
+                    .tickets_by_subject
+                    .entry(key)
+                    .or_default()
+                    .push(ticket);
+            }
+        }
+        Ok(lookups)
+    }
+
+    /// Makes a message just filed visible to the rest of the batch.
+    fn record(&mut self, parsed: &ParsedMessage, ticket_id: i64, when: i64) {
+        if let Some(id) = &parsed.message_id {
+            self.tickets_by_message_id.insert(id.clone(), ticket_id);
+        }
+        let key = (
+            sender(parsed).to_string(),
+            threading::normalize_subject(&parsed.subject),
+        );
+        let tickets = self.tickets_by_subject.entry(key).or_default();
+        match tickets.iter_mut().find(|(id, _)| *id == ticket_id) {
+            Some(ticket) => ticket.1 = ticket.1.max(when),
+            None => tickets.push((ticket_id, when)),
+        }
+    }
+
+    fn by_reference(&self, parsed: &ParsedMessage) -> Option<i64> {
+        // The direct parent first, then the thread from the most recent ancestor back.
+        parsed
+            .in_reply_to
+            .iter()
+            .chain(parsed.references.iter().rev())
+            .find_map(|id| self.tickets_by_message_id.get(id).copied())
+    }
+
+    fn by_subject(&self, customer: &str, normalized: &str, when: i64) -> Option<i64> {
+        let tickets = self
+            .tickets_by_subject
+            .get(&(customer.to_string(), normalized.to_string()))?;
+        tickets
+            .iter()
+            .filter(|(_, last)| (when - last).abs() <= threading::SUBJECT_WINDOW_MS)
+            .max_by_key(|(_, last)| *last)
+            .map(|(id, _)| *id)
+    }
+}
+
+fn sender(parsed: &ParsedMessage) -> &str {
+    parsed.from_email.as_deref().unwrap_or(UNKNOWN_SENDER)
+}
+
 /// Finds the message's ticket by the threading rules, or opens a new one. Returns the ticket id
 /// and whether it was created.
 async fn place_in_ticket(
@@ -461,8 +624,9 @@ async fn place_in_ticket(
     shop_id: i64,
     contact_id: Option<i64>,
     parsed: &ParsedMessage,
+    known: &BatchLookups,
 ) -> Result<(i64, bool)> {
-    let from_email = parsed.from_email.as_deref().unwrap_or(UNKNOWN_SENDER);
+    let from_email = sender(parsed);
     let normalized = threading::normalize_subject(&parsed.subject);
     let when = parsed.date_ms.unwrap_or_else(now_ms);
 
@@ -481,39 +645,10 @@ async fn place_in_ticket(
             });
         }
     }
-    // The direct parent first, then the thread from the most recent ancestor back.
-    let referenced = parsed
-        .in_reply_to
-        .iter()
-        .chain(parsed.references.iter().rev());
-    for message_id in referenced {
-        if let Some(row) = sqlx::query(
-            "SELECT ticket_id FROM messages WHERE shop_id = $1 AND message_id = $2 LIMIT 1",
-        )
-        .bind(shop_id)
-        .bind(message_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        {
-            evidence.by_reference = Some(row.try_get("ticket_id")?);
-            break;
-        }
+    evidence.by_reference = known.by_reference(parsed);
+    if !normalized.is_empty() {
+        evidence.by_subject = known.by_subject(from_email, &normalized, when);
     }
-    if !normalized.is_empty()
-        && let Some(row) = sqlx::query(
-            "SELECT id FROM tickets WHERE shop_id = $1 AND customer_email = $2 AND normalized_subject = $3 \
-             AND last_message_at >= $4 AND last_message_at <= $5 ORDER BY last_message_at DESC LIMIT 1",
-        )
-        .bind(shop_id)
-        .bind(from_email)
-        .bind(&normalized)
-        .bind(when - threading::SUBJECT_WINDOW_MS)
-        .bind(when + threading::SUBJECT_WINDOW_MS)
-        .fetch_optional(&mut **tx)
-        .await?
-        {
-            evidence.by_subject = Some(row.try_get("id")?);
-        }
 
     match threading::place(from_email, &evidence) {
         Placement::Existing { ticket_id, .. } => Ok((ticket_id, false)),
@@ -533,7 +668,8 @@ async fn place_in_ticket(
             };
             let ticket_id: i64 = sqlx::query(
                 "INSERT INTO tickets (shop_id, number, contact_id, customer_email, customer_name, subject, normalized_subject, \
-                 status, created_at, updated_at, last_message_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $8, $9) RETURNING id",
+                 status, message_count, created_at, updated_at, last_message_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 1, $8, $8, $9) RETURNING id",
             )
             .bind(shop_id)
             .bind(number)
@@ -608,15 +744,5 @@ async fn insert_message(
         .execute(&mut **tx)
         .await?;
     }
-    let when = parsed.date_ms.unwrap_or(now);
-    sqlx::query(
-        "UPDATE tickets SET message_count = message_count + 1, updated_at = $1, \
-         last_message_at = CASE WHEN last_message_at > $2 THEN last_message_at ELSE $2 END WHERE id = $3",
-    )
-    .bind(now)
-    .bind(when)
-    .bind(ticket_id)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
