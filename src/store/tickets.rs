@@ -161,6 +161,7 @@ impl Store {
         // Lookups are made once per batch, not once per message: filing is the import's
         // bottleneck, and each statement is a round trip to the database.
         let mut known = BatchLookups::load(&mut tx, shop_id, batch).await?;
+        let mut numbers = TicketNumbers::reserve(&mut tx, self.dialect, shop_id).await?;
         let mut touched: HashMap<i64, (i64, i64)> = HashMap::new();
         // Two syncs of one folder may overlap (a `sync --once` beside `serve`): filing dedups
         // and the checkpoint below never moves backwards within one UIDVALIDITY.
@@ -172,7 +173,7 @@ impl Store {
             let parsed = &incoming.parsed;
             let when = parsed.date_ms.unwrap_or_else(now_ms);
             let (ticket_id, created) =
-                place_in_ticket(&mut tx, shop_id, contact_id, parsed, &known).await?;
+                place_in_ticket(&mut tx, shop_id, contact_id, parsed, &known, &mut numbers).await?;
             insert_message(&mut tx, shop_id, ticket_id, mailbox_id, incoming).await?;
             known.record(parsed, ticket_id, when);
             if created {
@@ -184,6 +185,7 @@ impl Store {
             }
             outcome.new_messages += 1;
         }
+        numbers.save(&mut tx, shop_id).await?;
         for (ticket_id, (added, latest)) in touched {
             sqlx::query(
                 "UPDATE tickets SET message_count = message_count + $1, updated_at = $2, \
@@ -475,6 +477,49 @@ impl Store {
     }
 }
 
+/// The shop's ticket counter, read once per batch and written back at its end. The row is
+/// locked for the transaction (SQLite: by `BEGIN IMMEDIATE`; PostgreSQL: `FOR UPDATE`), so two
+/// batches never hand out the same number.
+struct TicketNumbers {
+    next: i64,
+    first: i64,
+}
+
+impl TicketNumbers {
+    async fn reserve(
+        tx: &mut Transaction<'static, Any>,
+        dialect: Dialect,
+        shop_id: i64,
+    ) -> Result<Self> {
+        let sql = match dialect {
+            Dialect::Sqlite => "SELECT next_ticket_number FROM shops WHERE id = $1",
+            Dialect::Postgres => "SELECT next_ticket_number FROM shops WHERE id = $1 FOR UPDATE",
+        };
+        let next: i64 = sqlx::query(sql)
+            .bind(shop_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("next_ticket_number")?;
+        Ok(TicketNumbers { next, first: next })
+    }
+
+    fn take(&mut self) -> i64 {
+        self.next += 1;
+        self.next - 1
+    }
+
+    async fn save(&self, tx: &mut Transaction<'static, Any>, shop_id: i64) -> Result<()> {
+        if self.next != self.first {
+            sqlx::query("UPDATE shops SET next_ticket_number = $1 WHERE id = $2")
+                .bind(self.next)
+                .bind(shop_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// What a batch needs to know from the database, loaded in a few queries and kept up to date
 /// as the batch's own messages are filed.
 struct BatchLookups {
@@ -625,6 +670,7 @@ async fn place_in_ticket(
     contact_id: Option<i64>,
     parsed: &ParsedMessage,
     known: &BatchLookups,
+    numbers: &mut TicketNumbers,
 ) -> Result<(i64, bool)> {
     let from_email = sender(parsed);
     let normalized = threading::normalize_subject(&parsed.subject);
@@ -653,13 +699,7 @@ async fn place_in_ticket(
     match threading::place(from_email, &evidence) {
         Placement::Existing { ticket_id, .. } => Ok((ticket_id, false)),
         Placement::NewTicket => {
-            let number: i64 = sqlx::query(
-                "UPDATE shops SET next_ticket_number = next_ticket_number + 1 WHERE id = $1 RETURNING next_ticket_number - 1 AS number",
-            )
-            .bind(shop_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("number")?;
+            let number = numbers.take();
             let now = now_ms();
             let subject = if parsed.subject.is_empty() {
                 "(no subject)"
