@@ -46,21 +46,32 @@ pub fn normalize_subject(subject: &str) -> String {
         .to_lowercase()
 }
 
-/// A ticket found by its tracking tag.
+/// A ticket found by its tracking tag. `T` identifies a ticket: a database id, or a ticket
+/// still being created in the same batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaggedTicket {
-    pub ticket_id: i64,
+pub struct TaggedTicket<T = i64> {
+    pub ticket_id: T,
     pub customer_email: String,
 }
 
 /// What the store found about a message's possible ticket.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Evidence {
-    pub tagged: Vec<TaggedTicket>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence<T = i64> {
+    pub tagged: Vec<TaggedTicket<T>>,
     /// Ticket of the first In-Reply-To/References id known in this shop.
-    pub by_reference: Option<i64>,
+    pub by_reference: Option<T>,
     /// Most recent ticket of the same customer with the same normalized subject within the window.
-    pub by_subject: Option<i64>,
+    pub by_subject: Option<T>,
+}
+
+impl<T> Default for Evidence<T> {
+    fn default() -> Self {
+        Evidence {
+            tagged: Vec::new(),
+            by_reference: None,
+            by_subject: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,13 +82,13 @@ pub enum Reason {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
-    Existing { ticket_id: i64, reason: Reason },
+pub enum Placement<T = i64> {
+    Existing { ticket_id: T, reason: Reason },
     NewTicket,
 }
 
 /// Decides where a message from `from_email` goes.
-pub fn place(from_email: &str, evidence: &Evidence) -> Placement {
+pub fn place<T: Copy>(from_email: &str, evidence: &Evidence<T>) -> Placement<T> {
     let tagged_by_customer = evidence
         .tagged
         .iter()

@@ -148,6 +148,10 @@ fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
 impl Store {
     /// Files a batch of messages of one shop and, in the same transaction, moves the folder's
     /// checkpoint: after a crash either both happened or neither did.
+    ///
+    /// Filing is the import's bottleneck and every statement is a round trip, so a batch is
+    /// filed in a fixed number of statements: lookups for the whole batch, threading decided in
+    /// memory, then multi-row inserts.
     pub async fn file_batch(
         &self,
         shop_id: i64,
@@ -157,12 +161,12 @@ impl Store {
         batch: &[Incoming],
     ) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
-        let mut outcome = FileOutcome::default();
-        // Lookups are made once per batch, not once per message: filing is the import's
-        // bottleneck, and each statement is a round trip to the database.
         let mut known = BatchLookups::load(&mut tx, shop_id, batch).await?;
         let mut numbers = TicketNumbers::reserve(&mut tx, self.dialect, shop_id).await?;
+        let mut outcome = FileOutcome::default();
+        let mut new_tickets: Vec<NewTicket> = Vec::new();
         let mut touched: HashMap<i64, (i64, i64)> = HashMap::new();
+        let mut placed: Vec<(&Incoming, TicketRef)> = Vec::with_capacity(batch.len());
         // Two syncs of one folder may overlap (a `sync --once` beside `serve`): filing dedups
         // and the checkpoint below never moves backwards within one UIDVALIDITY.
         for incoming in batch {
@@ -172,19 +176,50 @@ impl Store {
             }
             let parsed = &incoming.parsed;
             let when = parsed.date_ms.unwrap_or_else(now_ms);
-            let (ticket_id, created) =
-                place_in_ticket(&mut tx, shop_id, contact_id, parsed, &known, &mut numbers).await?;
-            insert_message(&mut tx, shop_id, ticket_id, mailbox_id, incoming).await?;
-            known.record(parsed, ticket_id, when);
-            if created {
-                outcome.new_tickets += 1;
-            } else {
-                let entry = touched.entry(ticket_id).or_insert((0, when));
-                entry.0 += 1;
-                entry.1 = entry.1.max(when);
+            let ticket = match threading::place(sender(parsed), &known.evidence(parsed, when)) {
+                Placement::Existing { ticket_id, .. } => ticket_id,
+                Placement::NewTicket => {
+                    let ticket = TicketRef::New(new_tickets.len());
+                    let number = numbers.take();
+                    new_tickets.push(NewTicket {
+                        number,
+                        first: parsed,
+                        message_count: 0,
+                        last_message_at: when,
+                    });
+                    known
+                        .tickets_by_number
+                        .insert(number, (ticket, sender(parsed).to_string()));
+                    ticket
+                }
+            };
+            match ticket {
+                TicketRef::New(k) => {
+                    new_tickets[k].message_count += 1;
+                    new_tickets[k].last_message_at = new_tickets[k].last_message_at.max(when);
+                }
+                TicketRef::Stored(id) => {
+                    let entry = touched.entry(id).or_insert((0, when));
+                    entry.0 += 1;
+                    entry.1 = entry.1.max(when);
+                }
             }
-            outcome.new_messages += 1;
+            known.record(parsed, ticket, when);
+            placed.push((incoming, ticket));
         }
+        outcome.new_messages = placed.len() as u64;
+        outcome.new_tickets = new_tickets.len() as u64;
+
+        let created = insert_tickets(&mut tx, shop_id, contact_id, &new_tickets).await?;
+        let ticket_id = |ticket: TicketRef| match ticket {
+            TicketRef::Stored(id) => id,
+            TicketRef::New(k) => created[k],
+        };
+        let rows: Vec<(&Incoming, i64)> = placed
+            .iter()
+            .map(|(incoming, t)| (*incoming, ticket_id(*t)))
+            .collect();
+        insert_messages(&mut tx, shop_id, mailbox_id, &rows).await?;
         numbers.save(&mut tx, shop_id).await?;
         for (ticket_id, (added, latest)) in touched {
             sqlx::query(
@@ -477,6 +512,21 @@ impl Store {
     }
 }
 
+/// A ticket in a batch: already stored, or the k-th ticket the batch creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TicketRef {
+    Stored(i64),
+    New(usize),
+}
+
+/// A ticket the batch opens, with the counts of its messages in the batch.
+struct NewTicket<'a> {
+    number: i64,
+    first: &'a ParsedMessage,
+    message_count: i64,
+    last_message_at: i64,
+}
+
 /// The shop's ticket counter, read once per batch and written back at its end. The row is
 /// locked for the transaction (SQLite: by `BEGIN IMMEDIATE`; PostgreSQL: `FOR UPDATE`), so two
 /// batches never hand out the same number.
@@ -521,23 +571,61 @@ impl TicketNumbers {
 }
 
 /// What a batch needs to know from the database, loaded in a few queries and kept up to date
-/// as the batch's own messages are filed.
+/// as the batch's own messages are placed.
 struct BatchLookups {
     dedup_keys: HashSet<String>,
     /// Message-ID -> ticket, for every id the batch refers to.
-    tickets_by_message_id: HashMap<String, i64>,
+    tickets_by_message_id: HashMap<String, TicketRef>,
     /// (customer, normalized subject) -> tickets with their last message time.
-    tickets_by_subject: HashMap<(String, String), Vec<(i64, i64)>>,
+    tickets_by_subject: HashMap<(String, String), Vec<(TicketRef, i64)>>,
+    /// Tracking number -> (ticket, its customer), for the numbers tagged in the batch.
+    tickets_by_number: HashMap<i64, (TicketRef, String)>,
 }
 
-/// Rows per `IN (...)` list, well under both dialects' parameter limits.
+/// Values per `IN (...)` list, well under both dialects' parameter limits.
 const IN_LIST_CHUNK: usize = 400;
+/// Rows per multi-row INSERT (each row binds under 20 values).
+const INSERT_CHUNK: usize = 100;
 
 fn placeholders(from: usize, count: usize) -> String {
     (from..from + count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `($a, $b, ...), (...)` for `rows` rows of `width` values, numbered from `$1`.
+fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(1 + r * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs `SELECT ... WHERE shop_id = $1 AND <column> IN (...)` over `values` in chunks.
+async fn select_in<V>(
+    tx: &mut Transaction<'static, Any>,
+    select_where_shop: &str,
+    column: &str,
+    shop_id: i64,
+    values: &[V],
+) -> Result<Vec<sqlx::any::AnyRow>>
+where
+    V: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Clone + Send + Sync + 'static,
+{
+    let mut rows = Vec::new();
+    for chunk in values.chunks(IN_LIST_CHUNK) {
+        let sql = format!(
+            "{select_where_shop} AND {column} IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(shop_id);
+        for value in chunk {
+            query = query.bind(value.clone());
+        }
+        rows.extend(query.fetch_all(&mut **tx).await?);
+    }
+    Ok(rows)
 }
 
 impl BatchLookups {
@@ -550,22 +638,21 @@ impl BatchLookups {
             dedup_keys: HashSet::new(),
             tickets_by_message_id: HashMap::new(),
             tickets_by_subject: HashMap::new(),
+            tickets_by_number: HashMap::new(),
         };
-        let keys: Vec<&str> = batch.iter().map(|i| i.dedup_key.as_str()).collect();
-        for chunk in keys.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT dedup_key FROM messages WHERE shop_id = $1 AND dedup_key IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(shop_id);
-            for key in chunk {
-                query = query.bind(*key);
-            }
-            for row in query.fetch_all(&mut **tx).await? {
-                lookups.dedup_keys.insert(row.try_get("dedup_key")?);
-            }
+        let keys: Vec<String> = batch.iter().map(|i| i.dedup_key.clone()).collect();
+        for row in select_in(
+            tx,
+            "SELECT dedup_key FROM messages WHERE shop_id = $1",
+            "dedup_key",
+            shop_id,
+            &keys,
+        )
+        .await?
+        {
+            lookups.dedup_keys.insert(row.try_get("dedup_key")?);
         }
-        let mut referenced: Vec<&str> = batch
+        let mut referenced: Vec<String> = batch
             .iter()
             .flat_map(|i| {
                 i.parsed
@@ -573,88 +660,108 @@ impl BatchLookups {
                     .iter()
                     .chain(i.parsed.references.iter())
             })
-            .map(String::as_str)
+            .cloned()
             .collect();
         referenced.sort_unstable();
         referenced.dedup();
-        for chunk in referenced.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT message_id, ticket_id FROM messages WHERE shop_id = $1 AND message_id IN ({})",
-                placeholders(2, chunk.len())
+        let sql = "SELECT message_id, ticket_id FROM messages WHERE shop_id = $1";
+        for row in select_in(tx, sql, "message_id", shop_id, &referenced).await? {
+            lookups.tickets_by_message_id.insert(
+                row.try_get("message_id")?,
+                TicketRef::Stored(row.try_get("ticket_id")?),
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(shop_id);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut **tx).await? {
-                lookups
-                    .tickets_by_message_id
-                    .insert(row.try_get("message_id")?, row.try_get("ticket_id")?);
-            }
         }
-        let mut senders: Vec<&str> = batch.iter().map(|i| sender(&i.parsed)).collect();
+        let mut senders: Vec<String> = batch
+            .iter()
+            .map(|i| sender(&i.parsed).to_string())
+            .collect();
         senders.sort_unstable();
         senders.dedup();
-        for chunk in senders.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT id, customer_email, normalized_subject, last_message_at FROM tickets \
-                 WHERE shop_id = $1 AND customer_email IN ({})",
-                placeholders(2, chunk.len())
+        let sql = "SELECT id, customer_email, normalized_subject, last_message_at FROM tickets WHERE shop_id = $1";
+        for row in select_in(tx, sql, "customer_email", shop_id, &senders).await? {
+            let key = (
+                row.try_get("customer_email")?,
+                row.try_get("normalized_subject")?,
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(shop_id);
-            for email in chunk {
-                query = query.bind(*email);
-            }
-            for row in query.fetch_all(&mut **tx).await? {
-                let key = (
-                    row.try_get("customer_email")?,
-                    row.try_get("normalized_subject")?,
-                );
-                let ticket = (row.try_get("id")?, row.try_get("last_message_at")?);
-                lookups
-                    .tickets_by_subject
-                    .entry(key)
-                    .or_default()
-                    .push(ticket);
-            }
+            let ticket = (
+                TicketRef::Stored(row.try_get("id")?),
+                row.try_get("last_message_at")?,
+            );
+            lookups
+                .tickets_by_subject
+                .entry(key)
+                .or_default()
+                .push(ticket);
+        }
+        let mut tagged: Vec<i64> = batch
+            .iter()
+            .flat_map(|i| threading::tracking_tags(&i.parsed.subject))
+            .collect();
+        tagged.sort_unstable();
+        tagged.dedup();
+        let sql = "SELECT id, number, customer_email FROM tickets WHERE shop_id = $1";
+        for row in select_in(tx, sql, "number", shop_id, &tagged).await? {
+            let ticket = (
+                TicketRef::Stored(row.try_get("id")?),
+                row.try_get("customer_email")?,
+            );
+            lookups
+                .tickets_by_number
+                .insert(row.try_get("number")?, ticket);
         }
         Ok(lookups)
     }
 
-    /// Makes a message just filed visible to the rest of the batch.
-    fn record(&mut self, parsed: &ParsedMessage, ticket_id: i64, when: i64) {
+    fn evidence(&self, parsed: &ParsedMessage, when: i64) -> Evidence<TicketRef> {
+        let tagged = threading::tracking_tags(&parsed.subject)
+            .into_iter()
+            .filter_map(|number| self.tickets_by_number.get(&number))
+            .map(|(ticket, customer)| TaggedTicket {
+                ticket_id: *ticket,
+                customer_email: customer.clone(),
+            })
+            .collect();
+        // The direct parent first, then the thread from the most recent ancestor back.
+        let by_reference = parsed
+            .in_reply_to
+            .iter()
+            .chain(parsed.references.iter().rev())
+            .find_map(|id| self.tickets_by_message_id.get(id).copied());
+        let normalized = threading::normalize_subject(&parsed.subject);
+        let by_subject = if normalized.is_empty() {
+            None
+        } else {
+            self.tickets_by_subject
+                .get(&(sender(parsed).to_string(), normalized))
+                .and_then(|tickets| {
+                    tickets
+                        .iter()
+                        .filter(|(_, last)| (when - last).abs() <= threading::SUBJECT_WINDOW_MS)
+                        .max_by_key(|(_, last)| *last)
+                })
+                .map(|(ticket, _)| *ticket)
+        };
+        Evidence {
+            tagged,
+            by_reference,
+            by_subject,
+        }
+    }
+
+    /// Makes a message just placed visible to the rest of the batch.
+    fn record(&mut self, parsed: &ParsedMessage, ticket: TicketRef, when: i64) {
         if let Some(id) = &parsed.message_id {
-            self.tickets_by_message_id.insert(id.clone(), ticket_id);
+            self.tickets_by_message_id.insert(id.clone(), ticket);
         }
         let key = (
             sender(parsed).to_string(),
             threading::normalize_subject(&parsed.subject),
         );
         let tickets = self.tickets_by_subject.entry(key).or_default();
-        match tickets.iter_mut().find(|(id, _)| *id == ticket_id) {
-            Some(ticket) => ticket.1 = ticket.1.max(when),
-            None => tickets.push((ticket_id, when)),
+        match tickets.iter_mut().find(|(t, _)| *t == ticket) {
+            Some(entry) => entry.1 = entry.1.max(when),
+            None => tickets.push((ticket, when)),
         }
-    }
-
-    fn by_reference(&self, parsed: &ParsedMessage) -> Option<i64> {
-        // The direct parent first, then the thread from the most recent ancestor back.
-        parsed
-            .in_reply_to
-            .iter()
-            .chain(parsed.references.iter().rev())
-            .find_map(|id| self.tickets_by_message_id.get(id).copied())
-    }
-
-    fn by_subject(&self, customer: &str, normalized: &str, when: i64) -> Option<i64> {
-        let tickets = self
-            .tickets_by_subject
-            .get(&(customer.to_string(), normalized.to_string()))?;
-        tickets
-            .iter()
-            .filter(|(_, last)| (when - last).abs() <= threading::SUBJECT_WINDOW_MS)
-            .max_by_key(|(_, last)| *last)
-            .map(|(id, _)| *id)
     }
 }
 
@@ -662,127 +769,137 @@ fn sender(parsed: &ParsedMessage) -> &str {
     parsed.from_email.as_deref().unwrap_or(UNKNOWN_SENDER)
 }
 
-/// Finds the message's ticket by the threading rules, or opens a new one. Returns the ticket id
-/// and whether it was created.
-async fn place_in_ticket(
+/// Inserts the batch's new tickets; returns their ids in the same order.
+async fn insert_tickets(
     tx: &mut Transaction<'static, Any>,
     shop_id: i64,
     contact_id: Option<i64>,
-    parsed: &ParsedMessage,
-    known: &BatchLookups,
-    numbers: &mut TicketNumbers,
-) -> Result<(i64, bool)> {
-    let from_email = sender(parsed);
-    let normalized = threading::normalize_subject(&parsed.subject);
-    let when = parsed.date_ms.unwrap_or_else(now_ms);
-
-    let mut evidence = Evidence::default();
-    for number in threading::tracking_tags(&parsed.subject) {
-        if let Some(row) =
-            sqlx::query("SELECT id, customer_email FROM tickets WHERE shop_id = $1 AND number = $2")
-                .bind(shop_id)
-                .bind(number)
-                .fetch_optional(&mut **tx)
-                .await?
-        {
-            evidence.tagged.push(TaggedTicket {
-                ticket_id: row.try_get("id")?,
-                customer_email: row.try_get("customer_email")?,
-            });
-        }
-    }
-    evidence.by_reference = known.by_reference(parsed);
-    if !normalized.is_empty() {
-        evidence.by_subject = known.by_subject(from_email, &normalized, when);
-    }
-
-    match threading::place(from_email, &evidence) {
-        Placement::Existing { ticket_id, .. } => Ok((ticket_id, false)),
-        Placement::NewTicket => {
-            let number = numbers.take();
-            let now = now_ms();
+    tickets: &[NewTicket<'_>],
+) -> Result<Vec<i64>> {
+    const WIDTH: usize = 12;
+    let now = now_ms();
+    let mut id_by_number = HashMap::new();
+    for chunk in tickets.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO tickets (shop_id, number, contact_id, customer_email, customer_name, subject, normalized_subject, \
+             status, message_count, created_at, updated_at, last_message_at) VALUES {} RETURNING id, number",
+            value_rows(chunk.len(), WIDTH)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ticket in chunk {
+            let parsed = ticket.first;
             let subject = if parsed.subject.is_empty() {
                 "(no subject)"
             } else {
                 parsed.subject.as_str()
             };
-            let ticket_id: i64 = sqlx::query(
-                "INSERT INTO tickets (shop_id, number, contact_id, customer_email, customer_name, subject, normalized_subject, \
-                 status, message_count, created_at, updated_at, last_message_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', 1, $8, $8, $9) RETURNING id",
-            )
-            .bind(shop_id)
-            .bind(number)
-            .bind(contact_id)
-            .bind(from_email)
-            .bind(parsed.from_name.as_deref())
-            .bind(subject)
-            .bind(&normalized)
-            .bind(now)
-            .bind(when)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("id")?;
-            Ok((ticket_id, true))
+            query = query
+                .bind(shop_id)
+                .bind(ticket.number)
+                .bind(contact_id)
+                .bind(sender(parsed).to_string())
+                .bind(parsed.from_name.clone())
+                .bind(subject.to_string())
+                .bind(threading::normalize_subject(&parsed.subject))
+                .bind("open")
+                .bind(ticket.message_count)
+                .bind(now)
+                .bind(now)
+                .bind(ticket.last_message_at);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            id_by_number.insert(
+                row.try_get::<i64, _>("number")?,
+                row.try_get::<i64, _>("id")?,
+            );
         }
     }
+    Ok(tickets.iter().map(|t| id_by_number[&t.number]).collect())
 }
 
-async fn insert_message(
+/// Inserts messages (with their ticket) and their attachments.
+async fn insert_messages(
     tx: &mut Transaction<'static, Any>,
     shop_id: i64,
-    ticket_id: i64,
     mailbox_id: Option<i64>,
-    incoming: &Incoming,
+    rows: &[(&Incoming, i64)],
 ) -> Result<()> {
-    let parsed = &incoming.parsed;
+    const WIDTH: usize = 19;
     let now = now_ms();
-    let to: Vec<&str> = parsed
-        .to
-        .iter()
-        .chain(parsed.cc.iter())
-        .map(String::as_str)
-        .collect();
-    let message_row_id: i64 = sqlx::query(
-        "INSERT INTO messages (shop_id, ticket_id, mailbox_id, dedup_key, message_id, in_reply_to, refs, direction, \
-         from_email, from_name, to_addrs, subject, date_ms, received_at, body_text, body_html, new_text, parse_error, raw) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'in', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
-    )
-    .bind(shop_id)
-    .bind(ticket_id)
-    .bind(mailbox_id)
-    .bind(&incoming.dedup_key)
-    .bind(parsed.message_id.as_deref())
-    .bind(parsed.in_reply_to.join(" "))
-    .bind(parsed.references.join(" "))
-    .bind(parsed.from_email.as_deref().unwrap_or(UNKNOWN_SENDER))
-    .bind(parsed.from_name.as_deref())
-    .bind(to.join(","))
-    .bind(&parsed.subject)
-    .bind(parsed.date_ms)
-    .bind(now)
-    .bind(&parsed.text)
-    .bind(parsed.html.as_deref())
-    .bind(&parsed.new_text)
-    .bind(parsed.parse_error.as_deref())
-    .bind(&incoming.raw)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("id")?;
-    for attachment in &incoming.attachments {
-        sqlx::query(
-            "INSERT INTO attachments (message_row_id, blob_hash, filename, content_type, content_id, inline, size) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(message_row_id)
-        .bind(&attachment.blob_hash)
-        .bind(attachment.filename.as_deref())
-        .bind(&attachment.content_type)
-        .bind(attachment.content_id.as_deref())
-        .bind(attachment.inline as i64)
-        .bind(attachment.size)
-        .execute(&mut **tx)
-        .await?;
+    let mut attachment_rows: Vec<(i64, &IncomingAttachment)> = Vec::new();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO messages (shop_id, ticket_id, mailbox_id, dedup_key, message_id, in_reply_to, refs, direction, \
+             from_email, from_name, to_addrs, subject, date_ms, received_at, body_text, body_html, new_text, parse_error, raw) \
+             VALUES {} RETURNING id, dedup_key",
+            value_rows(chunk.len(), WIDTH)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (incoming, ticket_id) in chunk {
+            let parsed = &incoming.parsed;
+            let to: Vec<&str> = parsed
+                .to
+                .iter()
+                .chain(parsed.cc.iter())
+                .map(String::as_str)
+                .collect();
+            query = query
+                .bind(shop_id)
+                .bind(*ticket_id)
+                .bind(mailbox_id)
+                .bind(incoming.dedup_key.clone())
+                .bind(parsed.message_id.clone())
+                .bind(parsed.in_reply_to.join(" "))
+                .bind(parsed.references.join(" "))
+                .bind("in")
+                .bind(sender(parsed).to_string())
+                .bind(parsed.from_name.clone())
+                .bind(to.join(","))
+                .bind(parsed.subject.clone())
+                .bind(parsed.date_ms)
+                .bind(now)
+                .bind(parsed.text.clone())
+                .bind(parsed.html.clone())
+                .bind(parsed.new_text.clone())
+                .bind(parsed.parse_error.clone())
+                .bind(incoming.raw.clone());
+        }
+        let inserted = query.fetch_all(&mut **tx).await?;
+        if chunk
+            .iter()
+            .any(|(incoming, _)| !incoming.attachments.is_empty())
+        {
+            let mut id_by_key = HashMap::new();
+            for row in &inserted {
+                id_by_key.insert(
+                    row.try_get::<String, _>("dedup_key")?,
+                    row.try_get::<i64, _>("id")?,
+                );
+            }
+            for (incoming, _) in chunk {
+                let id = id_by_key[&incoming.dedup_key];
+                attachment_rows.extend(incoming.attachments.iter().map(|a| (id, a)));
+            }
+        }
+    }
+    const ATTACHMENT_WIDTH: usize = 7;
+    for chunk in attachment_rows.chunks(INSERT_CHUNK) {
+        let sql = format!(
+            "INSERT INTO attachments (message_row_id, blob_hash, filename, content_type, content_id, inline, size) VALUES {}",
+            value_rows(chunk.len(), ATTACHMENT_WIDTH)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (message_row_id, attachment) in chunk {
+            query = query
+                .bind(*message_row_id)
+                .bind(attachment.blob_hash.clone())
+                .bind(attachment.filename.clone())
+                .bind(attachment.content_type.clone())
+                .bind(attachment.content_id.clone())
+                .bind(attachment.inline as i64)
+                .bind(attachment.size);
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }
