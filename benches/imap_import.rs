@@ -18,8 +18,6 @@ use guichet::model::UiLang;
 use guichet::store::{NewMailbox, Store};
 use secrecy::SecretString;
 
-const ROUNDS: usize = 3;
-
 fn settings(server: &support::MailServer, mailbox: &support::TestMailbox) -> ImapSettings {
     ImapSettings {
         host: "127.0.0.1".into(),
@@ -212,9 +210,17 @@ async fn main() {
         rate(messages, file)
     );
 
+    // GUICHET_BENCH_ROUNDS=0 stops after the stage figures (for profiling).
+    let rounds: usize = std::env::var("GUICHET_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    if rounds == 0 {
+        return;
+    }
     let (mut bare, mut mbsync_runs, mut mbsync_nofsync_runs, mut guichet_runs) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         bare.push(bare_fetch(&settings).await.0);
         mbsync_runs.push(mbsync(server, &mailbox, work.path(), true));
         mbsync_nofsync_runs.push(mbsync(server, &mailbox, work.path(), false));
@@ -226,7 +232,7 @@ async fn main() {
         median(mbsync_nofsync_runs),
         median(guichet_runs),
     );
-    println!("median of {ROUNDS} rounds, plain IMAP on loopback:");
+    println!("median of {rounds} rounds, plain IMAP on loopback:");
     println!(
         "  bare UID FETCH 1:* BODY.PEEK[]   {:>8.0} msg/s  ({:.2?})",
         rate(messages, bare),

@@ -161,7 +161,7 @@ impl Store {
         batch: &[Incoming],
     ) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
-        let mut known = BatchLookups::load(&mut tx, shop_id, batch).await?;
+        let mut known = BatchLookups::load(&mut tx, self.dialect, shop_id, batch).await?;
         let mut numbers = TicketNumbers::reserve(&mut tx, self.dialect, shop_id).await?;
         let mut outcome = FileOutcome::default();
         let mut new_tickets: Vec<NewTicket> = Vec::new();
@@ -210,7 +210,8 @@ impl Store {
         outcome.new_messages = placed.len() as u64;
         outcome.new_tickets = new_tickets.len() as u64;
 
-        let created = insert_tickets(&mut tx, shop_id, contact_id, &new_tickets).await?;
+        let created =
+            insert_tickets(&mut tx, self.dialect, shop_id, contact_id, &new_tickets).await?;
         let ticket_id = |ticket: TicketRef| match ticket {
             TicketRef::Stored(id) => id,
             TicketRef::New(k) => created[k],
@@ -219,7 +220,7 @@ impl Store {
             .iter()
             .map(|(incoming, t)| (*incoming, ticket_id(*t)))
             .collect();
-        insert_messages(&mut tx, shop_id, mailbox_id, &rows).await?;
+        insert_messages(&mut tx, self.dialect, shop_id, mailbox_id, &rows).await?;
         numbers.save(&mut tx, shop_id).await?;
         for (ticket_id, (added, latest)) in touched {
             sqlx::query(
@@ -587,25 +588,31 @@ const IN_LIST_CHUNK: usize = 400;
 /// Rows per multi-row INSERT (each row binds under 20 values).
 const INSERT_CHUNK: usize = 100;
 
-fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Bind markers for `count` values numbered from `from`. SQLite gets anonymous `?`: sqlx looks
+/// every numbered marker up by name, which costs time quadratic in the number of markers.
+fn placeholders(dialect: Dialect, from: usize, count: usize) -> String {
+    match dialect {
+        Dialect::Sqlite => vec!["?"; count].join(", "),
+        Dialect::Postgres => (from..from + count)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
-/// `($a, $b, ...), (...)` for `rows` rows of `width` values, numbered from `$1`.
-fn value_rows(rows: usize, width: usize) -> String {
+/// `(…), (…)` for `rows` rows of `width` values, numbered from the first.
+fn value_rows(dialect: Dialect, rows: usize, width: usize) -> String {
     (0..rows)
-        .map(|r| format!("({})", placeholders(1 + r * width, width)))
+        .map(|r| format!("({})", placeholders(dialect, 1 + r * width, width)))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Runs `SELECT ... WHERE shop_id = $1 AND <column> IN (...)` over `values` in chunks.
+/// Runs `<select> WHERE shop_id = … AND <column> IN (…)` over `values` in chunks.
 async fn select_in<V>(
     tx: &mut Transaction<'static, Any>,
-    select_where_shop: &str,
+    dialect: Dialect,
+    select: &str,
     column: &str,
     shop_id: i64,
     values: &[V],
@@ -616,8 +623,9 @@ where
     let mut rows = Vec::new();
     for chunk in values.chunks(IN_LIST_CHUNK) {
         let sql = format!(
-            "{select_where_shop} AND {column} IN ({})",
-            placeholders(2, chunk.len())
+            "{select} WHERE shop_id = {} AND {column} IN ({})",
+            placeholders(dialect, 1, 1),
+            placeholders(dialect, 2, chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(shop_id);
         for value in chunk {
@@ -631,6 +639,7 @@ where
 impl BatchLookups {
     async fn load(
         tx: &mut Transaction<'static, Any>,
+        dialect: Dialect,
         shop_id: i64,
         batch: &[Incoming],
     ) -> Result<Self> {
@@ -643,7 +652,8 @@ impl BatchLookups {
         let keys: Vec<String> = batch.iter().map(|i| i.dedup_key.clone()).collect();
         for row in select_in(
             tx,
-            "SELECT dedup_key FROM messages WHERE shop_id = $1",
+            dialect,
+            "SELECT dedup_key FROM messages",
             "dedup_key",
             shop_id,
             &keys,
@@ -664,8 +674,8 @@ impl BatchLookups {
             .collect();
         referenced.sort_unstable();
         referenced.dedup();
-        let sql = "SELECT message_id, ticket_id FROM messages WHERE shop_id = $1";
-        for row in select_in(tx, sql, "message_id", shop_id, &referenced).await? {
+        let sql = "SELECT message_id, ticket_id FROM messages";
+        for row in select_in(tx, dialect, sql, "message_id", shop_id, &referenced).await? {
             lookups.tickets_by_message_id.insert(
                 row.try_get("message_id")?,
                 TicketRef::Stored(row.try_get("ticket_id")?),
@@ -677,8 +687,8 @@ impl BatchLookups {
             .collect();
         senders.sort_unstable();
         senders.dedup();
-        let sql = "SELECT id, customer_email, normalized_subject, last_message_at FROM tickets WHERE shop_id = $1";
-        for row in select_in(tx, sql, "customer_email", shop_id, &senders).await? {
+        let sql = "SELECT id, customer_email, normalized_subject, last_message_at FROM tickets";
+        for row in select_in(tx, dialect, sql, "customer_email", shop_id, &senders).await? {
             let key = (
                 row.try_get("customer_email")?,
                 row.try_get("normalized_subject")?,
@@ -699,8 +709,8 @@ impl BatchLookups {
             .collect();
         tagged.sort_unstable();
         tagged.dedup();
-        let sql = "SELECT id, number, customer_email FROM tickets WHERE shop_id = $1";
-        for row in select_in(tx, sql, "number", shop_id, &tagged).await? {
+        let sql = "SELECT id, number, customer_email FROM tickets";
+        for row in select_in(tx, dialect, sql, "number", shop_id, &tagged).await? {
             let ticket = (
                 TicketRef::Stored(row.try_get("id")?),
                 row.try_get("customer_email")?,
@@ -772,6 +782,7 @@ fn sender(parsed: &ParsedMessage) -> &str {
 /// Inserts the batch's new tickets; returns their ids in the same order.
 async fn insert_tickets(
     tx: &mut Transaction<'static, Any>,
+    dialect: Dialect,
     shop_id: i64,
     contact_id: Option<i64>,
     tickets: &[NewTicket<'_>],
@@ -783,7 +794,7 @@ async fn insert_tickets(
         let sql = format!(
             "INSERT INTO tickets (shop_id, number, contact_id, customer_email, customer_name, subject, normalized_subject, \
              status, message_count, created_at, updated_at, last_message_at) VALUES {} RETURNING id, number",
-            value_rows(chunk.len(), WIDTH)
+            value_rows(dialect, chunk.len(), WIDTH)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for ticket in chunk {
@@ -820,6 +831,7 @@ async fn insert_tickets(
 /// Inserts messages (with their ticket) and their attachments.
 async fn insert_messages(
     tx: &mut Transaction<'static, Any>,
+    dialect: Dialect,
     shop_id: i64,
     mailbox_id: Option<i64>,
     rows: &[(&Incoming, i64)],
@@ -832,7 +844,7 @@ async fn insert_messages(
             "INSERT INTO messages (shop_id, ticket_id, mailbox_id, dedup_key, message_id, in_reply_to, refs, direction, \
              from_email, from_name, to_addrs, subject, date_ms, received_at, body_text, body_html, new_text, parse_error, raw) \
              VALUES {} RETURNING id, dedup_key",
-            value_rows(chunk.len(), WIDTH)
+            value_rows(dialect, chunk.len(), WIDTH)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (incoming, ticket_id) in chunk {
@@ -886,7 +898,7 @@ async fn insert_messages(
     for chunk in attachment_rows.chunks(INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO attachments (message_row_id, blob_hash, filename, content_type, content_id, inline, size) VALUES {}",
-            value_rows(chunk.len(), ATTACHMENT_WIDTH)
+            value_rows(dialect, chunk.len(), ATTACHMENT_WIDTH)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (message_row_id, attachment) in chunk {
