@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use guichet::crypto::SealingKey;
 use guichet::intake::imap::{ImapClient, ImapSettings, Security};
-use guichet::intake::sync::{self, LogProgress, PASSWORD_PURPOSE, SyncOptions};
+use guichet::intake::sync::{self, LogProgress, SyncOptions};
 use guichet::model::UiLang;
-use guichet::store::{NewMailbox, Store};
+use guichet::store::Store;
 use secrecy::SecretString;
 
 fn settings(server: &support::MailServer, mailbox: &support::TestMailbox) -> ImapSettings {
@@ -102,25 +102,7 @@ async fn guichet_import(
     let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
     let key = SealingKey::from_hex(&"42".repeat(32)).unwrap();
     let shop = store.add_shop("bench").await.unwrap();
-    let new = NewMailbox {
-        email: mailbox.email.clone(),
-        imap_host: "127.0.0.1".into(),
-        imap_port: server.imap_port,
-        imap_security: "none".into(),
-        accept_invalid_certs: false,
-        username: mailbox.email.clone(),
-        password_sealed: key.seal(
-            &SecretString::from(mailbox.password.clone()),
-            PASSWORD_PURPOSE,
-        ),
-        folders: vec!["INBOX".into()],
-        delete_after_import: false,
-        mark_as_read: false,
-        smtp_host: "127.0.0.1".into(),
-        smtp_port: 25,
-        smtp_security: "none".into(),
-        contact_id: None,
-    };
+    let new = support::watched_mailbox(mailbox, server.imap_port, false, &["INBOX"], &key);
     store.add_mailbox(shop.id, &new).await.unwrap();
     let options = SyncOptions {
         batch_size: 500,

@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 
 use guichet::crypto::SealingKey;
-use guichet::intake::sync::{self, FolderSummary, LogProgress, PASSWORD_PURPOSE, SyncOptions};
+use guichet::intake::sync::{self, FolderSummary, LogProgress, SyncOptions};
 use guichet::model::UiLang;
 use guichet::store::{NewMailbox, Store};
 use secrecy::SecretString;
 
-use crate::support::{DropProxy, MailServer, TestMailbox, sample_mail};
+use crate::support::{DropProxy, MailServer, TestMailbox, sample_mail, watched_mailbox};
 
 /// A Guichet instance of its own: data dir, SQLite store, one shop.
 pub struct Instance {
@@ -44,25 +44,7 @@ impl Instance {
         tls: bool,
         folders: &[&str],
     ) -> i64 {
-        let new = NewMailbox {
-            email: mailbox.email.clone(),
-            imap_host: "127.0.0.1".into(),
-            imap_port: port,
-            imap_security: if tls { "tls" } else { "none" }.into(),
-            accept_invalid_certs: true,
-            username: mailbox.email.clone(),
-            password_sealed: self.key.seal(
-                &SecretString::from(mailbox.password.clone()),
-                PASSWORD_PURPOSE,
-            ),
-            folders: folders.iter().map(|f| f.to_string()).collect(),
-            delete_after_import: false,
-            mark_as_read: false,
-            smtp_host: "127.0.0.1".into(),
-            smtp_port: 25,
-            smtp_security: "none".into(),
-            contact_id: None,
-        };
+        let new = watched_mailbox(mailbox, port, tls, folders, &self.key);
         self.store.add_mailbox(self.shop_id, &new).await.unwrap()
     }
 
@@ -514,23 +496,9 @@ async fn mark_as_read_and_delete_after_import_act_only_on_filed_mail() {
     let app = Instance::new().await;
     for (mailbox, delete_after_import) in [(&read, false), (&delete, true)] {
         let new = NewMailbox {
-            email: mailbox.email.clone(),
-            imap_host: "127.0.0.1".into(),
-            imap_port: server.imap_port,
-            imap_security: "none".into(),
-            accept_invalid_certs: false,
-            username: mailbox.email.clone(),
-            password_sealed: app.key.seal(
-                &SecretString::from(mailbox.password.clone()),
-                PASSWORD_PURPOSE,
-            ),
-            folders: vec!["INBOX".into()],
             delete_after_import,
             mark_as_read: !delete_after_import,
-            smtp_host: "127.0.0.1".into(),
-            smtp_port: 25,
-            smtp_security: "none".into(),
-            contact_id: None,
+            ..watched_mailbox(mailbox, server.imap_port, false, &["INBOX"], &app.key)
         };
         app.store.add_mailbox(app.shop_id, &new).await.unwrap();
         for i in 0..3 {

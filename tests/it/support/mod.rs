@@ -10,6 +10,10 @@ mod proxy;
 use std::path::Path;
 use std::process::Command;
 
+use guichet::crypto::SealingKey;
+use guichet::store::NewMailbox;
+use secrecy::SecretString;
+
 pub use mail::{realistic_mail, sample_mail};
 pub use mail_server::{MailServer, TestMailbox};
 pub use proxy::DropProxy;
@@ -84,5 +88,33 @@ impl Drop for TestDatabase {
                 &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
             );
         }
+    }
+}
+
+/// Settings that make Guichet watch `mailbox` on the test server at `port`, over implicit TLS
+/// (accepting the self-signed certificate) or plain IMAP; the password sealed with `key`.
+pub fn watched_mailbox(
+    mailbox: &TestMailbox,
+    port: u16,
+    tls: bool,
+    folders: &[&str],
+    key: &SealingKey,
+) -> NewMailbox {
+    let password = SecretString::from(mailbox.password.clone());
+    NewMailbox {
+        email: mailbox.email.clone(),
+        imap_host: "127.0.0.1".into(),
+        imap_port: port,
+        imap_security: if tls { "tls" } else { "none" }.into(),
+        accept_invalid_certs: tls,
+        username: mailbox.email.clone(),
+        password_sealed: key.seal(&password, guichet::intake::sync::PASSWORD_PURPOSE),
+        folders: folders.iter().map(|f| f.to_string()).collect(),
+        delete_after_import: false,
+        mark_as_read: false,
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: 25,
+        smtp_security: "none".into(),
+        contact_id: None,
     }
 }
