@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::extensions::idle::IdleResponse;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -545,29 +545,34 @@ impl ImapClient {
             return Ok(Vec::new());
         }
         let set = uid_set(uids);
-        let (host, port) = (self.host.clone(), self.port);
-        let session = &mut self.session;
-        let work = async move {
-            let stream = session
-                .uid_fetch(&set, "(UID BODY.PEEK[])")
-                .await
-                .map_err(protocol_error)?;
-            let fetches: Vec<_> = stream.try_collect().await.map_err(protocol_error)?;
-            let mut messages: Vec<FetchedMessage> = fetches
-                .iter()
-                .filter_map(|f| {
-                    Some(FetchedMessage {
-                        uid: f.uid?,
-                        raw: f.body()?.to_vec(),
-                    })
-                })
-                .collect();
-            messages.sort_by_key(|m| m.uid);
-            Ok(messages)
+        let timeout = || ImapError::Timeout {
+            host: self.host.clone(),
+            port: self.port,
         };
-        tokio::time::timeout(COMMAND_TIMEOUT, work)
+        let mut stream = tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            self.session.uid_fetch(&set, "(UID BODY.PEEK[])"),
+        )
+        .await
+        .map_err(|_| timeout())?
+        .map_err(protocol_error)?;
+        // The deadline is per response, not for the whole batch: a batch of big messages on a
+        // slow link may take long, but a server that stops answering does not hold us forever.
+        let mut messages = Vec::with_capacity(uids.len());
+        while let Some(fetch) = tokio::time::timeout(COMMAND_TIMEOUT, stream.next())
             .await
-            .map_err(|_| ImapError::Timeout { host, port })?
+            .map_err(|_| timeout())?
+        {
+            let fetch = fetch.map_err(protocol_error)?;
+            if let (Some(uid), Some(body)) = (fetch.uid, fetch.body()) {
+                messages.push(FetchedMessage {
+                    uid,
+                    raw: body.to_vec(),
+                });
+            }
+        }
+        messages.sort_by_key(|m| m.uid);
+        Ok(messages)
     }
 
     pub async fn mark_seen(&mut self, uids: &[u32]) -> Result<(), ImapError> {
