@@ -524,17 +524,36 @@ impl ImapClient {
 
     /// UIDs greater than `last_uid` in the selected folder, ascending.
     pub async fn uids_after(&mut self, last_uid: u32) -> Result<Vec<u32>, ImapError> {
-        let query = format!("UID {}:*", last_uid.saturating_add(1));
-        let session = &mut self.session;
-        let found = tokio::time::timeout(COMMAND_TIMEOUT, session.uid_search(&query))
-            .await
-            .map_err(|_| ImapError::Timeout {
-                host: self.host.clone(),
-                port: self.port,
-            })?
-            .map_err(protocol_error)?;
+        let found = self
+            .uid_search(&format!("UID {}:*", last_uid.saturating_add(1)))
+            .await?;
         // "n:*" always includes the highest UID, even when it is below n.
-        let mut uids: Vec<u32> = found.into_iter().filter(|&uid| uid > last_uid).collect();
+        Ok(found.into_iter().filter(|&uid| uid > last_uid).collect())
+    }
+
+    /// UIDs up to `last_uid` still on the server, only the unread ones when `unseen_only`.
+    pub async fn uids_up_to(
+        &mut self,
+        last_uid: u32,
+        unseen_only: bool,
+    ) -> Result<Vec<u32>, ImapError> {
+        if last_uid == 0 {
+            return Ok(Vec::new());
+        }
+        let flag = if unseen_only { " UNSEEN" } else { "" };
+        self.uid_search(&format!("UID 1:{last_uid}{flag}")).await
+    }
+
+    /// `UID SEARCH`, sorted.
+    async fn uid_search(&mut self, criteria: &str) -> Result<Vec<u32>, ImapError> {
+        let found = within(&self.host, self.port, async {
+            self.session
+                .uid_search(criteria)
+                .await
+                .map_err(protocol_error)
+        })
+        .await?;
+        let mut uids: Vec<u32> = found.into_iter().collect();
         uids.sort_unstable();
         Ok(uids)
     }

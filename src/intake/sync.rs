@@ -359,8 +359,8 @@ async fn sync_folder(
     apply_server_side_options(client, store, mailbox, folder).await
 }
 
-/// Mark-as-read and delete-after-import act on every UID at or below the checkpoint, so an
-/// action interrupted by a crash is completed by the next sync.
+/// Mark-as-read and delete-after-import act on every UID at or below the checkpoint still
+/// concerned, so an action interrupted by a crash is completed by the next sync.
 async fn apply_server_side_options(
     client: &mut ImapClient,
     store: &Store,
@@ -373,12 +373,9 @@ async fn apply_server_side_options(
     let Some(checkpoint) = store.checkpoint(mailbox.id, folder).await? else {
         return Ok(());
     };
-    let imported: Vec<u32> = client
-        .uids_after(0)
-        .await?
-        .into_iter()
-        .filter(|&u| u <= checkpoint.last_uid)
-        .collect();
+    let imported = client
+        .uids_up_to(checkpoint.last_uid, !mailbox.delete_after_import)
+        .await?;
     if imported.is_empty() {
         return Ok(());
     }
