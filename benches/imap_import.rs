@@ -111,7 +111,7 @@ async fn guichet_import(
         attempts: 1,
     };
     let started = Instant::now();
-    let summaries = sync::sync_all_once(&store, &key, &options, &LogProgress)
+    let summaries = sync::sync_all_once(&store, &key, &options, &LogProgress::default())
         .await
         .unwrap();
     let elapsed = started.elapsed();

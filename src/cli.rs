@@ -298,7 +298,7 @@ async fn sync_once(ctx: &App, json: bool) -> Result<ExitCode> {
     let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
         Box::new(BarProgress::default())
     } else {
-        Box::new(LogProgress)
+        Box::new(LogProgress::default())
     };
     let summaries =
         sync::sync_all_once(&ctx.store, &ctx.key, &sync_options(ctx), progress.as_ref()).await?;
@@ -426,10 +426,15 @@ async fn watch_mailbox(
                 Some(c) => c,
                 None => ImapClient::connect(&sync::imap_settings(&mailbox, &key)?).await?,
             };
-            let summaries =
-                sync::sync_mailbox(&mut session, &store, &mailbox, &options, &LogProgress)
-                    .await
-                    .map_err(|(_, e)| e)?;
+            let summaries = sync::sync_mailbox(
+                &mut session,
+                &store,
+                &mailbox,
+                &options,
+                &LogProgress::default(),
+            )
+            .await
+            .map_err(|(_, e)| e)?;
             let new: u64 = summaries.iter().map(|s| s.filed.new_messages).sum();
             if new > 0 {
                 tracing::info!(mailbox = %mailbox.email, new, "filed new mail");

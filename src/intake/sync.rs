@@ -55,14 +55,23 @@ pub trait Progress: Send + Sync {
 }
 
 /// Reports progress as log lines (every batch).
-pub struct LogProgress;
+#[derive(Default)]
+pub struct LogProgress {
+    done: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
 
 impl Progress for LogProgress {
     fn start(&self, label: &str, total: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.done.store(0, Relaxed);
+        self.total.store(total, Relaxed);
         tracing::info!(%label, total, "new messages to import");
     }
     fn advance(&self, done: u64) {
-        tracing::info!(done, "messages imported");
+        use std::sync::atomic::Ordering::Relaxed;
+        let done = self.done.fetch_add(done, Relaxed) + done;
+        tracing::info!("imported {done}/{}", self.total.load(Relaxed));
     }
     fn finish(&self) {}
 }

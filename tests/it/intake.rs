@@ -55,7 +55,7 @@ impl Instance {
             lang: UiLang::En,
             attempts,
         };
-        sync::sync_all_once(&self.store, &self.key, &options, &LogProgress)
+        sync::sync_all_once(&self.store, &self.key, &options, &LogProgress::default())
             .await
             .unwrap()
     }
@@ -245,7 +245,7 @@ async fn resync_restart_copies_and_two_mailboxes_store_once() {
         lang: UiLang::En,
         attempts: 1,
     };
-    let after_restart = sync::sync_all_once(&reopened, &app.key, &options, &LogProgress)
+    let after_restart = sync::sync_all_once(&reopened, &app.key, &options, &LogProgress::default())
         .await
         .unwrap();
     assert_eq!(totals(&after_restart), (0, 0, 0));
