@@ -14,7 +14,7 @@ use guichet::crypto::SealingKey;
 use guichet::intake::imap::{self, ImapClient, ImapSettings, Security};
 use guichet::intake::providers;
 use guichet::intake::sync::{self, BarProgress, FolderSummary, LogProgress, Progress, SyncOptions};
-use guichet::model::UiLang;
+use guichet::model::{Status, UiLang};
 use guichet::store::{MailboxRow, NewContact, NewMailbox, Shop, Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -201,6 +201,18 @@ enum TicketsCommand {
         #[arg(long)]
         shop: Option<String>,
     },
+    /// Set a ticket's status.
+    Status {
+        number: i64,
+        #[arg(value_enum)]
+        status: Status,
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    /// Write a message exactly as received (by its `id` in `tickets show --json`) to stdout.
+    Raw { message_id: i64 },
+    /// Write an attachment (by its `sha256` in `tickets show --json`) to stdout.
+    Attachment { sha256: String },
     /// Full-text search; prints matching ticket numbers.
     Search {
         query: String,
@@ -953,6 +965,47 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
                 "{} {number}",
                 ctx.lang.pick("Ticket supprimé :", "Ticket deleted:")
             );
+        }
+        TicketsCommand::Status {
+            number,
+            status,
+            shop,
+        } => {
+            let shop = chosen_shop(ctx, shop.as_deref()).await?;
+            ctx.store
+                .set_status(shop.id, number, status)
+                .await
+                .map_err(|e| ticket_error(e, number, ctx.lang))?;
+            println!("[{number}] {}", status.as_str());
+        }
+        TicketsCommand::Raw { message_id } => {
+            let raw = ctx
+                .store
+                .raw_message(message_id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound(_) => anyhow!(tr(
+                        ctx.lang,
+                        format!("pas de message {message_id}"),
+                        format!("no message {message_id}")
+                    )),
+                    other => other.into(),
+                })?;
+            std::io::stdout().lock().write_all(&raw)?;
+        }
+        TicketsCommand::Attachment { sha256 } => {
+            let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            let data = valid
+                .then(|| ctx.store.blobs().get(&sha256.to_ascii_lowercase()).ok())
+                .flatten();
+            let Some(data) = data else {
+                bail!(tr(
+                    ctx.lang,
+                    format!("pas de pièce jointe {sha256}"),
+                    format!("no attachment {sha256}")
+                ));
+            };
+            std::io::stdout().lock().write_all(&data)?;
         }
         TicketsCommand::Search { query, shop, json } => {
             let shop = chosen_shop(ctx, shop.as_deref()).await?;

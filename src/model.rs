@@ -49,14 +49,4 @@ impl Status {
             Status::Closed => "closed",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "open" => Status::Open,
-            "pending1" => Status::Pending1,
-            "pending2" => Status::Pending2,
-            "closed" => Status::Closed,
-            _ => return None,
-        })
-    }
 }

@@ -114,10 +114,6 @@ impl Store {
         })
     }
 
-    pub fn dialect(&self) -> Dialect {
-        self.dialect
-    }
-
     pub fn blobs(&self) -> &BlobStore {
         &self.blobs
     }

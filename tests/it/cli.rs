@@ -281,6 +281,43 @@ fn demo_files_sample_mail_once() {
         5,
         "Marie and John each have a two-message thread: {list}"
     );
+
+    // Status, raw message and attachment of the demo tickets.
+    ok(guichet(
+        dir.path(),
+        &["tickets", "status", "1001", "pending1"],
+    ));
+    let shown: serde_json::Value = serde_json::from_str(&ok(guichet(
+        dir.path(),
+        &["tickets", "show", "1001", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(shown["ticket"]["status"], "pending1");
+    let message_id = shown["messages"][0]["id"].as_i64().unwrap().to_string();
+    let raw = run(guichet(dir.path(), &["tickets", "raw", &message_id]));
+    assert!(String::from_utf8_lossy(&raw.stdout).contains("Message-ID: <demo-1@client.example>"));
+    let mug: serde_json::Value = serde_json::from_str(&ok(guichet(
+        dir.path(),
+        &["tickets", "show", "1002", "--json"],
+    )))
+    .unwrap();
+    let sha256 = mug["messages"][0]["attachments"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let png = run(guichet(dir.path(), &["tickets", "attachment", &sha256]));
+    assert!(
+        png.stdout.starts_with(b"\x89PNG"),
+        "the photo comes back as stored"
+    );
+    let missing = run(guichet(
+        dir.path(),
+        &["--lang", "fr", "tickets", "attachment", &"0".repeat(64)],
+    ));
+    assert!(
+        !missing.status.success()
+            && String::from_utf8_lossy(&missing.stderr).contains("pas de pièce jointe")
+    );
 }
 
 #[test]

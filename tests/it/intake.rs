@@ -566,6 +566,29 @@ async fn connection_problems_are_told_apart() {
         .await
         .expect("STARTTLS with the self-signed certificate accepted");
     assert!(client.supports_idle());
+    let raw = sample_mail(
+        "kim@client.test",
+        &mailbox.email,
+        "Appended",
+        "via APPEND",
+        Some("k1@client.test"),
+        &[],
+    );
+    client
+        .append("INBOX", &raw, true)
+        .await
+        .expect("APPEND over STARTTLS");
+    assert_eq!(client.select("INBOX").await.unwrap().exists, 1);
+    let uids = client.uids_after(0).await.unwrap();
+    assert_eq!(
+        client.fetch(&uids).await.unwrap()[0].raw,
+        raw,
+        "fetched byte for byte"
+    );
+    assert!(
+        client.uids_up_to(uids[0], true).await.unwrap().is_empty(),
+        "appended as read"
+    );
     assert!(matches!(
         client.select("Nonexistent").await,
         Err(ImapError::FolderMissing { .. })
