@@ -946,10 +946,11 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
                     println!("{}", m.new_text);
                     for a in &m.attachments {
                         println!(
-                            "  📎 {} ({}, {} bytes)",
+                            "  📎 {} ({}, {} {})",
                             a.filename.as_deref().unwrap_or("-"),
                             a.content_type,
-                            a.size
+                            a.size,
+                            ctx.lang.pick("octets", "bytes")
                         );
                     }
                 }
@@ -1061,9 +1062,12 @@ async fn demo(ctx: &App) -> Result<ExitCode> {
         ctx.config.data_dir.display()
     );
     println!(
-        "{} « {} » : {} {}, {} {}, {} {}",
-        lang.pick("Boutique de démonstration", "Demo shop"),
-        shop.name,
+        "{}: {} {}, {} {}, {} {}",
+        tr(
+            lang,
+            format!("Boutique de démonstration « {} » ", shop.name),
+            format!("Demo shop \"{}\"", shop.name)
+        ),
         outcome.new_messages,
         lang.pick("messages classés", "messages filed"),
         outcome.new_tickets,
