@@ -288,17 +288,14 @@ pub async fn sync_mailbox(
             folder: folder.clone(),
             ..Default::default()
         };
-        let result = sync_folder(
-            client,
+        let context = FolderSync {
             store,
             mailbox,
-            folder,
-            &own,
+            own: &own,
             options,
             progress,
-            &mut summary,
-        )
-        .await;
+        };
+        let result = context.sync_folder(client, folder, &mut summary).await;
         summaries.push(summary);
         if let Err(e) = result {
             return Err((summaries, e));
@@ -307,65 +304,68 @@ pub async fn sync_mailbox(
     Ok(summaries)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn sync_folder(
-    client: &mut ImapClient,
-    store: &Store,
-    mailbox: &MailboxRow,
-    folder: &str,
-    own: &Arc<HashSet<String>>,
-    options: &SyncOptions,
-    progress: &dyn Progress,
-    summary: &mut FolderSummary,
-) -> Result<(), SyncError> {
-    let state = client.select(folder).await?;
-    let stored = store.checkpoint(mailbox.id, folder).await?;
-    let last_uid = match stored {
-        Some(cp) if cp.uid_validity == state.uid_validity => cp.last_uid,
-        Some(cp) => {
-            // The server renumbered the folder: fetch everything again; filing deduplicates.
-            tracing::warn!(mailbox = %mailbox.email, folder, old = cp.uid_validity, new = state.uid_validity,
-                "UIDVALIDITY changed, full resync");
-            0
-        }
-        None => 0,
-    };
-    let uids = client.uids_after(last_uid).await?;
-    if uids.is_empty() {
-        if stored.map(|cp| cp.uid_validity) != Some(state.uid_validity) {
-            let checkpoint = Checkpoint {
-                uid_validity: state.uid_validity,
-                last_uid,
-            };
-            store
-                .file_batch(
-                    mailbox.shop_id,
-                    Some(mailbox.id),
-                    mailbox.contact_id,
-                    Some((folder, checkpoint)),
-                    &[],
-                )
-                .await?;
-        }
-    } else {
-        progress.start(&format!("{} {}", mailbox.email, folder), uids.len() as u64);
-        let result = import_uids(
-            client,
+/// What syncing the folders of one mailbox shares.
+struct FolderSync<'a> {
+    store: &'a Store,
+    mailbox: &'a MailboxRow,
+    /// The shop's own addresses: their mail is never a customer's.
+    own: &'a Arc<HashSet<String>>,
+    options: &'a SyncOptions,
+    progress: &'a dyn Progress,
+}
+
+impl FolderSync<'_> {
+    async fn sync_folder(
+        &self,
+        client: &mut ImapClient,
+        folder: &str,
+        summary: &mut FolderSummary,
+    ) -> Result<(), SyncError> {
+        let FolderSync {
             store,
             mailbox,
-            folder,
-            state.uid_validity,
-            &uids,
-            own,
-            options,
             progress,
-            summary,
-        )
-        .await;
-        progress.finish();
-        result?;
+            ..
+        } = *self;
+        let state = client.select(folder).await?;
+        let stored = store.checkpoint(mailbox.id, folder).await?;
+        let last_uid = match stored {
+            Some(cp) if cp.uid_validity == state.uid_validity => cp.last_uid,
+            Some(cp) => {
+                // The server renumbered the folder: fetch everything again; filing deduplicates.
+                tracing::warn!(mailbox = %mailbox.email, folder, old = cp.uid_validity, new = state.uid_validity,
+                "UIDVALIDITY changed, full resync");
+                0
+            }
+            None => 0,
+        };
+        let uids = client.uids_after(last_uid).await?;
+        if uids.is_empty() {
+            if stored.map(|cp| cp.uid_validity) != Some(state.uid_validity) {
+                let checkpoint = Checkpoint {
+                    uid_validity: state.uid_validity,
+                    last_uid,
+                };
+                store
+                    .file_batch(
+                        mailbox.shop_id,
+                        Some(mailbox.id),
+                        mailbox.contact_id,
+                        Some((folder, checkpoint)),
+                        &[],
+                    )
+                    .await?;
+            }
+        } else {
+            progress.start(&format!("{} {}", mailbox.email, folder), uids.len() as u64);
+            let result = self
+                .import_uids(client, folder, state.uid_validity, &uids, summary)
+                .await;
+            progress.finish();
+            result?;
+        }
+        apply_server_side_options(client, store, mailbox, folder).await
     }
-    apply_server_side_options(client, store, mailbox, folder).await
 }
 
 /// Mark-as-read and delete-after-import act on every UID at or below the checkpoint still
@@ -401,97 +401,109 @@ struct FetchedBatch {
     messages: Vec<FetchedMessage>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn import_uids(
-    client: &mut ImapClient,
-    store: &Store,
-    mailbox: &MailboxRow,
-    folder: &str,
-    uid_validity: u32,
-    uids: &[u32],
-    own: &Arc<HashSet<String>>,
-    options: &SyncOptions,
-    progress: &dyn Progress,
-    summary: &mut FolderSummary,
-) -> Result<(), SyncError> {
-    let (fetched_tx, mut fetched_rx) = mpsc::channel::<FetchedBatch>(2);
-    let (parsed_tx, mut parsed_rx) = mpsc::channel::<(u32, Vec<Incoming>, u64, u64)>(2);
+impl FolderSync<'_> {
+    async fn import_uids(
+        &self,
+        client: &mut ImapClient,
+        folder: &str,
+        uid_validity: u32,
+        uids: &[u32],
+        summary: &mut FolderSummary,
+    ) -> Result<(), SyncError> {
+        let FolderSync {
+            store,
+            mailbox,
+            own,
+            options,
+            progress,
+        } = *self;
+        let (fetched_tx, mut fetched_rx) = mpsc::channel::<FetchedBatch>(2);
+        let (parsed_tx, mut parsed_rx) = mpsc::channel::<PreparedBatch>(2);
 
-    // Parsing is CPU work: it runs on a blocking thread beside the network read.
-    let blobs = store.blobs().clone();
-    let own = Arc::clone(own);
-    let parser = tokio::spawn(async move {
-        while let Some(batch) = fetched_rx.recv().await {
-            let blobs = blobs.clone();
-            let own = Arc::clone(&own);
-            let prepared =
-                tokio::task::spawn_blocking(move || prepare_batch(batch.messages, &blobs, &own))
+        // Parsing is CPU work: it runs on a blocking thread beside the network read.
+        let blobs = store.blobs().clone();
+        let own = Arc::clone(own);
+        let parser = tokio::spawn(async move {
+            while let Some(batch) = fetched_rx.recv().await {
+                let blobs = blobs.clone();
+                let own = Arc::clone(&own);
+                let prepared = tokio::task::spawn_blocking(move || {
+                    prepare_batch(batch.last_uid, batch.messages, &blobs, &own)
+                })
+                .await
+                .map_err(|e| SyncError::Worker(e.to_string()))??;
+                if parsed_tx.send(prepared).await.is_err() {
+                    break;
+                }
+            }
+            Ok::<(), SyncError>(())
+        });
+
+        let filing = async {
+            while let Some(prepared) = parsed_rx.recv().await {
+                let checkpoint = Checkpoint {
+                    uid_validity,
+                    last_uid: prepared.last_uid,
+                };
+                let filed = store
+                    .file_batch(
+                        mailbox.shop_id,
+                        Some(mailbox.id),
+                        mailbox.contact_id,
+                        Some((folder, checkpoint)),
+                        &prepared.messages,
+                    )
+                    .await?;
+                summary.filed += filed;
+                summary.own_skipped += prepared.own_skipped;
+                summary.parse_errors += prepared.parse_errors;
+                progress.advance(prepared.messages.len() as u64 + prepared.own_skipped);
+            }
+            Ok::<(), SyncError>(())
+        };
+
+        let fetching = async move {
+            for chunk in uids.chunks(options.batch_size) {
+                let messages = client.fetch(chunk).await?;
+                let last_uid = *chunk.last().expect("chunks are never empty");
+                if fetched_tx
+                    .send(FetchedBatch { last_uid, messages })
                     .await
-                    .map_err(|e| SyncError::Worker(e.to_string()))??;
-            if parsed_tx
-                .send((batch.last_uid, prepared.0, prepared.1, prepared.2))
-                .await
-                .is_err()
-            {
-                break;
+                    .is_err()
+                {
+                    break;
+                }
             }
-        }
-        Ok::<(), SyncError>(())
-    });
+            Ok::<(), SyncError>(())
+        };
 
-    let filing = async {
-        while let Some((last_uid, batch, own_skipped, parse_errors)) = parsed_rx.recv().await {
-            let checkpoint = Checkpoint {
-                uid_validity,
-                last_uid,
-            };
-            let filed = store
-                .file_batch(
-                    mailbox.shop_id,
-                    Some(mailbox.id),
-                    mailbox.contact_id,
-                    Some((folder, checkpoint)),
-                    &batch,
-                )
-                .await?;
-            summary.filed += filed;
-            summary.own_skipped += own_skipped;
-            summary.parse_errors += parse_errors;
-            progress.advance(batch.len() as u64 + own_skipped);
-        }
-        Ok::<(), SyncError>(())
-    };
+        // Whatever fails first, everything fetched before it is still parsed and committed.
+        let (fetch_result, filing_result) = tokio::join!(fetching, filing);
+        let parse_result = parser.await.map_err(|e| SyncError::Worker(e.to_string()))?;
+        filing_result?;
+        parse_result?;
+        fetch_result
+    }
+}
 
-    let fetching = async move {
-        for chunk in uids.chunks(options.batch_size) {
-            let messages = client.fetch(chunk).await?;
-            let last_uid = *chunk.last().expect("chunks are never empty");
-            if fetched_tx
-                .send(FetchedBatch { last_uid, messages })
-                .await
-                .is_err()
-            {
-                break;
-            }
-        }
-        Ok::<(), SyncError>(())
-    };
-
-    // Whatever fails first, everything fetched before it is still parsed and committed.
-    let (fetch_result, filing_result) = tokio::join!(fetching, filing);
-    let parse_result = parser.await.map_err(|e| SyncError::Worker(e.to_string()))?;
-    filing_result?;
-    parse_result?;
-    fetch_result
+/// A fetched batch made ready to file.
+struct PreparedBatch {
+    /// The highest UID the batch covers, filed or not.
+    last_uid: u32,
+    messages: Vec<Incoming>,
+    /// Our own mail, dropped.
+    own_skipped: u64,
+    /// Messages filed raw because their MIME could not be fully read.
+    parse_errors: u64,
 }
 
 /// Parses a fetched batch, stores attachments as blobs, and drops our own mail.
-/// Returns the messages to file, how many were ours, and how many had parse errors.
 fn prepare_batch(
+    last_uid: u32,
     messages: Vec<FetchedMessage>,
     blobs: &crate::store::BlobStore,
     own: &HashSet<String>,
-) -> Result<(Vec<Incoming>, u64, u64), SyncError> {
+) -> Result<PreparedBatch, SyncError> {
     let mut prepared = Vec::with_capacity(messages.len());
     let (mut own_skipped, mut parse_errors) = (0, 0);
     for fetched in messages {
@@ -509,7 +521,12 @@ fn prepare_batch(
         parse_errors += incoming.parsed.parse_error.is_some() as u64;
         prepared.push(incoming);
     }
-    Ok((prepared, own_skipped, parse_errors))
+    Ok(PreparedBatch {
+        last_uid,
+        messages: prepared,
+        own_skipped,
+        parse_errors,
+    })
 }
 
 /// Prefix of the Message-IDs Guichet gives its own mail.
