@@ -345,14 +345,15 @@ fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let count_filed = || runtime.block_on(async { filed_messages(dir.path()).await.len() });
     let (mut kills, mut mid_import_kills) = (0, 0);
-    for _ in 0..40 {
+    for attempt in 0..40u64 {
         let mut child = guichet(dir.path(), &["sync", "--once"])
             .env("GUICHET_SYNC_BATCH_SIZE", "25")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let delay = rand::rng().random_range(10..250);
+        // Later attempts wait longer, so a slow machine still gets past start-up and into the import.
+        let delay = rand::rng().random_range(10..250) + attempt * 60;
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_some() {
             break;
