@@ -505,16 +505,15 @@ impl ImapClient {
     }
 
     pub async fn select(&mut self, folder: &str) -> Result<FolderState, ImapError> {
-        let (host, port) = (self.host.clone(), self.port);
-        let mailbox = tokio::time::timeout(COMMAND_TIMEOUT, self.session.select(folder))
-            .await
-            .map_err(|_| ImapError::Timeout { host, port })?
-            .map_err(|e| match e {
+        let mailbox = within(&self.host, self.port, async {
+            self.session.select(folder).await.map_err(|e| match e {
                 async_imap::error::Error::No(_) => ImapError::FolderMissing {
                     folder: folder.to_string(),
                 },
                 other => protocol_error(other),
-            })?;
+            })
+        })
+        .await?;
         Ok(FolderState {
             uid_validity: mailbox.uid_validity.unwrap_or(0),
             uid_next: mailbox.uid_next,
@@ -603,23 +602,27 @@ impl ImapClient {
         self.store_flags(uids, "+FLAGS.SILENT (\\Deleted)").await?;
         let set = uid_set(uids);
         let uidplus = self.uidplus;
-        let session = &mut self.session;
-        let work = async move {
-            if uidplus {
-                let stream = session.uid_expunge(&set).await.map_err(protocol_error)?;
-                let _: Vec<_> = stream.try_collect().await.map_err(protocol_error)?;
+        within(&self.host, self.port, async {
+            let expunged: Vec<_> = if uidplus {
+                self.session
+                    .uid_expunge(&set)
+                    .await
+                    .map_err(protocol_error)?
+                    .try_collect()
+                    .await
             } else {
-                let stream = session.expunge().await.map_err(protocol_error)?;
-                let _: Vec<_> = stream.try_collect().await.map_err(protocol_error)?;
+                self.session
+                    .expunge()
+                    .await
+                    .map_err(protocol_error)?
+                    .try_collect()
+                    .await
             }
+            .map_err(protocol_error)?;
+            tracing::debug!(expunged = expunged.len(), "messages deleted after import");
             Ok(())
-        };
-        tokio::time::timeout(COMMAND_TIMEOUT, work)
-            .await
-            .map_err(|_| ImapError::Timeout {
-                host: self.host.clone(),
-                port: self.port,
-            })?
+        })
+        .await
     }
 
     async fn store_flags(&mut self, uids: &[u32], change: &str) -> Result<(), ImapError> {
@@ -627,21 +630,16 @@ impl ImapClient {
             return Ok(());
         }
         let set = uid_set(uids);
-        let session = &mut self.session;
-        let work = async move {
-            let stream = session
+        within(&self.host, self.port, async {
+            let stream = self
+                .session
                 .uid_store(&set, change)
                 .await
                 .map_err(protocol_error)?;
             let _: Vec<_> = stream.try_collect().await.map_err(protocol_error)?;
             Ok(())
-        };
-        tokio::time::timeout(COMMAND_TIMEOUT, work)
-            .await
-            .map_err(|_| ImapError::Timeout {
-                host: self.host.clone(),
-                port: self.port,
-            })?
+        })
+        .await
     }
 
     /// Stores a message in `folder` (a copy of a sent reply in "Sent", a test fixture...).
