@@ -134,10 +134,11 @@ async fn stages(raws: &[Vec<u8>]) -> (Duration, Duration) {
     );
     let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
     let shop = store.add_shop("stages").await.unwrap();
+    let triager = guichet::triage::Triager::default();
     let started = Instant::now();
     let prepared: Vec<_> = raws
         .iter()
-        .map(|raw| sync::prepare_message(raw.clone(), store.blobs()).unwrap())
+        .map(|raw| sync::prepare_message(raw.clone(), store.blobs(), &triager).unwrap())
         .collect();
     let parse = started.elapsed();
     let started = Instant::now();

@@ -100,10 +100,11 @@ pub async fn load_demo(store: &Store) -> Result<(Shop, FileOutcome), StoreError>
         Err(e) => return Err(e),
     };
     let contact_id = store.contacts(shop.id).await?.first().map(|c| c.id);
+    let triager = store.shop_triager(shop.id).await?;
     let mut outcome = FileOutcome::default();
     // One message per batch, in date order, as they would arrive.
     for sample in SAMPLES {
-        let incoming = prepare_message(raw_sample(sample), store.blobs())?;
+        let incoming = prepare_message(raw_sample(sample), store.blobs(), &triager)?;
         outcome += store
             .file_batch(shop.id, None, contact_id, None, &[incoming])
             .await?;

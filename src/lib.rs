@@ -10,4 +10,5 @@ pub mod intake;
 pub mod model;
 pub mod store;
 pub mod threading;
+pub mod triage;
 pub mod worker;

@@ -13,6 +13,7 @@ use crate::crypto::{CryptoError, SealingKey};
 use crate::intake::imap::{FetchedMessage, ImapClient, ImapError, ImapSettings, Security};
 use crate::intake::parse::parse_message;
 use crate::model::UiLang;
+use crate::triage::Triager;
 use crate::store::{
     Checkpoint, FileOutcome, Incoming, IncomingAttachment, MailboxRow, Store, StoreError,
 };
@@ -276,8 +277,8 @@ pub async fn sync_mailbox(
     options: &SyncOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<FolderSummary>, (Vec<FolderSummary>, SyncError)> {
-    let own: Arc<HashSet<String>> = match store.own_addresses(mailbox.shop_id).await {
-        Ok(addresses) => Arc::new(addresses.into_iter().collect()),
+    let shop = match ShopIntake::load(store, mailbox.shop_id).await {
+        Ok(shop) => Arc::new(shop),
         Err(e) => return Err((Vec::new(), e.into())),
     };
     let mut summaries = Vec::new();
@@ -291,7 +292,7 @@ pub async fn sync_mailbox(
         let context = FolderSync {
             store,
             mailbox,
-            own: &own,
+            shop: &shop,
             options,
             progress,
         };
@@ -304,12 +305,27 @@ pub async fn sync_mailbox(
     Ok(summaries)
 }
 
+/// What preparing a shop's mail needs, shared with the parsing thread.
+struct ShopIntake {
+    /// The shop's own addresses: their mail is never a customer's.
+    own_addresses: HashSet<String>,
+    triager: Triager,
+}
+
+impl ShopIntake {
+    async fn load(store: &Store, shop_id: i64) -> Result<ShopIntake, StoreError> {
+        Ok(ShopIntake {
+            own_addresses: store.own_addresses(shop_id).await?.into_iter().collect(),
+            triager: store.shop_triager(shop_id).await?,
+        })
+    }
+}
+
 /// What syncing the folders of one mailbox shares.
 struct FolderSync<'a> {
     store: &'a Store,
     mailbox: &'a MailboxRow,
-    /// The shop's own addresses: their mail is never a customer's.
-    own: &'a Arc<HashSet<String>>,
+    shop: &'a Arc<ShopIntake>,
     options: &'a SyncOptions,
     progress: &'a dyn Progress,
 }
@@ -413,7 +429,7 @@ impl FolderSync<'_> {
         let FolderSync {
             store,
             mailbox,
-            own,
+            shop,
             options,
             progress,
         } = *self;
@@ -422,13 +438,13 @@ impl FolderSync<'_> {
 
         // Parsing is CPU work: it runs on a blocking thread beside the network read.
         let blobs = store.blobs().clone();
-        let own = Arc::clone(own);
+        let shop = Arc::clone(shop);
         let parser = tokio::spawn(async move {
             while let Some(batch) = fetched_rx.recv().await {
                 let blobs = blobs.clone();
-                let own = Arc::clone(&own);
+                let shop = Arc::clone(&shop);
                 let prepared = tokio::task::spawn_blocking(move || {
-                    prepare_batch(batch.last_uid, batch.messages, &blobs, &own)
+                    prepare_batch(batch.last_uid, batch.messages, &blobs, &shop)
                 })
                 .await
                 .map_err(|e| SyncError::Worker(e.to_string()))??;
@@ -502,17 +518,17 @@ fn prepare_batch(
     last_uid: u32,
     messages: Vec<FetchedMessage>,
     blobs: &crate::store::BlobStore,
-    own: &HashSet<String>,
+    shop: &ShopIntake,
 ) -> Result<PreparedBatch, SyncError> {
     let mut prepared = Vec::with_capacity(messages.len());
     let (mut own_skipped, mut parse_errors) = (0, 0);
     for fetched in messages {
-        let incoming = prepare_message(fetched.raw, blobs)?;
+        let incoming = prepare_message(fetched.raw, blobs, &shop.triager)?;
         if incoming
             .parsed
             .from_email
             .as_ref()
-            .is_some_and(|from| own.contains(from))
+            .is_some_and(|from| shop.own_addresses.contains(from))
             || is_our_message_id(&incoming)
         {
             own_skipped += 1;
@@ -544,8 +560,10 @@ fn is_our_message_id(incoming: &Incoming) -> bool {
 pub fn prepare_message(
     raw: Vec<u8>,
     blobs: &crate::store::BlobStore,
+    triager: &Triager,
 ) -> Result<Incoming, StoreError> {
     let mut parsed = parse_message(&raw);
+    let triage = triager.triage(&parsed.subject, &parsed.new_text);
     let dedup_key = match &parsed.message_id {
         Some(id) if !id.is_empty() => format!("mid:{id}"),
         _ => format!("sha256:{}", crate::store::sha256_hex(&raw)),
@@ -566,5 +584,6 @@ pub fn prepare_message(
         parsed,
         attachments,
         raw,
+        triage: Some(triage),
     })
 }

@@ -7,6 +7,7 @@ mod jobs;
 mod mailboxes;
 mod shops;
 mod tickets;
+mod triage;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use blobs::{BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use shops::{Contact, NewContact, Shop};
+pub use triage::{IntentSetting, RETRAIN_INTENTS, ShopExample, ShopModelInfo};
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView, rfc3339,
 };
@@ -37,6 +39,8 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

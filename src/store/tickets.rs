@@ -11,6 +11,7 @@ use super::{Dialect, Result, Store, StoreError, now_ms};
 use crate::intake::parse::ParsedMessage;
 use crate::model::Status;
 use crate::threading::{self, Evidence, Placement, TaggedTicket};
+use crate::triage::Triage;
 
 /// An attachment whose content is already in the blob store.
 #[derive(Debug, Clone)]
@@ -32,6 +33,18 @@ pub struct Incoming {
     pub parsed: ParsedMessage,
     pub attachments: Vec<IncomingAttachment>,
     pub raw: Vec<u8>,
+    /// Language, intent and facts of the customer's words.
+    pub triage: Option<Triage>,
+}
+
+impl Incoming {
+    fn intent(&self) -> Option<&str> {
+        self.triage.as_ref().map(|t| t.intent.as_str())
+    }
+
+    fn lang(&self) -> Option<&str> {
+        self.triage.as_ref().and_then(|t| t.lang.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -165,7 +178,8 @@ impl Store {
         let mut numbers = TicketNumbers::reserve(&mut tx, self.dialect, shop_id).await?;
         let mut outcome = FileOutcome::default();
         let mut new_tickets: Vec<NewTicket> = Vec::new();
-        let mut touched: HashMap<i64, (i64, i64)> = HashMap::new();
+        // Per stored ticket: messages added, latest date, latest message (its intent becomes the ticket's).
+        let mut touched: HashMap<i64, (i64, i64, &Incoming)> = HashMap::new();
         let mut placed: Vec<(&Incoming, TicketRef)> = Vec::with_capacity(batch.len());
         // Two syncs of one folder may overlap (a `sync --once` beside `serve`): filing dedups
         // and the checkpoint below never moves backwards within one UIDVALIDITY.
@@ -183,7 +197,8 @@ impl Store {
                     let number = numbers.take();
                     new_tickets.push(NewTicket {
                         number,
-                        first: parsed,
+                        first: incoming,
+                        latest: incoming,
                         message_count: 0,
                         last_message_at: when,
                     });
@@ -195,13 +210,15 @@ impl Store {
             };
             match ticket {
                 TicketRef::New(k) => {
+                    new_tickets[k].latest = incoming;
                     new_tickets[k].message_count += 1;
                     new_tickets[k].last_message_at = new_tickets[k].last_message_at.max(when);
                 }
                 TicketRef::Stored(id) => {
-                    let entry = touched.entry(id).or_insert((0, when));
+                    let entry = touched.entry(id).or_insert((0, when, incoming));
                     entry.0 += 1;
                     entry.1 = entry.1.max(when);
+                    entry.2 = incoming;
                 }
             }
             known.record(parsed, ticket, when);
@@ -222,14 +239,17 @@ impl Store {
             .collect();
         insert_messages(&mut tx, self.dialect, shop_id, mailbox_id, &rows).await?;
         numbers.save(&mut tx, shop_id).await?;
-        for (ticket_id, (added, latest)) in touched {
+        for (ticket_id, (added, latest, message)) in touched {
             sqlx::query(
                 "UPDATE tickets SET message_count = message_count + $1, updated_at = $2, \
-                 last_message_at = CASE WHEN last_message_at > $3 THEN last_message_at ELSE $3 END WHERE id = $4",
+                 last_message_at = CASE WHEN last_message_at > $3 THEN last_message_at ELSE $3 END, \
+                 intent = COALESCE($4, intent), language = COALESCE(language, $5) WHERE id = $6",
             )
             .bind(added)
             .bind(now_ms())
             .bind(latest)
+            .bind(message.intent().map(str::to_string))
+            .bind(message.lang().map(str::to_string))
             .bind(ticket_id)
             .execute(&mut *tx)
             .await?;
@@ -523,7 +543,9 @@ enum TicketRef {
 /// A ticket the batch opens, with the counts of its messages in the batch.
 struct NewTicket<'a> {
     number: i64,
-    first: &'a ParsedMessage,
+    first: &'a Incoming,
+    /// Its intent becomes the ticket's.
+    latest: &'a Incoming,
     message_count: i64,
     last_message_at: i64,
 }
@@ -787,18 +809,18 @@ async fn insert_tickets(
     contact_id: Option<i64>,
     tickets: &[NewTicket<'_>],
 ) -> Result<Vec<i64>> {
-    const WIDTH: usize = 12;
+    const WIDTH: usize = 14;
     let now = now_ms();
     let mut id_by_number = HashMap::new();
     for chunk in tickets.chunks(INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO tickets (shop_id, number, contact_id, customer_email, customer_name, subject, normalized_subject, \
-             status, message_count, created_at, updated_at, last_message_at) VALUES {} RETURNING id, number",
+             status, message_count, created_at, updated_at, last_message_at, language, intent) VALUES {} RETURNING id, number",
             value_rows(dialect, chunk.len(), WIDTH)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for ticket in chunk {
-            let parsed = ticket.first;
+            let parsed = &ticket.first.parsed;
             let subject = if parsed.subject.is_empty() {
                 "(no subject)"
             } else {
@@ -816,7 +838,9 @@ async fn insert_tickets(
                 .bind(ticket.message_count)
                 .bind(now)
                 .bind(now)
-                .bind(ticket.last_message_at);
+                .bind(ticket.last_message_at)
+                .bind(ticket.first.lang().map(str::to_string))
+                .bind(ticket.latest.intent().map(str::to_string));
         }
         for row in query.fetch_all(&mut **tx).await? {
             id_by_number.insert(
@@ -836,14 +860,14 @@ async fn insert_messages(
     mailbox_id: Option<i64>,
     rows: &[(&Incoming, i64)],
 ) -> Result<()> {
-    const WIDTH: usize = 19;
+    const WIDTH: usize = 23;
     let now = now_ms();
     let mut attachment_rows: Vec<(i64, &IncomingAttachment)> = Vec::new();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO messages (shop_id, ticket_id, mailbox_id, dedup_key, message_id, in_reply_to, refs, direction, \
-             from_email, from_name, to_addrs, subject, date_ms, received_at, body_text, body_html, new_text, parse_error, raw) \
-             VALUES {} RETURNING id, dedup_key",
+             from_email, from_name, to_addrs, subject, date_ms, received_at, body_text, body_html, new_text, parse_error, raw, \
+             lang, intent, intent_confidence, triage) VALUES {} RETURNING id, dedup_key",
             value_rows(dialect, chunk.len(), WIDTH)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -874,7 +898,16 @@ async fn insert_messages(
                 .bind(parsed.html.clone())
                 .bind(parsed.new_text.clone())
                 .bind(parsed.parse_error.clone())
-                .bind(incoming.raw.clone());
+                .bind(incoming.raw.clone())
+                .bind(incoming.lang().map(str::to_string))
+                .bind(incoming.intent().map(str::to_string))
+                .bind(incoming.triage.as_ref().map(|t| t.confidence as f64))
+                .bind(
+                    incoming
+                        .triage
+                        .as_ref()
+                        .and_then(|t| serde_json::to_string(t).ok()),
+                );
         }
         let inserted = query.fetch_all(&mut **tx).await?;
         if chunk

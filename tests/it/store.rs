@@ -2,6 +2,7 @@
 
 use guichet::intake::parse::{Attachment, ParsedMessage};
 use guichet::store::{Checkpoint, Incoming, IncomingAttachment, NewContact, NewMailbox, Store};
+use guichet::triage::Triager;
 
 use crate::support::TestDatabase;
 
@@ -48,11 +49,13 @@ fn incoming(store: &Store, mut message: ParsedMessage, attachments: &[&[u8]]) ->
             inline: a.inline,
         })
         .collect();
+    let triage = Some(Triager::default().triage(&message.subject, &message.new_text));
     Incoming {
         dedup_key,
         parsed: message,
         attachments,
         raw,
+        triage,
     }
 }
 

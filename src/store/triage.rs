@@ -1,0 +1,432 @@
+//! Triage results of messages, and what a shop changes of triage: its own intents, disabled
+//! intents, keyword rules, employees' corrections and the model retrained from them.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, now_ms};
+use crate::model::UiLang;
+use crate::triage::classifier::Model;
+use crate::triage::{self, KeywordRule, Reason, Triage, Triager};
+
+/// Retrains a shop's intent model from the shipped corpus, its examples and corrections.
+pub const RETRAIN_INTENTS: &str = "retrain_intents";
+
+/// An intent as a shop sees it (`intents list --json`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IntentSetting {
+    pub id: String,
+    pub label: String,
+    pub custom: bool,
+    pub enabled: bool,
+    /// Examples the shop gave (custom intents) and corrections employees made towards it.
+    pub examples: i64,
+    pub corrections: i64,
+}
+
+/// A text the shop's model learns from beyond the shipped corpus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShopExample {
+    pub text: String,
+    pub intent: String,
+    /// True for an employee's correction of a real message (it weighs more than an example).
+    pub correction: bool,
+}
+
+/// The state of a shop's model (`intents model --json`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ShopModelInfo {
+    pub examples: i64,
+    pub corrections: i64,
+    #[serde(serialize_with = "super::tickets::serialize_time")]
+    pub trained_at: i64,
+}
+
+fn is_known_intent(intent: &str, custom: &[String]) -> bool {
+    triage::builtin_intent(intent).is_some() || custom.iter().any(|c| c == intent)
+}
+
+impl Store {
+    /// The triager a shop's messages go through: its retrained model (else the shipped one),
+    /// without its disabled intents, with its keyword rules.
+    pub async fn shop_triager(&self, shop_id: i64) -> Result<Triager> {
+        let model = match sqlx::query("SELECT model FROM shop_models WHERE shop_id = $1")
+            .bind(shop_id)
+            .fetch_optional(&self.pool)
+            .await?
+        {
+            Some(row) => {
+                let bytes: Vec<u8> = row.try_get("model")?;
+                match Model::from_bytes(&bytes) {
+                    Ok(model) => Arc::new(model),
+                    Err(error) => {
+                        // An unreadable model must not stop intake: the shipped one still works.
+                        tracing::error!(shop_id, %error, "shop model unreadable, using the shipped model");
+                        triage::shipped_model()
+                    }
+                }
+            }
+            None => triage::shipped_model(),
+        };
+        let disabled: HashSet<String> = sqlx::query(
+            "SELECT intent FROM shop_intents WHERE shop_id = $1 AND enabled = 0",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get("intent"))
+        .collect::<std::result::Result<_, _>>()?;
+        Ok(Triager::new(model, disabled, self.intent_rules(shop_id).await?))
+    }
+
+    /// Every intent of the shop: the built-in ones then its own, with labels in `lang`.
+    pub async fn shop_intents(&self, shop_id: i64, lang: UiLang) -> Result<Vec<IntentSetting>> {
+        let rows = sqlx::query(
+            "SELECT si.intent, si.label_fr, si.label_en, si.custom, si.enabled, \
+             (SELECT COUNT(*) FROM intent_examples e WHERE e.shop_id = si.shop_id AND e.intent = si.intent) AS examples \
+             FROM shop_intents si WHERE si.shop_id = $1 ORDER BY si.created_at, si.intent",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let corrections = sqlx::query(
+            "SELECT intent, COUNT(*) AS n FROM intent_corrections WHERE shop_id = $1 GROUP BY intent",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>("intent")?, r.try_get::<i64, _>("n")?)))
+        .collect::<Result<Vec<_>>>()?;
+        let corrections_of = |id: &str| {
+            corrections
+                .iter()
+                .find(|(intent, _)| intent == id)
+                .map_or(0, |(_, n)| *n)
+        };
+        let mut settings: Vec<IntentSetting> = triage::BUILTIN_INTENTS
+            .iter()
+            .map(|intent| IntentSetting {
+                id: intent.id.to_string(),
+                label: lang.pick(intent.fr, intent.en).to_string(),
+                custom: false,
+                enabled: true,
+                examples: 0,
+                corrections: corrections_of(intent.id),
+            })
+            .collect();
+        for row in rows {
+            let id: String = row.try_get("intent")?;
+            let enabled = row.try_get::<i64, _>("enabled")? != 0;
+            if let Some(builtin) = settings.iter_mut().find(|s| s.id == id && !s.custom) {
+                builtin.enabled = enabled;
+                continue;
+            }
+            let (fr, en): (String, String) = (row.try_get("label_fr")?, row.try_get("label_en")?);
+            settings.push(IntentSetting {
+                label: lang.pick(&fr, &en).to_string(),
+                custom: row.try_get::<i64, _>("custom")? != 0,
+                enabled,
+                examples: row.try_get("examples")?,
+                corrections: corrections_of(&id),
+                id,
+            });
+        }
+        Ok(settings)
+    }
+
+    async fn custom_intents(&self, shop_id: i64) -> Result<Vec<String>> {
+        sqlx::query("SELECT intent FROM shop_intents WHERE shop_id = $1 AND custom = 1")
+            .bind(shop_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get("intent")?))
+            .collect()
+    }
+
+    async fn check_intent(&self, shop_id: i64, intent: &str) -> Result<()> {
+        if is_known_intent(intent, &self.custom_intents(shop_id).await?) {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound(format!("intent {intent}")))
+        }
+    }
+
+    /// Enables or disables an intent; `other` is always enabled.
+    pub async fn set_intent_enabled(&self, shop_id: i64, intent: &str, enabled: bool) -> Result<()> {
+        self.check_intent(shop_id, intent).await?;
+        if intent == triage::OTHER && !enabled {
+            return Err(StoreError::Invalid(
+                "the intent \"other\" cannot be disabled".into(),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO shop_intents (shop_id, intent, enabled, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (shop_id, intent) DO UPDATE SET enabled = excluded.enabled",
+        )
+        .bind(shop_id)
+        .bind(intent)
+        .bind(enabled as i64)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Adds a shop's own intent with its examples, and schedules the retraining that teaches
+    /// it to the model.
+    pub async fn add_custom_intent(
+        &self,
+        shop_id: i64,
+        id: &str,
+        label_fr: &str,
+        label_en: &str,
+        examples: &[String],
+    ) -> Result<()> {
+        if triage::builtin_intent(id).is_some() || self.custom_intents(shop_id).await?.iter().any(|c| c == id) {
+            return Err(StoreError::AlreadyExists(format!("intent {id}")));
+        }
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO shop_intents (shop_id, intent, label_fr, label_en, custom, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, 1, 1, $5)",
+        )
+        .bind(shop_id)
+        .bind(id)
+        .bind(label_fr)
+        .bind(label_en)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for example in examples {
+            sqlx::query(
+                "INSERT INTO intent_examples (shop_id, intent, text, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(shop_id)
+            .bind(id)
+            .bind(example)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now).await
+    }
+
+    pub async fn add_intent_rule(&self, shop_id: i64, intent: &str, keywords: &[String]) -> Result<i64> {
+        self.check_intent(shop_id, intent).await?;
+        let keywords: Vec<&str> = keywords
+            .iter()
+            .map(|k| k.trim())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keywords.is_empty() {
+            return Err(StoreError::Invalid("a rule needs at least one keyword".into()));
+        }
+        let row = sqlx::query(
+            "INSERT INTO intent_rules (shop_id, intent, keywords, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(shop_id)
+        .bind(intent)
+        .bind(keywords.join("\n"))
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    pub async fn delete_intent_rule(&self, shop_id: i64, rule_id: i64) -> Result<()> {
+        let done = sqlx::query("DELETE FROM intent_rules WHERE shop_id = $1 AND id = $2")
+            .bind(shop_id)
+            .bind(rule_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("rule {rule_id}")));
+        }
+        Ok(())
+    }
+
+    /// The shop's keyword rules, oldest first (the first that matches wins).
+    pub async fn intent_rules(&self, shop_id: i64) -> Result<Vec<KeywordRule>> {
+        sqlx::query("SELECT id, intent, keywords FROM intent_rules WHERE shop_id = $1 ORDER BY id")
+            .bind(shop_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(KeywordRule {
+                    id: row.try_get("id")?,
+                    intent: row.try_get("intent")?,
+                    keywords: row
+                        .try_get::<String, _>("keywords")?
+                        .lines()
+                        .map(str::to_string)
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// An employee sets a message's intent: the message and its ticket take it at once, the
+    /// correction is kept for training, and the shop's model is retrained by a job.
+    pub async fn correct_intent(
+        &self,
+        shop_id: i64,
+        message_row_id: i64,
+        intent: &str,
+        corrected_by: &str,
+    ) -> Result<()> {
+        self.check_intent(shop_id, intent).await?;
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT ticket_id, triage FROM messages WHERE id = $1 AND shop_id = $2 AND direction = 'in'")
+            .bind(message_row_id)
+            .bind(shop_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("message {message_row_id}")))?;
+        let ticket_id: i64 = row.try_get("ticket_id")?;
+        let previous: Option<String> = row.try_get("triage")?;
+        let mut corrected: Triage = previous
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_else(|| Triage {
+                lang: None,
+                intent: String::new(),
+                confidence: 0.0,
+                facts: Default::default(),
+                reason: Reason::Model { features: Vec::new() },
+            });
+        corrected.intent = intent.to_string();
+        corrected.confidence = 1.0;
+        corrected.reason = Reason::Correction {
+            by: corrected_by.to_string(),
+        };
+        sqlx::query("UPDATE messages SET intent = $1, intent_confidence = 1.0, triage = $2 WHERE id = $3")
+            .bind(intent)
+            .bind(serde_json::to_string(&corrected).unwrap_or_default())
+            .bind(message_row_id)
+            .execute(&mut *tx)
+            .await?;
+        // The ticket follows its latest customer message, so only that one moves it.
+        sqlx::query(
+            "UPDATE tickets SET intent = $1, updated_at = $2 WHERE id = $3 AND $4 = \
+             (SELECT id FROM messages WHERE ticket_id = $3 AND direction = 'in' ORDER BY received_at DESC, id DESC LIMIT 1)",
+        )
+        .bind(intent)
+        .bind(now)
+        .bind(ticket_id)
+        .bind(message_row_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO intent_corrections (message_row_id, shop_id, intent, corrected_by, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (message_row_id) DO UPDATE SET intent = excluded.intent, corrected_by = excluded.corrected_by, created_at = excluded.created_at",
+        )
+        .bind(message_row_id)
+        .bind(shop_id)
+        .bind(intent)
+        .bind(corrected_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now).await
+    }
+
+    /// What a shop's model learns beyond the shipped corpus: custom intents' examples and
+    /// corrections (on the message's subject and new text, as triage saw it).
+    pub async fn shop_examples(&self, shop_id: i64) -> Result<Vec<ShopExample>> {
+        let mut examples: Vec<ShopExample> = sqlx::query(
+            "SELECT e.intent, e.text FROM intent_examples e WHERE e.shop_id = $1 ORDER BY e.id",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(ShopExample {
+                intent: row.try_get("intent")?,
+                text: row.try_get("text")?,
+                correction: false,
+            })
+        })
+        .collect::<Result<_>>()?;
+        for row in sqlx::query(
+            "SELECT c.intent, m.subject, m.new_text FROM intent_corrections c JOIN messages m ON m.id = c.message_row_id \
+             WHERE c.shop_id = $1 ORDER BY c.message_row_id",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            examples.push(ShopExample {
+                intent: row.try_get("intent")?,
+                text: triage::classifier::message_text(
+                    &row.try_get::<String, _>("subject")?,
+                    &row.try_get::<String, _>("new_text")?,
+                ),
+                correction: true,
+            });
+        }
+        Ok(examples)
+    }
+
+    /// Latest correction or example time, to tell whether a model is stale.
+    pub async fn shop_training_changed_at(&self, shop_id: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT (SELECT MAX(created_at) FROM intent_corrections WHERE shop_id = $1) AS c, \
+             (SELECT MAX(created_at) FROM intent_examples WHERE shop_id = $1) AS e",
+        )
+        .bind(shop_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let c: Option<i64> = row.try_get("c")?;
+        let e: Option<i64> = row.try_get("e")?;
+        Ok(c.unwrap_or(0).max(e.unwrap_or(0)))
+    }
+
+    pub async fn save_shop_model(
+        &self,
+        shop_id: i64,
+        model: &[u8],
+        examples: i64,
+        corrections: i64,
+        trained_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO shop_models (shop_id, model, examples, corrections, trained_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (shop_id) DO UPDATE SET model = excluded.model, examples = excluded.examples, \
+             corrections = excluded.corrections, trained_at = excluded.trained_at",
+        )
+        .bind(shop_id)
+        .bind(model.to_vec())
+        .bind(examples)
+        .bind(corrections)
+        .bind(trained_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn shop_model_info(&self, shop_id: i64) -> Result<Option<ShopModelInfo>> {
+        sqlx::query("SELECT examples, corrections, trained_at FROM shop_models WHERE shop_id = $1")
+            .bind(shop_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| {
+                Ok(ShopModelInfo {
+                    examples: row.try_get("examples")?,
+                    corrections: row.try_get("corrections")?,
+                    trained_at: row.try_get("trained_at")?,
+                })
+            })
+            .transpose()
+    }
+}
