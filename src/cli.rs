@@ -1,5 +1,7 @@
 //! Command-line interface (clap). Every command has `--help`; output follows `--lang`.
 
+mod triage;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +67,11 @@ enum Command {
     /// Read and manage tickets.
     #[command(subcommand)]
     Tickets(TicketsCommand),
+    /// Triage messages: language, intent, confidence and facts; `triage eval` measures it.
+    Triage(triage::TriageArgs),
+    /// A shop's intents: list, disable, add its own, keyword rules, corrections, retraining.
+    #[command(subcommand)]
+    Intents(triage::IntentsCommand),
     /// Create a demo shop with sample mail in the data dir and show what was filed.
     Demo,
 }
@@ -241,12 +248,20 @@ fn init_logging(default_filter: &str) {
         .init();
 }
 
-async fn open(cli: &Cli) -> Result<App> {
+fn load_config(cli: &Cli) -> Result<Config> {
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
-    let config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok(), &overrides)?;
+    Ok(Config::load(
+        cli.config.as_deref(),
+        |k| std::env::var(k).ok(),
+        &overrides,
+    )?)
+}
+
+async fn open(cli: &Cli) -> Result<App> {
+    let config = load_config(cli)?;
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -275,6 +290,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve | Command::Sync { .. } | Command::Demo
     );
     init_logging(if verbose { "info" } else { "warn" });
+    // Triage with the shipped model needs no database: it runs anywhere, touching nothing.
+    if let Command::Triage(args) = &cli.command
+        && !args.needs_store()
+    {
+        let lang = cli.lang.unwrap_or(load_config(&cli)?.lang);
+        let Command::Triage(args) = cli.command else {
+            unreachable!("matched above")
+        };
+        return triage::triage(None, lang, args).await;
+    }
     let ctx = open(&cli).await?;
     let result = match cli.command {
         Command::Serve => serve(&ctx, true).await,
@@ -284,6 +309,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Contact(command) => contact(&ctx, command).await,
         Command::Mailbox(command) => mailbox(&ctx, command).await,
         Command::Tickets(command) => tickets(&ctx, command).await,
+        Command::Triage(args) => triage::triage(Some(&ctx), ctx.lang, args).await,
+        Command::Intents(command) => triage::intents(&ctx, command).await,
         Command::Demo => demo(&ctx).await,
     };
     ctx.store.close().await;
@@ -944,6 +971,9 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
                         );
                     }
                     println!("{}", m.new_text);
+                    if let Some(triage) = &m.triage {
+                        print!("{}", triage::describe(triage, ctx.lang, "  » "));
+                    }
                     for a in &m.attachments {
                         println!(
                             "  📎 {} ({}, {} {})",

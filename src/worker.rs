@@ -30,6 +30,40 @@ pub async fn run_due_jobs(store: &Store, owner: &str) -> Result<usize, StoreErro
     Ok(ran)
 }
 
+/// What a shop's model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trained {
+    pub total: usize,
+    pub examples: usize,
+    pub corrections: usize,
+}
+
+/// Retrains a shop's intent model from the shipped corpus, its examples and corrections, and
+/// saves it; the next messages filed use it.
+pub async fn retrain_shop_model(store: &Store, shop_id: i64) -> Result<Trained, StoreError> {
+    let examples = store.shop_examples(shop_id).await?;
+    let corrections = examples.iter().filter(|e| e.correction).count();
+    let own = examples.len() - corrections;
+    let started = now_ms();
+    // Training is seconds of CPU: keep it off the async threads.
+    let (model, total) = tokio::task::spawn_blocking(move || {
+        crate::triage::train_shop_model(&examples)
+            .map(|model| (model.to_bytes(), examples.len()))
+    })
+    .await
+    .map_err(|e| StoreError::Invalid(format!("training stopped: {e}")))?
+    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    store
+        .save_shop_model(shop_id, &model, own as i64, corrections as i64, started)
+        .await?;
+    tracing::info!(shop_id, own, corrections, "shop intent model retrained");
+    Ok(Trained {
+        total: total + crate::triage::corpus::shipped().len(),
+        examples: own,
+        corrections,
+    })
+}
+
 /// Runs one job; returns when it should run again, if it repeats.
 async fn run_job(store: &Store, job: &Job) -> Result<Option<i64>, StoreError> {
     match job.kind.as_str() {
@@ -45,6 +79,16 @@ async fn run_job(store: &Store, job: &Job) -> Result<Option<i64>, StoreError> {
                 .await?;
             tracing::info!(shop_id, months, purged, "retention purge");
             Ok(Some(now_ms() + DAY_MS))
+        }
+        crate::store::RETRAIN_INTENTS => {
+            let Some(shop_id) = job.shop_id else {
+                return Ok(None);
+            };
+            let started = now_ms();
+            retrain_shop_model(store, shop_id).await?;
+            // Corrections made while training are not in this model: train again.
+            let changed = store.shop_training_changed_at(shop_id).await?;
+            Ok((changed >= started).then(now_ms))
         }
         other => {
             tracing::error!(job = job.id, kind = other, "unknown job kind, dropped");

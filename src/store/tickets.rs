@@ -12,6 +12,7 @@ use crate::intake::parse::ParsedMessage;
 use crate::model::Status;
 use crate::threading::{self, Evidence, Placement, TaggedTicket};
 use crate::triage::Triage;
+use crate::triage::facts::mask_ibans;
 
 /// An attachment whose content is already in the blob store.
 #[derive(Debug, Clone)]
@@ -74,6 +75,8 @@ pub struct TicketView {
     pub assignee: Option<String>,
     pub contact: Option<String>,
     pub language: Option<String>,
+    /// Intent of the customer's latest message.
+    pub intent: Option<String>,
     pub message_count: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -89,7 +92,7 @@ pub struct AttachmentView {
 }
 
 /// A message as `tickets show --json` shows it. Field names are a stable interface.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MessageView {
     pub id: i64,
     pub message_id: Option<String>,
@@ -103,6 +106,8 @@ pub struct MessageView {
     pub text: String,
     pub parse_error: Option<String>,
     pub attachments: Vec<AttachmentView>,
+    /// Triage of a customer's message: language, intent, confidence, facts and why.
+    pub triage: Option<Triage>,
 }
 
 /// RFC 3339 in UTC, the format of every time in the JSON output.
@@ -136,7 +141,7 @@ pub(super) fn serialize_optional_time<S: serde::Serializer>(
 const UNKNOWN_SENDER: &str = "unknown@invalid";
 
 const TICKET_COLUMNS: &str = "t.id, t.number, s.name AS shop, t.subject, t.customer_email, t.customer_name, t.status, \
-     t.assignee, c.name AS contact, t.language, t.message_count, t.created_at, t.updated_at";
+     t.assignee, c.name AS contact, t.language, t.intent, t.message_count, t.created_at, t.updated_at";
 
 fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
     Ok((
@@ -151,6 +156,7 @@ fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
             assignee: row.try_get("assignee")?,
             contact: row.try_get("contact")?,
             language: row.try_get("language")?,
+            intent: row.try_get("intent")?,
             message_count: row.try_get("message_count")?,
             created_at: rfc3339(row.try_get("created_at")?),
             updated_at: rfc3339(row.try_get("updated_at")?),
@@ -304,7 +310,7 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("ticket {number}")))?;
         let (ticket_id, view) = ticket_from_row(&row)?;
         let rows = sqlx::query(
-            "SELECT id, message_id, direction, from_email, from_name, to_addrs, date_ms, received_at, subject, new_text, body_text, parse_error \
+            "SELECT id, message_id, direction, from_email, from_name, to_addrs, date_ms, received_at, subject, new_text, body_text, parse_error, triage \
              FROM messages WHERE ticket_id = $1 ORDER BY received_at, id",
         )
         .bind(ticket_id)
@@ -344,10 +350,14 @@ impl Store {
                     .collect(),
                 date: row.try_get::<Option<i64>, _>("date_ms")?.map(rfc3339),
                 subject: row.try_get("subject")?,
-                new_text: row.try_get("new_text")?,
-                text: row.try_get("body_text")?,
+                // IBANs never leave the store unmasked.
+                new_text: mask_ibans(&row.try_get::<String, _>("new_text")?),
+                text: mask_ibans(&row.try_get::<String, _>("body_text")?),
                 parse_error: row.try_get("parse_error")?,
                 attachments,
+                triage: row
+                    .try_get::<Option<String>, _>("triage")?
+                    .and_then(|json| serde_json::from_str(&json).ok()),
             });
         }
         Ok((view, messages))

@@ -10,7 +10,7 @@ use sqlx::Row;
 use super::{Result, Store, StoreError, now_ms};
 use crate::model::UiLang;
 use crate::triage::classifier::Model;
-use crate::triage::{self, KeywordRule, Reason, Triage, Triager};
+use crate::triage::{self, KeywordRule, Reason, ShopExample, Triage, Triager};
 
 /// Retrains a shop's intent model from the shipped corpus, its examples and corrections.
 pub const RETRAIN_INTENTS: &str = "retrain_intents";
@@ -25,15 +25,6 @@ pub struct IntentSetting {
     /// Examples the shop gave (custom intents) and corrections employees made towards it.
     pub examples: i64,
     pub corrections: i64,
-}
-
-/// A text the shop's model learns from beyond the shipped corpus.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ShopExample {
-    pub text: String,
-    pub intent: String,
-    /// True for an employee's correction of a real message (it weighs more than an example).
-    pub correction: bool,
 }
 
 /// The state of a shop's model (`intents model --json`).

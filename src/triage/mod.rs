@@ -208,6 +208,44 @@ impl Triager {
     }
 }
 
+/// A text a shop's model learns from beyond the shipped corpus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShopExample {
+    pub text: String,
+    pub intent: String,
+    /// An employee's correction of a real message, which weighs more than a written example.
+    pub correction: bool,
+}
+
+/// How much a correction weighs against one example of the shipped corpus: a shop's own
+/// mail is what its model must get right.
+const CORRECTION_WEIGHT: f32 = 4.0;
+
+/// Trains a shop's model: the shipped corpus plus the shop's examples and corrections.
+pub fn train_shop_model(shop_examples: &[ShopExample]) -> Result<Model, classifier::ModelError> {
+    let shipped: Vec<(String, String)> = corpus::shipped()
+        .into_iter()
+        .filter_map(|r| {
+            let text = classifier::message_text(r.subject(), &r.text);
+            r.intent.map(|intent| (text, intent))
+        })
+        .collect();
+    let examples: Vec<classifier::Example<'_>> = shipped
+        .iter()
+        .map(|(text, intent)| classifier::Example {
+            text,
+            label: intent,
+            weight: 1.0,
+        })
+        .chain(shop_examples.iter().map(|e| classifier::Example {
+            text: &e.text,
+            label: &e.intent,
+            weight: if e.correction { CORRECTION_WEIGHT } else { 1.0 },
+        }))
+        .collect();
+    Model::train(&examples, &classifier::TrainOptions::default())
+}
+
 /// Lowercase words without accents, single-spaced: how rules and texts are compared.
 fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
