@@ -235,7 +235,10 @@ pub fn describe(triage: &Triage, lang: UiLang, indent: &str) -> String {
             format!("corrected by {by}"),
         ),
     };
-    out.push_str(&format!("{indent}{}: {why}\n", lang.pick("pourquoi", "why")));
+    out.push_str(&format!(
+        "{indent}{}: {why}\n",
+        lang.pick("pourquoi", "why")
+    ));
     let facts = &triage.facts;
     let lists: [(&str, &str, &[String]); 6] = [
         ("commandes", "orders", &facts.order_refs),
@@ -247,7 +250,11 @@ pub fn describe(triage: &Triage, lang: UiLang, indent: &str) -> String {
     ];
     for (fr, en, values) in lists {
         if !values.is_empty() {
-            out.push_str(&format!("{indent}{}: {}\n", lang.pick(fr, en), values.join(", ")));
+            out.push_str(&format!(
+                "{indent}{}: {}\n",
+                lang.pick(fr, en),
+                values.join(", ")
+            ));
         }
     }
     out
@@ -259,8 +266,9 @@ struct EvalReport {
     model: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     training_seconds: Option<f64>,
+    /// Absent when the dataset has languages only.
     #[serde(flatten)]
-    intents: Report,
+    intents: Option<Report>,
     /// Share of messages whose language is right, among those labelled with one.
     language_accuracy: Option<f64>,
     /// The same among messages of 20 words or more.
@@ -335,11 +343,14 @@ async fn evaluate(app: Option<&App>, lang: UiLang, args: EvalArgs) -> Result<Exi
             )
         }
     };
-    let labelled: Vec<&Record> = records.iter().filter(|r| r.intent.is_some()).collect();
+    let labelled: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.intent.is_some() || r.lang.is_some())
+        .collect();
     if labelled.is_empty() {
         bail!(lang.pick(
-            "aucune ligne du jeu d'évaluation n'a de champ \"intent\"",
-            "no line of the dataset has an \"intent\" field"
+            "aucune ligne du jeu d'évaluation n'a de champ \"intent\" ni \"lang\"",
+            "no line of the dataset has an \"intent\" or \"lang\" field"
         ));
     }
     let started = Instant::now();
@@ -351,10 +362,12 @@ async fn evaluate(app: Option<&App>, lang: UiLang, args: EvalArgs) -> Result<Exi
     let outcomes: Vec<Outcome> = labelled
         .iter()
         .zip(&triages)
-        .map(|(record, triage)| Outcome {
-            expected: record.intent.clone().unwrap_or_default(),
-            predicted: triage.intent.clone(),
-            confidence: triage.confidence,
+        .filter_map(|(record, triage)| {
+            Some(Outcome {
+                expected: record.intent.clone()?,
+                predicted: triage.intent.clone(),
+                confidence: triage.confidence,
+            })
         })
         .collect();
     let language = |min_words: usize| {
@@ -367,7 +380,8 @@ async fn evaluate(app: Option<&App>, lang: UiLang, args: EvalArgs) -> Result<Exi
         (!judged.is_empty())
             .then(|| judged.iter().filter(|ok| **ok).count() as f64 / judged.len() as f64)
     };
-    let extraction = |expected: fn(&Record) -> Option<&Vec<String>>, found: fn(&Facts) -> &Vec<String>| {
+    let extraction = |expected: fn(&Record) -> Option<&Vec<String>>,
+                      found: fn(&Facts) -> &Vec<String>| {
         let pairs: Vec<(&[String], &[String])> = labelled
             .iter()
             .zip(&triages)
@@ -378,7 +392,7 @@ async fn evaluate(app: Option<&App>, lang: UiLang, args: EvalArgs) -> Result<Exi
     let report = EvalReport {
         model: model_name,
         training_seconds,
-        intents: eval::evaluate(&outcomes),
+        intents: (!outcomes.is_empty()).then(|| eval::evaluate(&outcomes)),
         language_accuracy: language(0),
         language_accuracy_20_words: language(20),
         order_refs: extraction(|r| r.order_refs.as_ref(), |f| &f.order_refs),
@@ -422,21 +436,25 @@ fn train_on(records: &[Record], lang: UiLang) -> Result<Model> {
 }
 
 fn print_report(report: &EvalReport, lang: UiLang) {
-    let r = &report.intents;
+    println!("{}: {}", lang.pick("modèle", "model"), report.model);
+    if let Some(seconds) = report.training_seconds {
+        println!("{}: {seconds:.2} s", lang.pick("entraînement", "training"));
+    }
+    if let Some(intents) = &report.intents {
+        print_intent_report(intents, lang);
+    }
+    print_language_and_facts(report, lang);
+}
+
+fn print_intent_report(r: &Report, lang: UiLang) {
     println!(
-        "{}: {} · {} {} · {}: {:.4} · {}: {:.4}",
-        lang.pick("modèle", "model"),
-        report.model,
+        "{} {} · {}: {:.4} · macro-F1: {:.4}",
         r.messages,
         lang.pick("messages", "messages"),
         lang.pick("exactitude", "accuracy"),
         r.accuracy,
-        "macro-F1",
         r.macro_f1
     );
-    if let Some(seconds) = report.training_seconds {
-        println!("{}: {seconds:.2} s", lang.pick("entraînement", "training"));
-    }
     println!(
         "\n{:<24} {:>9} {:>9} {:>9} {:>8}",
         lang.pick("intention", "intent"),
@@ -491,6 +509,9 @@ fn print_report(report: &EvalReport, lang: UiLang) {
             point.precision * 100.0
         );
     }
+}
+
+fn print_language_and_facts(report: &EvalReport, lang: UiLang) {
     if let Some(accuracy) = report.language_accuracy {
         println!(
             "\n{}: {:.4}{}",
@@ -507,8 +528,14 @@ fn print_report(report: &EvalReport, lang: UiLang) {
         );
     }
     for (name, score) in [
-        (lang.pick("références de commande", "order references"), &report.order_refs),
-        (lang.pick("numéros de suivi", "tracking numbers"), &report.tracking_numbers),
+        (
+            lang.pick("références de commande", "order references"),
+            &report.order_refs,
+        ),
+        (
+            lang.pick("numéros de suivi", "tracking numbers"),
+            &report.tracking_numbers,
+        ),
     ] {
         if let Some(s) = score {
             println!(
@@ -680,7 +707,10 @@ pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
                 .set_intent_enabled(shop.id, &intent, false)
                 .await
                 .map_err(|e| unknown_intent(e, &intent))?;
-            println!("{} {intent}", lang.pick("Intention désactivée :", "Intent disabled:"));
+            println!(
+                "{} {intent}",
+                lang.pick("Intention désactivée :", "Intent disabled:")
+            );
         }
         IntentsCommand::Enable { intent, shop } => {
             let shop = chosen_shop(app, shop.as_deref()).await?;
@@ -688,7 +718,10 @@ pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
                 .set_intent_enabled(shop.id, &intent, true)
                 .await
                 .map_err(|e| unknown_intent(e, &intent))?;
-            println!("{} {intent}", lang.pick("Intention activée :", "Intent enabled:"));
+            println!(
+                "{} {intent}",
+                lang.pick("Intention activée :", "Intent enabled:")
+            );
         }
         IntentsCommand::Add {
             id,
@@ -778,7 +811,12 @@ pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
                 print_json(&rules)?;
             } else {
                 for rule in rules {
-                    println!("{:>4} {:<24} {}", rule.id, rule.intent, rule.keywords.join(" | "));
+                    println!(
+                        "{:>4} {:<24} {}",
+                        rule.id,
+                        rule.intent,
+                        rule.keywords.join(" | ")
+                    );
                 }
             }
         }
@@ -819,8 +857,12 @@ pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
                 "{}",
                 tr(
                     lang,
-                    format!("Message {message_id} : intention {intent}. Correction gardée pour le prochain entraînement."),
-                    format!("Message {message_id}: intent {intent}. Correction kept for the next training.")
+                    format!(
+                        "Message {message_id} : intention {intent}. Correction gardée pour le prochain entraînement."
+                    ),
+                    format!(
+                        "Message {message_id}: intent {intent}. Correction kept for the next training."
+                    )
                 )
             );
         }

@@ -13,10 +13,10 @@ use crate::crypto::{CryptoError, SealingKey};
 use crate::intake::imap::{FetchedMessage, ImapClient, ImapError, ImapSettings, Security};
 use crate::intake::parse::parse_message;
 use crate::model::UiLang;
-use crate::triage::Triager;
 use crate::store::{
     Checkpoint, FileOutcome, Incoming, IncomingAttachment, MailboxRow, Store, StoreError,
 };
+use crate::triage::Triager;
 
 /// What the sealed mailbox password is bound to.
 pub const PASSWORD_PURPOSE: &str = "mailbox-password";

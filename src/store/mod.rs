@@ -19,10 +19,10 @@ pub use blobs::{BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use shops::{Contact, NewContact, Shop};
-pub use triage::{IntentSetting, RETRAIN_INTENTS, ShopModelInfo};
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView, rfc3339,
 };
+pub use triage::{IntentSetting, RETRAIN_INTENTS, ShopModelInfo};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

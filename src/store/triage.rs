@@ -62,16 +62,19 @@ impl Store {
             }
             None => triage::shipped_model(),
         };
-        let disabled: HashSet<String> = sqlx::query(
-            "SELECT intent FROM shop_intents WHERE shop_id = $1 AND enabled = 0",
-        )
-        .bind(shop_id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| row.try_get("intent"))
-        .collect::<std::result::Result<_, _>>()?;
-        Ok(Triager::new(model, disabled, self.intent_rules(shop_id).await?))
+        let disabled: HashSet<String> =
+            sqlx::query("SELECT intent FROM shop_intents WHERE shop_id = $1 AND enabled = 0")
+                .bind(shop_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| row.try_get("intent"))
+                .collect::<std::result::Result<_, _>>()?;
+        Ok(Triager::new(
+            model,
+            disabled,
+            self.intent_rules(shop_id).await?,
+        ))
     }
 
     /// Every intent of the shop: the built-in ones then its own, with labels in `lang`.
@@ -149,7 +152,12 @@ impl Store {
     }
 
     /// Enables or disables an intent; `other` is always enabled.
-    pub async fn set_intent_enabled(&self, shop_id: i64, intent: &str, enabled: bool) -> Result<()> {
+    pub async fn set_intent_enabled(
+        &self,
+        shop_id: i64,
+        intent: &str,
+        enabled: bool,
+    ) -> Result<()> {
         self.check_intent(shop_id, intent).await?;
         if intent == triage::OTHER && !enabled {
             return Err(StoreError::Invalid(
@@ -179,7 +187,9 @@ impl Store {
         label_en: &str,
         examples: &[String],
     ) -> Result<()> {
-        if triage::builtin_intent(id).is_some() || self.custom_intents(shop_id).await?.iter().any(|c| c == id) {
+        if triage::builtin_intent(id).is_some()
+            || self.custom_intents(shop_id).await?.iter().any(|c| c == id)
+        {
             return Err(StoreError::AlreadyExists(format!("intent {id}")));
         }
         let now = now_ms();
@@ -207,10 +217,16 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now).await
+        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now)
+            .await
     }
 
-    pub async fn add_intent_rule(&self, shop_id: i64, intent: &str, keywords: &[String]) -> Result<i64> {
+    pub async fn add_intent_rule(
+        &self,
+        shop_id: i64,
+        intent: &str,
+        keywords: &[String],
+    ) -> Result<i64> {
         self.check_intent(shop_id, intent).await?;
         let keywords: Vec<&str> = keywords
             .iter()
@@ -218,7 +234,9 @@ impl Store {
             .filter(|k| !k.is_empty())
             .collect();
         if keywords.is_empty() {
-            return Err(StoreError::Invalid("a rule needs at least one keyword".into()));
+            return Err(StoreError::Invalid(
+                "a rule needs at least one keyword".into(),
+            ));
         }
         let row = sqlx::query(
             "INSERT INTO intent_rules (shop_id, intent, keywords, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -292,19 +310,23 @@ impl Store {
                 intent: String::new(),
                 confidence: 0.0,
                 facts: Default::default(),
-                reason: Reason::Model { features: Vec::new() },
+                reason: Reason::Model {
+                    features: Vec::new(),
+                },
             });
         corrected.intent = intent.to_string();
         corrected.confidence = 1.0;
         corrected.reason = Reason::Correction {
             by: corrected_by.to_string(),
         };
-        sqlx::query("UPDATE messages SET intent = $1, intent_confidence = 1.0, triage = $2 WHERE id = $3")
-            .bind(intent)
-            .bind(serde_json::to_string(&corrected).unwrap_or_default())
-            .bind(message_row_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE messages SET intent = $1, intent_confidence = 1.0, triage = $2 WHERE id = $3",
+        )
+        .bind(intent)
+        .bind(serde_json::to_string(&corrected).unwrap_or_default())
+        .bind(message_row_id)
+        .execute(&mut *tx)
+        .await?;
         // The ticket follows its latest customer message, so only that one moves it.
         sqlx::query(
             "UPDATE tickets SET intent = $1, updated_at = $2 WHERE id = $3 AND $4 = \
@@ -328,7 +350,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now).await
+        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now)
+            .await
     }
 
     /// What a shop's model learns beyond the shipped corpus: custom intents' examples and

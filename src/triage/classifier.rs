@@ -51,7 +51,10 @@ impl Prediction {
             .iter()
             .copied()
             .enumerate()
-            .fold((0, f32::MIN), |best, (i, p)| if p > best.1 { (i, p) } else { best })
+            .fold(
+                (0, f32::MIN),
+                |best, (i, p)| if p > best.1 { (i, p) } else { best },
+            )
     }
 }
 
@@ -71,7 +74,9 @@ impl std::fmt::Display for ModelError {
                 f,
                 "the model data has format version {v}, this Guichet reads version {FORMAT_VERSION}"
             ),
-            ModelError::TooFewLabels => write!(f, "training needs at least two labels with examples"),
+            ModelError::TooFewLabels => {
+                write!(f, "training needs at least two labels with examples")
+            }
         }
     }
 }
@@ -129,7 +134,11 @@ impl Model {
         }
         let targets: Vec<usize> = examples
             .iter()
-            .map(|e| labels.binary_search_by(|l| l.as_str().cmp(e.label)).unwrap_or(0))
+            .map(|e| {
+                labels
+                    .binary_search_by(|l| l.as_str().cmp(e.label))
+                    .unwrap_or(0)
+            })
             .collect();
 
         // Vocabulary and document frequencies.
@@ -177,7 +186,8 @@ impl Model {
             for (target, weight) in targets.iter().zip(&sample_weights) {
                 totals[*target] += weight;
             }
-            let mean = totals.iter().sum::<f32>() / totals.iter().filter(|t| **t > 0.0).count() as f32;
+            let mean =
+                totals.iter().sum::<f32>() / totals.iter().filter(|t| **t > 0.0).count() as f32;
             for (target, weight) in targets.iter().zip(sample_weights.iter_mut()) {
                 *weight *= mean / totals[*target];
             }
@@ -189,7 +199,13 @@ impl Model {
     /// Stochastic gradient descent on the weighted log loss with L2 regularisation, with the
     /// learning-rate schedule of Bottou ("optimal" in scikit-learn). The L2 shrink is applied
     /// lazily through one scale factor, so each step only touches the example's features.
-    fn fit(&mut self, vectors: &[Features], targets: &[usize], weights: &[f32], options: &TrainOptions) {
+    fn fit(
+        &mut self,
+        vectors: &[Features],
+        targets: &[usize],
+        weights: &[f32],
+        options: &TrainOptions,
+    ) {
         let k = self.labels.len();
         let mut w = vec![0f64; self.names.len() * k];
         let mut bias = vec![0f64; k];
@@ -430,12 +446,20 @@ impl Tokens {
                 names.entry(hash).or_insert_with(name);
             }
         };
-        let words: Vec<&str> = self.normalized.split(' ').filter(|w| !w.is_empty()).collect();
+        let words: Vec<&str> = self
+            .normalized
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .collect();
         let mut padded: Vec<u8> = Vec::with_capacity(64);
         for (i, word) in words.iter().enumerate() {
-            bump(hash_of(Kind::Word, word.as_bytes()), Kind::Word, &|| word.to_string());
+            bump(hash_of(Kind::Word, word.as_bytes()), Kind::Word, &|| {
+                word.to_string()
+            });
             if let Some(next) = words.get(i + 1) {
-                bump(hash_pair(word, next), Kind::Pair, &|| format!("{word} {next}"));
+                bump(hash_pair(word, next), Kind::Pair, &|| {
+                    format!("{word} {next}")
+                });
             }
             padded.clear();
             padded.push(b' ');
@@ -559,15 +583,21 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Result<u32, ModelError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| ModelError::Corrupt)?))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| ModelError::Corrupt)?,
+        ))
     }
 
     fn u64(&mut self) -> Result<u64, ModelError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| ModelError::Corrupt)?))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| ModelError::Corrupt)?,
+        ))
     }
 
     fn f32(&mut self) -> Result<f32, ModelError> {
-        Ok(f32::from_le_bytes(self.take(4)?.try_into().map_err(|_| ModelError::Corrupt)?))
+        Ok(f32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| ModelError::Corrupt)?,
+        ))
     }
 
     fn string(&mut self) -> Result<String, ModelError> {

@@ -56,9 +56,9 @@ const SHIPPED_CORPUS: &str = include_str!(concat!(env!("OUT_DIR"), "/corpus.json
 
 /// A stable pseudo-random split: true for about `percent` % of texts, the same on every run.
 pub fn in_holdout(text: &str, percent: u64) -> bool {
-    let hash = text
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
     hash % 100 < percent
 }
 
@@ -76,6 +76,10 @@ mod tests {
     fn the_shipped_corpus_is_labelled() {
         let corpus = shipped();
         assert!(corpus.len() > 100);
-        assert!(corpus.iter().all(|r| r.intent.is_some() && r.lang.is_some()));
+        assert!(
+            corpus
+                .iter()
+                .all(|r| r.intent.is_some() && r.lang.is_some())
+        );
     }
 }

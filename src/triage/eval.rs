@@ -54,7 +54,11 @@ pub fn evaluate(outcomes: &[Outcome]) -> Report {
         .collect();
     labels.sort();
     labels.dedup();
-    let index = |label: &str| labels.binary_search_by(|l| l.as_str().cmp(label)).unwrap_or(0);
+    let index = |label: &str| {
+        labels
+            .binary_search_by(|l| l.as_str().cmp(label))
+            .unwrap_or(0)
+    };
     let mut confusion = vec![vec![0usize; labels.len()]; labels.len()];
     for outcome in outcomes {
         confusion[index(&outcome.expected)][index(&outcome.predicted)] += 1;
@@ -81,7 +85,10 @@ pub fn evaluate(outcomes: &[Outcome]) -> Report {
             })
         })
         .collect();
-    let correct = outcomes.iter().filter(|o| o.expected == o.predicted).count();
+    let correct = outcomes
+        .iter()
+        .filter(|o| o.expected == o.predicted)
+        .count();
     Report {
         messages: outcomes.len(),
         accuracy: ratio(correct as f64, outcomes.len() as f64),
@@ -104,7 +111,10 @@ fn curve_point(outcomes: &[Outcome], threshold: f64) -> CurvePoint {
         .iter()
         .filter(|o| o.confidence as f64 >= threshold)
         .collect();
-    let right = answered.iter().filter(|o| o.expected == o.predicted).count();
+    let right = answered
+        .iter()
+        .filter(|o| o.expected == o.predicted)
+        .count();
     CurvePoint {
         threshold,
         coverage: ratio(answered.len() as f64, outcomes.len() as f64),

@@ -26,18 +26,66 @@ pub struct BuiltinIntent {
 
 /// What every shop starts with. Identifiers are a stable interface (JSON, templates, rules).
 pub const BUILTIN_INTENTS: [BuiltinIntent; 12] = [
-    BuiltinIntent { id: "order_status", fr: "Suivi de commande / retard", en: "Order status / delay" },
-    BuiltinIntent { id: "refund", fr: "Remboursement", en: "Refund" },
-    BuiltinIntent { id: "return_exchange", fr: "Retour / échange", en: "Return / exchange" },
-    BuiltinIntent { id: "cancel_order", fr: "Annulation de commande", en: "Order cancellation" },
-    BuiltinIntent { id: "change_order", fr: "Modification de commande", en: "Order change" },
-    BuiltinIntent { id: "damaged_or_wrong_item", fr: "Article abîmé ou erroné", en: "Damaged or wrong item" },
-    BuiltinIntent { id: "invoice", fr: "Facture", en: "Invoice" },
-    BuiltinIntent { id: "payment_issue", fr: "Problème de paiement", en: "Payment issue" },
-    BuiltinIntent { id: "product_question", fr: "Question sur un produit", en: "Product question" },
-    BuiltinIntent { id: "account", fr: "Compte client", en: "Customer account" },
-    BuiltinIntent { id: "complaint", fr: "Réclamation", en: "Complaint" },
-    BuiltinIntent { id: "other", fr: "Autre", en: "Other" },
+    BuiltinIntent {
+        id: "order_status",
+        fr: "Suivi de commande / retard",
+        en: "Order status / delay",
+    },
+    BuiltinIntent {
+        id: "refund",
+        fr: "Remboursement",
+        en: "Refund",
+    },
+    BuiltinIntent {
+        id: "return_exchange",
+        fr: "Retour / échange",
+        en: "Return / exchange",
+    },
+    BuiltinIntent {
+        id: "cancel_order",
+        fr: "Annulation de commande",
+        en: "Order cancellation",
+    },
+    BuiltinIntent {
+        id: "change_order",
+        fr: "Modification de commande",
+        en: "Order change",
+    },
+    BuiltinIntent {
+        id: "damaged_or_wrong_item",
+        fr: "Article abîmé ou erroné",
+        en: "Damaged or wrong item",
+    },
+    BuiltinIntent {
+        id: "invoice",
+        fr: "Facture",
+        en: "Invoice",
+    },
+    BuiltinIntent {
+        id: "payment_issue",
+        fr: "Problème de paiement",
+        en: "Payment issue",
+    },
+    BuiltinIntent {
+        id: "product_question",
+        fr: "Question sur un produit",
+        en: "Product question",
+    },
+    BuiltinIntent {
+        id: "account",
+        fr: "Compte client",
+        en: "Customer account",
+    },
+    BuiltinIntent {
+        id: "complaint",
+        fr: "Réclamation",
+        en: "Complaint",
+    },
+    BuiltinIntent {
+        id: "other",
+        fr: "Autre",
+        en: "Other",
+    },
 ];
 
 /// The intent messages fall back to; it cannot be disabled.

@@ -10,11 +10,11 @@ use rand::Rng;
 
 use crate::support::{MailServer, TestMailbox, guichet_cmd, sample_mail};
 
-fn run(mut cmd: Command) -> Output {
+pub(crate) fn run(mut cmd: Command) -> Output {
     cmd.output().expect("guichet runs")
 }
 
-fn ok(cmd: Command) -> String {
+pub(crate) fn ok(cmd: Command) -> String {
     let output = run(cmd);
     assert!(
         output.status.success(),
@@ -25,7 +25,7 @@ fn ok(cmd: Command) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn guichet(dir: &std::path::Path, args: &[&str]) -> Command {
+pub(crate) fn guichet(dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = guichet_cmd(dir);
     cmd.args(args)
         .env("GUICHET_LANG", "en")
@@ -33,7 +33,7 @@ fn guichet(dir: &std::path::Path, args: &[&str]) -> Command {
     cmd
 }
 
-fn add_mailbox(
+pub(crate) fn add_mailbox(
     dir: &std::path::Path,
     mailbox: &TestMailbox,
     port: u16,

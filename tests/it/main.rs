@@ -6,3 +6,4 @@ mod intake;
 mod parse_corpus;
 mod store;
 mod support;
+mod triage;
