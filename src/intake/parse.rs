@@ -12,7 +12,7 @@ use mail_parser::{
 use crate::intake::reply_text::extract_new_text;
 
 /// Headers that tell a machine-sent message from a person's (RFC 3834 and friends).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AutomationHeaders {
     /// Value of `Auto-Submitted`, lowercased, when present and not `no`.
     pub auto_submitted: Option<String>,
