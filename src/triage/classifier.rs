@@ -6,6 +6,29 @@
 //! Training is deterministic (a fixed-seed shuffle), so the same corpus gives the same model.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Keys of the feature maps are already FNV hashes: hashing them again would only cost time.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ *b as u64;
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type FeatureMap<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
 
 /// One labelled text for training, with a weight (a shop's corrections count more).
 #[derive(Debug, Clone)]
@@ -30,7 +53,7 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             epochs: 12,
-            alpha: 2e-5,
+            alpha: 1e-5,
             min_df: 2,
             balance_labels: true,
         }
@@ -91,7 +114,7 @@ const MAGIC: &[u8; 8] = b"GUICHETM";
 pub struct Model {
     labels: Vec<String>,
     /// Feature hash -> column.
-    columns: HashMap<u64, u32>,
+    columns: FeatureMap<u32>,
     /// Readable name of each column, for explanations.
     names: Vec<String>,
     idf: Vec<f32>,
@@ -143,7 +166,7 @@ impl Model {
 
         // Vocabulary and document frequencies.
         let mut tokens = Tokens::default();
-        let mut document_frequency: HashMap<u64, u32> = HashMap::new();
+        let mut document_frequency: FeatureMap<u32> = FeatureMap::default();
         let mut per_example: Vec<Vec<(u64, Kind, u32)>> = Vec::with_capacity(examples.len());
         for example in examples {
             let counts = tokens.count(example.text, true);
@@ -157,8 +180,9 @@ impl Model {
             .filter(|(_, df)| *df >= options.min_df)
             .map(|(hash, df)| (hash, df, tokens.names.remove(&hash).unwrap_or_default()))
             .collect();
-        // Sorted by hash so the same corpus always gives the same columns.
-        kept.sort_by_key(|(hash, _, _)| *hash);
+        // Frequent features first, so the weights most examples touch share cache lines;
+        // then by hash, so the same corpus always gives the same columns.
+        kept.sort_by_key(|(hash, df, _)| (std::cmp::Reverse(*df), *hash));
         let documents = examples.len() as f32;
         let mut model = Model {
             columns: kept
@@ -207,7 +231,9 @@ impl Model {
         options: &TrainOptions,
     ) {
         let k = self.labels.len();
-        let mut w = vec![0f64; self.names.len() * k];
+        // f32 weights: half the memory traffic of f64, and SGD's gradient noise is far above
+        // f32's precision. The running scale stays f64: it multiplies thousands of factors.
+        let mut w = vec![0f32; self.names.len() * k];
         let mut bias = vec![0f64; k];
         let alpha = options.alpha;
         let typical = (1.0 / alpha.sqrt()).sqrt();
@@ -217,36 +243,42 @@ impl Model {
         let mut order: Vec<usize> = (0..vectors.len()).collect();
         let mut random = XorShift(0x9E37_79B9_7F4A_7C15);
         let mut scores = vec![0f64; k];
+        let mut dot = vec![0f32; k];
+        let mut step = vec![0f32; k];
         for _ in 0..options.epochs {
             random.shuffle(&mut order);
             for &i in &order {
                 let x = &vectors[i];
                 let eta = 1.0 / (alpha * (t0 + t));
                 t += 1.0;
-                scores.copy_from_slice(&bias);
+                dot.fill(0.0);
                 for &(j, value) in &x.entries {
                     let row = &w[j as usize * k..(j as usize + 1) * k];
-                    for (s, wj) in scores.iter_mut().zip(row) {
-                        *s += scale * wj * value as f64;
+                    for (d, wj) in dot.iter_mut().zip(row) {
+                        *d += wj * value;
                     }
+                }
+                for ((s, d), b) in scores.iter_mut().zip(&dot).zip(&bias) {
+                    *s = b + scale * *d as f64;
                 }
                 softmax(&mut scores);
                 scale *= 1.0 - eta * alpha;
-                if scale < 1e-9 {
+                if scale < 1e-6 {
                     for value in &mut w {
-                        *value *= scale;
+                        *value = (*value as f64 * scale) as f32;
                     }
                     scale = 1.0;
                 }
                 let weight = weights[i] as f64;
-                for (label, p) in scores.iter_mut().enumerate() {
+                for (label, (p, st)) in scores.iter_mut().zip(step.iter_mut()).enumerate() {
                     let y = if label == targets[i] { 1.0 } else { 0.0 };
                     *p = (*p - y) * weight * eta;
+                    *st = (*p / scale) as f32;
                 }
                 for &(j, value) in &x.entries {
                     let row = &mut w[j as usize * k..(j as usize + 1) * k];
-                    for (wj, g) in row.iter_mut().zip(&scores) {
-                        *wj -= g * value as f64 / scale;
+                    for (wj, st) in row.iter_mut().zip(&step) {
+                        *wj -= st * value;
                     }
                 }
                 // The bias is not regularised and moves slowly, as it sees every example.
@@ -255,7 +287,7 @@ impl Model {
                 }
             }
         }
-        self.weights = w.iter().map(|v| (v * scale) as f32).collect();
+        self.weights = w.iter().map(|v| (*v as f64 * scale) as f32).collect();
         self.bias = bias.iter().map(|b| *b as f32).collect();
     }
 
@@ -278,12 +310,13 @@ impl Model {
             }
         }
         let norms = norms.map(|n| if n > 0.0 { n.sqrt() } else { 1.0 });
-        Features {
-            entries: entries
-                .into_iter()
-                .map(|(column, value, chars)| (column, value / norms[chars as usize]))
-                .collect(),
-        }
+        let mut entries: Vec<(u32, f32)> = entries
+            .into_iter()
+            .map(|(column, value, chars)| (column, value / norms[chars as usize]))
+            .collect();
+        // In memory order: the weight rows are then read front to back.
+        entries.sort_unstable_by_key(|(column, _)| *column);
+        Features { entries }
     }
 
     pub fn predict(&self, text: &str) -> Prediction {
@@ -380,7 +413,7 @@ impl Model {
         if feature_count > bytes.len() {
             return Err(ModelError::Corrupt);
         }
-        let mut columns = HashMap::with_capacity(feature_count);
+        let mut columns = FeatureMap::with_capacity_and_hasher(feature_count, Default::default());
         let mut idf = Vec::with_capacity(feature_count);
         let mut names = Vec::with_capacity(feature_count);
         for column in 0..feature_count {
@@ -427,7 +460,7 @@ fn softmax(scores: &mut [f64]) {
 struct Tokens {
     normalized: String,
     /// Readable names of the features met so far, kept only while training.
-    names: HashMap<u64, String>,
+    names: FeatureMap<String>,
 }
 
 const MIN_CHARS: usize = 3;
@@ -438,7 +471,7 @@ impl Tokens {
     /// readable name of each feature for explanations.
     fn count(&mut self, text: &str, keep_names: bool) -> Vec<(u64, Kind, u32)> {
         normalize_words(text, &mut self.normalized);
-        let mut counts: HashMap<u64, (Kind, u32)> = HashMap::new();
+        let mut counts: FeatureMap<(Kind, u32)> = FeatureMap::default();
         let names = &mut self.names;
         let mut bump = |hash: u64, kind: Kind, name: &dyn Fn() -> String| {
             counts.entry(hash).or_insert((kind, 0)).1 += 1;
