@@ -5,6 +5,7 @@
 mod blobs;
 mod jobs;
 mod mailboxes;
+mod replies;
 mod shops;
 mod tickets;
 mod triage;
@@ -21,6 +22,10 @@ pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use shops::{Contact, NewContact, Shop};
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView, rfc3339,
+};
+pub use replies::{
+    DecisionRecord, MonthKey, NewReply, OrderItem, OrderRow, PendingMessage, ReplyAction, ReplySettings, ReplyView,
+    StoredTemplate, TRIAL_MS,
 };
 pub use triage::{IntentSetting, RETRAIN_INTENTS, ShopModelInfo};
 

@@ -8,7 +8,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::mailboxes::Checkpoint;
 use super::{Dialect, Result, Store, StoreError, now_ms};
-use crate::intake::parse::ParsedMessage;
+use crate::intake::parse::{AutomationHeaders, ParsedMessage};
 use crate::model::Status;
 use crate::threading::{self, Evidence, Placement, TaggedTicket};
 use crate::triage::Triage;
@@ -870,14 +870,14 @@ async fn insert_messages(
     mailbox_id: Option<i64>,
     rows: &[(&Incoming, i64)],
 ) -> Result<()> {
-    const WIDTH: usize = 23;
+    const WIDTH: usize = 24;
     let now = now_ms();
     let mut attachment_rows: Vec<(i64, &IncomingAttachment)> = Vec::new();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO messages (shop_id, ticket_id, mailbox_id, dedup_key, message_id, in_reply_to, refs, direction, \
              from_email, from_name, to_addrs, subject, date_ms, received_at, body_text, body_html, new_text, parse_error, raw, \
-             lang, intent, intent_confidence, triage) VALUES {} RETURNING id, dedup_key",
+             lang, intent, intent_confidence, triage, automation) VALUES {} RETURNING id, dedup_key",
             value_rows(dialect, chunk.len(), WIDTH)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -917,6 +917,11 @@ async fn insert_messages(
                         .triage
                         .as_ref()
                         .and_then(|t| serde_json::to_string(t).ok()),
+                )
+                .bind(
+                    (parsed.automation != AutomationHeaders::default())
+                        .then(|| serde_json::to_string(&parsed.automation).ok())
+                        .flatten(),
                 );
         }
         let inserted = query.fetch_all(&mut **tx).await?;

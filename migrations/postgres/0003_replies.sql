@@ -1,0 +1,91 @@
+-- Automatic answers: a shop's reply settings and plan, its edited templates, its orders, the
+-- outbox (at-most-once sending), and each ticket's case file of information to collect.
+
+ALTER TABLE shops ADD COLUMN auto_answers TEXT NOT NULL DEFAULT 'off';
+-- Messages filed before automatic answers were turned on are never answered by themselves.
+ALTER TABLE shops ADD COLUMN auto_answers_since BIGINT;
+ALTER TABLE shops ADD COLUMN reply_delay_ms BIGINT NOT NULL DEFAULT 10800000;
+ALTER TABLE shops ADD COLUMN reply_spread_ms BIGINT NOT NULL DEFAULT 1200000;
+ALTER TABLE shops ADD COLUMN business_hours TEXT;
+ALTER TABLE shops ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'Europe/Paris';
+ALTER TABLE shops ADD COLUMN threshold DOUBLE PRECISION NOT NULL DEFAULT 0.9;
+ALTER TABLE shops ADD COLUMN plan TEXT NOT NULL DEFAULT 'trial';
+ALTER TABLE shops ADD COLUMN plan_quota BIGINT;
+ALTER TABLE shops ADD COLUMN trial_until BIGINT;
+-- Month (YYYY-MM) whose spent quota the shop was told about, so it is told once.
+ALTER TABLE shops ADD COLUMN quota_notice_month TEXT;
+ALTER TABLE shops ADD COLUMN display_name TEXT;
+ALTER TABLE shops ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+ALTER TABLE shops ADD COLUMN logo_url TEXT;
+ALTER TABLE shops ADD COLUMN brand_color TEXT;
+ALTER TABLE shops ADD COLUMN footer TEXT NOT NULL DEFAULT '';
+
+-- Per-intent confidence threshold (NULL: the shop's).
+ALTER TABLE shop_intents ADD COLUMN threshold DOUBLE PRECISION;
+
+-- Auto-Submitted, Precedence, List-Id, empty Return-Path (JSON; NULL when none): the signs of a
+-- machine-sent message, which is never answered.
+ALTER TABLE messages ADD COLUMN automation TEXT;
+-- What the automatic answering decided for a customer message, and why (JSON), once.
+ALTER TABLE messages ADD COLUMN reply_decision TEXT;
+-- Information a ticket waits for, and what the customer brought (JSON).
+ALTER TABLE tickets ADD COLUMN case_file TEXT;
+
+CREATE TABLE reply_templates (
+    shop_id BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    intent TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    body TEXT NOT NULL,
+    -- Needs, one per line.
+    needs TEXT NOT NULL DEFAULT '',
+    when_complete TEXT NOT NULL DEFAULT 'hand_over',
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (shop_id, intent, lang)
+);
+
+CREATE TABLE orders (
+    id BIGSERIAL PRIMARY KEY,
+    shop_id BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    reference TEXT NOT NULL,
+    customer_email TEXT NOT NULL,
+    status TEXT NOT NULL,
+    ordered_at BIGINT,
+    -- JSON array of {"name", "quantity"}.
+    items TEXT NOT NULL DEFAULT '[]',
+    carrier TEXT,
+    tracking_number TEXT,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (shop_id, reference)
+);
+CREATE INDEX orders_by_customer ON orders (shop_id, customer_email);
+
+-- One row per answer Guichet sends or would send. The state moves scheduled -> sending
+-- (committed before the SMTP transaction) -> sent; a refusal before DATA goes back to
+-- scheduled with a later due time; anything else after `sending` becomes uncertain, never resent
+-- by itself. `reply_to_message` is unique: a message is never answered twice.
+CREATE TABLE outbox (
+    id BIGSERIAL PRIMARY KEY,
+    shop_id BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    reply_to_message BIGINT REFERENCES messages(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    intent TEXT,
+    lang TEXT NOT NULL,
+    state TEXT NOT NULL,
+    due_at BIGINT NOT NULL,
+    to_email TEXT NOT NULL,
+    to_name TEXT,
+    subject TEXT NOT NULL,
+    body_text TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT,
+    lease_until BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    sent_at BIGINT,
+    UNIQUE (reply_to_message)
+);
+CREATE INDEX outbox_due ON outbox (state, due_at);
+CREATE INDEX outbox_by_ticket ON outbox (ticket_id);
+CREATE INDEX outbox_by_shop_sent ON outbox (shop_id, kind, sent_at);

@@ -1,0 +1,761 @@
+//! Automatic answers in the store: a shop's reply settings, its edited templates and orders,
+//! the decisions taken per customer message, and the outbox that sends each answer at most once.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Dialect, Result, Store, StoreError, now_ms};
+use crate::intake::parse::AutomationHeaders;
+use crate::triage::Triage;
+
+/// A shop's automatic-answer settings and branding, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplySettings {
+    /// `off`, `shadow` or `on`.
+    pub auto_answers: String,
+    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
+    pub auto_answers_since: Option<i64>,
+    pub reply_delay_ms: i64,
+    pub reply_spread_ms: i64,
+    /// e.g. "mon-fri 09:00-18:00 Europe/Paris"; None: any time.
+    pub business_hours: Option<String>,
+    pub time_zone: String,
+    pub threshold: f64,
+    /// Per-intent thresholds that replace `threshold`.
+    pub intent_thresholds: HashMap<String, f64>,
+    /// `basic`, `plus`, `custom` or `trial`.
+    pub plan: String,
+    /// Monthly automatic answers of the `custom` plan (None: unlimited).
+    pub plan_quota: Option<i64>,
+    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
+    pub trial_until: Option<i64>,
+    #[serde(skip)]
+    pub quota_notice_month: Option<String>,
+    pub display_name: Option<String>,
+    pub signature: String,
+    pub logo_url: Option<String>,
+    pub brand_color: Option<String>,
+    pub footer: String,
+}
+
+/// A customer message automatic answering has not looked at yet.
+#[derive(Debug, Clone)]
+pub struct PendingMessage {
+    pub id: i64,
+    pub shop_id: i64,
+    pub ticket_id: i64,
+    pub ticket_number: i64,
+    pub ticket_subject: String,
+    pub ticket_status: String,
+    /// The ticket's case file (JSON) when it waits for information.
+    pub case_file: Option<String>,
+    pub mailbox_id: Option<i64>,
+    pub message_id: Option<String>,
+    pub from_email: String,
+    pub from_name: Option<String>,
+    pub subject: String,
+    pub date_ms: Option<i64>,
+    pub received_at: i64,
+    pub new_text: String,
+    pub triage: Option<Triage>,
+    pub automation: AutomationHeaders,
+    pub has_image: bool,
+}
+
+/// A new row for the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReply {
+    pub ticket_id: i64,
+    pub reply_to_message: Option<i64>,
+    /// `answer`, `ask` (asks for missing information) or `notice` (to the shop itself).
+    pub kind: String,
+    pub intent: Option<String>,
+    pub lang: String,
+    /// `scheduled`, or `shadow` when the shop only watches what would be sent.
+    pub state: String,
+    pub due_at: i64,
+    pub to_email: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub message_id: String,
+}
+
+/// What was decided for a message, written with its outbox row (if any) in one transaction.
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub message_row_id: i64,
+    pub ticket_id: i64,
+    /// JSON shown to employees.
+    pub decision: String,
+    /// The ticket's case file after this message (None: unchanged).
+    pub case_file: Option<Option<String>>,
+    pub reply: Option<NewReply>,
+}
+
+/// An outbox row as `replies list --json` shows it. Field names are a stable interface.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReplyView {
+    pub id: i64,
+    pub shop: String,
+    pub ticket: i64,
+    pub kind: String,
+    pub intent: Option<String>,
+    pub lang: String,
+    /// `scheduled`, `sending`, `sent`, `failed`, `cancelled`, `uncertain` or `shadow`.
+    pub state: String,
+    #[serde(serialize_with = "super::tickets::serialize_time")]
+    pub due_at: i64,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
+    pub sent_at: Option<i64>,
+    #[serde(skip)]
+    pub shop_id: i64,
+    #[serde(skip)]
+    pub ticket_id: i64,
+    #[serde(skip)]
+    pub reply_to_message: Option<i64>,
+}
+
+/// An order as templates see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct OrderRow {
+    pub reference: String,
+    pub customer_email: String,
+    pub status: String,
+    pub ordered_at: Option<i64>,
+    pub items: Vec<OrderItem>,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct OrderItem {
+    pub name: String,
+    pub quantity: i64,
+}
+
+/// A template a shop edited, replacing the shipped one for its intent and language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredTemplate {
+    pub intent: String,
+    pub lang: String,
+    pub body: String,
+    pub needs: Vec<String>,
+    pub when_complete: String,
+}
+
+const REPLY_COLUMNS: &str = "o.id, s.name AS shop, o.shop_id, o.ticket_id, t.number, o.reply_to_message, o.kind, o.intent, o.lang, \
+     o.state, o.due_at, o.to_email, o.subject, o.body_text, o.message_id, o.attempts, o.last_error, o.sent_at";
+
+fn reply_from_row(row: &sqlx::any::AnyRow) -> Result<ReplyView> {
+    Ok(ReplyView {
+        id: row.try_get("id")?,
+        shop: row.try_get("shop")?,
+        ticket: row.try_get("number")?,
+        kind: row.try_get("kind")?,
+        intent: row.try_get("intent")?,
+        lang: row.try_get("lang")?,
+        state: row.try_get("state")?,
+        due_at: row.try_get("due_at")?,
+        to: row.try_get("to_email")?,
+        subject: row.try_get("subject")?,
+        body: row.try_get("body_text")?,
+        message_id: row.try_get("message_id")?,
+        attempts: row.try_get("attempts")?,
+        error: row.try_get("last_error")?,
+        sent_at: row.try_get("sent_at")?,
+        shop_id: row.try_get("shop_id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        reply_to_message: row.try_get("reply_to_message")?,
+    })
+}
+
+/// A calendar month as text (`2026-11`), for "told once a month".
+pub type MonthKey = String;
+
+impl Store {
+    pub async fn reply_settings(&self, shop_id: i64) -> Result<ReplySettings> {
+        let row = sqlx::query(
+            "SELECT auto_answers, auto_answers_since, reply_delay_ms, reply_spread_ms, business_hours, time_zone, threshold, \
+             plan, plan_quota, trial_until, created_at, quota_notice_month, display_name, signature, logo_url, brand_color, footer \
+             FROM shops WHERE id = $1",
+        )
+        .bind(shop_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("shop {shop_id}")))?;
+        let intent_thresholds = sqlx::query(
+            "SELECT intent, threshold FROM shop_intents WHERE shop_id = $1 AND threshold IS NOT NULL",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("intent")?, r.try_get("threshold")?)))
+        .collect::<Result<_>>()?;
+        let created_at: i64 = row.try_get("created_at")?;
+        Ok(ReplySettings {
+            auto_answers: row.try_get("auto_answers")?,
+            auto_answers_since: row.try_get("auto_answers_since")?,
+            reply_delay_ms: row.try_get("reply_delay_ms")?,
+            reply_spread_ms: row.try_get("reply_spread_ms")?,
+            business_hours: row.try_get("business_hours")?,
+            time_zone: row.try_get("time_zone")?,
+            threshold: row.try_get("threshold")?,
+            intent_thresholds,
+            plan: row.try_get("plan")?,
+            plan_quota: row.try_get("plan_quota")?,
+            // A shop created before plans existed starts its trial on its creation.
+            trial_until: Some(
+                row.try_get::<Option<i64>, _>("trial_until")?
+                    .unwrap_or(created_at + TRIAL_MS),
+            ),
+            quota_notice_month: row.try_get("quota_notice_month")?,
+            display_name: row.try_get("display_name")?,
+            signature: row.try_get("signature")?,
+            logo_url: row.try_get("logo_url")?,
+            brand_color: row.try_get("brand_color")?,
+            footer: row.try_get("footer")?,
+        })
+    }
+
+    /// Saves every setting; turning automatic answers on (or to shadow) from off starts them
+    /// for messages filed from now on only.
+    pub async fn save_reply_settings(&self, shop_id: i64, settings: &ReplySettings) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE shops SET auto_answers = $1, auto_answers_since = CASE WHEN $1 = 'off' THEN NULL \
+             WHEN auto_answers = 'off' OR auto_answers_since IS NULL THEN $2 ELSE auto_answers_since END, \
+             reply_delay_ms = $3, reply_spread_ms = $4, business_hours = $5, time_zone = $6, threshold = $7, plan = $8, \
+             plan_quota = $9, trial_until = $10, display_name = $11, signature = $12, logo_url = $13, brand_color = $14, \
+             footer = $15 WHERE id = $16",
+        )
+        .bind(&settings.auto_answers)
+        .bind(now_ms())
+        .bind(settings.reply_delay_ms)
+        .bind(settings.reply_spread_ms)
+        .bind(&settings.business_hours)
+        .bind(&settings.time_zone)
+        .bind(settings.threshold)
+        .bind(&settings.plan)
+        .bind(settings.plan_quota)
+        .bind(settings.trial_until)
+        .bind(&settings.display_name)
+        .bind(&settings.signature)
+        .bind(&settings.logo_url)
+        .bind(&settings.brand_color)
+        .bind(&settings.footer)
+        .bind(shop_id)
+        .execute(&mut *tx)
+        .await?;
+        for (intent, threshold) in &settings.intent_thresholds {
+            sqlx::query(
+                "INSERT INTO shop_intents (shop_id, intent, threshold, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (shop_id, intent) DO UPDATE SET threshold = excluded.threshold",
+            )
+            .bind(shop_id)
+            .bind(intent)
+            .bind(*threshold)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Customer messages no decision was taken for yet, oldest first.
+    pub async fn pending_messages(&self, shop_id: i64, limit: i64) -> Result<Vec<PendingMessage>> {
+        let sql = format!(
+            "{PENDING_SELECT} WHERE m.shop_id = $1 AND m.direction = 'in' AND m.reply_decision IS NULL \
+             ORDER BY m.received_at, m.id LIMIT $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(shop_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(pending_from_row)
+            .collect()
+    }
+
+    /// Records a decision: cancels the ticket's scheduled answers (the customer wrote again),
+    /// adds the new answer if any, and updates the case file, in one transaction. A message
+    /// already decided is left alone, so two nodes never answer it twice.
+    pub async fn record_decision(&self, record: &DecisionRecord) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(
+            "UPDATE messages SET reply_decision = $1 WHERE id = $2 AND reply_decision IS NULL",
+        )
+        .bind(&record.decision)
+        .bind(record.message_row_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE outbox SET state = 'cancelled', last_error = $1, updated_at = $2 WHERE ticket_id = $3 AND state = 'scheduled'",
+        )
+        .bind("customer wrote again")
+        .bind(now)
+        .bind(record.ticket_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(case_file) = &record.case_file {
+            sqlx::query("UPDATE tickets SET case_file = $1 WHERE id = $2")
+                .bind(case_file)
+                .bind(record.ticket_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(reply) = &record.reply {
+            insert_reply(&mut tx, reply, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Queues a message to the shop itself (quota spent...), once per `message_id`.
+    pub async fn add_notice(&self, reply: &NewReply) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        insert_reply(&mut tx, reply, now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When the ticket last got (or will get) an automatic answer.
+    pub async fn last_auto_reply_at(&self, ticket_id: i64) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MAX(COALESCE(sent_at, due_at)) AS at FROM outbox WHERE ticket_id = $1 \
+             AND kind IN ('answer', 'ask') AND state IN ('scheduled', 'sending', 'sent', 'uncertain')",
+        )
+        .bind(ticket_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("at")?)
+    }
+
+    /// Automatic answers sent (or being sent) since `since_ms`, for the monthly quota.
+    pub async fn auto_replies_since(&self, shop_id: i64, since_ms: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE shop_id = $1 AND kind IN ('answer', 'ask') \
+             AND ((state IN ('sent', 'uncertain') AND COALESCE(sent_at, updated_at) >= $2) OR state IN ('scheduled', 'sending'))",
+        )
+        .bind(shop_id)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Remembers that the shop was told its quota is spent this month; false if it already was.
+    pub async fn claim_quota_notice(&self, shop_id: i64, month: &MonthKey) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE shops SET quota_notice_month = $1 WHERE id = $2 AND (quota_notice_month IS NULL OR quota_notice_month <> $1)",
+        )
+        .bind(month)
+        .bind(shop_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Rows left in `sending` by a crash (their lease ran out): they may have reached the
+    /// customer, so they become `uncertain` and wait for an employee.
+    pub async fn expire_sending_replies(&self) -> Result<u64> {
+        let now = now_ms();
+        Ok(sqlx::query(
+            "UPDATE outbox SET state = 'uncertain', last_error = $1, updated_at = $2 WHERE state = 'sending' AND lease_until < $2",
+        )
+        .bind("interrupted while sending: it may have been delivered")
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Takes the most overdue scheduled answer and moves it to `sending`, committed before any
+    /// SMTP traffic: after a crash it is found there and never sent again by itself.
+    pub async fn lease_due_reply(&self, lease_ms: i64) -> Result<Option<ReplyView>> {
+        let now = now_ms();
+        let lock = match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 WHERE id = (\
+             SELECT id FROM outbox WHERE state = 'scheduled' AND due_at <= $2 ORDER BY due_at LIMIT 1 {lock}) RETURNING id"
+        );
+        let leased: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now + lease_ms)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| row.try_get("id"))
+            .transpose()?;
+        tx.commit().await?;
+        match leased {
+            Some(id) => Ok(Some(self.reply(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The answer went out: the outbox row is `sent` and the ticket shows it as an outgoing
+    /// message (same Message-ID, so the customer's reply threads onto it).
+    pub async fn mark_reply_sent(&self, reply: &ReplyView, from_email: &str, raw: &[u8]) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, last_error = NULL, lease_until = NULL WHERE id = $2")
+            .bind(now)
+            .bind(reply.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO messages (shop_id, ticket_id, dedup_key, message_id, direction, from_email, to_addrs, subject, \
+             received_at, date_ms, body_text, new_text, raw, reply_decision) VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, $8, $8, $9, $9, $10, 'sent') \
+             ON CONFLICT (shop_id, dedup_key) DO NOTHING",
+        )
+        .bind(reply.shop_id)
+        .bind(reply.ticket_id)
+        .bind(format!("mid:{}", reply.message_id))
+        .bind(&reply.message_id)
+        .bind(from_email)
+        .bind(&reply.to)
+        .bind(&reply.subject)
+        .bind(now)
+        .bind(&reply.body)
+        .bind(raw.to_vec())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tickets SET message_count = message_count + 1, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(reply.ticket_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A refusal before DATA that may pass later: back to `scheduled` at `due_at`.
+    pub async fn retry_reply(&self, id: i64, due_at: i64, error: &str) -> Result<()> {
+        sqlx::query("UPDATE outbox SET state = 'scheduled', due_at = $1, last_error = $2, lease_until = NULL, updated_at = $3 WHERE id = $4")
+            .bind(due_at)
+            .bind(error)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a reply in `failed`, `uncertain` or `cancelled`, with the reason shown to employees.
+    pub async fn close_reply(&self, id: i64, state: &str, reason: &str) -> Result<()> {
+        sqlx::query("UPDATE outbox SET state = $1, last_error = $2, lease_until = NULL, updated_at = $3 WHERE id = $4")
+            .bind(state)
+            .bind(reason)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Cancels a ticket's scheduled answers (an employee answered or closed it).
+    pub async fn cancel_ticket_replies(&self, ticket_id: i64, reason: &str) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET state = 'cancelled', last_error = $1, updated_at = $2 WHERE ticket_id = $3 AND state = 'scheduled'",
+        )
+        .bind(reason)
+        .bind(now_ms())
+        .bind(ticket_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    pub async fn reply(&self, id: i64) -> Result<ReplyView> {
+        let sql = format!(
+            "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id JOIN tickets t ON t.id = o.ticket_id WHERE o.id = $1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("reply {id}")))?;
+        reply_from_row(&row)
+    }
+
+    /// Replies of a shop (all shops when None), or of one ticket, newest first.
+    pub async fn replies(
+        &self,
+        shop_id: Option<i64>,
+        ticket_id: Option<i64>,
+        state: Option<&str>,
+    ) -> Result<Vec<ReplyView>> {
+        let sql = format!(
+            "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id JOIN tickets t ON t.id = o.ticket_id \
+             WHERE ($1 IS NULL OR o.shop_id = $1) AND ($2 IS NULL OR o.ticket_id = $2) AND ($3 IS NULL OR o.state = $3) \
+             ORDER BY o.due_at DESC, o.id DESC"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(shop_id)
+            .bind(ticket_id)
+            .bind(state)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(reply_from_row)
+            .collect()
+    }
+
+    /// An employee's action on a reply: edit its text, send it now, send it again (uncertain
+    /// or failed), or cancel it. Returns false when the reply is not in a state that allows it.
+    pub async fn act_on_reply(&self, id: i64, action: ReplyAction<'_>) -> Result<bool> {
+        let now = now_ms();
+        let query = match action {
+            ReplyAction::Edit(body) => sqlx::query(
+                "UPDATE outbox SET body_text = $1, updated_at = $2 WHERE id = $3 AND state IN ('scheduled', 'shadow', 'failed', 'uncertain')",
+            )
+            .bind(body.to_string()),
+            ReplyAction::SendNow => sqlx::query(
+                "UPDATE outbox SET state = 'scheduled', due_at = $1, updated_at = $2 WHERE id = $3 \
+                 AND state IN ('scheduled', 'shadow', 'failed', 'uncertain', 'cancelled')",
+            )
+            .bind(now),
+            ReplyAction::Cancel => sqlx::query(
+                "UPDATE outbox SET state = 'cancelled', last_error = $1, updated_at = $2 WHERE id = $3 AND state IN ('scheduled', 'shadow')",
+            )
+            .bind("cancelled by an employee"),
+        };
+        Ok(query
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    pub async fn import_orders(&self, shop_id: i64, orders: &[OrderRow]) -> Result<usize> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        for order in orders {
+            sqlx::query(
+                "INSERT INTO orders (shop_id, reference, customer_email, status, ordered_at, items, carrier, tracking_number, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (shop_id, reference) DO UPDATE SET \
+                 customer_email = excluded.customer_email, status = excluded.status, ordered_at = excluded.ordered_at, \
+                 items = excluded.items, carrier = excluded.carrier, tracking_number = excluded.tracking_number, updated_at = excluded.updated_at",
+            )
+            .bind(shop_id)
+            .bind(&order.reference)
+            .bind(order.customer_email.to_lowercase())
+            .bind(&order.status)
+            .bind(order.ordered_at)
+            .bind(serde_json::to_string(&order.items).unwrap_or_else(|_| "[]".into()))
+            .bind(&order.carrier)
+            .bind(&order.tracking_number)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(orders.len())
+    }
+
+    /// The order a message is about: one of the references it gives (of this customer), else
+    /// the customer's latest order.
+    pub async fn order_for(&self, shop_id: i64, customer_email: &str, references: &[String]) -> Result<Option<OrderRow>> {
+        for reference in references {
+            let bare = reference.trim_start_matches('#');
+            let row = sqlx::query(
+                "SELECT reference, customer_email, status, ordered_at, items, carrier, tracking_number FROM orders \
+                 WHERE shop_id = $1 AND (reference = $2 OR reference = $3) AND customer_email = $4",
+            )
+            .bind(shop_id)
+            .bind(reference)
+            .bind(bare)
+            .bind(customer_email.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                return order_from_row(&row).map(Some);
+            }
+        }
+        sqlx::query(
+            "SELECT reference, customer_email, status, ordered_at, items, carrier, tracking_number FROM orders \
+             WHERE shop_id = $1 AND customer_email = $2 ORDER BY ordered_at DESC LIMIT 1",
+        )
+        .bind(shop_id)
+        .bind(customer_email.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| order_from_row(&row))
+        .transpose()
+    }
+
+    pub async fn shop_templates(&self, shop_id: i64) -> Result<Vec<StoredTemplate>> {
+        sqlx::query("SELECT intent, lang, body, needs, when_complete FROM reply_templates WHERE shop_id = $1 ORDER BY intent, lang")
+            .bind(shop_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(StoredTemplate {
+                    intent: row.try_get("intent")?,
+                    lang: row.try_get("lang")?,
+                    body: row.try_get("body")?,
+                    needs: row
+                        .try_get::<String, _>("needs")?
+                        .lines()
+                        .map(str::to_string)
+                        .collect(),
+                    when_complete: row.try_get("when_complete")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn save_template(&self, shop_id: i64, template: &StoredTemplate) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO reply_templates (shop_id, intent, lang, body, needs, when_complete, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (shop_id, intent, lang) DO UPDATE SET body = excluded.body, needs = excluded.needs, \
+             when_complete = excluded.when_complete, updated_at = excluded.updated_at",
+        )
+        .bind(shop_id)
+        .bind(&template.intent)
+        .bind(&template.lang)
+        .bind(&template.body)
+        .bind(template.needs.join("\n"))
+        .bind(&template.when_complete)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Back to the shipped template; false when the shop had not edited it.
+    pub async fn reset_template(&self, shop_id: i64, intent: &str, lang: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM reply_templates WHERE shop_id = $1 AND intent = $2 AND lang = $3")
+            .bind(shop_id)
+            .bind(intent)
+            .bind(lang)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    /// Customer messages dated since `since_ms` with their triage, for `replay`.
+    pub async fn messages_since(&self, shop_id: i64, since_ms: i64) -> Result<Vec<PendingMessage>> {
+        let sql = format!(
+            "{PENDING_SELECT} WHERE m.shop_id = $1 AND m.direction = 'in' AND COALESCE(m.date_ms, m.received_at) >= $2 \
+             ORDER BY COALESCE(m.date_ms, m.received_at), m.id"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(shop_id)
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(pending_from_row)
+            .collect()
+    }
+}
+
+const PENDING_SELECT: &str = "SELECT m.id, m.shop_id, m.ticket_id, t.number, t.subject AS ticket_subject, t.status, t.case_file, \
+     m.mailbox_id, m.message_id, m.from_email, m.from_name, m.subject, m.date_ms, m.received_at, m.new_text, m.triage, m.automation, \
+     (SELECT COUNT(*) FROM attachments a WHERE a.message_row_id = m.id AND a.content_type LIKE 'image/%') AS images \
+     FROM messages m JOIN tickets t ON t.id = m.ticket_id";
+
+/// An employee's action on an outbox row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyAction<'a> {
+    Edit(&'a str),
+    SendNow,
+    Cancel,
+}
+
+/// 14 days of trial for a new shop.
+pub const TRIAL_MS: i64 = 14 * 24 * 3600 * 1000;
+
+async fn insert_reply(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    reply: &NewReply,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (shop_id, ticket_id, reply_to_message, kind, intent, lang, state, due_at, to_email, to_name, subject, \
+         body_text, message_id, created_at, updated_at) \
+         SELECT t.shop_id, t.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12 FROM tickets t WHERE t.id = $13 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(reply.reply_to_message)
+    .bind(&reply.kind)
+    .bind(&reply.intent)
+    .bind(&reply.lang)
+    .bind(&reply.state)
+    .bind(reply.due_at)
+    .bind(&reply.to_email)
+    .bind(&reply.to_name)
+    .bind(&reply.subject)
+    .bind(&reply.body_text)
+    .bind(&reply.message_id)
+    .bind(now)
+    .bind(reply.ticket_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn order_from_row(row: &sqlx::any::AnyRow) -> Result<OrderRow> {
+    Ok(OrderRow {
+        reference: row.try_get("reference")?,
+        customer_email: row.try_get("customer_email")?,
+        status: row.try_get("status")?,
+        ordered_at: row.try_get("ordered_at")?,
+        items: serde_json::from_str(&row.try_get::<String, _>("items")?).unwrap_or_default(),
+        carrier: row.try_get("carrier")?,
+        tracking_number: row.try_get("tracking_number")?,
+    })
+}
+
+fn pending_from_row(row: &sqlx::any::AnyRow) -> Result<PendingMessage> {
+    Ok(PendingMessage {
+        id: row.try_get("id")?,
+        shop_id: row.try_get("shop_id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        ticket_number: row.try_get("number")?,
+        ticket_subject: row.try_get("ticket_subject")?,
+        ticket_status: row.try_get("status")?,
+        case_file: row.try_get("case_file")?,
+        mailbox_id: row.try_get("mailbox_id")?,
+        message_id: row.try_get("message_id")?,
+        from_email: row.try_get("from_email")?,
+        from_name: row.try_get("from_name")?,
+        subject: row.try_get("subject")?,
+        date_ms: row.try_get("date_ms")?,
+        received_at: row.try_get("received_at")?,
+        new_text: row.try_get("new_text")?,
+        triage: row
+            .try_get::<Option<String>, _>("triage")?
+            .and_then(|json| serde_json::from_str(&json).ok()),
+        automation: row
+            .try_get::<Option<String>, _>("automation")?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
+        has_image: row.try_get::<i64, _>("images")? > 0,
+    })
+}
