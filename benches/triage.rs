@@ -90,7 +90,7 @@ fn datasets() -> Vec<Dataset> {
             } else {
                 text.split_whitespace()
                     .enumerate()
-                    .filter(|(k, _)| (k + round) % 3 != 0)
+                    .filter(|(k, _)| !(k + round).is_multiple_of(3))
                     .map(|(_, w)| w)
                     .collect::<Vec<_>>()
                     .join(" ")

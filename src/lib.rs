@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod demo;
 pub mod intake;
 pub mod model;
+pub mod replies;
 pub mod store;
 pub mod threading;
 pub mod triage;

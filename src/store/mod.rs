@@ -19,13 +19,13 @@ use sqlx::{AnyPool, Executor};
 pub use blobs::{BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
+pub use replies::{
+    DecisionRecord, MonthKey, NewReply, OrderItem, OrderRow, PendingMessage, ReplyAction,
+    ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
+};
 pub use shops::{Contact, NewContact, Shop};
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView, rfc3339,
-};
-pub use replies::{
-    DecisionRecord, MonthKey, NewReply, OrderItem, OrderRow, PendingMessage, ReplyAction, ReplySettings, ReplyView,
-    StoredTemplate, TRIAL_MS,
 };
 pub use triage::{IntentSetting, RETRAIN_INTENTS, ShopModelInfo};
 

@@ -415,7 +415,12 @@ impl Store {
 
     /// The answer went out: the outbox row is `sent` and the ticket shows it as an outgoing
     /// message (same Message-ID, so the customer's reply threads onto it).
-    pub async fn mark_reply_sent(&self, reply: &ReplyView, from_email: &str, raw: &[u8]) -> Result<()> {
+    pub async fn mark_reply_sent(
+        &self,
+        reply: &ReplyView,
+        from_email: &str,
+        raw: &[u8],
+    ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, last_error = NULL, lease_until = NULL WHERE id = $2")
@@ -440,11 +445,13 @@ impl Store {
         .bind(raw.to_vec())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE tickets SET message_count = message_count + 1, updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(reply.ticket_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE tickets SET message_count = message_count + 1, updated_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(reply.ticket_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -577,7 +584,12 @@ impl Store {
 
     /// The order a message is about: one of the references it gives (of this customer), else
     /// the customer's latest order.
-    pub async fn order_for(&self, shop_id: i64, customer_email: &str, references: &[String]) -> Result<Option<OrderRow>> {
+    pub async fn order_for(
+        &self,
+        shop_id: i64,
+        customer_email: &str,
+        references: &[String],
+    ) -> Result<Option<OrderRow>> {
         for reference in references {
             let bare = reference.trim_start_matches('#');
             let row = sqlx::query(
@@ -648,13 +660,15 @@ impl Store {
 
     /// Back to the shipped template; false when the shop had not edited it.
     pub async fn reset_template(&self, shop_id: i64, intent: &str, lang: &str) -> Result<bool> {
-        Ok(sqlx::query("DELETE FROM reply_templates WHERE shop_id = $1 AND intent = $2 AND lang = $3")
-            .bind(shop_id)
-            .bind(intent)
-            .bind(lang)
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
+        Ok(sqlx::query(
+            "DELETE FROM reply_templates WHERE shop_id = $1 AND intent = $2 AND lang = $3",
+        )
+        .bind(shop_id)
+        .bind(intent)
+        .bind(lang)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
             > 0)
     }
 
