@@ -1,5 +1,6 @@
 //! Command-line interface (clap). Every command has `--help`; output follows `--lang`.
 
+mod replies;
 mod triage;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -72,6 +73,17 @@ enum Command {
     /// A shop's intents: list, disable, add its own, keyword rules, corrections, retraining.
     #[command(subcommand)]
     Intents(triage::IntentsCommand),
+    /// Automatic answers: scheduled, sent, failed, uncertain; cancel, send now, edit.
+    #[command(subcommand)]
+    Replies(replies::RepliesCommand),
+    /// Reply templates per intent and language: list, show, set, reset.
+    #[command(subcommand)]
+    Templates(replies::TemplatesCommand),
+    /// The shop's orders, which answers describe (status, items, tracking).
+    #[command(subcommand)]
+    Orders(replies::OrdersCommand),
+    /// Run automatic answering on past mail without sending: an HTML and JSON report.
+    Replay(replies::ReplayArgs),
     /// Create a demo shop with sample mail in the data dir and show what was filed.
     Demo,
 }
@@ -91,6 +103,8 @@ enum ShopCommand {
         /// Delete tickets not updated for this many months (0: keep forever).
         #[arg(long)]
         retention_months: Option<i64>,
+        #[command(flatten)]
+        answers: Box<replies::AnswerSettingsArgs>,
     },
 }
 
@@ -311,6 +325,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tickets(command) => tickets(&ctx, command).await,
         Command::Triage(args) => triage::triage(Some(&ctx), ctx.lang, args).await,
         Command::Intents(command) => triage::intents(&ctx, command).await,
+        Command::Replies(command) => replies::replies_command(&ctx, command).await,
+        Command::Templates(command) => replies::templates_command(&ctx, command).await,
+        Command::Orders(command) => replies::orders_command(&ctx, command).await,
+        Command::Replay(args) => replies::replay(&ctx, args).await,
         Command::Demo => demo(&ctx).await,
     };
     ctx.store.close().await;
@@ -342,11 +360,13 @@ async fn sync_once(ctx: &App, json: bool) -> Result<ExitCode> {
     let summaries =
         sync::sync_all_once(&ctx.store, &ctx.key, &sync_options(ctx), progress.as_ref()).await?;
     let jobs = guichet::worker::run_due_jobs(&ctx.store, &ctx.config.sync.node_name).await?;
+    let answers = guichet::answering::run(&ctx.store, &ctx.key, ctx.lang).await?;
     let failed = summaries.iter().any(|s| s.error.is_some());
     if json {
         print_json(&summaries)?;
     } else {
         print_sync_summary(ctx.lang, &summaries, jobs);
+        replies::print_answer_run(&answers, ctx.lang);
     }
     Ok(if failed {
         ExitCode::FAILURE
@@ -424,11 +444,16 @@ async fn serve(ctx: &App, workers: bool) -> Result<ExitCode> {
     }
     if workers {
         let store = ctx.store.clone();
+        let key = ctx.key.clone();
+        let lang = ctx.lang;
         let owner = ctx.config.sync.node_name.clone();
         tasks.spawn(async move {
             loop {
                 if let Err(e) = guichet::worker::run_due_jobs(&store, &owner).await {
                     tracing::error!(error = %e, "job worker");
+                }
+                if let Err(e) = guichet::answering::run(&store, &key, lang).await {
+                    tracing::error!(error = %e, "automatic answers");
                 }
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
@@ -590,8 +615,12 @@ async fn shop(ctx: &App, command: ShopCommand) -> Result<ExitCode> {
         ShopCommand::Set {
             name,
             retention_months,
+            answers,
         } => {
             let shop = shop_named(ctx, &name).await?;
+            if !answers.is_empty() {
+                replies::apply_answer_settings(ctx, &shop, *answers).await?;
+            }
             if let Some(months) = retention_months {
                 if months < 0 {
                     bail!(ctx.lang.pick(
@@ -947,8 +976,13 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
                 .ticket(shop.id, number)
                 .await
                 .map_err(|e| ticket_error(e, number, ctx.lang))?;
+            let (case_file, answers) = ctx.store.ticket_answers(shop.id, number).await?;
+            let case_file: Option<serde_json::Value> =
+                case_file.and_then(|json| serde_json::from_str(&json).ok());
             if json {
-                print_json(&serde_json::json!({ "ticket": ticket, "messages": messages }))?;
+                print_json(&serde_json::json!({
+                    "ticket": ticket, "messages": messages, "replies": answers, "case_file": case_file
+                }))?;
             } else {
                 println!(
                     "[{}] {} — {} ({})",
@@ -974,6 +1008,16 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
                     if let Some(triage) = &m.triage {
                         print!("{}", triage::describe(triage, ctx.lang, "  » "));
                     }
+                    if let Some(why) = m
+                        .decision
+                        .as_ref()
+                        .and_then(|d| replies::describe_decision(&d.to_string(), ctx.lang))
+                    {
+                        println!(
+                            "  » {}: {why}",
+                            ctx.lang.pick("réponse automatique", "automatic answer")
+                        );
+                    }
                     for a in &m.attachments {
                         println!(
                             "  📎 {} ({}, {} {})",
@@ -983,6 +1027,22 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
                             ctx.lang.pick("octets", "bytes")
                         );
                     }
+                }
+                if !answers.is_empty() {
+                    println!(
+                        "\n--- {}",
+                        ctx.lang.pick("Réponses automatiques", "Automatic answers")
+                    );
+                    for reply in &answers {
+                        replies::print_reply_line(reply, ctx.lang);
+                    }
+                }
+                if let Some(case_file) = &case_file {
+                    println!(
+                        "\n--- {}\n{}",
+                        ctx.lang.pick("Dossier client", "Case file"),
+                        serde_json::to_string_pretty(case_file)?
+                    );
                 }
             }
         }

@@ -66,7 +66,8 @@ CREATE INDEX orders_by_customer ON orders (shop_id, customer_email);
 CREATE TABLE outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     shop_id INTEGER NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
-    ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    -- NULL for a notice to the shop itself.
+    ticket_id INTEGER REFERENCES tickets(id) ON DELETE CASCADE,
     reply_to_message INTEGER REFERENCES messages(id) ON DELETE CASCADE,
     kind TEXT NOT NULL,
     intent TEXT,

@@ -56,6 +56,25 @@ pub struct FetchedMessage {
     pub raw: Vec<u8>,
 }
 
+/// A folder as LIST shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedFolder {
+    /// The name as the server spells it (modified UTF-7): what SELECT and APPEND take.
+    pub name: String,
+    /// The name for people (decoded from modified UTF-7).
+    pub display_name: String,
+    /// Attributes as sent, e.g. `\Sent` (RFC 6154 special use), `\Noselect`, `\HasChildren`.
+    pub attributes: Vec<String>,
+}
+
+impl ListedFolder {
+    pub fn has_attribute(&self, attribute: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(attribute))
+    }
+}
+
 /// A provider's advice when it refuses a password, in French and English.
 pub type ProviderHint = (&'static str, &'static str);
 
@@ -392,6 +411,61 @@ pub fn uid_set(uids: &[u32]) -> String {
     parts.join(",")
 }
 
+/// A folder name as people read it, from IMAP's modified UTF-7 (RFC 3501 section 5.1.3):
+/// `Envoy&AOk-s` → `Envoyés`, `&-` → `&`. Malformed sequences are kept as they are.
+pub fn decode_modified_utf7(name: &str) -> String {
+    fn decode_segment(segment: &str) -> Option<String> {
+        let mut bits: u32 = 0;
+        let mut bit_count = 0;
+        let mut units = Vec::new();
+        let mut pending = Vec::new();
+        for c in segment.bytes() {
+            let value = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b',' => 63,
+                _ => return None,
+            };
+            bits = (bits << 6) | u32::from(value);
+            bit_count += 6;
+            if bit_count >= 8 {
+                bit_count -= 8;
+                pending.push((bits >> bit_count) as u8);
+                bits &= (1 << bit_count) - 1;
+                if pending.len() == 2 {
+                    units.push(u16::from_be_bytes([pending[0], pending[1]]));
+                    pending.clear();
+                }
+            }
+        }
+        String::from_utf16(&units).ok()
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(start) = rest.find('&') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('-') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let segment = &after[..end];
+        if segment.is_empty() {
+            out.push('&');
+        } else {
+            match decode_segment(segment) {
+                Some(decoded) => out.push_str(&decoded),
+                None => out.push_str(&rest[start..start + 1 + end + 1]),
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What `mailbox test` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxReport {
@@ -654,6 +728,56 @@ impl ImapClient {
         .await
     }
 
+    /// Every folder (`LIST "" "*"`), with its attributes.
+    pub async fn list_folders(&mut self) -> Result<Vec<ListedFolder>, ImapError> {
+        use async_imap::imap_proto::NameAttribute;
+        within(&self.host, self.port, async {
+            let names: Vec<_> = self
+                .session
+                .list(Some(""), Some("*"))
+                .await
+                .map_err(protocol_error)?
+                .try_collect()
+                .await
+                .map_err(protocol_error)?;
+            Ok(names
+                .iter()
+                .map(|name| ListedFolder {
+                    name: name.name().to_string(),
+                    display_name: decode_modified_utf7(name.name()),
+                    attributes: name
+                        .attributes()
+                        .iter()
+                        .map(|attribute| match attribute {
+                            NameAttribute::NoInferiors => "\\Noinferiors".to_string(),
+                            NameAttribute::NoSelect => "\\Noselect".to_string(),
+                            NameAttribute::Marked => "\\Marked".to_string(),
+                            NameAttribute::Unmarked => "\\Unmarked".to_string(),
+                            NameAttribute::All => "\\All".to_string(),
+                            NameAttribute::Archive => "\\Archive".to_string(),
+                            NameAttribute::Drafts => "\\Drafts".to_string(),
+                            NameAttribute::Flagged => "\\Flagged".to_string(),
+                            NameAttribute::Junk => "\\Junk".to_string(),
+                            NameAttribute::Sent => "\\Sent".to_string(),
+                            NameAttribute::Trash => "\\Trash".to_string(),
+                            NameAttribute::Extension(other) => other.to_string(),
+                            other => format!("{other:?}"),
+                        })
+                        .collect(),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Creates a folder (`name` as the server spells it).
+    pub async fn create_folder(&mut self, name: &str) -> Result<(), ImapError> {
+        within(&self.host, self.port, async {
+            self.session.create(name).await.map_err(protocol_error)
+        })
+        .await
+    }
+
     pub fn supports_idle(&self) -> bool {
         self.idle_capable
     }
@@ -742,6 +866,19 @@ mod tests {
         assert_eq!(uid_set(&[9, 3, 4, 3]), "3:4,9");
         assert_eq!(uid_set(&[42]), "42");
         assert_eq!(uid_set(&[]), "");
+    }
+
+    #[test]
+    fn folder_names_are_decoded_from_modified_utf7() {
+        assert_eq!(decode_modified_utf7("INBOX.Sent"), "INBOX.Sent");
+        assert_eq!(decode_modified_utf7("Envoy&AOk-s"), "Envoyés");
+        assert_eq!(
+            decode_modified_utf7("&AMk-l&AOk-ments envoy&AOk-s"),
+            "Éléments envoyés"
+        );
+        assert_eq!(decode_modified_utf7("Tom &- Jerry"), "Tom & Jerry");
+        assert_eq!(decode_modified_utf7("&ZeVnLIqe-"), "日本語");
+        assert_eq!(decode_modified_utf7("broken &AOk"), "broken &AOk");
     }
 
     #[test]

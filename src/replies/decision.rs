@@ -173,7 +173,10 @@ pub enum Decision {
         missing: Vec<Need>,
     },
     /// No automatic answer; an employee takes the ticket.
-    HandOver { reason: NoAutoReply },
+    HandOver {
+        #[serde(flatten)]
+        reason: NoAutoReply,
+    },
 }
 
 impl Decision {

@@ -154,9 +154,32 @@ pub fn month_start_ms(now_ms: i64, time_zone: &str) -> i64 {
     }
 }
 
+/// The calendar month of `now_ms` in `time_zone`, as `2026-11`: a shop is told once per month
+/// that its quota is spent.
+pub fn month_key(now_ms: i64, time_zone: &str) -> String {
+    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    match Timestamp::from_millisecond(now_ms) {
+        Ok(now) => {
+            let local = now.to_zoned(zone);
+            format!("{:04}-{:02}", local.year(), local.month())
+        }
+        Err(_) => "0000-00".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn month_keys_follow_the_shops_zone() {
+        // 31 Oct 23:30 UTC is already November in Paris.
+        assert_eq!(
+            month_key(ms("2026-10-31T23:30:00Z"), "Europe/Paris"),
+            "2026-11"
+        );
+        assert_eq!(month_key(ms("2026-10-31T23:30:00Z"), "UTC"), "2026-10");
+    }
 
     fn ms(rfc3339: &str) -> i64 {
         rfc3339

@@ -47,6 +47,13 @@ pub enum NoAutoReply {
     TrialOver,
     /// Automatic answers are turned off for the shop.
     Disabled,
+    /// The message arrived before automatic answers were turned on, or is days old: answering
+    /// it now would surprise the customer.
+    TooOld,
+    /// The ticket is closed: an employee decided it needs nothing more.
+    TicketClosed,
+    /// The shop's template failed to render; nothing half-filled is ever sent.
+    TemplateFailed { error: String },
 }
 
 impl NoAutoReply {
@@ -128,6 +135,20 @@ impl NoAutoReply {
                 "Les réponses automatiques sont désactivées pour cette boutique.",
                 "Automatic answers are turned off for this shop.",
             ),
+            NoAutoReply::TooOld => lang.pick(
+                "Le message est arrivé avant l'activation des réponses automatiques, ou il y a plusieurs jours : pas de réponse automatique tardive.",
+                "The message arrived before automatic answers were turned on, or days ago: no late automatic answer.",
+            ),
+            NoAutoReply::TicketClosed => lang.pick(
+                "Le ticket est fermé.",
+                "The ticket is closed.",
+            ),
+            NoAutoReply::TemplateFailed { error } => {
+                return match lang {
+                    UiLang::Fr => format!("Le modèle de réponse n'a pas pu être rempli, rien n'a été envoyé : {error}"),
+                    UiLang::En => format!("The reply template could not be filled, nothing was sent: {error}"),
+                };
+            }
         };
         text.to_string()
     }

@@ -20,8 +20,8 @@ pub use blobs::{BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
-    DecisionRecord, MonthKey, NewReply, OrderItem, OrderRow, PendingMessage, ReplyAction,
-    ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
+    DecisionRecord, MonthKey, NewReply, OrderItem, OrderRow, OriginalMessage, PendingMessage,
+    ReplyAction, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
 pub use shops::{Contact, NewContact, Shop};
 pub use tickets::{

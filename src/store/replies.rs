@@ -67,7 +67,9 @@ pub struct PendingMessage {
 /// A new row for the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewReply {
-    pub ticket_id: i64,
+    pub shop_id: i64,
+    /// None for a notice to the shop itself.
+    pub ticket_id: Option<i64>,
     pub reply_to_message: Option<i64>,
     /// `answer`, `ask` (asks for missing information) or `notice` (to the shop itself).
     pub kind: String,
@@ -100,7 +102,8 @@ pub struct DecisionRecord {
 pub struct ReplyView {
     pub id: i64,
     pub shop: String,
-    pub ticket: i64,
+    /// None for a notice to the shop itself.
+    pub ticket: Option<i64>,
     pub kind: String,
     pub intent: Option<String>,
     pub lang: String,
@@ -119,7 +122,7 @@ pub struct ReplyView {
     #[serde(skip)]
     pub shop_id: i64,
     #[serde(skip)]
-    pub ticket_id: i64,
+    pub ticket_id: Option<i64>,
     #[serde(skip)]
     pub reply_to_message: Option<i64>,
 }
@@ -428,13 +431,17 @@ impl Store {
             .bind(reply.id)
             .execute(&mut *tx)
             .await?;
+        let Some(ticket_id) = reply.ticket_id else {
+            tx.commit().await?;
+            return Ok(());
+        };
         sqlx::query(
             "INSERT INTO messages (shop_id, ticket_id, dedup_key, message_id, direction, from_email, to_addrs, subject, \
              received_at, date_ms, body_text, new_text, raw, reply_decision) VALUES ($1, $2, $3, $4, 'out', $5, $6, $7, $8, $8, $9, $9, $10, 'sent') \
              ON CONFLICT (shop_id, dedup_key) DO NOTHING",
         )
         .bind(reply.shop_id)
-        .bind(reply.ticket_id)
+        .bind(ticket_id)
         .bind(format!("mid:{}", reply.message_id))
         .bind(&reply.message_id)
         .bind(from_email)
@@ -480,22 +487,9 @@ impl Store {
         Ok(())
     }
 
-    /// Cancels a ticket's scheduled answers (an employee answered or closed it).
-    pub async fn cancel_ticket_replies(&self, ticket_id: i64, reason: &str) -> Result<u64> {
-        Ok(sqlx::query(
-            "UPDATE outbox SET state = 'cancelled', last_error = $1, updated_at = $2 WHERE ticket_id = $3 AND state = 'scheduled'",
-        )
-        .bind(reason)
-        .bind(now_ms())
-        .bind(ticket_id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
-    }
-
     pub async fn reply(&self, id: i64) -> Result<ReplyView> {
         let sql = format!(
-            "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id JOIN tickets t ON t.id = o.ticket_id WHERE o.id = $1"
+            "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id LEFT JOIN tickets t ON t.id = o.ticket_id WHERE o.id = $1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -513,7 +507,7 @@ impl Store {
         state: Option<&str>,
     ) -> Result<Vec<ReplyView>> {
         let sql = format!(
-            "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id JOIN tickets t ON t.id = o.ticket_id \
+            "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id LEFT JOIN tickets t ON t.id = o.ticket_id \
              WHERE ($1 IS NULL OR o.shop_id = $1) AND ($2 IS NULL OR o.ticket_id = $2) AND ($3 IS NULL OR o.state = $3) \
              ORDER BY o.due_at DESC, o.id DESC"
         );
@@ -713,8 +707,7 @@ async fn insert_reply(
     sqlx::query(
         "INSERT INTO outbox (shop_id, ticket_id, reply_to_message, kind, intent, lang, state, due_at, to_email, to_name, subject, \
          body_text, message_id, created_at, updated_at) \
-         SELECT t.shop_id, t.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12 FROM tickets t WHERE t.id = $13 \
-         ON CONFLICT DO NOTHING",
+         VALUES ($13, $14, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
     )
     .bind(reply.reply_to_message)
     .bind(&reply.kind)
@@ -728,6 +721,7 @@ async fn insert_reply(
     .bind(&reply.body_text)
     .bind(&reply.message_id)
     .bind(now)
+    .bind(reply.shop_id)
     .bind(reply.ticket_id)
     .execute(&mut **tx)
     .await?;
@@ -772,4 +766,74 @@ fn pending_from_row(row: &sqlx::any::AnyRow) -> Result<PendingMessage> {
             .unwrap_or_default(),
         has_image: row.try_get::<i64, _>("images")? > 0,
     })
+}
+
+/// What an answer quotes and threads onto: the customer's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalMessage {
+    pub from_email: String,
+    pub from_name: Option<String>,
+    pub text: String,
+    pub date_ms: i64,
+    pub message_id: Option<String>,
+    pub references: Vec<String>,
+}
+
+impl Store {
+    pub async fn original_for_reply(&self, message_row_id: i64) -> Result<Option<OriginalMessage>> {
+        sqlx::query(
+            "SELECT from_email, from_name, body_text, date_ms, received_at, message_id, refs FROM messages WHERE id = $1",
+        )
+        .bind(message_row_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| {
+            Ok(OriginalMessage {
+                from_email: row.try_get("from_email")?,
+                from_name: row.try_get("from_name")?,
+                text: row.try_get("body_text")?,
+                date_ms: row
+                    .try_get::<Option<i64>, _>("date_ms")?
+                    .unwrap_or(row.try_get("received_at")?),
+                message_id: row.try_get("message_id")?,
+                references: row
+                    .try_get::<String, _>("refs")?
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
+            })
+        })
+        .transpose()
+    }
+
+    /// A ticket's case file (JSON) and its automatic answers, for `tickets show`.
+    pub async fn ticket_answers(
+        &self,
+        shop_id: i64,
+        number: i64,
+    ) -> Result<(Option<String>, Vec<ReplyView>)> {
+        let row =
+            sqlx::query("SELECT id, case_file FROM tickets WHERE shop_id = $1 AND number = $2")
+                .bind(shop_id)
+                .bind(number)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("ticket {number}")))?;
+        let mut replies = self
+            .replies(Some(shop_id), Some(row.try_get("id")?), None)
+            .await?;
+        replies.reverse();
+        Ok((row.try_get("case_file")?, replies))
+    }
+
+    /// The mailbox a message came in through.
+    pub async fn message_mailbox(&self, message_row_id: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query("SELECT mailbox_id FROM messages WHERE id = $1")
+            .bind(message_row_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.try_get::<Option<i64>, _>("mailbox_id"))
+            .transpose()?
+            .flatten())
+    }
 }

@@ -108,6 +108,8 @@ pub struct MessageView {
     pub attachments: Vec<AttachmentView>,
     /// Triage of a customer's message: language, intent, confidence, facts and why.
     pub triage: Option<Triage>,
+    /// What automatic answering decided for a customer's message, and why.
+    pub decision: Option<serde_json::Value>,
 }
 
 /// RFC 3339 in UTC, the format of every time in the JSON output.
@@ -310,7 +312,7 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("ticket {number}")))?;
         let (ticket_id, view) = ticket_from_row(&row)?;
         let rows = sqlx::query(
-            "SELECT id, message_id, direction, from_email, from_name, to_addrs, date_ms, received_at, subject, new_text, body_text, parse_error, triage \
+            "SELECT id, message_id, direction, from_email, from_name, to_addrs, date_ms, received_at, subject, new_text, body_text, parse_error, triage, reply_decision \
              FROM messages WHERE ticket_id = $1 ORDER BY received_at, id",
         )
         .bind(ticket_id)
@@ -358,6 +360,9 @@ impl Store {
                 triage: row
                     .try_get::<Option<String>, _>("triage")?
                     .and_then(|json| serde_json::from_str(&json).ok()),
+                decision: row
+                    .try_get::<Option<String>, _>("reply_decision")?
+                    .and_then(|json| serde_json::from_str(&json).ok()),
             });
         }
         Ok((view, messages))
@@ -373,19 +378,35 @@ impl Store {
         Ok(row.try_get("raw")?)
     }
 
+    /// Sets a ticket's status; closing it cancels its scheduled automatic answers at once.
     pub async fn set_status(&self, shop_id: i64, number: i64, status: Status) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE tickets SET status = $1, updated_at = $2 WHERE shop_id = $3 AND number = $4",
         )
         .bind(status.as_str())
-        .bind(now_ms())
+        .bind(now)
         .bind(shop_id)
         .bind(number)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("ticket {number}")));
         }
+        if status == Status::Closed {
+            sqlx::query(
+                "UPDATE outbox SET state = 'cancelled', last_error = $1, updated_at = $2 WHERE state = 'scheduled' \
+                 AND ticket_id = (SELECT id FROM tickets WHERE shop_id = $3 AND number = $4)",
+            )
+            .bind("ticket closed")
+            .bind(now)
+            .bind(shop_id)
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -40,7 +40,20 @@ pub(crate) fn add_mailbox(
     password: &str,
     extra: &[&str],
 ) -> Output {
+    add_mailbox_sending_to(dir, mailbox, port, password, (25, "none"), extra)
+}
+
+/// Adds `mailbox` (IMAPS on `port`) sending through SMTP at (port, security).
+pub(crate) fn add_mailbox_sending_to(
+    dir: &std::path::Path,
+    mailbox: &TestMailbox,
+    port: u16,
+    password: &str,
+    (smtp_port, smtp_security): (u16, &str),
+    extra: &[&str],
+) -> Output {
     let port = port.to_string();
+    let smtp_port = smtp_port.to_string();
     let mut args = vec![
         "mailbox",
         "add",
@@ -58,9 +71,9 @@ pub(crate) fn add_mailbox(
         "--smtp-host",
         "127.0.0.1",
         "--smtp-port",
-        "25",
+        &smtp_port,
         "--smtp-security",
-        "none",
+        smtp_security,
         "--password-stdin",
     ];
     args.extend_from_slice(extra);

@@ -85,3 +85,76 @@ fn postgres_databases_are_created_and_dropped() {
     drop(db);
     assert!(!exists(&name));
 }
+
+/// Speaks SMTP line by line; returns the last reply line of each step.
+fn smtp_dialogue(port: u16, lines: &[&str]) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut read_reply = || loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line.len() < 4 || line.as_bytes()[3] != b'-' {
+            return line.trim_end().to_string();
+        }
+    };
+    let mut replies = vec![read_reply()];
+    for line in lines {
+        write!(writer, "{line}\r\n").unwrap();
+        replies.push(read_reply());
+    }
+    replies
+}
+
+#[test]
+fn postfix_delivers_into_dovecot_and_submission_wants_a_login() {
+    let server = MailServer::shared();
+    let mailbox = server.new_mailbox("selftest smtp");
+    let replies = smtp_dialogue(
+        server.smtp_port,
+        &[
+            "EHLO selftest",
+            "MAIL FROM:<a@x.test>",
+            &format!("RCPT TO:<{}>", mailbox.email),
+            "DATA",
+            "Subject: through postfix\r\nMessage-ID: <pf1@x.test>\r\n\r\nbody\r\n.",
+            "QUIT",
+        ],
+    );
+    assert!(replies[5].starts_with("250"), "{replies:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.maildir_messages(&mailbox, "INBOX").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered:\n{}",
+            server.postfix_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let delivered = server.maildir_messages(&mailbox, "INBOX");
+    assert!(String::from_utf8_lossy(&delivered[0]).contains("Message-ID: <pf1@x.test>"));
+
+    let refused = smtp_dialogue(
+        server.smtp_port,
+        &[
+            "EHLO selftest",
+            "MAIL FROM:<a@x.test>",
+            &format!("RCPT TO:<{}@shop.test>", MailServer::REFUSED_RECIPIENT),
+        ],
+    );
+    assert!(refused[3].starts_with("550"), "{refused:?}");
+
+    let submission = smtp_dialogue(
+        server.submission_port,
+        &["EHLO selftest", "MAIL FROM:<a@x.test>"],
+    );
+    assert!(submission[0].starts_with("220"), "{submission:?}");
+    assert!(
+        submission[2].starts_with("530"),
+        "no sending without login: {submission:?}"
+    );
+}

@@ -1,8 +1,10 @@
 //! The one integration-test binary. `support` starts the real servers the tests talk to.
 
+mod answering;
 mod cli;
 mod harness_selftest;
 mod intake;
+mod outbound;
 mod parse_corpus;
 mod store;
 mod support;

@@ -1,0 +1,102 @@
+//! Automatic answering at the edges: [`plan`] decides once per customer message (store in,
+//! pure `replies` decision, store out) and schedules the answer; `send` delivers due answers
+//! at most once (outbox, SMTP, Sent folder). The rules themselves live in `replies`.
+
+pub mod plan;
+pub mod send;
+
+use crate::model::UiLang;
+use crate::store::{NewReply, Store};
+pub use plan::{AnsweringError, CaseFile, PlanSummary, RecordedDecision, ShopAnswering, plan_shop};
+
+/// One round of automatic answering.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AnswerRun {
+    pub planned: PlanSummary,
+    pub sent: send::SendSummary,
+}
+
+/// Decides for new customer messages, then sends the answers that are due.
+pub async fn run(
+    store: &Store,
+    key: &crate::crypto::SealingKey,
+    lang: UiLang,
+) -> Result<AnswerRun, AnsweringError> {
+    Ok(AnswerRun {
+        planned: plan_all(store, lang).await?,
+        sent: send::send_due(store, key, lang).await?,
+    })
+}
+
+/// Plans every shop's new customer messages.
+pub async fn plan_all(store: &Store, default_lang: UiLang) -> Result<PlanSummary, AnsweringError> {
+    let mut total = PlanSummary::default();
+    for shop in store.shops().await? {
+        let summary = plan_shop(store, shop.id, default_lang).await?;
+        total.decided += summary.decided;
+        total.scheduled += summary.scheduled;
+        total.shadow += summary.shadow;
+        total.handed_over += summary.handed_over;
+    }
+    Ok(total)
+}
+
+/// Tells the shop, once a month, that its automatic answers stopped: an email to its own
+/// address, sent through the outbox like any answer.
+async fn notify_quota_spent(
+    store: &Store,
+    shop: &ShopAnswering,
+    now: i64,
+) -> Result<(), AnsweringError> {
+    let month = crate::replies::quota::month_key(now, &shop.settings.time_zone);
+    if !store.claim_quota_notice(shop.shop_id, &month).await? {
+        return Ok(());
+    }
+    let Some(address) = shop.own_addresses.first() else {
+        return Ok(());
+    };
+    let lang = shop.default_lang;
+    let quota = shop.plan.monthly_quota().unwrap_or(0);
+    let body = match lang {
+        UiLang::Fr => format!(
+            "Bonjour,\n\nLes {quota} réponses automatiques de votre abonnement Guichet pour ce mois-ci sont utilisées. \
+             Jusqu'au début du mois prochain, les nouvelles demandes attendent votre équipe, sans réponse automatique.\n\n\
+             Pour continuer dès maintenant, passez à un abonnement plus grand : guichet shop set \"{name}\" --plan plus\n\nGuichet",
+            name = shop.shop_name
+        ),
+        UiLang::En => format!(
+            "Hello,\n\nThe {quota} automatic answers of your Guichet plan for this month are used up. \
+             Until the start of next month, new requests wait for your team, with no automatic answer.\n\n\
+             To go on now, move to a bigger plan: guichet shop set \"{name}\" --plan plus\n\nGuichet",
+            name = shop.shop_name
+        ),
+    };
+    store
+        .add_notice(&NewReply {
+            shop_id: shop.shop_id,
+            ticket_id: None,
+            reply_to_message: None,
+            kind: "notice".into(),
+            intent: None,
+            lang: crate::replies::templates::lang_code(lang).into(),
+            state: "scheduled".into(),
+            due_at: now,
+            to_email: address.clone(),
+            to_name: Some(shop.shop_name.clone()),
+            subject: lang
+                .pick(
+                    "Guichet : quota de réponses automatiques atteint",
+                    "Guichet: automatic answer quota reached",
+                )
+                .into(),
+            body_text: body,
+            message_id: format!(
+                "{}{}.quota.{month}@{}",
+                crate::intake::sync::OWN_MESSAGE_ID_PREFIX,
+                shop.shop_id,
+                shop.domain
+            ),
+        })
+        .await?;
+    Ok(())
+}

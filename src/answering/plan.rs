@@ -1,0 +1,583 @@
+//! Deciding, once per customer message, whether Guichet answers it: reads what the decision
+//! needs from the store, asks the pure [`replies::decide`], renders the template, and records
+//! the decision with its scheduled answer in one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::UiLang;
+use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang, ui_lang};
+use crate::replies::{
+    self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
+    PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
+};
+use crate::store::{
+    DecisionRecord, NewReply, OrderRow, PendingMessage, ReplySettings, Store, StoreError, now_ms,
+};
+use crate::triage::Facts;
+use crate::triage::facts::carrier_of;
+
+/// A message older than this when Guichet first looks at it gets no automatic answer.
+const MAX_AGE_MS: i64 = 3 * 24 * 3600 * 1000;
+/// Messages decided per store round trip.
+const PLAN_BATCH: i64 = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnsweringError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("invalid setting: {0}")]
+    Setting(String),
+}
+
+/// What planning did, for summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PlanSummary {
+    pub decided: u64,
+    pub scheduled: u64,
+    pub shadow: u64,
+    pub handed_over: u64,
+}
+
+/// What a ticket waits for after we asked the customer for information, and what they gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFile {
+    /// The intent (template) that asked.
+    pub intent: String,
+    pub needs: Vec<Need>,
+    pub missing: Vec<Need>,
+    /// Order references the customer gave across the ticket.
+    pub order_refs: Vec<String>,
+    pub photo: bool,
+    /// The customer's words since the request (an address may be in an earlier message).
+    pub text: String,
+    pub complete: bool,
+}
+
+/// The decision as employees see it beside the message (stored as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedDecision {
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// Shadow mode: decided, drafted, never sent.
+    pub shadow: bool,
+    pub explanation_fr: String,
+    pub explanation_en: String,
+}
+
+/// A shop's settings turned into the pure types, with its templates.
+pub struct ShopAnswering {
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub settings: ReplySettings,
+    pub answer: AutoAnswerSettings,
+    pub plan: Plan,
+    pub delay: DelayPolicy,
+    pub templates: Vec<ReplyTemplate>,
+    pub own_addresses: Vec<String>,
+    /// Domain of the deterministic Message-IDs (the shop's mailbox).
+    pub domain: String,
+    pub default_lang: UiLang,
+}
+
+impl ShopAnswering {
+    pub async fn load(
+        store: &Store,
+        shop_id: i64,
+        default_lang: UiLang,
+    ) -> Result<ShopAnswering, AnsweringError> {
+        let shop = store
+            .shops()
+            .await?
+            .into_iter()
+            .find(|s| s.id == shop_id)
+            .ok_or_else(|| StoreError::NotFound(format!("shop {shop_id}")))?;
+        let settings = store.reply_settings(shop_id).await?;
+        let disabled: HashSet<String> = store
+            .shop_intents(shop_id, default_lang)
+            .await?
+            .into_iter()
+            .filter(|i| !i.enabled)
+            .map(|i| i.id)
+            .collect();
+        let mut answer = AutoAnswerSettings {
+            mode: Mode::parse(&settings.auto_answers).unwrap_or(Mode::Off),
+            threshold: settings.threshold as f32,
+            per_intent_threshold: settings
+                .intent_thresholds
+                .iter()
+                .map(|(intent, t)| (intent.clone(), *t as f32))
+                .collect(),
+            ..AutoAnswerSettings::default()
+        };
+        answer.automatic_intents.retain(|i| !disabled.contains(i));
+        let plan = Plan::parse(
+            &settings.plan,
+            settings
+                .plan_quota
+                .map(|q| q.clamp(0, u32::MAX as i64) as u32),
+            settings.trial_until,
+        )
+        .map_err(|e| AnsweringError::Setting(e.to_string()))?;
+        let business_hours = settings
+            .business_hours
+            .as_deref()
+            .map(replies::BusinessHours::parse)
+            .transpose()
+            .map_err(|e| AnsweringError::Setting(e.to_string()))?;
+        let delay = DelayPolicy {
+            delay_ms: settings.reply_delay_ms,
+            spread_ms: settings.reply_spread_ms,
+            business_hours,
+        };
+        let mut templates = replies::shipped_templates();
+        for edited in store.shop_templates(shop_id).await? {
+            let needs = edited
+                .needs
+                .iter()
+                .filter_map(|n| Need::from_id(n))
+                .collect();
+            let when_complete = if edited.when_complete == "answer" {
+                WhenComplete::Answer
+            } else {
+                WhenComplete::HandOver
+            };
+            match templates
+                .iter_mut()
+                .find(|t| t.intent == edited.intent && t.lang == edited.lang)
+            {
+                Some(template) => {
+                    template.body = edited.body;
+                    template.needs = needs;
+                    template.when_complete = when_complete;
+                }
+                None => templates.push(ReplyTemplate {
+                    intent: edited.intent,
+                    lang: edited.lang,
+                    needs,
+                    when_complete,
+                    needs_order_data: false,
+                    body: edited.body,
+                }),
+            }
+        }
+        let own_addresses = store.own_addresses(shop_id).await?;
+        let domain = store
+            .mailboxes()
+            .await?
+            .into_iter()
+            .find(|m| m.shop_id == shop_id)
+            .and_then(|m| m.email.split_once('@').map(|(_, d)| d.to_string()))
+            .unwrap_or_else(|| "guichet.invalid".to_string());
+        Ok(ShopAnswering {
+            shop_id,
+            shop_name: settings.display_name.clone().unwrap_or(shop.name),
+            settings,
+            answer,
+            plan,
+            delay,
+            templates,
+            own_addresses,
+            domain,
+            default_lang,
+        })
+    }
+
+    /// The deterministic Message-ID of the answer to a message: a copy is recognisable
+    /// anywhere, and intake never files it as a customer's.
+    pub fn message_id(&self, message_row_id: i64) -> String {
+        format!(
+            "{}{}.{}@{}",
+            crate::intake::sync::OWN_MESSAGE_ID_PREFIX,
+            self.shop_id,
+            message_row_id,
+            self.domain
+        )
+    }
+}
+
+/// Decides for every customer message of the shop not decided yet.
+pub async fn plan_shop(
+    store: &Store,
+    shop_id: i64,
+    default_lang: UiLang,
+) -> Result<PlanSummary, AnsweringError> {
+    let mut summary = PlanSummary::default();
+    let mut shop: Option<ShopAnswering> = None;
+    loop {
+        let pending = store.pending_messages(shop_id, PLAN_BATCH).await?;
+        if pending.is_empty() {
+            return Ok(summary);
+        }
+        let shop = match &shop {
+            Some(shop) => shop,
+            None => shop.insert(ShopAnswering::load(store, shop_id, default_lang).await?),
+        };
+        for message in pending {
+            let now = now_ms();
+            let quota = quota_now(store, shop, now).await?;
+            let last = store.last_auto_reply_at(message.ticket_id).await?;
+            let order = match &message.triage {
+                Some(triage) => {
+                    store
+                        .order_for(shop_id, &message.from_email, &triage.facts.order_refs)
+                        .await?
+                }
+                None => None,
+            };
+            let draft = draft_for(shop, &message, order.as_ref(), quota, last, now, false);
+            if let Decision::HandOver {
+                reason: NoAutoReply::QuotaSpent,
+            } = draft.decision.decision
+            {
+                super::notify_quota_spent(store, shop, now).await?;
+            }
+            let reply = draft.reply.clone();
+            let record = DecisionRecord {
+                message_row_id: message.id,
+                ticket_id: message.ticket_id,
+                decision: serde_json::to_string(&draft.decision).unwrap_or_default(),
+                case_file: draft
+                    .case_file
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).ok()),
+                reply,
+            };
+            if store.record_decision(&record).await? {
+                summary.decided += 1;
+                match &draft.reply {
+                    Some(r) if r.state == "shadow" => summary.shadow += 1,
+                    Some(_) => summary.scheduled += 1,
+                    None => summary.handed_over += 1,
+                }
+            }
+        }
+    }
+}
+
+async fn quota_now(
+    store: &Store,
+    shop: &ShopAnswering,
+    now: i64,
+) -> Result<QuotaState, AnsweringError> {
+    let month_start = replies::month_start_ms(now, &shop.settings.time_zone);
+    let used = store.auto_replies_since(shop.shop_id, month_start).await?;
+    Ok(replies::quota_state(
+        &shop.plan,
+        used.clamp(0, u32::MAX as i64) as u32,
+        now,
+    ))
+}
+
+/// A decision with what it sends (if anything) and the ticket's new case file.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub decision: RecordedDecision,
+    pub reply: Option<NewReply>,
+    /// Some(None) clears the case file; None leaves it.
+    pub case_file: Option<Option<CaseFile>>,
+    pub lang: &'static str,
+}
+
+/// Decides and drafts the answer to one message. Pure given its inputs; `replay` uses it with
+/// `force_on` to see what a shop with answers turned off would send.
+pub fn draft_for(
+    shop: &ShopAnswering,
+    message: &PendingMessage,
+    order: Option<&OrderRow>,
+    quota: QuotaState,
+    last_auto_answer_ms: Option<i64>,
+    now: i64,
+    force_on: bool,
+) -> Draft {
+    let triage = message.triage.as_ref();
+    let lang = reply_lang(triage.and_then(|t| t.lang.as_deref()), shop.default_lang);
+    let previous: Option<CaseFile> = message
+        .case_file
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok());
+    // The customer's information adds up over the ticket since we asked for it.
+    let mut facts: Facts = triage.map(|t| t.facts.clone()).unwrap_or_default();
+    let mut text = message.new_text.clone();
+    let mut has_image = message.has_image;
+    if let Some(case) = previous.as_ref().filter(|c| !c.complete) {
+        for reference in &case.order_refs {
+            if !facts.order_refs.contains(reference) {
+                facts.order_refs.push(reference.clone());
+            }
+        }
+        has_image |= case.photo;
+        text = format!("{}\n{}", case.text, text);
+    }
+    let pending_request = previous
+        .as_ref()
+        .filter(|c| !c.complete)
+        .map(|c| PendingRequest {
+            template: c.intent.clone(),
+            missing: c.missing.clone(),
+        });
+    let intent = triage.map(|t| t.intent.as_str()).unwrap_or("other");
+    let template_intent = pending_request
+        .as_ref()
+        .map(|r| r.template.as_str())
+        .unwrap_or(intent);
+    let template = find_template(&shop.templates, template_intent, lang);
+    let mut settings = shop.answer.clone();
+    if force_on {
+        settings.mode = Mode::On;
+    }
+    let too_old = !force_on
+        && (shop
+            .settings
+            .auto_answers_since
+            .is_none_or(|since| message.received_at < since)
+            || now
+                - message
+                    .date_ms
+                    .unwrap_or(message.received_at)
+                    .min(message.received_at)
+                > MAX_AGE_MS);
+    let machine = replies::machine_refusal(
+        &message.from_email,
+        &message.automation,
+        &shop.own_addresses,
+    )
+    .or((message.ticket_status == "closed").then_some(NoAutoReply::TicketClosed))
+    .or((too_old && settings.mode != Mode::Off).then_some(NoAutoReply::TooOld));
+    let decision = replies::decide(&DecisionInput {
+        settings: &settings,
+        intent,
+        confidence: triage.map_or(0.0, |t| t.confidence),
+        facts: &facts,
+        text: &text,
+        machine_refusal: machine,
+        already_answered: false,
+        last_auto_answer_ms,
+        pending_request: pending_request.as_ref(),
+        now_ms: now,
+        quota,
+        has_image,
+        order_found: order.is_some(),
+        template,
+    });
+    let shadow = settings.mode == Mode::Shadow;
+    let (decision, body) = match (&decision, template) {
+        (Decision::Answer { .. } | Decision::AskForMissing { .. }, Some(template)) => {
+            let missing = match &decision {
+                Decision::AskForMissing { missing, .. } => missing.clone(),
+                _ => Vec::new(),
+            };
+            let context = ReplyContext {
+                customer_name: message.from_name.clone().unwrap_or_default(),
+                ticket_number: message.ticket_number,
+                shop_name: shop.shop_name.clone(),
+                signature: shop.settings.signature.clone(),
+                order: order.map(|o| order_summary(o, ui_lang(lang), &shop.settings.time_zone)),
+                order_reference: order
+                    .map(|o| o.reference.clone())
+                    .or_else(|| facts.order_refs.first().cloned())
+                    .unwrap_or_default(),
+                missing,
+            };
+            match replies::render(template, &context) {
+                Ok(body) => (decision, Some(body)),
+                Err(error) => (
+                    Decision::HandOver {
+                        reason: NoAutoReply::TemplateFailed {
+                            error: error.explain(ui_lang(lang)),
+                        },
+                    },
+                    None,
+                ),
+            }
+        }
+        _ => (decision, None),
+    };
+    let case_file = match &decision {
+        Decision::AskForMissing { template, missing } => Some(Some(CaseFile {
+            intent: template.clone(),
+            needs: find_template(&shop.templates, template, lang)
+                .map(|t| t.needs.clone())
+                .unwrap_or_default(),
+            missing: missing.clone(),
+            order_refs: facts.order_refs.clone(),
+            photo: has_image,
+            text: truncate(&text, 4000),
+            complete: false,
+        })),
+        Decision::HandOver {
+            reason: NoAutoReply::CaseComplete,
+        }
+        | Decision::Answer { .. }
+            if previous.as_ref().is_some_and(|c| !c.complete) =>
+        {
+            previous.clone().map(|mut case| {
+                case.order_refs = facts.order_refs.clone();
+                case.photo = has_image;
+                case.text = truncate(&text, 4000);
+                case.missing.clear();
+                case.complete = true;
+                Some(case)
+            })
+        }
+        _ => None,
+    };
+    let reply = body.map(|body| NewReply {
+        shop_id: shop.shop_id,
+        ticket_id: Some(message.ticket_id),
+        reply_to_message: Some(message.id),
+        kind: if matches!(decision, Decision::AskForMissing { .. }) {
+            "ask".into()
+        } else {
+            "answer".into()
+        },
+        intent: Some(template_intent.to_string()),
+        lang: lang.to_string(),
+        state: if shadow { "shadow" } else { "scheduled" }.into(),
+        due_at: replies::due_at(
+            message
+                .received_at
+                .max(message.date_ms.unwrap_or(0))
+                .min(now),
+            &shop.delay,
+            message.id as u64 ^ 0x9E37_79B9_7F4A_7C15,
+        ),
+        to_email: message.from_email.clone(),
+        to_name: message.from_name.clone(),
+        subject: replies::reply_subject(message.ticket_number, &message.ticket_subject),
+        body_text: body,
+        message_id: shop.message_id(message.id),
+    });
+    let (explanation_fr, explanation_en) = explain(&decision);
+    Draft {
+        decision: RecordedDecision {
+            decision,
+            shadow,
+            explanation_fr,
+            explanation_en,
+        },
+        reply,
+        case_file,
+        lang,
+    }
+}
+
+fn explain(decision: &Decision) -> (String, String) {
+    match decision {
+        Decision::HandOver { reason } => (reason.explain(UiLang::Fr), reason.explain(UiLang::En)),
+        Decision::Answer {
+            then_hand_over: true,
+            ..
+        } => (
+            "Réponse automatique d'attente, puis le ticket revient à l'équipe.".into(),
+            "Automatic holding answer, then the ticket goes to the team.".into(),
+        ),
+        Decision::Answer { .. } => ("Réponse automatique.".into(), "Automatic answer.".into()),
+        Decision::AskForMissing { missing, .. } => {
+            let list = |lang| {
+                missing
+                    .iter()
+                    .map(|n| n.label(lang))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (
+                format!("Réponse automatique demandant : {}.", list(UiLang::Fr)),
+                format!("Automatic answer asking for: {}.", list(UiLang::En)),
+            )
+        }
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().collect::<Vec<_>>()[text.chars().count().saturating_sub(max_chars)..]
+        .iter()
+        .collect()
+}
+
+/// An order as templates see it, in the answer's language.
+pub fn order_summary(order: &OrderRow, lang: UiLang, time_zone: &str) -> OrderSummary {
+    let tracking_url = order
+        .tracking_number
+        .as_deref()
+        .and_then(|number| carrier_of(number).map(|carrier| carrier.tracking_url(number)));
+    OrderSummary {
+        reference: order.reference.clone(),
+        status_label: status_label(&order.status, lang).to_string(),
+        status: order.status.clone(),
+        // The day is what a customer knows of an order; the hour would only puzzle.
+        date: order
+            .ordered_at
+            .and_then(|ms| replies::html::format_moment(ms, time_zone, lang))
+            .map(|moment| {
+                let cut = moment
+                    .find(lang.pick(" à ", " at "))
+                    .unwrap_or(moment.len());
+                moment[..cut].to_string()
+            })
+            .unwrap_or_default(),
+        items: order
+            .items
+            .iter()
+            .map(|item| OrderItem {
+                name: item.name.clone(),
+                quantity: item.quantity.clamp(0, u32::MAX as i64) as u32,
+            })
+            .collect(),
+        carrier: order.carrier.clone().or_else(|| {
+            order
+                .tracking_number
+                .as_deref()
+                .and_then(carrier_of)
+                .map(|c| c.name().to_string())
+        }),
+        tracking_number: order.tracking_number.clone(),
+        tracking_url,
+    }
+}
+
+/// Order statuses the templates know, in the customer's language.
+pub fn status_label(status: &str, lang: UiLang) -> &str {
+    const LABELS: [(&str, &str, &str); 7] = [
+        ("pending", "en attente de paiement", "awaiting payment"),
+        ("paid", "payée, bientôt préparée", "paid, soon prepared"),
+        ("processing", "en cours de préparation", "being prepared"),
+        ("shipped", "expédiée", "shipped"),
+        ("delivered", "livrée", "delivered"),
+        ("cancelled", "annulée", "cancelled"),
+        ("refunded", "remboursée", "refunded"),
+    ];
+    LABELS
+        .iter()
+        .find(|(id, _, _)| *id == status)
+        .map(|(_, fr, en)| lang.pick(fr, en))
+        .unwrap_or(status)
+}
+
+/// Per-intent counts, for reports.
+pub fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for item in items {
+        *counts.entry(item.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_keeps_the_end() {
+        assert_eq!(truncate("abcdef", 3), "def");
+        assert_eq!(truncate("é", 3), "é");
+    }
+
+    #[test]
+    fn statuses_have_both_languages() {
+        assert_eq!(status_label("shipped", UiLang::Fr), "expédiée");
+        assert_eq!(status_label("shipped", UiLang::En), "shipped");
+        assert_eq!(status_label("on_hold", UiLang::En), "on_hold");
+    }
+}

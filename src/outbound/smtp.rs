@@ -1,0 +1,712 @@
+//! SMTP sending that says whether a failure could have delivered the message.
+//!
+//! An automatic reply is sent at most once, so the caller must know which side of DATA a
+//! failure fell on. Everything up to the server's 354 answer to DATA (connecting, TLS, EHLO,
+//! AUTH, MAIL FROM, RCPT TO, DATA itself) sends no message: a failure there is a
+//! [`SendError::Refused`], safe to retry when not permanent. Once the first byte of the message
+//! has been written, a failure without a clear answer (connection cut, no final reply in time,
+//! a temporary 4xx) is [`SendError::Uncertain`]: the server may have queued it, so the caller
+//! must not resend it by itself. A clear permanent refusal of the message (5xx after the final
+//! dot) means the server took no responsibility for it: `Refused { permanent: true }`.
+//!
+//! lettre's connection API is driven step by step for this; its high-level transport hides the
+//! phase. Passwords go to lettre's AUTH and nowhere else: no error or log carries them.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use lettre::Address;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::intake::imap::{self, ImapError, MailStream, ProviderHint, Security};
+use crate::intake::providers;
+use crate::model::UiLang;
+
+/// Where and how to send: the mailbox's SMTP settings.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub accept_invalid_certs: bool,
+    /// Empty: no AUTH (a relay that trusts the network, like a local Postfix).
+    pub username: String,
+    pub password: SecretString,
+}
+
+impl fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Why a message was not sent, known before any of it reached the server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("cannot resolve host {host}")]
+    Dns { host: String },
+    #[error("connection refused by {host}:{port}")]
+    ConnectionRefused { host: String, port: u16 },
+    #[error("timed out talking to {host}:{port}")]
+    Timeout { host: String, port: u16 },
+    #[error("TLS certificate of {host} rejected: {reason}")]
+    Certificate { host: String, reason: String },
+    #[error("TLS failure with {host}: {reason}")]
+    Tls { host: String, reason: String },
+    #[error("{host} does not offer STARTTLS")]
+    StarttlsUnavailable { host: String },
+    #[error("the server refused the user name or password ({reply})")]
+    AuthenticationFailed {
+        reply: String,
+        hint: Option<ProviderHint>,
+    },
+    #[error("the server offers no authentication Guichet can use (PLAIN, LOGIN)")]
+    AuthenticationUnavailable,
+    #[error("the server refused the sender {address} ({reply})")]
+    SenderRefused { address: String, reply: String },
+    #[error("the server refused the recipient {address} ({reply})")]
+    RecipientRefused { address: String, reply: String },
+    #[error("invalid address {address:?}")]
+    InvalidAddress { address: String },
+    #[error("the server refused the message ({reply})")]
+    MessageRefused { reply: String },
+    #[error("connection lost: {0}")]
+    Connection(String),
+    #[error("unexpected SMTP exchange: {0}")]
+    Protocol(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Not delivered. Retry later when not `permanent`; a human must act when it is.
+    #[error("message not sent ({}): {reason}", if *.permanent { "permanent" } else { "temporary" })]
+    Refused { permanent: bool, reason: Refusal },
+    /// Failed during or after the transfer of the message: it may have been delivered. Never
+    /// resend it automatically.
+    #[error("message possibly sent: {reason}")]
+    Uncertain { reason: String },
+}
+
+impl SendError {
+    fn refused(permanent: bool, reason: Refusal) -> Self {
+        SendError::Refused { permanent, reason }
+    }
+
+    /// Whether sending again later, automatically, is safe and may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            SendError::Refused {
+                permanent: false,
+                ..
+            }
+        )
+    }
+
+    /// The message shown to the shop, in its language.
+    pub fn localized(&self, lang: UiLang) -> String {
+        match self {
+            SendError::Refused { permanent, reason } => {
+                let explanation = reason.localized(lang);
+                let outcome = match (permanent, lang) {
+                    (false, UiLang::Fr) => {
+                        "Le message n'a pas été envoyé ; Guichet réessaiera plus tard."
+                    }
+                    (false, UiLang::En) => {
+                        "The message was not sent; Guichet will try again later."
+                    }
+                    (true, UiLang::Fr) => {
+                        "Le message n'a pas été envoyé ; corrigez le problème puis renvoyez-le."
+                    }
+                    (true, UiLang::En) => {
+                        "The message was not sent; fix the problem, then send it again."
+                    }
+                };
+                format!("{explanation} {outcome}")
+            }
+            SendError::Uncertain { reason } => match lang {
+                UiLang::Fr => format!(
+                    "L'envoi a été interrompu pendant ou après la transmission du message ({reason}) : \
+                     il est peut-être arrivé. Guichet ne le renverra pas de lui-même, pour ne pas \
+                     l'envoyer deux fois ; vérifiez auprès du destinataire avant de le renvoyer."
+                ),
+                UiLang::En => format!(
+                    "Sending was interrupted during or after the transfer of the message ({reason}): \
+                     it may have arrived. Guichet will not send it again by itself, so as not to send \
+                     it twice; check with the recipient before sending it again."
+                ),
+            },
+        }
+    }
+}
+
+impl Refusal {
+    /// The cause, in the shop's language.
+    pub fn localized(&self, lang: UiLang) -> String {
+        match (self, lang) {
+            (Refusal::Dns { host }, UiLang::Fr) => {
+                format!("Serveur {host} introuvable (DNS) : vérifiez le nom du serveur SMTP.")
+            }
+            (Refusal::Dns { host }, UiLang::En) => {
+                format!("Server {host} not found (DNS): check the SMTP server name.")
+            }
+            (Refusal::ConnectionRefused { host, port }, UiLang::Fr) => format!(
+                "Connexion refusée par {host}:{port} : vérifiez le port et la sécurité (465 en TLS, 587 en STARTTLS)."
+            ),
+            (Refusal::ConnectionRefused { host, port }, UiLang::En) => format!(
+                "Connection refused by {host}:{port}: check the port and security (465 for TLS, 587 for STARTTLS)."
+            ),
+            (Refusal::Timeout { host, port }, UiLang::Fr) => {
+                format!("{host}:{port} ne répond pas (délai dépassé) : serveur arrêté ou pare-feu.")
+            }
+            (Refusal::Timeout { host, port }, UiLang::En) => {
+                format!("{host}:{port} does not answer (timed out): server down or a firewall.")
+            }
+            (Refusal::Certificate { host, reason }, UiLang::Fr) => format!(
+                "Le certificat TLS de {host} n'est pas valide ({reason}). S'il s'agit d'un certificat auto-signé que vous connaissez, utilisez --accept-invalid-certs."
+            ),
+            (Refusal::Certificate { host, reason }, UiLang::En) => format!(
+                "The TLS certificate of {host} is not valid ({reason}). If it is a self-signed certificate you trust, use --accept-invalid-certs."
+            ),
+            (Refusal::Tls { host, reason }, UiLang::Fr) => format!(
+                "Échec de la négociation TLS avec {host} ({reason}) : le port et le mode de sécurité correspondent-ils ?"
+            ),
+            (Refusal::Tls { host, reason }, UiLang::En) => format!(
+                "TLS negotiation with {host} failed ({reason}): do the port and security mode match?"
+            ),
+            (Refusal::StarttlsUnavailable { host }, UiLang::Fr) => format!(
+                "{host} ne propose pas STARTTLS : choisissez la sécurité TLS (port 465) ou vérifiez le port."
+            ),
+            (Refusal::StarttlsUnavailable { host }, UiLang::En) => format!(
+                "{host} does not offer STARTTLS: choose TLS security (port 465) or check the port."
+            ),
+            (Refusal::AuthenticationFailed { hint, .. }, lang) => {
+                let base = lang.pick(
+                    "Authentification SMTP refusée : identifiant ou mot de passe incorrect.",
+                    "SMTP authentication refused: wrong user name or password.",
+                );
+                match hint {
+                    Some((fr, en)) => format!("{base} {}", lang.pick(fr, en)),
+                    None => base.to_string(),
+                }
+            }
+            (Refusal::AuthenticationUnavailable, UiLang::Fr) => "Le serveur SMTP ne propose aucune authentification utilisable (PLAIN, LOGIN) : sur une connexion non chiffrée, essayez STARTTLS ou TLS.".to_string(),
+            (Refusal::AuthenticationUnavailable, UiLang::En) => "The SMTP server offers no usable authentication (PLAIN, LOGIN): on an unencrypted connection, try STARTTLS or TLS.".to_string(),
+            (Refusal::SenderRefused { address, reply }, UiLang::Fr) => format!(
+                "Le serveur refuse d'envoyer au nom de {address} ({reply}) : l'adresse d'expédition doit être celle du compte SMTP ou un alias autorisé."
+            ),
+            (Refusal::SenderRefused { address, reply }, UiLang::En) => format!(
+                "The server refuses to send as {address} ({reply}): the sender must be the SMTP account's address or an allowed alias."
+            ),
+            (Refusal::RecipientRefused { address, reply }, UiLang::Fr) => format!(
+                "Le serveur refuse le destinataire {address} ({reply}) : adresse inexistante ou boîte indisponible."
+            ),
+            (Refusal::RecipientRefused { address, reply }, UiLang::En) => format!(
+                "The server refuses the recipient {address} ({reply}): unknown address or unavailable mailbox."
+            ),
+            (Refusal::InvalidAddress { address }, UiLang::Fr) => {
+                format!("L'adresse « {address} » n'est pas une adresse e-mail valide.")
+            }
+            (Refusal::InvalidAddress { address }, UiLang::En) => {
+                format!("\"{address}\" is not a valid email address.")
+            }
+            (Refusal::MessageRefused { reply }, UiLang::Fr) => {
+                format!("Le serveur a refusé le message ({reply}).")
+            }
+            (Refusal::MessageRefused { reply }, UiLang::En) => {
+                format!("The server refused the message ({reply}).")
+            }
+            (Refusal::Connection(reason), UiLang::Fr) => {
+                format!("Connexion au serveur SMTP interrompue : {reason}.")
+            }
+            (Refusal::Connection(reason), UiLang::En) => {
+                format!("Connection to the SMTP server lost: {reason}.")
+            }
+            (Refusal::Protocol(reason), UiLang::Fr) => {
+                format!("Réponse SMTP inattendue : {reason}.")
+            }
+            (Refusal::Protocol(reason), UiLang::En) => {
+                format!("Unexpected SMTP response: {reason}.")
+            }
+        }
+    }
+}
+
+/// Deadline for each exchange before the message (greeting, EHLO, STARTTLS, AUTH, MAIL...).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Deadline for writing the message and reading the final reply (RFC 5321 suggests 10 min for
+/// the reply; a server that needs more is treated as uncertain, never resent).
+const DATA_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl AsyncTokioStream for MailStream {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        match self {
+            MailStream::Plain(tcp) => tcp.peer_addr(),
+            MailStream::Tls(tls) => tls.get_ref().0.peer_addr(),
+        }
+    }
+}
+
+fn from_imap_error(error: ImapError) -> SendError {
+    let reason = match error {
+        ImapError::Dns { host } => Refusal::Dns { host },
+        ImapError::ConnectionRefused { host, port } => Refusal::ConnectionRefused { host, port },
+        ImapError::Timeout { host, port } => Refusal::Timeout { host, port },
+        ImapError::Certificate { host, reason } => Refusal::Certificate { host, reason },
+        ImapError::Tls { host, reason } => Refusal::Tls { host, reason },
+        ImapError::Connection(reason) => Refusal::Connection(reason),
+        other => Refusal::Protocol(other.to_string()),
+    };
+    // A wrong host name or certificate will not fix itself; a refused or lost connection may.
+    let permanent = matches!(
+        reason,
+        Refusal::Dns { .. } | Refusal::Certificate { .. } | Refusal::Tls { .. }
+    );
+    SendError::refused(permanent, reason)
+}
+
+/// The server's reply text of a negative answer (`550 5.1.1 ...`), or lettre's description.
+fn reply_text(error: &lettre::transport::smtp::Error) -> String {
+    let text = error.to_string();
+    // "permanent error (550): 5.1.1 mailbox unavailable" -> "550 5.1.1 mailbox unavailable"
+    match (error.status(), text.split_once("): ")) {
+        (Some(code), Some((_, rest))) => format!("{code} {rest}"),
+        _ => text,
+    }
+}
+
+/// The rustls error somewhere in the error's causes, if any (io::Error hides its inner error
+/// from `source()`, so look inside it too).
+fn rustls_cause<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current: Option<&'a (dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let rustls_error = e.downcast_ref::<rustls::Error>().or_else(|| {
+            e.downcast_ref::<io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if rustls_error.is_some() {
+            return rustls_error;
+        }
+        current = e.source().or_else(|| {
+            e.downcast_ref::<io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|inner| inner as &(dyn std::error::Error + 'static))
+        });
+    }
+    None
+}
+
+/// A failure before any byte of the message was written.
+fn before_data(error: lettre::transport::smtp::Error) -> SendError {
+    if error.is_permanent() || error.is_transient() {
+        return SendError::refused(error.is_permanent(), Refusal::Protocol(reply_text(&error)));
+    }
+    if error.is_timeout() {
+        return SendError::refused(false, Refusal::Connection("timed out".into()));
+    }
+    SendError::refused(false, Refusal::Connection(error.to_string()))
+}
+
+async fn step<T>(
+    settings: &SmtpSettings,
+    fut: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
+) -> Result<Result<T, lettre::transport::smtp::Error>, SendError> {
+    tokio::time::timeout(COMMAND_TIMEOUT, fut)
+        .await
+        .map_err(|_| {
+            SendError::refused(
+                false,
+                Refusal::Timeout {
+                    host: settings.host.clone(),
+                    port: settings.port,
+                },
+            )
+        })
+}
+
+fn parse_address(address: &str) -> Result<Address, SendError> {
+    address.trim().parse().map_err(|_| {
+        SendError::refused(
+            true,
+            Refusal::InvalidAddress {
+                address: address.to_string(),
+            },
+        )
+    })
+}
+
+/// Sends `raw` (a whole RFC 5322 message) from the envelope sender `from` to every address in
+/// `to`, in one SMTP transaction. See the module documentation for what each error means.
+pub async fn send(
+    settings: &SmtpSettings,
+    from: &str,
+    to: &[String],
+    raw: &[u8],
+) -> Result<(), SendError> {
+    let sender = parse_address(from)?;
+    let recipients = to
+        .iter()
+        .map(|address| parse_address(address).map(|parsed| (address, parsed)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if recipients.is_empty() {
+        return Err(SendError::refused(
+            true,
+            Refusal::InvalidAddress {
+                address: String::new(),
+            },
+        ));
+    }
+
+    let mut connection = connect(settings).await?;
+    match transaction(settings, &mut connection, &sender, &recipients, raw).await {
+        Ok(()) => {
+            let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
+            tracing::info!(
+                host = %settings.host,
+                recipients = recipients.len(),
+                bytes = raw.len(),
+                "message sent"
+            );
+            Ok(())
+        }
+        Err(error) => {
+            abort(&mut connection).await;
+            match &error {
+                SendError::Refused { permanent, reason } => {
+                    tracing::warn!(host = %settings.host, permanent, %reason, "message not sent")
+                }
+                SendError::Uncertain { reason } => {
+                    tracing::warn!(host = %settings.host, %reason, "message possibly sent")
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Says QUIT when the connection still works, and closes it; never waits long.
+async fn abort(connection: &mut AsyncSmtpConnection) {
+    let _ = tokio::time::timeout(Duration::from_secs(5), connection.abort()).await;
+}
+
+/// Connects, secures the connection as `settings` say and logs in. Nothing sent yet.
+async fn connect(settings: &SmtpSettings) -> Result<AsyncSmtpConnection, SendError> {
+    let (host, port) = (settings.host.as_str(), settings.port);
+    let stream = imap::open_stream(host, port, settings.security, settings.accept_invalid_certs)
+        .await
+        .map_err(from_imap_error)?;
+    let hello = ClientId::Domain("localhost".into());
+    let mut connection = step(
+        settings,
+        AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello),
+    )
+    .await?
+    .map_err(before_data)?;
+
+    if settings.security == Security::Starttls {
+        if !connection.can_starttls() {
+            abort(&mut connection).await;
+            return Err(SendError::refused(
+                true,
+                Refusal::StarttlsUnavailable {
+                    host: host.to_string(),
+                },
+            ));
+        }
+        let tls = TlsParameters::builder(host.to_string())
+            // Like IMAP: a certificate the shop chose to trust is trusted whatever its name.
+            .dangerous_accept_invalid_certs(settings.accept_invalid_certs)
+            .dangerous_accept_invalid_hostnames(settings.accept_invalid_certs)
+            .build_rustls()
+            .map_err(|e| {
+                SendError::refused(
+                    true,
+                    Refusal::Tls {
+                        host: host.to_string(),
+                        reason: e.to_string(),
+                    },
+                )
+            })?;
+        if let Err(error) = step(settings, connection.starttls(tls, &hello)).await? {
+            let cause = rustls_cause(&error);
+            let reason = cause.map_or_else(|| error.to_string(), |e| e.to_string());
+            let refusal = if matches!(cause, Some(rustls::Error::InvalidCertificate(_))) {
+                Refusal::Certificate {
+                    host: host.to_string(),
+                    reason,
+                }
+            } else {
+                Refusal::Tls {
+                    host: host.to_string(),
+                    reason,
+                }
+            };
+            // No QUIT: after a failed handshake lettre's stream is gone (writing to it panics
+            // in debug builds); dropping the connection closes the socket.
+            return Err(SendError::refused(true, refusal));
+        }
+    }
+
+    if !settings.username.is_empty() {
+        let credentials = Credentials::new(
+            settings.username.clone(),
+            settings.password.expose_secret().to_string(),
+        );
+        let offered = connection
+            .server_info()
+            .supports_auth_mechanism(Mechanism::Plain)
+            || connection
+                .server_info()
+                .supports_auth_mechanism(Mechanism::Login);
+        if !offered {
+            abort(&mut connection).await;
+            return Err(SendError::refused(true, Refusal::AuthenticationUnavailable));
+        }
+        let result = step(
+            settings,
+            connection.auth(&[Mechanism::Plain, Mechanism::Login], &credentials),
+        )
+        .await?;
+        if let Err(error) = result {
+            abort(&mut connection).await;
+            let refusal = if error.is_permanent() {
+                Refusal::AuthenticationFailed {
+                    reply: reply_text(&error),
+                    hint: providers::for_email(&settings.username).and_then(|p| p.auth_hint),
+                }
+            } else {
+                return Err(before_data(error));
+            };
+            return Err(SendError::refused(true, refusal));
+        }
+    }
+    Ok(connection)
+}
+
+/// MAIL FROM, RCPT TO for each recipient, DATA, the message. Refused up to DATA's 354;
+/// uncertain from the first byte of the message on, unless the server clearly refuses it.
+async fn transaction(
+    settings: &SmtpSettings,
+    connection: &mut AsyncSmtpConnection,
+    sender: &Address,
+    recipients: &[(&String, Address)],
+    raw: &[u8],
+) -> Result<(), SendError> {
+    let mut parameters = Vec::new();
+    if !raw.is_ascii() {
+        if !connection
+            .server_info()
+            .supports_feature(Extension::EightBitMime)
+        {
+            return Err(SendError::refused(
+                true,
+                Refusal::MessageRefused {
+                    reply: "8-bit message but the server does not accept 8BITMIME".into(),
+                },
+            ));
+        }
+        parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    if let Err(error) = step(
+        settings,
+        connection.command(Mail::new(Some(sender.clone()), parameters)),
+    )
+    .await?
+    {
+        return Err(match error.status() {
+            Some(_) => SendError::refused(
+                error.is_permanent(),
+                Refusal::SenderRefused {
+                    address: sender.to_string(),
+                    reply: reply_text(&error),
+                },
+            ),
+            None => before_data(error),
+        });
+    }
+    for (written, address) in recipients {
+        if let Err(error) = step(
+            settings,
+            connection.command(Rcpt::new(address.clone(), vec![])),
+        )
+        .await?
+        {
+            return Err(match error.status() {
+                Some(_) => SendError::refused(
+                    error.is_permanent(),
+                    Refusal::RecipientRefused {
+                        address: written.to_string(),
+                        reply: reply_text(&error),
+                    },
+                ),
+                None => before_data(error),
+            });
+        }
+    }
+    if let Err(error) = step(settings, connection.command(Data)).await? {
+        return Err(match error.status() {
+            Some(_) => SendError::refused(
+                error.is_permanent(),
+                Refusal::MessageRefused {
+                    reply: reply_text(&error),
+                },
+            ),
+            None => before_data(error),
+        });
+    }
+
+    // From here on the server may have the message.
+    match tokio::time::timeout(DATA_TIMEOUT, connection.message(raw)).await {
+        Err(_) => Err(SendError::Uncertain {
+            reason: format!(
+                "no answer from {}:{} after the message was sent",
+                settings.host, settings.port
+            ),
+        }),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) if error.is_permanent() => Err(SendError::refused(
+            true,
+            Refusal::MessageRefused {
+                reply: reply_text(&error),
+            },
+        )),
+        Ok(Err(error)) if error.is_transient() => Err(SendError::Uncertain {
+            reason: format!(
+                "temporary refusal after the message: {}",
+                reply_text(&error)
+            ),
+        }),
+        Ok(Err(error)) => Err(SendError::Uncertain {
+            reason: format!("connection lost during the message: {error}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_reads_differently_in_each_language() {
+        let refusals = [
+            Refusal::Dns { host: "x".into() },
+            Refusal::ConnectionRefused {
+                host: "x".into(),
+                port: 587,
+            },
+            Refusal::Timeout {
+                host: "x".into(),
+                port: 587,
+            },
+            Refusal::Certificate {
+                host: "x".into(),
+                reason: "self-signed".into(),
+            },
+            Refusal::Tls {
+                host: "x".into(),
+                reason: "bad record".into(),
+            },
+            Refusal::StarttlsUnavailable { host: "x".into() },
+            Refusal::AuthenticationFailed {
+                reply: "535 5.7.8 failed".into(),
+                hint: providers::for_email("a@gmail.com").and_then(|p| p.auth_hint),
+            },
+            Refusal::AuthenticationUnavailable,
+            Refusal::SenderRefused {
+                address: "a@b.c".into(),
+                reply: "553".into(),
+            },
+            Refusal::RecipientRefused {
+                address: "a@b.c".into(),
+                reply: "550".into(),
+            },
+            Refusal::InvalidAddress {
+                address: "nope".into(),
+            },
+            Refusal::MessageRefused {
+                reply: "554".into(),
+            },
+            Refusal::Connection("reset".into()),
+            Refusal::Protocol("garbage".into()),
+        ];
+        for reason in refusals {
+            for permanent in [false, true] {
+                let error = SendError::Refused {
+                    permanent,
+                    reason: reason.clone(),
+                };
+                let (fr, en) = (error.localized(UiLang::Fr), error.localized(UiLang::En));
+                assert_ne!(fr, en, "{error:?}");
+                assert_eq!(error.is_retryable(), !permanent);
+            }
+        }
+        let uncertain = SendError::Uncertain {
+            reason: "reset".into(),
+        };
+        assert!(!uncertain.is_retryable());
+        assert!(uncertain.localized(UiLang::Fr).contains("peut-être"));
+        assert!(uncertain.localized(UiLang::En).contains("may have arrived"));
+        let gmail = Refusal::AuthenticationFailed {
+            reply: String::new(),
+            hint: providers::for_email("a@gmail.com").and_then(|p| p.auth_hint),
+        };
+        assert!(gmail.localized(UiLang::En).contains("app password"));
+    }
+
+    #[test]
+    fn settings_never_show_the_password() {
+        let settings = SmtpSettings {
+            host: "smtp.x".into(),
+            port: 587,
+            security: Security::Starttls,
+            accept_invalid_certs: false,
+            username: "me".into(),
+            password: SecretString::from("hunter2-secret"),
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn bad_addresses_are_refused_before_connecting() {
+        let settings = SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: 1,
+            security: Security::None,
+            accept_invalid_certs: false,
+            username: String::new(),
+            password: SecretString::from(""),
+        };
+        let error = send(&settings, "not an address", &["a@b.c".into()], b"x")
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            SendError::Refused {
+                permanent: true,
+                reason: Refusal::InvalidAddress { .. }
+            }
+        ));
+        let error = send(&settings, "a@b.c", &[], b"x").await.unwrap_err();
+        assert!(matches!(
+            error,
+            SendError::Refused {
+                permanent: true,
+                ..
+            }
+        ));
+    }
+}
