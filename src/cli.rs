@@ -335,6 +335,23 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     result
 }
 
+/// The text of FILE, or of standard input for "-".
+fn read_input(path: &std::path::Path, lang: UiLang) -> Result<String> {
+    if path.as_os_str() == "-" {
+        return std::io::read_to_string(std::io::stdin()).context(lang.pick(
+            "lecture de l'entrée standard impossible",
+            "cannot read standard input",
+        ));
+    }
+    std::fs::read_to_string(path).with_context(|| {
+        tr(
+            lang,
+            format!("impossible de lire {}", path.display()),
+            format!("cannot read {}", path.display()),
+        )
+    })
+}
+
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;

@@ -184,6 +184,15 @@ impl ShopAnswering {
         })
     }
 
+    /// Mail that arrived before answers were turned on, or days ago, is never answered late.
+    pub fn is_too_old(&self, message: &PendingMessage, now: i64) -> bool {
+        let written = message.date_ms.unwrap_or(message.received_at).min(message.received_at);
+        self.settings
+            .auto_answers_since
+            .is_none_or(|since| message.received_at < since)
+            || now - written > MAX_AGE_MS
+    }
+
     /// The deterministic Message-ID of the answer to a message: a copy is recognisable
     /// anywhere, and intake never files it as a customer's.
     pub fn message_id(&self, message_row_id: i64) -> String {
@@ -204,34 +213,44 @@ pub async fn plan_shop(
     default_lang: UiLang,
 ) -> Result<PlanSummary, AnsweringError> {
     let mut summary = PlanSummary::default();
-    let mut shop: Option<ShopAnswering> = None;
+    // With answers off nothing is decided: messages stay pending, and whatever arrived before
+    // answers are turned on is then handed over as too old, never answered late.
+    if store.reply_settings(shop_id).await?.auto_answers == Mode::Off.as_str() {
+        return Ok(summary);
+    }
+    let shop = ShopAnswering::load(store, shop_id, default_lang).await?;
     loop {
         let pending = store.pending_messages(shop_id, PLAN_BATCH).await?;
         if pending.is_empty() {
             return Ok(summary);
         }
-        let shop = match &shop {
-            Some(shop) => shop,
-            None => shop.insert(ShopAnswering::load(store, shop_id, default_lang).await?),
-        };
         for message in pending {
             let now = now_ms();
-            let quota = quota_now(store, shop, now).await?;
-            let last = store.last_auto_reply_at(message.ticket_id).await?;
-            let order = match &message.triage {
-                Some(triage) => {
-                    store
-                        .order_for(shop_id, &message.from_email, &triage.facts.order_refs)
-                        .await?
-                }
-                None => None,
+            let (quota, last, order) = if shop.is_too_old(&message, now) {
+                // Handed over whatever the rest says: skip the lookups (a first turn-on
+                // meets the whole history of the mailbox).
+                (QuotaState::Available { left: None }, None, None)
+            } else {
+                let order = match &message.triage {
+                    Some(triage) => {
+                        store
+                            .order_for(shop_id, &message.from_email, &triage.facts.order_refs)
+                            .await?
+                    }
+                    None => None,
+                };
+                (
+                    quota_now(store, &shop, now).await?,
+                    store.last_auto_reply_at(message.ticket_id).await?,
+                    order,
+                )
             };
-            let draft = draft_for(shop, &message, order.as_ref(), quota, last, now, false);
+            let draft = draft_for(&shop, &message, order.as_ref(), quota, last, now, false);
             if let Decision::HandOver {
                 reason: NoAutoReply::QuotaSpent,
             } = draft.decision.decision
             {
-                super::notify_quota_spent(store, shop, now).await?;
+                super::notify_quota_spent(store, &shop, now).await?;
             }
             let reply = draft.reply.clone();
             let record = DecisionRecord {
@@ -327,17 +346,7 @@ pub fn draft_for(
     if force_on {
         settings.mode = Mode::On;
     }
-    let too_old = !force_on
-        && (shop
-            .settings
-            .auto_answers_since
-            .is_none_or(|since| message.received_at < since)
-            || now
-                - message
-                    .date_ms
-                    .unwrap_or(message.received_at)
-                    .min(message.received_at)
-                > MAX_AGE_MS);
+    let too_old = !force_on && shop.is_too_old(message, now);
     let machine = replies::machine_refusal(
         &message.from_email,
         &message.automation,

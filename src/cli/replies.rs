@@ -16,7 +16,7 @@ use guichet::store::{
     OrderItem, OrderRow, ReplyAction, ReplyView, Shop, StoreError, StoredTemplate,
 };
 
-use super::{App, chosen_shop, print_json, tr};
+use super::{App, chosen_shop, print_json, read_input, tr};
 
 /// `shop set` options for automatic answers and branding.
 #[derive(Debug, Args, Default)]
@@ -293,11 +293,7 @@ pub async fn replies_command(app: &App, command: RepliesCommand) -> Result<ExitC
             }
         }
         RepliesCommand::Edit { id, file } => {
-            let body = if file.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin())?
-            } else {
-                std::fs::read_to_string(&file).with_context(|| file.display().to_string())?
-            };
+            let body = read_input(&file, lang)?;
             if body.trim().is_empty() {
                 bail!(lang.pick(
                     "texte vide : rien n'est changé",
@@ -536,11 +532,7 @@ pub async fn templates_command(app: &App, command: TemplatesCommand) -> Result<E
                     format!("unknown intent: {intent} (guichet intents list)")
                 ));
             }
-            let body = if file.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin())?
-            } else {
-                std::fs::read_to_string(&file).with_context(|| file.display().to_string())?
-            };
+            let body = read_input(&file, lang)?;
             let parsed_needs = needs
                 .iter()
                 .map(|n| {

@@ -21,7 +21,7 @@ use guichet::triage::corpus::{self, Record};
 use guichet::triage::eval::{self, ExtractionScore, Outcome, Report};
 use guichet::triage::{self, Facts, Reason, Triage, Triager};
 
-use super::{App, chosen_shop, print_json, tr};
+use super::{App, chosen_shop, print_json, read_input, tr};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -740,17 +740,7 @@ pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
                     "invalid identifier: lowercase letters, digits and _ only (e.g. wholesale)"
                 ));
             }
-            let content = if examples.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin())?
-            } else {
-                std::fs::read_to_string(&examples).with_context(|| {
-                    tr(
-                        lang,
-                        format!("impossible de lire {}", examples.display()),
-                        format!("cannot read {}", examples.display()),
-                    )
-                })?
-            };
+            let content = read_input(&examples, lang)?;
             let lines: Vec<String> = content
                 .lines()
                 .map(str::trim)

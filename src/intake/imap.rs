@@ -100,42 +100,67 @@ pub enum ImapError {
     Protocol(String),
 }
 
+/// The protocol a connection problem is about: it names the server and its usual ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Imap,
+    Smtp,
+}
+
+/// How a problem of reaching a server reads, the same for IMAP and SMTP: unknown host,
+/// connection refused, timeout, certificate, TLS. Other errors get their own words elsewhere.
+pub fn connection_problem_text(error: &ImapError, protocol: Protocol, lang: UiLang) -> String {
+    let (name, tls_port, starttls_port) = match protocol {
+        Protocol::Imap => ("IMAP", 993, 143),
+        Protocol::Smtp => ("SMTP", 465, 587),
+    };
+    match (error, lang) {
+        (ImapError::Dns { host }, UiLang::Fr) => {
+            format!("Serveur {host} introuvable (DNS) : vérifiez le nom du serveur {name}.")
+        }
+        (ImapError::Dns { host }, UiLang::En) => {
+            format!("Server {host} not found (DNS): check the {name} server name.")
+        }
+        (ImapError::ConnectionRefused { host, port }, UiLang::Fr) => format!(
+            "Connexion refusée par {host}:{port} : vérifiez le port et la sécurité ({tls_port} en TLS, {starttls_port} en STARTTLS)."
+        ),
+        (ImapError::ConnectionRefused { host, port }, UiLang::En) => format!(
+            "Connection refused by {host}:{port}: check the port and security ({tls_port} for TLS, {starttls_port} for STARTTLS)."
+        ),
+        (ImapError::Timeout { host, port }, UiLang::Fr) => {
+            format!("{host}:{port} ne répond pas (délai dépassé) : serveur arrêté ou pare-feu.")
+        }
+        (ImapError::Timeout { host, port }, UiLang::En) => {
+            format!("{host}:{port} does not answer (timed out): server down or a firewall.")
+        }
+        (ImapError::Certificate { host, reason }, UiLang::Fr) => format!(
+            "Le certificat TLS de {host} n'est pas valide ({reason}). S'il s'agit d'un certificat auto-signé que vous connaissez, utilisez --accept-invalid-certs."
+        ),
+        (ImapError::Certificate { host, reason }, UiLang::En) => format!(
+            "The TLS certificate of {host} is not valid ({reason}). If it is a self-signed certificate you trust, use --accept-invalid-certs."
+        ),
+        (ImapError::Tls { host, reason }, UiLang::Fr) => format!(
+            "Échec de la négociation TLS avec {host} ({reason}) : le port et le mode de sécurité correspondent-ils ?"
+        ),
+        (ImapError::Tls { host, reason }, UiLang::En) => format!(
+            "TLS negotiation with {host} failed ({reason}): do the port and security mode match?"
+        ),
+        (other, _) => other.to_string(),
+    }
+}
+
 impl ImapError {
     /// The message shown to the shop, in its language.
     pub fn localized(&self, lang: UiLang) -> String {
         match (self, lang) {
-            (ImapError::Dns { host }, UiLang::Fr) => {
-                format!("Serveur {host} introuvable (DNS) : vérifiez le nom du serveur IMAP.")
-            }
-            (ImapError::Dns { host }, UiLang::En) => {
-                format!("Server {host} not found (DNS): check the IMAP server name.")
-            }
-            (ImapError::ConnectionRefused { host, port }, UiLang::Fr) => format!(
-                "Connexion refusée par {host}:{port} : vérifiez le port et la sécurité (993 en TLS, 143 en STARTTLS)."
-            ),
-            (ImapError::ConnectionRefused { host, port }, UiLang::En) => format!(
-                "Connection refused by {host}:{port}: check the port and security (993 for TLS, 143 for STARTTLS)."
-            ),
-            (ImapError::Timeout { host, port }, UiLang::Fr) => {
-                format!("{host}:{port} ne répond pas (délai dépassé) : serveur arrêté ou pare-feu.")
-            }
-            (ImapError::Timeout { host, port }, UiLang::En) => {
-                format!("{host}:{port} does not answer (timed out): server down or a firewall.")
-            }
-            (ImapError::Certificate { host, reason }, UiLang::Fr) => format!(
-                "Le certificat TLS de {host} n'est pas valide ({reason}). S'il s'agit d'un certificat auto-signé que vous connaissez, utilisez --accept-invalid-certs."
-            ),
-            (ImapError::Certificate { host, reason }, UiLang::En) => format!(
-                "The TLS certificate of {host} is not valid ({reason}). If it is a self-signed certificate you trust, use --accept-invalid-certs."
-            ),
-            (ImapError::Tls { host, reason }, UiLang::Fr) => format!(
-                "Échec de la négociation TLS avec {host} ({reason}) : le port et le mode de sécurité correspondent-ils ?"
-            ),
-            (ImapError::Tls { host, reason }, UiLang::En) => {
-                format!(
-                    "TLS negotiation with {host} failed ({reason}): do the port and security mode match?"
-                )
-            }
+            (
+                ImapError::Dns { .. }
+                | ImapError::ConnectionRefused { .. }
+                | ImapError::Timeout { .. }
+                | ImapError::Certificate { .. }
+                | ImapError::Tls { .. },
+                lang,
+            ) => connection_problem_text(self, Protocol::Imap, lang),
             (ImapError::AuthenticationFailed { hint }, lang) => {
                 let base = lang.pick(
                     "Authentification refusée : identifiant ou mot de passe incorrect.",

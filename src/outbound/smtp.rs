@@ -24,7 +24,9 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::intake::imap::{self, ImapError, MailStream, ProviderHint, Security};
+use crate::intake::imap::{
+    self, ImapError, MailStream, Protocol, ProviderHint, Security, connection_problem_text,
+};
 use crate::intake::providers;
 use crate::model::UiLang;
 
@@ -157,35 +159,40 @@ impl Refusal {
     /// The cause, in the shop's language.
     pub fn localized(&self, lang: UiLang) -> String {
         match (self, lang) {
-            (Refusal::Dns { host }, UiLang::Fr) => {
-                format!("Serveur {host} introuvable (DNS) : vérifiez le nom du serveur SMTP.")
+            (Refusal::Dns { host }, lang) => {
+                connection_problem_text(&ImapError::Dns { host: host.clone() }, Protocol::Smtp, lang)
             }
-            (Refusal::Dns { host }, UiLang::En) => {
-                format!("Server {host} not found (DNS): check the SMTP server name.")
-            }
-            (Refusal::ConnectionRefused { host, port }, UiLang::Fr) => format!(
-                "Connexion refusée par {host}:{port} : vérifiez le port et la sécurité (465 en TLS, 587 en STARTTLS)."
+            (Refusal::ConnectionRefused { host, port }, lang) => connection_problem_text(
+                &ImapError::ConnectionRefused {
+                    host: host.clone(),
+                    port: *port,
+                },
+                Protocol::Smtp,
+                lang,
             ),
-            (Refusal::ConnectionRefused { host, port }, UiLang::En) => format!(
-                "Connection refused by {host}:{port}: check the port and security (465 for TLS, 587 for STARTTLS)."
+            (Refusal::Timeout { host, port }, lang) => connection_problem_text(
+                &ImapError::Timeout {
+                    host: host.clone(),
+                    port: *port,
+                },
+                Protocol::Smtp,
+                lang,
             ),
-            (Refusal::Timeout { host, port }, UiLang::Fr) => {
-                format!("{host}:{port} ne répond pas (délai dépassé) : serveur arrêté ou pare-feu.")
-            }
-            (Refusal::Timeout { host, port }, UiLang::En) => {
-                format!("{host}:{port} does not answer (timed out): server down or a firewall.")
-            }
-            (Refusal::Certificate { host, reason }, UiLang::Fr) => format!(
-                "Le certificat TLS de {host} n'est pas valide ({reason}). S'il s'agit d'un certificat auto-signé que vous connaissez, utilisez --accept-invalid-certs."
+            (Refusal::Certificate { host, reason }, lang) => connection_problem_text(
+                &ImapError::Certificate {
+                    host: host.clone(),
+                    reason: reason.clone(),
+                },
+                Protocol::Smtp,
+                lang,
             ),
-            (Refusal::Certificate { host, reason }, UiLang::En) => format!(
-                "The TLS certificate of {host} is not valid ({reason}). If it is a self-signed certificate you trust, use --accept-invalid-certs."
-            ),
-            (Refusal::Tls { host, reason }, UiLang::Fr) => format!(
-                "Échec de la négociation TLS avec {host} ({reason}) : le port et le mode de sécurité correspondent-ils ?"
-            ),
-            (Refusal::Tls { host, reason }, UiLang::En) => format!(
-                "TLS negotiation with {host} failed ({reason}): do the port and security mode match?"
+            (Refusal::Tls { host, reason }, lang) => connection_problem_text(
+                &ImapError::Tls {
+                    host: host.clone(),
+                    reason: reason.clone(),
+                },
+                Protocol::Smtp,
+                lang,
             ),
             (Refusal::StarttlsUnavailable { host }, UiLang::Fr) => format!(
                 "{host} ne propose pas STARTTLS : choisissez la sécurité TLS (port 465) ou vérifiez le port."

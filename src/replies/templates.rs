@@ -556,17 +556,7 @@ mod tests {
     #[test]
     fn shipped_templates_cover_the_automatic_intents_in_both_languages() {
         let templates = shipped_templates();
-        for intent in [
-            "order_status",
-            "return_exchange",
-            "refund",
-            "cancel_order",
-            "change_order",
-            "damaged_or_wrong_item",
-            "invoice",
-            "account",
-            "payment_issue",
-        ] {
+        for intent in crate::replies::decision::DEFAULT_AUTOMATIC_INTENTS {
             for lang in ["fr", "en"] {
                 assert!(
                     find_template(&templates, intent, lang).is_some(),
