@@ -175,24 +175,24 @@ const H: &str = r"[ \t\u{A0}\u{202F}]";
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}\b",
+        r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}(?-u:\b)",
     )
     .expect("email regex")
 });
 
 static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:https?://|www\.)[^\s<>"'()\[\]]+"#).expect("url regex")
+    Regex::new(r#"(?i)(?-u:\b)(?:https?://|www\.)[^\s<>"'()\[\]]+"#).expect("url regex")
 });
 
 static IBAN_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b[A-Za-z]{2}[0-9]{2}").expect("iban regex"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)[A-Za-z]{2}[0-9]{2}").expect("iban regex"));
 
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b",
-        r"|\b\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}\b",
-        r"|\b\d{1,2}/\d{1,2}\b",
-        r"|\b\d{1,2}[:h]\d{2}\b",
+        r"(?-u:\b)\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})(?-u:\b)",
+        r"|(?-u:\b)\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}(?-u:\b)",
+        r"|(?-u:\b)\d{1,2}/\d{1,2}(?-u:\b)",
+        r"|(?-u:\b)\d{1,2}[:h]\d{2}(?-u:\b)",
     ))
     .expect("date regex")
 });
@@ -202,15 +202,15 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         concat!(
             // +33 6 12 34 56 78, 0033 (0)6…: French numbers have exactly nine digits after 33.
-            r"(?:\+|\b00)33{s}?(?:\(0\){s}?)?[1-9](?:{s}?\d{{2}}){{4}}",
+            r"(?:\+|(?-u:\b)00)33{s}?(?:\(0\){s}?)?[1-9](?:{s}?\d{{2}}){{4}}",
             // Other international numbers: country code and 8 to 15 digits in all, checked after.
-            r"|(?:\+|\b00)[1-9]\d{{0,2}}(?:{s}?\(0\))?(?:[ .\-/\u{{A0}}]?\(?\d{{1,5}}\)?){{1,6}}",
+            r"|(?:\+|(?-u:\b)00)[1-9]\d{{0,2}}(?:{s}?\(0\))?(?:[ .\-/\u{{A0}}]?\(?\d{{1,5}}\)?){{1,6}}",
             // 06 12 34 56 78, 0612345678, 06.12.34.56.78
-            r"|\b0[1-9](?:{s}?\d{{2}}){{4}}",
+            r"|(?-u:\b)0[1-9](?:{s}?\d{{2}}){{4}}",
             // UK mobile written in one block.
-            r"|\b07\d{{9}}",
+            r"|(?-u:\b)07\d{{9}}",
             // UK and German national forms: 020 7946 0958, 07911 123456, 030 12345678, 089/1234567
-            r"|\b0\d{{2,4}}[ /\-\u{{A0}}]\d{{3,8}}(?:[ \-\u{{A0}}]\d{{3,4}})?",
+            r"|(?-u:\b)0\d{{2,4}}[ /\-\u{{A0}}]\d{{3,8}}(?:[ \-\u{{A0}}]\d{{3,4}})?",
         ),
         s = s
     ))
@@ -222,9 +222,9 @@ static AMOUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         concat!(
             // 49€90, the French way of writing 49,90 €.
-            r"\b\d+€\d{{2}}\b",
-            r"|\b{num}{h}?(?:[€$£]|(?i:eur|euros?|usd|gbp|chf|dollars?)\b)",
-            r"|(?:US\$|[€$£]|\b(?i:eur|usd|gbp|chf)\b){h}?{num}",
+            r"(?-u:\b)\d+€\d{{2}}(?-u:\b)",
+            r"|(?-u:\b){num}{h}?(?:[€$£]|(?i:eur|euros?|usd|gbp|chf|dollars?)(?-u:\b))",
+            r"|(?:US\$|[€$£]|(?-u:\b)(?i:eur|usd|gbp|chf)(?-u:\b)){h}?{num}",
         ),
         num = num,
         h = r"[ \u{A0}\u{202F}]"
@@ -237,14 +237,14 @@ static AMOUNT: LazyLock<Regex> = LazyLock::new(|| {
 static ORDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
         concat!(
-            r"(?i)(?P<pre>\b(?:n°|nº|no\.|num[ée]ro|number|nummer|n[úu]mero|r[ée]f[ée]rence|reference|r[ée]f\.?|id)",
+            r"(?i)(?P<pre>(?-u:\b)(?:n°|nº|no\.|num[ée]ro|number|nummer|n[úu]mero|r[ée]f[ée]rence|reference|r[ée]f\.?|id)",
             r"{h}*(?:(?:de|of|del|der|di|da){h}+|d['’]|dell['’])?",
             r"(?:(?:la|ma|votre|the|my|your|mi|su|mia|ihrer|meiner){h}+)?)?",
-            r"\b(?P<kw>commandes?|cdes?|cmdes?|cmds?|orders?|bestellung(?:en)?|bestellnummer|auftragsnummer|auftrag",
-            r"|pedidos?|ordine|ordini|encomenda|bestelling|bestelnummer|ordernummer)\b",
-            r"(?:{h}*(?P<num>n°|nº|n\.|no\b\.?|nr\b\.?|num[ée]ro\b|number\b|nummer\b|n[úu]mero\b",
-            r"|r[ée]f[ée]rence\b|reference\b|r[ée]f\b\.?|id\b))?",
-            r"(?:{h}*(?P<is>:|=|\bis\b|\best\b|\bist\b|\bes\b|\bè))?",
+            r"(?-u:\b)(?P<kw>commandes?|cdes?|cmdes?|cmds?|orders?|bestellung(?:en)?|bestellnummer|auftragsnummer|auftrag",
+            r"|pedidos?|ordine|ordini|encomenda|bestelling|bestelnummer|ordernummer)(?-u:\b)",
+            r"(?:{h}*(?P<num>n°|nº|n\.|no(?-u:\b)\.?|nr(?-u:\b)\.?|num[ée]ro(?-u:\b)|number(?-u:\b)|nummer(?-u:\b)|n[úu]mero(?-u:\b)",
+            r"|r[ée]f[ée]rence(?-u:\b)|reference(?-u:\b)|r[ée]f(?-u:\b)\.?|id(?-u:\b)))?",
+            r"(?:{h}*(?P<is>:|=|(?-u:\b)is(?-u:\b)|(?-u:\b)est(?-u:\b)|(?-u:\b)ist(?-u:\b)|(?-u:\b)es(?-u:\b)|(?-u:\b)è))?",
             r"{h}*(?:#{h}+)?(?P<ref>#?[\p{{L}}\p{{N}}][\p{{L}}\p{{N}}_\-]*)",
         ),
         h = H
@@ -255,30 +255,30 @@ static ORDER: LazyLock<Regex> = LazyLock::new(|| {
 /// "commandes 1234 et 1235": further references after the first.
 static ORDER_MORE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)^{h}*(?:,|&|/|\+|et\b|and\b|und\b|y\b|e\b|ou\b|or\b){h}*(?:n°{h}*)?(?P<ref>#?[\p{{L}}\p{{N}}][\p{{L}}\p{{N}}_\-]*)",
+        r"(?i)^{h}*(?:,|&|/|\+|et(?-u:\b)|and(?-u:\b)|und(?-u:\b)|y(?-u:\b)|e(?-u:\b)|ou(?-u:\b)|or(?-u:\b)){h}*(?:n°{h}*)?(?P<ref>#?[\p{{L}}\p{{N}}][\p{{L}}\p{{N}}_\-]*)",
         h = H
     ))
     .expect("order list regex")
 });
 
 static SHOPIFY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"#\d{3,8}\b").expect("shopify regex"));
+    LazyLock::new(|| Regex::new(r"#\d{3,8}(?-u:\b)").expect("shopify regex"));
 
 static PRESTASHOP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b[A-Z]{9}\b").expect("prestashop regex"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)[A-Z]{9}(?-u:\b)").expect("prestashop regex"));
 
 static TRACKING_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)\b(?:suivi|suivre|tracking|track|trace|tracé|colis|parcel|package|shipment|shipping",
+        r"(?i)(?-u:\b)(?:suivi|suivre|tracking|track|trace|tracé|colis|parcel|package|shipment|shipping",
         r"|exp[ée]dition|envoi|lettre suivie|sendung|sendungsnummer|paket|seguimiento|env[íi]o",
         r"|spedizione|tracciamento|pacco|waybill|awb|colissimo|la ?poste|chronopost|chrono",
-        r"|mondial ?relay|relais|dhl|ups|fedex|gls|dpd)\b",
+        r"|mondial ?relay|relais|dhl|ups|fedex|gls|dpd)(?-u:\b)",
     ))
     .expect("tracking keyword regex")
 });
 
 static GLS_KEYWORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bgls\b").expect("gls regex"));
+    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)gls(?-u:\b)").expect("gls regex"));
 
 struct Scan<'a> {
     text: &'a str,
