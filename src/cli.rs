@@ -230,6 +230,14 @@ enum TicketsCommand {
         #[arg(long)]
         shop: Option<String>,
     },
+    /// Answer a ticket's customer with the text of FILE ("-": stdin), now; its scheduled
+    /// automatic answers are cancelled.
+    Reply {
+        number: i64,
+        file: PathBuf,
+        #[arg(long)]
+        shop: Option<String>,
+    },
     /// Write a message exactly as received (by its `id` in `tickets show --json`) to stdout.
     Raw { message_id: i64 },
     /// Write an attachment (by its `sha256` in `tickets show --json`) to stdout.
@@ -1085,6 +1093,35 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
                 .await
                 .map_err(|e| ticket_error(e, number, ctx.lang))?;
             println!("[{number}] {}", status.as_str());
+        }
+        TicketsCommand::Reply { number, file, shop } => {
+            let body = read_input(&file, ctx.lang)?;
+            if body.trim().is_empty() {
+                bail!(
+                    ctx.lang
+                        .pick("texte vide : rien n'est envoyé", "empty text: nothing sent")
+                );
+            }
+            let shop = chosen_shop(ctx, shop.as_deref()).await?;
+            let reply = guichet::answering::employee_reply(
+                &ctx.store, &ctx.key, shop.id, number, &body, ctx.lang,
+            )
+            .await
+            .map_err(|e| match e {
+                guichet::answering::AnsweringError::Store(StoreError::NotFound(_)) => anyhow!(tr(
+                    ctx.lang,
+                    format!("pas de message client dans le ticket {number} (guichet tickets list)"),
+                    format!("no customer message in ticket {number} (guichet tickets list)")
+                )),
+                other => other.into(),
+            })?;
+            replies::print_reply_line(&reply, ctx.lang);
+            if let Some(error) = &reply.error {
+                println!("  {error}");
+            }
+            if reply.state != "sent" {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         TicketsCommand::Raw { message_id } => {
             let raw = ctx

@@ -62,7 +62,7 @@ CREATE INDEX orders_by_customer ON orders (shop_id, customer_email);
 -- One row per answer Guichet sends or would send. The state moves scheduled -> sending
 -- (committed before the SMTP transaction) -> sent; a refusal before DATA goes back to
 -- scheduled with a later due time; anything else after `sending` becomes uncertain, never resent
--- by itself. `reply_to_message` is unique: a message is never answered twice.
+-- by itself.
 CREATE TABLE outbox (
     id BIGSERIAL PRIMARY KEY,
     shop_id BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
@@ -84,9 +84,10 @@ CREATE TABLE outbox (
     lease_until BIGINT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    sent_at BIGINT,
-    UNIQUE (reply_to_message)
+    sent_at BIGINT
 );
+-- A customer message gets at most one automatic answer (employees may write as often as needed).
+CREATE UNIQUE INDEX outbox_one_automatic_answer ON outbox (reply_to_message) WHERE kind IN ('answer', 'ask');
 CREATE INDEX outbox_due ON outbox (state, due_at);
 CREATE INDEX outbox_by_ticket ON outbox (ticket_id);
 CREATE INDEX outbox_by_shop_sent ON outbox (shop_id, kind, sent_at);

@@ -41,6 +41,51 @@ pub async fn plan_all(store: &Store, default_lang: UiLang) -> Result<PlanSummary
     Ok(total)
 }
 
+/// Queues an employee's answer to a ticket's latest customer message and sends it at once.
+/// Returns the outbox row, whose state tells whether it went.
+pub async fn employee_reply(
+    store: &Store,
+    key: &crate::crypto::SealingKey,
+    shop_id: i64,
+    number: i64,
+    body: &str,
+    lang: UiLang,
+) -> Result<crate::store::ReplyView, AnsweringError> {
+    let shop = ShopAnswering::load(store, shop_id, lang).await?;
+    let message = store.latest_customer_message(shop_id, number).await?;
+    let reply_lang = crate::replies::templates::reply_lang(
+        message.triage.as_ref().and_then(|t| t.lang.as_deref()),
+        lang,
+    );
+    let id = store
+        .queue_employee_reply(&NewReply {
+            shop_id,
+            ticket_id: Some(message.ticket_id),
+            reply_to_message: Some(message.id),
+            kind: "employee".into(),
+            intent: None,
+            lang: reply_lang.into(),
+            state: "scheduled".into(),
+            due_at: crate::store::now_ms(),
+            to_email: message.from_email.clone(),
+            to_name: message.from_name.clone(),
+            subject: crate::replies::reply_subject(number, &message.ticket_subject),
+            body_text: body.to_string(),
+            // Unique per answer; the prefix still marks it as ours everywhere.
+            message_id: format!(
+                "{}{}.{}.e{}@{}",
+                crate::intake::sync::OWN_MESSAGE_ID_PREFIX,
+                shop_id,
+                message.id,
+                crate::store::now_ms(),
+                shop.domain
+            ),
+        })
+        .await?;
+    send::send_due(store, key, lang).await?;
+    Ok(store.reply(id).await?)
+}
+
 /// Tells the shop, once a month, that its automatic answers stopped: an email to its own
 /// address, sent through the outbox like any answer.
 async fn notify_quota_spent(

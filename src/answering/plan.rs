@@ -186,7 +186,10 @@ impl ShopAnswering {
 
     /// Mail that arrived before answers were turned on, or days ago, is never answered late.
     pub fn is_too_old(&self, message: &PendingMessage, now: i64) -> bool {
-        let written = message.date_ms.unwrap_or(message.received_at).min(message.received_at);
+        let written = message
+            .date_ms
+            .unwrap_or(message.received_at)
+            .min(message.received_at);
         self.settings
             .auto_answers_since
             .is_none_or(|since| message.received_at < since)

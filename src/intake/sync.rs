@@ -545,15 +545,20 @@ fn prepare_batch(
         workers
             .into_iter()
             .map(|worker| {
-                worker.join().unwrap_or_else(|_| {
-                    Err(StoreError::Invalid("a parsing thread stopped".into()))
-                })
+                worker
+                    .join()
+                    .unwrap_or_else(|_| Err(StoreError::Invalid("a parsing thread stopped".into())))
             })
             .collect()
     });
     let mut prepared = Vec::new();
     let (mut own_skipped, mut parse_errors) = (0, 0);
-    for incoming in parsed.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten() {
+    for incoming in parsed
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+    {
         if incoming
             .parsed
             .from_email

@@ -330,6 +330,51 @@ impl Store {
         Ok(true)
     }
 
+    /// An employee's answer: queued to go now, and the ticket's scheduled automatic answers are
+    /// cancelled in the same transaction (the employee has taken over).
+    pub async fn queue_employee_reply(&self, reply: &NewReply) -> Result<i64> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE outbox SET state = 'cancelled', last_error = $1, updated_at = $2 WHERE ticket_id = $3 AND state = 'scheduled' \
+             AND kind IN ('answer', 'ask')",
+        )
+        .bind("an employee answered")
+        .bind(now)
+        .bind(reply.ticket_id)
+        .execute(&mut *tx)
+        .await?;
+        insert_reply(&mut tx, reply, now).await?;
+        let id: i64 = sqlx::query("SELECT id FROM outbox WHERE message_id = $1")
+            .bind(&reply.message_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The latest customer message of a ticket, which an employee's answer replies to.
+    pub async fn latest_customer_message(
+        &self,
+        shop_id: i64,
+        number: i64,
+    ) -> Result<PendingMessage> {
+        let sql = format!(
+            "{PENDING_SELECT} WHERE m.shop_id = $1 AND t.number = $2 AND m.direction = 'in' \
+             ORDER BY m.received_at DESC, m.id DESC LIMIT 1"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(shop_id)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(pending_from_row)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("ticket {number}")))
+    }
+
     /// Queues a message to the shop itself (quota spent...), once per `message_id`.
     pub async fn add_notice(&self, reply: &NewReply) -> Result<()> {
         let mut tx = self.begin_write().await?;
@@ -338,11 +383,12 @@ impl Store {
         Ok(())
     }
 
-    /// When the ticket last got (or will get) an automatic answer.
+    /// When the ticket last got an automatic answer (or one that may have gone). Scheduled
+    /// ones do not count: the new customer message that asks cancels them.
     pub async fn last_auto_reply_at(&self, ticket_id: i64) -> Result<Option<i64>> {
         let row = sqlx::query(
-            "SELECT MAX(COALESCE(sent_at, due_at)) AS at FROM outbox WHERE ticket_id = $1 \
-             AND kind IN ('answer', 'ask') AND state IN ('scheduled', 'sending', 'sent', 'uncertain')",
+            "SELECT MAX(COALESCE(sent_at, updated_at)) AS at FROM outbox WHERE ticket_id = $1 \
+             AND kind IN ('answer', 'ask') AND state IN ('sending', 'sent', 'uncertain')",
         )
         .bind(ticket_id)
         .fetch_one(&self.pool)

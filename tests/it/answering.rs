@@ -323,16 +323,52 @@ fn delays_shadow_mode_replay_quota_and_refusals() {
     let id = listed[0]["id"].as_i64().unwrap().to_string();
     let text = ok(guichet(dir.path(), &["replies", "list"]));
     assert!(text.contains("scheduled") && text.contains(&due), "{text}");
-    // Closing the ticket cancels it; an employee can still send it deliberately.
+    // The customer writes again: the scheduled answer is cancelled and the new message decided.
+    server.append(
+        &shop,
+        "INBOX",
+        &customer_mail(&customer, &shop, "Re: [1001] Mot de passe", "J'ai aussi essayé le lien de réinitialisation du mot de passe mais je ne reçois aucun e-mail pour me connecter.", "pw-2@client.example"),
+    );
+    ok(guichet(dir.path(), &["sync", "--once"]));
+    let listed = replies(dir.path());
+    let state_of =
+        |id: &str| listed.iter().find(|r| r["id"].to_string() == id).unwrap()["state"].clone();
+    assert_eq!(state_of(&id), "cancelled", "{listed:?}");
+    let newer = listed
+        .iter()
+        .find(|r| r["state"] == "scheduled")
+        .expect("the new message is answered")
+        .clone();
+    // An employee answers: the scheduled automatic answer is cancelled, theirs goes now.
+    let text_file = dir.path().join("answer.txt");
+    std::fs::write(
+        &text_file,
+        "Bonjour Marie,\nje viens de réinitialiser votre accès, un e-mail arrive.\nJulie",
+    )
+    .unwrap();
+    let said = ok(guichet(
+        dir.path(),
+        &["tickets", "reply", "1001", text_file.to_str().unwrap()],
+    ));
+    assert!(said.contains("sent"), "{said}");
+    let listed = replies(dir.path());
+    let find = |id: &serde_json::Value| listed.iter().find(|r| r["id"] == *id).unwrap().clone();
+    assert_eq!(find(&newer["id"])["state"], "cancelled");
+    assert_eq!(find(&newer["id"])["error"], "an employee answered");
+    let employee = listed.iter().find(|r| r["kind"] == "employee").unwrap();
+    assert_eq!(employee["state"], "sent");
+    assert_eq!(employee["subject"], "Re: [1001] Mot de passe");
+    let received = wait_for_messages_blocking(server, &customer, 1);
+    assert!(String::from_utf8_lossy(&received[0]).contains("Julie"));
+    // Closing a ticket cancels what is scheduled; an employee can still send a cancelled answer.
+    let refused = run(guichet(dir.path(), &["replies", "cancel", &id]));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is cancelled"));
     ok(guichet(
         dir.path(),
         &["tickets", "status", "1001", "closed"],
     ));
-    assert_eq!(replies(dir.path())[0]["state"], "cancelled");
-    let refused = run(guichet(dir.path(), &["replies", "cancel", &id]));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("is cancelled"));
     ok(guichet(dir.path(), &["replies", "send-now", &id]));
-    assert_eq!(replies(dir.path())[0]["state"], "sent");
+    assert_eq!(state_of_now(dir.path(), &id), "sent");
 
     // Shadow mode decides and drafts, never sends; replay reports on past mail.
     ok(guichet(
@@ -369,7 +405,7 @@ fn delays_shadow_mode_replay_quota_and_refusals() {
             "--json",
         ],
     )));
-    assert_eq!(report["messages"], 2);
+    assert_eq!(report["messages"], 3);
     assert!(report["would_send"].as_i64().unwrap() >= 1);
     assert_eq!(report["by_intent"]["invoice"]["messages"], 1);
     let html = std::fs::read_to_string(&report_path).unwrap();
@@ -427,6 +463,14 @@ fn delays_shadow_mode_replay_quota_and_refusals() {
     ));
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("template refused"));
+}
+
+fn state_of_now(dir: &std::path::Path, id: &str) -> serde_json::Value {
+    replies(dir)
+        .into_iter()
+        .find(|r| r["id"].to_string() == id)
+        .unwrap()["state"]
+        .clone()
 }
 
 fn wait_for_messages_blocking(
@@ -546,4 +590,78 @@ async fn outbox_postgres() {
         .unwrap();
     outbox_suite(store.clone()).await;
     store.close().await;
+}
+
+#[test]
+fn a_refused_smtp_connection_is_retried_later_never_lost() {
+    let server = MailServer::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let shop = server.new_mailbox("shop");
+    let customer = server.new_mailbox("customer");
+    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    // Nothing listens on this port: the connection is refused before anything is sent.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let added = add_mailbox_sending_to(
+        dir.path(),
+        &shop,
+        server.imaps_port,
+        &shop.password,
+        (closed, "none"),
+        &[],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    ok(guichet(
+        dir.path(),
+        &[
+            "shop",
+            "set",
+            "boutique",
+            "--auto-answers",
+            "on",
+            "--reply-delay",
+            "0s",
+            "--reply-spread",
+            "0s",
+        ],
+    ));
+    server.append(
+        &shop,
+        "INBOX",
+        &customer_mail(
+            &customer,
+            &shop,
+            "Annulation",
+            "Bonjour, je souhaite annuler ma commande 1042 passée ce matin par erreur. Merci",
+            "cancel-1@client.example",
+        ),
+    );
+    let said = ok(guichet(dir.path(), &["sync", "--once"]));
+    assert!(said.contains("1 refused by the server"), "{said}");
+    let listed = replies(dir.path());
+    assert_eq!(
+        listed[0]["state"], "scheduled",
+        "back in the queue: {listed:?}"
+    );
+    assert_eq!(listed[0]["attempts"], 1);
+    assert!(
+        listed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"),
+        "{listed:?}"
+    );
+    let tickets = json(&ok(guichet(dir.path(), &["tickets", "list", "--json"])));
+    let filed_at = tickets[0]["updated_at"].as_str().unwrap();
+    assert!(
+        listed[0]["due_at"].as_str().unwrap() > filed_at,
+        "retried a minute later, not at once: {listed:?}"
+    );
 }
