@@ -331,8 +331,13 @@ fn delays_shadow_mode_replay_quota_and_refusals() {
     );
     ok(guichet(dir.path(), &["sync", "--once"]));
     let listed = replies(dir.path());
-    let state_of =
-        |id: &str| listed.iter().find(|r| r["id"].to_string() == id).unwrap()["state"].clone();
+    let state_of = |id: &str| {
+        listed
+            .iter()
+            .find(|r| r["id"].as_i64() == id.parse::<i64>().ok())
+            .unwrap()["state"]
+            .clone()
+    };
     assert_eq!(state_of(&id), "cancelled", "{listed:?}");
     let newer = listed
         .iter()
@@ -468,7 +473,7 @@ fn delays_shadow_mode_replay_quota_and_refusals() {
 fn state_of_now(dir: &std::path::Path, id: &str) -> serde_json::Value {
     replies(dir)
         .into_iter()
-        .find(|r| r["id"].to_string() == id)
+        .find(|r| r["id"].as_i64() == id.parse::<i64>().ok())
         .unwrap()["state"]
         .clone()
 }
