@@ -1036,7 +1036,7 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
                     if let Some(why) = m
                         .decision
                         .as_ref()
-                        .and_then(|d| replies::describe_decision(&d.to_string(), ctx.lang))
+                        .and_then(|d| replies::describe_decision(d, ctx.lang))
                     {
                         println!(
                             "  » {}: {why}",

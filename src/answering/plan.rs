@@ -2,7 +2,7 @@
 //! needs from the store, asks the pure [`replies::decide`], renders the template, and records
 //! the decision with its scheduled answer in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -221,12 +221,17 @@ pub async fn plan_shop(
     if store.reply_settings(shop_id).await?.auto_answers == Mode::Off.as_str() {
         return Ok(summary);
     }
-    let shop = ShopAnswering::load(store, shop_id, default_lang).await?;
+    let mut loaded: Option<ShopAnswering> = None;
     loop {
         let pending = store.pending_messages(shop_id, PLAN_BATCH).await?;
         if pending.is_empty() {
             return Ok(summary);
         }
+        // Loaded only when there is something to decide: `serve` asks every few seconds.
+        let shop = match loaded {
+            Some(ref shop) => shop,
+            None => loaded.insert(ShopAnswering::load(store, shop_id, default_lang).await?),
+        };
         for message in pending {
             let now = now_ms();
             let (quota, last, order) = if shop.is_too_old(&message, now) {
@@ -243,17 +248,17 @@ pub async fn plan_shop(
                     None => None,
                 };
                 (
-                    quota_now(store, &shop, now).await?,
+                    quota_now(store, shop, now).await?,
                     store.last_auto_reply_at(message.ticket_id).await?,
                     order,
                 )
             };
-            let draft = draft_for(&shop, &message, order.as_ref(), quota, last, now, false);
+            let draft = draft_for(shop, &message, order.as_ref(), quota, last, now, false);
             if let Decision::HandOver {
                 reason: NoAutoReply::QuotaSpent,
             } = draft.decision.decision
             {
-                super::notify_quota_spent(store, &shop, now).await?;
+                super::notify_quota_spent(store, shop, now).await?;
             }
             let reply = draft.reply.clone();
             let record = DecisionRecord {
@@ -565,15 +570,6 @@ pub fn status_label(status: &str, lang: UiLang) -> &str {
         .find(|(id, _, _)| *id == status)
         .map(|(_, fr, en)| lang.pick(fr, en))
         .unwrap_or(status)
-}
-
-/// Per-intent counts, for reports.
-pub fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for item in items {
-        *counts.entry(item.to_string()).or_insert(0) += 1;
-    }
-    counts
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use guichet::answering::{self, RecordedDecision, ShopAnswering};
 use guichet::model::UiLang;
@@ -1019,8 +1019,8 @@ pub fn print_answer_run(run: &answering::AnswerRun, lang: UiLang) {
 }
 
 /// The decision beside a message in `tickets show`.
-pub fn describe_decision(json: &str, lang: UiLang) -> Option<String> {
-    let decision: RecordedDecision = serde_json::from_str(json).ok()?;
+pub fn describe_decision(json: &serde_json::Value, lang: UiLang) -> Option<String> {
+    let decision = RecordedDecision::deserialize(json).ok()?;
     let why = match lang {
         UiLang::Fr => decision.explanation_fr,
         UiLang::En => decision.explanation_en,
