@@ -164,11 +164,14 @@ fn triage_lines(triager: &Triager, lang: UiLang) -> Result<ExitCode> {
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
-    for (index, line) in stdin.lines().enumerate() {
+    // Bytes, not `lines()`: a line that is not UTF-8 gets its own error answer instead of
+    // stopping the whole stream.
+    for (index, line) in stdin.split(b'\n').enumerate() {
         let line = line.context(lang.pick(
             "lecture de l'entrée standard impossible",
             "cannot read standard input",
         ))?;
+        let line = String::from_utf8_lossy(&line);
         if line.trim().is_empty() {
             continue;
         }

@@ -479,10 +479,12 @@ impl Tokens {
                 names.entry(hash).or_insert_with(name);
             }
         };
+        // Numbers (order references, prices, dates) say nothing of the intent, and how often a
+        // corpus happens to quote them would only teach noise.
         let words: Vec<&str> = self
             .normalized
             .split(' ')
-            .filter(|w| !w.is_empty())
+            .filter(|w| !w.is_empty() && !w.bytes().all(|b| b == b'0'))
             .collect();
         let mut padded: Vec<u8> = Vec::with_capacity(64);
         for (i, word) in words.iter().enumerate() {
