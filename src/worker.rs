@@ -47,7 +47,7 @@ pub async fn retrain_shop_model(store: &Store, shop_id: i64) -> Result<Trained, 
     let started = now_ms();
     // Training is seconds of CPU: keep it off the async threads.
     let (model, total) = tokio::task::spawn_blocking(move || {
-        crate::triage::train_shop_model(&examples).map(|model| (model.to_bytes(), examples.len()))
+        crate::triage::train_shop_model(&examples).map(|(model, total)| (model.to_bytes(), total))
     })
     .await
     .map_err(|e| StoreError::Invalid(format!("training stopped: {e}")))?
@@ -57,7 +57,7 @@ pub async fn retrain_shop_model(store: &Store, shop_id: i64) -> Result<Trained, 
         .await?;
     tracing::info!(shop_id, own, corrections, "shop intent model retrained");
     Ok(Trained {
-        total: total + crate::triage::corpus::shipped().len(),
+        total,
         examples: own,
         corrections,
     })

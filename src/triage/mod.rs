@@ -270,7 +270,10 @@ pub struct ShopExample {
 const CORRECTION_WEIGHT: f32 = 4.0;
 
 /// Trains a shop's model: the shipped corpus plus the shop's examples and corrections.
-pub fn train_shop_model(shop_examples: &[ShopExample]) -> Result<Model, classifier::ModelError> {
+/// Returns it with the number of examples it learnt from.
+pub fn train_shop_model(
+    shop_examples: &[ShopExample],
+) -> Result<(Model, usize), classifier::ModelError> {
     let shipped: Vec<(String, String)> = corpus::shipped()
         .into_iter()
         .filter_map(|r| {
@@ -291,7 +294,7 @@ pub fn train_shop_model(shop_examples: &[ShopExample]) -> Result<Model, classifi
             weight: if e.correction { CORRECTION_WEIGHT } else { 1.0 },
         }))
         .collect();
-    Model::train(&examples, &classifier::TrainOptions::default())
+    Model::train(&examples, &classifier::TrainOptions::default()).map(|m| (m, examples.len()))
 }
 
 /// Lowercase words without accents, single-spaced: how rules and texts are compared.
