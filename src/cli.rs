@@ -1,4 +1,5 @@
-//! Command-line interface (clap). Every command has `--help`; output follows `--lang`.
+//! Command-line interface (clap): argument parsing and output formatting only; every command
+//! calls a `guichet::desk` use-case. Every command has `--help`; output follows `--lang`.
 
 mod replies;
 mod triage;
@@ -8,17 +9,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 
 use guichet::config::{Config, Overrides};
 use guichet::crypto::SealingKey;
-use guichet::intake::imap::{self, ImapClient, ImapSettings, Security};
-use guichet::intake::providers;
+use guichet::desk::mailboxes::{MailboxInput, MailboxTest};
+use guichet::desk::shops::ContactInput;
+use guichet::desk::sync::SyncPass;
+use guichet::desk::{Desk, DeskError};
+use guichet::intake::imap::{ImapClient, Security};
 use guichet::intake::sync::{self, BarProgress, FolderSummary, LogProgress, Progress, SyncOptions};
 use guichet::model::{Status, UiLang};
-use guichet::store::{MailboxRow, NewContact, NewMailbox, Shop, Store, StoreError};
+use guichet::store::{MailboxRow, Store};
+use guichet::t;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -181,6 +186,28 @@ struct MailboxAddArgs {
     no_test: bool,
 }
 
+impl MailboxAddArgs {
+    fn into_input(self) -> MailboxInput {
+        MailboxInput {
+            email: self.email,
+            provider: self.provider,
+            imap_host: self.imap_host,
+            imap_port: self.imap_port,
+            imap_security: self.imap_security,
+            accept_invalid_certs: self.accept_invalid_certs,
+            username: self.username,
+            folders: self.folders,
+            delete_after_import: self.delete_after_import,
+            mark_as_read: self.mark_as_read,
+            smtp_host: self.smtp_host,
+            smtp_port: self.smtp_port,
+            smtp_security: self.smtp_security,
+            contact: self.contact,
+            skip_test: self.no_test,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum MailboxCommand {
     /// Add a mailbox (its settings are found from the address for common providers).
@@ -252,11 +279,28 @@ enum TicketsCommand {
     },
 }
 
+/// The desk this run works on, and the language it speaks.
 struct App {
-    config: Config,
-    store: Store,
-    key: SealingKey,
+    desk: Desk,
     lang: UiLang,
+}
+
+impl std::ops::Deref for App {
+    type Target = Desk;
+    fn deref(&self) -> &Desk {
+        &self.desk
+    }
+}
+
+/// A desk error in the user's language, for the binary to print.
+trait Say<T> {
+    fn say(self, lang: UiLang) -> Result<T>;
+}
+
+impl<T> Say<T> for Result<T, DeskError> {
+    fn say(self, lang: UiLang) -> Result<T> {
+        self.map_err(|e| anyhow!(e.localized(lang)))
+    }
 }
 
 fn init_logging(default_filter: &str) {
@@ -284,10 +328,12 @@ fn load_config(cli: &Cli) -> Result<Config> {
 
 async fn open(cli: &Cli) -> Result<App> {
     let config = load_config(cli)?;
+    let lang = cli.lang.unwrap_or(config.lang);
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
+        t!(
+            lang,
+            "cli.cannot_create_data_dir",
+            path = config.data_dir.display()
         )
     })?;
     let key = match &config.secret_key_hex {
@@ -296,12 +342,14 @@ async fn open(cli: &Cli) -> Result<App> {
     };
     let store = Store::open(&config.database_url, &config.data_dir.join("blobs"))
         .await
-        .context("cannot open the database")?;
-    let lang = cli.lang.unwrap_or(config.lang);
+        .context(t!(lang, "cli.cannot_open_database"))?;
     Ok(App {
-        config,
-        store,
-        key,
+        desk: Desk {
+            store,
+            key,
+            config,
+            lang,
+        },
         lang,
     })
 }
@@ -346,18 +394,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 /// The text of FILE, or of standard input for "-".
 fn read_input(path: &std::path::Path, lang: UiLang) -> Result<String> {
     if path.as_os_str() == "-" {
-        return std::io::read_to_string(std::io::stdin()).context(lang.pick(
-            "lecture de l'entrée standard impossible",
-            "cannot read standard input",
-        ));
+        return std::io::read_to_string(std::io::stdin())
+            .context(t!(lang, "cli.cannot_read_stdin"));
     }
-    std::fs::read_to_string(path).with_context(|| {
-        tr(
-            lang,
-            format!("impossible de lire {}", path.display()),
-            format!("cannot read {}", path.display()),
-        )
-    })
+    std::fs::read_to_string(path)
+        .with_context(|| t!(lang, "cli.cannot_read", path = path.display()))
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
@@ -367,13 +408,16 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
-fn sync_options(ctx: &App) -> SyncOptions {
-    SyncOptions {
-        batch_size: ctx.config.sync.batch_size,
-        node_name: ctx.config.sync.node_name.clone(),
-        lang: ctx.lang,
-        attempts: 4,
+fn exit_code(success: bool) -> ExitCode {
+    if success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
+}
+
+fn sync_options(ctx: &App) -> SyncOptions {
+    ctx.desk.sync_options()
 }
 
 async fn sync_once(ctx: &App, json: bool) -> Result<ExitCode> {
@@ -382,33 +426,20 @@ async fn sync_once(ctx: &App, json: bool) -> Result<ExitCode> {
     } else {
         Box::new(LogProgress::default())
     };
-    let summaries =
-        sync::sync_all_once(&ctx.store, &ctx.key, &sync_options(ctx), progress.as_ref()).await?;
-    let jobs = guichet::worker::run_due_jobs(&ctx.store, &ctx.config.sync.node_name).await?;
-    let answers = guichet::answering::run(&ctx.store, &ctx.key, ctx.lang).await?;
-    let failed = summaries.iter().any(|s| s.error.is_some());
+    let pass = ctx.sync_once(progress.as_ref()).await.say(ctx.lang)?;
     if json {
-        print_json(&summaries)?;
+        print_json(&pass.folders)?;
     } else {
-        print_sync_summary(ctx.lang, &summaries, jobs);
-        replies::print_answer_run(&answers, ctx.lang);
+        print_sync_summary(ctx.lang, &pass);
+        replies::print_answer_run(&pass.answers, ctx.lang);
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit_code(!pass.failed()))
 }
 
-fn print_sync_summary(lang: UiLang, summaries: &[FolderSummary], jobs: usize) {
+fn print_sync_summary(lang: UiLang, pass: &SyncPass) {
+    let summaries = &pass.folders;
     if summaries.is_empty() {
-        println!(
-            "{}",
-            lang.pick(
-                "Aucune boîte aux lettres configurée (guichet mailbox add).",
-                "No mailbox configured (guichet mailbox add)."
-            )
-        );
+        println!("{}", t!(lang, "sync.no_mailbox"));
     }
     for s in summaries {
         let folder = if s.folder.is_empty() {
@@ -418,40 +449,35 @@ fn print_sync_summary(lang: UiLang, summaries: &[FolderSummary], jobs: usize) {
         };
         println!("{} {}{}:", s.shop, s.mailbox, folder);
         println!(
-            "  {}: {}, {}: {}, {}: {}, {}: {}, {}: {}",
-            lang.pick("nouveaux messages", "new messages"),
-            s.filed.new_messages,
-            lang.pick("nouveaux tickets", "new tickets"),
-            s.filed.new_tickets,
-            lang.pick("doublons ignorés", "skipped duplicates"),
-            s.filed.duplicates,
-            lang.pick("nos propres envois ignorés", "own mail skipped"),
-            s.own_skipped,
-            lang.pick(
-                "messages illisibles gardés bruts",
-                "unreadable messages kept raw"
-            ),
-            s.parse_errors,
+            "  {}",
+            t!(
+                lang,
+                "sync.folder_line",
+                new_messages = s.filed.new_messages,
+                new_tickets = s.filed.new_tickets,
+                duplicates = s.filed.duplicates,
+                own = s.own_skipped,
+                raw = s.parse_errors
+            )
         );
         if let Some(error) = &s.error {
-            println!("  {}: {error}", lang.pick("erreur", "error"));
+            println!("  {}", t!(lang, "sync.error", error = error));
         }
     }
     let total = |f: fn(&FolderSummary) -> u64| summaries.iter().map(f).sum::<u64>();
     println!(
-        "{}: {} {}, {} {}, {} {}, {} {}",
-        lang.pick("Total", "Total"),
-        total(|s| s.filed.new_messages),
-        lang.pick("nouveaux messages", "new messages"),
-        total(|s| s.filed.new_tickets),
-        lang.pick("nouveaux tickets", "new tickets"),
-        total(|s| s.filed.duplicates),
-        lang.pick("doublons ignorés", "skipped duplicates"),
-        summaries.iter().filter(|s| s.error.is_some()).count(),
-        lang.pick("erreurs", "errors"),
+        "{}",
+        t!(
+            lang,
+            "sync.total",
+            new_messages = total(|s| s.filed.new_messages),
+            new_tickets = total(|s| s.filed.new_tickets),
+            duplicates = total(|s| s.filed.duplicates),
+            errors = summaries.iter().filter(|s| s.error.is_some()).count()
+        )
     );
-    if jobs > 0 {
-        println!("{}: {jobs}", lang.pick("Tâches exécutées", "Jobs run"));
+    if pass.jobs > 0 {
+        println!("{}", t!(lang, "sync.jobs_run", jobs = pass.jobs));
     }
 }
 
@@ -564,76 +590,33 @@ async fn watch_mailbox(
     }
 }
 
-async fn shop_named(ctx: &App, name: &str) -> Result<Shop> {
-    let lang = ctx.lang;
-    ctx.store.shop_by_name(name).await.map_err(|e| match e {
-        StoreError::NotFound(_) => anyhow!(tr(
-            lang,
-            format!("aucune boutique nommée « {name} » (guichet shop list)"),
-            format!("no shop named `{name}` (guichet shop list)")
-        )),
-        other => localized_store_error(other, lang),
-    })
-}
-
-/// The shop to act on: the named one, or the only one.
-async fn chosen_shop(ctx: &App, name: Option<&str>) -> Result<Shop> {
-    let lang = ctx.lang;
-    match name {
-        Some(name) => shop_named(ctx, name).await,
-        None => {
-            let mut shops = ctx.store.shops().await?;
-            match shops.len() {
-                1 => Ok(shops.remove(0)),
-                0 => bail!(lang.pick(
-                    "aucune boutique : guichet shop add NOM",
-                    "no shop yet: guichet shop add NAME"
-                )),
-                _ => bail!(lang.pick(
-                    "plusieurs boutiques existent : précisez --shop NOM",
-                    "several shops exist: say which with --shop NAME"
-                )),
-            }
-        }
-    }
-}
-
 async fn shop(ctx: &App, command: ShopCommand) -> Result<ExitCode> {
+    let lang = ctx.lang;
     match command {
         ShopCommand::Add { name } => {
-            let name = name.trim();
-            if name.is_empty() {
-                bail!(
-                    ctx.lang
-                        .pick("une boutique a besoin d'un nom", "a shop needs a name")
-                );
-            }
-            let shop = ctx
-                .store
-                .add_shop(name)
-                .await
-                .map_err(|e| localized_store_error(e, ctx.lang))?;
-            println!(
-                "{} {}",
-                ctx.lang.pick("Boutique ajoutée :", "Shop added:"),
-                shop.name
-            );
+            let shop = ctx.add_shop(&name).await.say(lang)?;
+            println!("{}", t!(lang, "shop.added", name = shop.name));
         }
         ShopCommand::List { json } => {
-            let shops = ctx.store.shops().await?;
+            let shops = ctx.shops().await.say(lang)?;
             if json {
                 print_json(&shops)?;
             } else if shops.is_empty() {
-                println!("{}", ctx.lang.pick("Aucune boutique.", "No shops."));
+                println!("{}", t!(lang, "shop.none"));
             } else {
                 for s in shops {
-                    let retention = s.retention_months.map(|m| {
-                        format!(
-                            " ({m} {})",
-                            ctx.lang.pick("mois de rétention", "months retention")
-                        )
-                    });
-                    println!("{}{}", s.name, retention.unwrap_or_default());
+                    match s.retention_months {
+                        Some(months) => println!(
+                            "{}",
+                            t!(
+                                lang,
+                                "shop.line_with_retention",
+                                name = s.name,
+                                months = months
+                            )
+                        ),
+                        None => println!("{}", s.name),
+                    }
                 }
             }
         }
@@ -642,32 +625,17 @@ async fn shop(ctx: &App, command: ShopCommand) -> Result<ExitCode> {
             retention_months,
             answers,
         } => {
-            let shop = shop_named(ctx, &name).await?;
-            if !answers.is_empty() {
-                replies::apply_answer_settings(ctx, &shop, *answers).await?;
-            }
-            if let Some(months) = retention_months {
-                if months < 0 {
-                    bail!(ctx.lang.pick(
-                        "--retention-months doit valoir 0 (conserver toujours) ou plus",
-                        "--retention-months must be 0 (keep forever) or more"
-                    ));
-                }
-                ctx.store
-                    .set_retention(shop.id, (months > 0).then_some(months))
-                    .await?;
-            }
-            println!(
-                "{} {}",
-                ctx.lang.pick("Boutique mise à jour :", "Shop updated:"),
-                shop.name
-            );
+            let shop = ctx.shop_named(&name).await.say(lang)?;
+            let change = answers.into_change(retention_months);
+            ctx.change_settings(&shop, &change).await.say(lang)?;
+            println!("{}", t!(lang, "shop.updated", name = shop.name));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
+    let lang = ctx.lang;
     match command {
         ContactCommand::Add {
             shop,
@@ -676,35 +644,27 @@ async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
             description,
             not_customer_service,
         } => {
-            let shop = shop_named(ctx, &shop).await?;
-            if !email.contains('@') {
-                bail!(tr(
-                    ctx.lang,
-                    format!("« {email} » n'est pas une adresse e-mail"),
-                    format!("`{email}` is not an email address")
-                ));
-            }
-            let contact = NewContact {
+            let shop = ctx.shop_named(&shop).await.say(lang)?;
+            let input = ContactInput {
                 name,
                 email,
                 description,
                 customer_service: !not_customer_service,
             };
-            let added = ctx
-                .store
-                .add_contact(shop.id, &contact)
-                .await
-                .map_err(|e| localized_store_error(e, ctx.lang))?;
+            let added = ctx.add_contact(&shop, input).await.say(lang)?;
             println!(
-                "{} {} <{}>",
-                ctx.lang.pick("Contact ajouté :", "Contact added:"),
-                added.name,
-                added.email
+                "{}",
+                t!(
+                    lang,
+                    "contact.added",
+                    name = added.name,
+                    email = added.email
+                )
             );
         }
         ContactCommand::List { shop, json } => {
-            let shop = shop_named(ctx, &shop).await?;
-            let contacts = ctx.store.contacts(shop.id).await?;
+            let shop = ctx.shop_named(&shop).await.say(lang)?;
+            let contacts = ctx.contacts(&shop).await.say(lang)?;
             if json {
                 print_json(&contacts)?;
             } else {
@@ -717,269 +677,127 @@ async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_port(security: Security, imap: bool) -> u16 {
-    match (imap, security) {
-        (true, Security::Tls) => 993,
-        (true, _) => 143,
-        (false, Security::Tls) => 465,
-        (false, Security::Starttls) => 587,
-        (false, Security::None) => 25,
-    }
-}
-
-fn security_name(security: Security) -> &'static str {
-    match security {
-        Security::Tls => "tls",
-        Security::Starttls => "starttls",
-        Security::None => "none",
-    }
-}
-
 fn read_password_from_stdin(lang: UiLang) -> Result<SecretString> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
+        .context(t!(lang, "mailbox.cannot_read_password"))?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
-        bail!(lang.pick(
-            "--password-stdin : l'entrée standard a donné un mot de passe vide",
-            "--password-stdin: standard input gave an empty password"
-        ));
+        return Err(anyhow!(t!(lang, "mailbox.empty_password")));
     }
     Ok(SecretString::from(password))
 }
 
-async fn mailbox(ctx: &App, command: MailboxCommand) -> Result<ExitCode> {
-    match command {
-        MailboxCommand::Add(args) => mailbox_add(ctx, *args).await,
-        MailboxCommand::List { json } => {
-            let mailboxes = ctx.store.mailboxes().await?;
-            if json {
-                print_json(&mailboxes)?;
-            } else if mailboxes.is_empty() {
-                println!(
-                    "{}",
-                    ctx.lang.pick("Aucune boîte aux lettres.", "No mailboxes.")
-                );
-            } else {
-                for m in mailboxes {
-                    let state = match (&m.last_error, m.last_sync_at) {
-                        (Some(e), _) => format!("{}: {e}", ctx.lang.pick("erreur", "error")),
-                        (None, Some(at)) => format!(
-                            "{} {}",
-                            ctx.lang.pick("synchronisée le", "synced at"),
-                            guichet::store::rfc3339(at)
-                        ),
-                        (None, None) => ctx.lang.pick("jamais synchronisée", "never synced").into(),
-                    };
-                    println!(
-                        "{} {} imap {}:{} ({}) [{}] - {state}",
-                        m.shop_name,
-                        m.email,
-                        m.imap_host,
-                        m.imap_port,
-                        m.imap_security,
-                        m.folders.join(", ")
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        MailboxCommand::Test { shop, email } => {
-            let mut failed = false;
-            let mailboxes = ctx.store.mailboxes().await?;
-            let chosen: Vec<_> = mailboxes
-                .into_iter()
-                .filter(|m| shop.as_deref().is_none_or(|s| m.shop_name == s))
-                .filter(|m| {
-                    email
-                        .as_deref()
-                        .is_none_or(|e| m.email.eq_ignore_ascii_case(e))
-                })
-                .collect();
-            if chosen.is_empty() {
-                bail!(ctx.lang.pick(
-                    "aucune boîte aux lettres ne correspond (guichet mailbox list)",
-                    "no mailbox matches (guichet mailbox list)"
-                ));
-            }
-            for m in chosen {
-                let settings = sync::imap_settings(&m, &ctx.key)?;
-                failed |= !report_mailbox_test(ctx.lang, &m.email, &settings, &m.folders).await;
-            }
-            Ok(if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-    }
-}
-
-/// Tests a connection and prints the outcome; true when everything works.
-async fn report_mailbox_test(
-    lang: UiLang,
-    email: &str,
-    settings: &ImapSettings,
-    folders: &[String],
-) -> bool {
-    match imap::test_mailbox(settings, folders).await {
+/// Prints a mailbox test in plain words; true when it worked.
+fn print_mailbox_test(test: &MailboxTest, lang: UiLang) -> bool {
+    match &test.outcome {
         Ok(report) => {
-            println!(
-                "{email}: {}",
-                lang.pick("connexion IMAP réussie", "IMAP connection works")
-            );
+            println!("{}: {}", test.email, t!(lang, "mailbox.imap_works"));
             println!("  {report}");
             true
         }
         Err(e) => {
-            println!("{email}: {}", e.localized(lang));
+            println!("{}: {}", test.email, e.localized(lang));
             false
         }
     }
 }
 
-async fn mailbox_add(ctx: &App, args: MailboxAddArgs) -> Result<ExitCode> {
-    let shop = shop_named(ctx, &args.shop).await?;
-    let email = args.email.trim().to_lowercase();
-    if !email.contains('@') {
-        bail!(tr(
-            ctx.lang,
-            format!("--email : « {email} » n'est pas une adresse e-mail"),
-            format!("--email: `{email}` is not an email address")
-        ));
-    }
-    let known = match &args.provider {
-        Some(name) => Some(providers::by_name(name).ok_or_else(|| {
-            anyhow!(tr(
-                ctx.lang,
-                format!("--provider : fournisseur « {name} » inconnu"),
-                format!("--provider: unknown provider `{name}`")
-            ))
-        })?),
-        None => providers::for_email(&email),
-    };
-    let imap_security = args.imap_security.or(known.map(|p| p.imap.security));
-    let imap_host = args
-        .imap_host
-        .clone()
-        .or(known.map(|p| p.imap.host.to_string()));
-    let (Some(imap_host), Some(imap_security)) = (
-        imap_host,
-        imap_security.or(args.imap_host.as_ref().map(|_| Security::Tls)),
-    ) else {
-        bail!(
-            "{}",
-            ctx.lang.pick(
-                "fournisseur inconnu pour ce domaine : indiquez --imap-host, --imap-port, --imap-security et --smtp-host, --smtp-port, --smtp-security (ou --provider NOM)",
-                "unknown provider for this domain: give --imap-host, --imap-port, --imap-security and --smtp-host, --smtp-port, --smtp-security (or --provider NAME)"
-            )
-        );
-    };
-    let imap_port = args
-        .imap_port
-        .or(known
-            .filter(|p| p.imap.host == imap_host)
-            .map(|p| p.imap.port))
-        .unwrap_or(default_port(imap_security, true));
-    let smtp_security = args
-        .smtp_security
-        .or(known.map(|p| p.smtp.security))
-        .unwrap_or(Security::Starttls);
-    let smtp_host = args
-        .smtp_host
-        .clone()
-        .or(known.map(|p| p.smtp.host.to_string()))
-        .unwrap_or_else(|| imap_host.clone());
-    let smtp_port = args
-        .smtp_port
-        .or(known
-            .filter(|p| p.smtp.host == smtp_host)
-            .map(|p| p.smtp.port))
-        .unwrap_or(default_port(smtp_security, false));
-    let folders = if args.folders.is_empty() {
-        vec!["INBOX".to_string()]
-    } else {
-        args.folders.clone()
-    };
-    let password = read_password_from_stdin(ctx.lang)?;
-    let settings = ImapSettings {
-        host: imap_host.clone(),
-        port: imap_port,
-        security: imap_security,
-        accept_invalid_certs: args.accept_invalid_certs,
-        username: args.username.clone().unwrap_or_else(|| email.clone()),
-        password,
-    };
-    if !args.no_test && !report_mailbox_test(ctx.lang, &email, &settings, &folders).await {
-        bail!(
-            "{}",
-            ctx.lang.pick(
-                "boîte non enregistrée ; corrigez les réglages ou ajoutez --no-test",
-                "mailbox not saved; fix the settings or add --no-test"
-            )
-        );
-    }
-    let contact_id = match &args.contact {
-        Some(name) => Some(
-            ctx.store
-                .contacts(shop.id)
-                .await?
-                .into_iter()
-                .find(|c| &c.name == name)
-                .ok_or_else(|| {
-                    anyhow!(tr(
-                        ctx.lang,
-                        format!("--contact : aucun contact nommé « {name} »"),
-                        format!("--contact: no contact named `{name}`")
-                    ))
-                })?
-                .id,
+fn mailbox_state(m: &MailboxRow, lang: UiLang) -> String {
+    match (&m.last_error, m.last_sync_at) {
+        (Some(e), _) => t!(lang, "mailbox.state_error", error = e),
+        (None, Some(at)) => t!(
+            lang,
+            "mailbox.state_synced",
+            at = guichet::store::rfc3339(at)
         ),
-        None => None,
-    };
-    let mailbox = NewMailbox {
-        email: email.clone(),
-        imap_host,
-        imap_port,
-        imap_security: security_name(imap_security).into(),
-        accept_invalid_certs: args.accept_invalid_certs,
-        username: settings.username.clone(),
-        password_sealed: ctx.key.seal(&settings.password, sync::PASSWORD_PURPOSE),
-        folders,
-        delete_after_import: args.delete_after_import,
-        mark_as_read: args.mark_as_read,
-        smtp_host,
-        smtp_port,
-        smtp_security: security_name(smtp_security).into(),
-        contact_id,
-    };
-    ctx.store
-        .add_mailbox(shop.id, &mailbox)
-        .await
-        .map_err(|e| localized_store_error(e, ctx.lang))?;
-    println!(
-        "{} {email}",
-        ctx.lang
-            .pick("Boîte aux lettres ajoutée :", "Mailbox added:")
-    );
+        (None, None) => t!(lang, "mailbox.state_never").into(),
+    }
+}
+
+async fn mailbox(ctx: &App, command: MailboxCommand) -> Result<ExitCode> {
+    let lang = ctx.lang;
+    match command {
+        MailboxCommand::Add(args) => {
+            let shop = ctx.shop_named(&args.shop).await.say(lang)?;
+            let input = args.into_input();
+            // Incomplete settings are said before the password is asked for.
+            guichet::desk::mailboxes::plan_servers(&input)
+                .map_err(DeskError::from)
+                .say(lang)?;
+            let password = read_password_from_stdin(lang)?;
+            match ctx.add_mailbox(&shop, &input, password).await {
+                Ok((_, test)) => {
+                    if let Some(test) = &test {
+                        print_mailbox_test(test, lang);
+                    }
+                    println!(
+                        "{}",
+                        t!(
+                            lang,
+                            "mailbox.added",
+                            email = input.email.trim().to_lowercase()
+                        )
+                    );
+                }
+                Err(DeskError::MailboxTest(test)) => {
+                    print_mailbox_test(&test, lang);
+                    return Err(anyhow!(t!(lang, "mailbox.not_saved")));
+                }
+                Err(other) => return Err(anyhow!(other.localized(lang))),
+            }
+        }
+        MailboxCommand::List { json } => {
+            let mailboxes = ctx.mailboxes().await.say(lang)?;
+            if json {
+                print_json(&mailboxes)?;
+            } else if mailboxes.is_empty() {
+                println!("{}", t!(lang, "mailbox.none"));
+            } else {
+                for m in mailboxes {
+                    println!(
+                        "{} {} imap {}:{} ({}) [{}] - {}",
+                        m.shop_name,
+                        m.email,
+                        m.imap_host,
+                        m.imap_port,
+                        m.imap_security,
+                        m.folders.join(", "),
+                        mailbox_state(&m, lang)
+                    );
+                }
+            }
+        }
+        MailboxCommand::Test { shop, email } => {
+            let tests = ctx
+                .test_mailboxes(shop.as_deref(), email.as_deref())
+                .await
+                .say(lang)?;
+            let mut all_work = true;
+            for test in &tests {
+                all_work &= print_mailbox_test(test, lang);
+            }
+            return Ok(exit_code(all_work));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
+    let lang = ctx.lang;
     match command {
         TicketsCommand::List { shop, json } => {
-            let shop_id = match &shop {
-                Some(name) => Some(shop_named(ctx, name).await?.id),
+            let shop = match &shop {
+                Some(name) => Some(ctx.shop_named(name).await.say(lang)?),
                 None => None,
             };
-            let tickets = ctx.store.tickets(shop_id).await?;
+            let tickets = ctx.tickets(shop.as_ref()).await.say(lang)?;
             if json {
                 print_json(&tickets)?;
             } else if tickets.is_empty() {
-                println!("{}", ctx.lang.pick("Aucun ticket.", "No tickets."));
+                println!("{}", t!(lang, "tickets.none"));
             } else {
                 for t in tickets {
                     println!(
@@ -995,166 +813,49 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
             }
         }
         TicketsCommand::Show { number, shop, json } => {
-            let shop = chosen_shop(ctx, shop.as_deref()).await?;
-            let (ticket, messages) = ctx
-                .store
-                .ticket(shop.id, number)
-                .await
-                .map_err(|e| ticket_error(e, number, ctx.lang))?;
-            let (case_file, answers) = ctx.store.ticket_answers(shop.id, number).await?;
-            let case_file: Option<serde_json::Value> =
-                case_file.and_then(|json| serde_json::from_str(&json).ok());
+            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
+            let detail = ctx.ticket(&shop, number).await.say(lang)?;
             if json {
-                print_json(&serde_json::json!({
-                    "ticket": ticket, "messages": messages, "replies": answers, "case_file": case_file
-                }))?;
+                print_json(&detail)?;
             } else {
-                println!(
-                    "[{}] {} — {} ({})",
-                    ticket.number, ticket.subject, ticket.customer_email, ticket.status
-                );
-                for m in messages {
-                    println!(
-                        "\n--- {} {} {}",
-                        m.date.as_deref().unwrap_or("?"),
-                        m.from,
-                        m.subject
-                    );
-                    if let Some(error) = &m.parse_error {
-                        println!(
-                            "({}: {error})",
-                            ctx.lang.pick(
-                                "message mal formé, gardé brut",
-                                "malformed message, kept raw"
-                            )
-                        );
-                    }
-                    println!("{}", m.new_text);
-                    if let Some(triage) = &m.triage {
-                        print!("{}", triage::describe(triage, ctx.lang, "  » "));
-                    }
-                    if let Some(why) = m
-                        .decision
-                        .as_ref()
-                        .and_then(|d| replies::describe_decision(d, ctx.lang))
-                    {
-                        println!(
-                            "  » {}: {why}",
-                            ctx.lang.pick("réponse automatique", "automatic answer")
-                        );
-                    }
-                    for a in &m.attachments {
-                        println!(
-                            "  📎 {} ({}, {} {})",
-                            a.filename.as_deref().unwrap_or("-"),
-                            a.content_type,
-                            a.size,
-                            ctx.lang.pick("octets", "bytes")
-                        );
-                    }
-                }
-                if !answers.is_empty() {
-                    println!(
-                        "\n--- {}",
-                        ctx.lang.pick("Réponses automatiques", "Automatic answers")
-                    );
-                    for reply in &answers {
-                        replies::print_reply_line(reply, ctx.lang);
-                    }
-                }
-                if let Some(case_file) = &case_file {
-                    println!(
-                        "\n--- {}\n{}",
-                        ctx.lang.pick("Dossier client", "Case file"),
-                        serde_json::to_string_pretty(case_file)?
-                    );
-                }
+                print_ticket(&detail, lang)?;
             }
         }
         TicketsCommand::Delete { number, shop } => {
-            let shop = chosen_shop(ctx, shop.as_deref()).await?;
-            ctx.store
-                .delete_ticket(shop.id, number)
-                .await
-                .map_err(|e| ticket_error(e, number, ctx.lang))?;
-            println!(
-                "{} {number}",
-                ctx.lang.pick("Ticket supprimé :", "Ticket deleted:")
-            );
+            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
+            ctx.delete_ticket(&shop, number).await.say(lang)?;
+            println!("{}", t!(lang, "tickets.deleted", number = number));
         }
         TicketsCommand::Status {
             number,
             status,
             shop,
         } => {
-            let shop = chosen_shop(ctx, shop.as_deref()).await?;
-            ctx.store
-                .set_status(shop.id, number, status)
-                .await
-                .map_err(|e| ticket_error(e, number, ctx.lang))?;
+            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
+            ctx.set_status(&shop, number, status).await.say(lang)?;
             println!("[{number}] {}", status.as_str());
         }
         TicketsCommand::Reply { number, file, shop } => {
-            let body = read_input(&file, ctx.lang)?;
-            if body.trim().is_empty() {
-                bail!(
-                    ctx.lang
-                        .pick("texte vide : rien n'est envoyé", "empty text: nothing sent")
-                );
-            }
-            let shop = chosen_shop(ctx, shop.as_deref()).await?;
-            let reply = guichet::answering::employee_reply(
-                &ctx.store, &ctx.key, shop.id, number, &body, ctx.lang,
-            )
-            .await
-            .map_err(|e| match e {
-                guichet::answering::AnsweringError::Store(StoreError::NotFound(_)) => anyhow!(tr(
-                    ctx.lang,
-                    format!("pas de message client dans le ticket {number} (guichet tickets list)"),
-                    format!("no customer message in ticket {number} (guichet tickets list)")
-                )),
-                other => other.into(),
-            })?;
-            replies::print_reply_line(&reply, ctx.lang);
+            let body = read_input(&file, lang)?;
+            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
+            let reply = ctx.reply(&shop, number, &body).await.say(lang)?;
+            replies::print_reply_line(&reply, lang);
             if let Some(error) = &reply.error {
                 println!("  {error}");
             }
-            if reply.state != "sent" {
-                return Ok(ExitCode::FAILURE);
-            }
+            return Ok(exit_code(reply.state == "sent"));
         }
         TicketsCommand::Raw { message_id } => {
-            let raw = ctx
-                .store
-                .raw_message(message_id)
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound(_) => anyhow!(tr(
-                        ctx.lang,
-                        format!("pas de message {message_id}"),
-                        format!("no message {message_id}")
-                    )),
-                    other => other.into(),
-                })?;
+            let raw = ctx.raw_message(message_id).await.say(lang)?;
             std::io::stdout().lock().write_all(&raw)?;
         }
         TicketsCommand::Attachment { sha256 } => {
-            let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-            let data = valid
-                .then(|| ctx.store.blobs().get(&sha256.to_ascii_lowercase()).ok())
-                .flatten();
-            let Some(data) = data else {
-                bail!(tr(
-                    ctx.lang,
-                    format!("pas de pièce jointe {sha256}"),
-                    format!("no attachment {sha256}")
-                ));
-            };
+            let data = ctx.attachment(&sha256).say(lang)?;
             std::io::stdout().lock().write_all(&data)?;
         }
         TicketsCommand::Search { query, shop, json } => {
-            let shop = chosen_shop(ctx, shop.as_deref()).await?;
-            let numbers = ctx.store.search(shop.id, &query).await?;
+            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
+            let numbers = ctx.search(&shop, &query).await.say(lang)?;
             if json {
                 print_json(&numbers)?;
             } else {
@@ -1167,70 +868,86 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// French or English, chosen at run time.
-fn tr(lang: UiLang, fr: String, en: String) -> String {
-    match lang {
-        UiLang::Fr => fr,
-        UiLang::En => en,
+fn print_ticket(detail: &guichet::desk::tickets::TicketDetail, lang: UiLang) -> Result<()> {
+    let ticket = &detail.ticket;
+    println!(
+        "[{}] {} — {} ({})",
+        ticket.number, ticket.subject, ticket.customer_email, ticket.status
+    );
+    for m in &detail.messages {
+        println!(
+            "\n--- {} {} {}",
+            m.date.as_deref().unwrap_or("?"),
+            m.from,
+            m.subject
+        );
+        if let Some(error) = &m.parse_error {
+            println!("({}: {error})", t!(lang, "tickets.malformed"));
+        }
+        println!("{}", m.new_text);
+        if let Some(triage) = &m.triage {
+            print!("{}", triage::describe(triage, lang, "  » "));
+        }
+        if let Some(why) = m
+            .decision
+            .as_ref()
+            .and_then(|d| replies::describe_decision(d, lang))
+        {
+            println!("  » {}: {why}", t!(lang, "tickets.automatic_answer"));
+        }
+        for a in &m.attachments {
+            println!(
+                "  📎 {}",
+                t!(
+                    lang,
+                    "tickets.attachment_line",
+                    name = a.filename.as_deref().unwrap_or("-"),
+                    content_type = a.content_type,
+                    size = a.size
+                )
+            );
+        }
     }
-}
-
-fn ticket_error(error: StoreError, number: i64, lang: UiLang) -> anyhow::Error {
-    match error {
-        StoreError::NotFound(_) => anyhow!(tr(
-            lang,
-            format!("pas de ticket {number} (guichet tickets list)"),
-            format!("no ticket {number} (guichet tickets list)")
-        )),
-        other => localized_store_error(other, lang),
+    if !detail.replies.is_empty() {
+        println!("\n--- {}", t!(lang, "tickets.automatic_answers"));
+        for reply in &detail.replies {
+            replies::print_reply_line(reply, lang);
+        }
     }
-}
-
-fn localized_store_error(error: StoreError, lang: UiLang) -> anyhow::Error {
-    match error {
-        StoreError::AlreadyExists(what) => anyhow!(tr(
-            lang,
-            format!("{what} existe déjà"),
-            format!("{what} already exists")
-        )),
-        other => other.into(),
+    if let Some(case_file) = &detail.case_file {
+        println!(
+            "\n--- {}\n{}",
+            t!(lang, "tickets.case_file"),
+            serde_json::to_string_pretty(case_file)?
+        );
     }
+    Ok(())
 }
 
 async fn demo(ctx: &App) -> Result<ExitCode> {
     let (shop, outcome) = guichet::demo::load_demo(&ctx.store).await?;
     let lang = ctx.lang;
     println!(
-        "{}: {}",
-        lang.pick("Dossier de données", "Data directory"),
-        ctx.config.data_dir.display()
+        "{}",
+        t!(lang, "demo.data_dir", path = ctx.config.data_dir.display())
     );
     println!(
-        "{}: {} {}, {} {}, {} {}",
-        tr(
+        "{}",
+        t!(
             lang,
-            format!("Boutique de démonstration « {} » ", shop.name),
-            format!("Demo shop \"{}\"", shop.name)
-        ),
-        outcome.new_messages,
-        lang.pick("messages classés", "messages filed"),
-        outcome.new_tickets,
-        lang.pick("nouveaux tickets", "new tickets"),
-        outcome.duplicates,
-        lang.pick("doublons ignorés", "duplicates skipped"),
+            "demo.filed",
+            shop = shop.name,
+            new_messages = outcome.new_messages,
+            new_tickets = outcome.new_tickets,
+            duplicates = outcome.duplicates
+        )
     );
-    for t in ctx.store.tickets(Some(shop.id)).await? {
+    for t in ctx.tickets(Some(&shop)).await.say(lang)? {
         println!(
             "  [{}] {} msg  {}  {}",
             t.number, t.message_count, t.customer_email, t.subject
         );
     }
-    println!(
-        "{}",
-        lang.pick(
-            "Voir un ticket : guichet tickets show 1001 ; brancher une vraie boîte : guichet mailbox add --help",
-            "See a ticket: guichet tickets show 1001; connect a real mailbox: guichet mailbox add --help"
-        )
-    );
+    println!("{}", t!(lang, "demo.next"));
     Ok(ExitCode::SUCCESS)
 }

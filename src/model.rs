@@ -21,6 +21,14 @@ impl UiLang {
         }
     }
 
+    /// The language's code, as in `lang` columns and catalogue files.
+    pub fn code(self) -> &'static str {
+        match self {
+            UiLang::Fr => "fr",
+            UiLang::En => "en",
+        }
+    }
+
     /// Picks the French or English text.
     pub fn pick<'a>(self, fr: &'a str, en: &'a str) -> &'a str {
         match self {

@@ -4,19 +4,21 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
-use clap::{Args, Subcommand, ValueEnum};
-use serde::{Deserialize, Serialize};
+use anyhow::{Result, anyhow};
+use clap::{Args, Subcommand};
+use serde::Deserialize;
 
-use guichet::answering::{self, RecordedDecision, ShopAnswering};
+use guichet::answering::{self, RecordedDecision};
+use guichet::desk::replay::{parse_date, replay_html};
+use guichet::desk::replies::state_label;
+use guichet::desk::settings::SettingsChange;
+use guichet::desk::templates::TemplateInput;
 use guichet::model::UiLang;
-use guichet::replies::templates::{Need, ReplyTemplate, WhenComplete, check_template};
-use guichet::replies::{self, Decision, QuotaState};
-use guichet::store::{
-    OrderItem, OrderRow, ReplyAction, ReplyView, Shop, StoreError, StoredTemplate,
-};
+use guichet::replies::templates::WhenComplete;
+use guichet::store::{OrderItem, OrderRow, ReplyView};
+use guichet::t;
 
-use super::{App, chosen_shop, print_json, read_input, tr};
+use super::{App, Say, exit_code, print_json, read_input};
 
 /// `shop set` options for automatic answers and branding.
 #[derive(Debug, Args, Default)]
@@ -65,145 +67,26 @@ pub struct AnswerSettingsArgs {
 }
 
 impl AnswerSettingsArgs {
-    pub fn is_empty(&self) -> bool {
-        self.auto_answers.is_none()
-            && self.reply_delay.is_none()
-            && self.reply_spread.is_none()
-            && self.business_hours.is_none()
-            && self.time_zone.is_none()
-            && self.plan.is_none()
-            && self.quota.is_none()
-            && self.threshold.is_none()
-            && self.intent_thresholds.is_empty()
-            && self.display_name.is_none()
-            && self.signature.is_none()
-            && self.logo_url.is_none()
-            && self.brand_color.is_none()
-            && self.footer.is_none()
-    }
-}
-
-/// Applies `shop set` answer options, each checked before anything is saved.
-pub async fn apply_answer_settings(app: &App, shop: &Shop, args: AnswerSettingsArgs) -> Result<()> {
-    let lang = app.lang;
-    let mut settings = app.store.reply_settings(shop.id).await?;
-    if let Some(mode) = args.auto_answers {
-        settings.auto_answers = mode;
-    }
-    let duration = |text: &str, flag: &str| {
-        replies::parse_duration(text).map_err(|e| anyhow!("{flag}: {}", e.explain(lang)))
-    };
-    if let Some(delay) = &args.reply_delay {
-        settings.reply_delay_ms = duration(delay, "--reply-delay")?;
-    }
-    if let Some(spread) = &args.reply_spread {
-        settings.reply_spread_ms = duration(spread, "--reply-spread")?;
-    }
-    if let Some(hours) = &args.business_hours {
-        settings.business_hours = if hours == "none" {
-            None
-        } else {
-            let parsed = replies::BusinessHours::parse(hours)
-                .map_err(|e| anyhow!("--business-hours: {}", e.explain(lang)))?;
-            Some(parsed.to_string())
-        };
-    }
-    if let Some(zone) = args.time_zone {
-        if jiff::tz::TimeZone::get(&zone).is_err() {
-            bail!(tr(
-                lang,
-                format!("--time-zone : fuseau inconnu « {zone} » (ex. Europe/Paris)"),
-                format!("--time-zone: unknown zone \"{zone}\" (e.g. Europe/Paris)")
-            ));
+    /// The settings change these options ask for, with `shop set --retention-months`.
+    pub fn into_change(self, retention_months: Option<i64>) -> SettingsChange {
+        SettingsChange {
+            retention_months,
+            auto_answers: self.auto_answers,
+            reply_delay: self.reply_delay,
+            reply_spread: self.reply_spread,
+            business_hours: self.business_hours,
+            time_zone: self.time_zone,
+            plan: self.plan,
+            quota: self.quota,
+            threshold: self.threshold,
+            intent_thresholds: self.intent_thresholds,
+            display_name: self.display_name,
+            signature: self.signature,
+            logo_url: self.logo_url,
+            brand_color: self.brand_color,
+            footer: self.footer,
         }
-        settings.time_zone = zone;
     }
-    if let Some(plan) = args.plan {
-        if plan == "trial" && settings.plan != "trial" {
-            bail!(lang.pick(
-                "l'essai de 14 jours ne se choisit pas : il commence à la création de la boutique",
-                "the 14-day trial cannot be chosen: it starts when the shop is created"
-            ));
-        }
-        settings.plan = plan;
-    }
-    if let Some(quota) = args.quota {
-        if settings.plan != "custom" {
-            bail!(lang.pick(
-                "--quota ne s'applique qu'à l'abonnement custom (--plan custom --quota N)",
-                "--quota only applies to the custom plan (--plan custom --quota N)"
-            ));
-        }
-        settings.plan_quota = (quota > 0).then_some(quota as i64);
-    }
-    let check_threshold = |value: f64, flag: &str| {
-        if (0.0..=1.0).contains(&value) {
-            Ok(value)
-        } else {
-            Err(anyhow!(tr(
-                lang,
-                format!("{flag} : un nombre entre 0 et 1 (ex. 0.9)"),
-                format!("{flag}: a number between 0 and 1 (e.g. 0.9)")
-            )))
-        }
-    };
-    if let Some(threshold) = args.threshold {
-        settings.threshold = check_threshold(threshold, "--threshold")?;
-    }
-    for entry in &args.intent_thresholds {
-        let (intent, value) = entry.split_once('=').ok_or_else(|| {
-            anyhow!(lang.pick(
-                "--intent-threshold attend INTENTION=SEUIL, ex. refund=0.95",
-                "--intent-threshold expects INTENT=THRESHOLD, e.g. refund=0.95"
-            ))
-        })?;
-        let value: f64 = value
-            .parse()
-            .map_err(|_| anyhow!("--intent-threshold {entry}"))?;
-        if guichet::triage::builtin_intent(intent).is_none() {
-            bail!(tr(
-                lang,
-                format!("intention inconnue : {intent} (guichet intents list)"),
-                format!("unknown intent: {intent} (guichet intents list)")
-            ));
-        }
-        settings.intent_thresholds.insert(
-            intent.to_string(),
-            check_threshold(value, "--intent-threshold")?,
-        );
-    }
-    if let Some(name) = args.display_name {
-        settings.display_name = Some(name).filter(|n| !n.is_empty());
-    }
-    if let Some(signature) = args.signature {
-        settings.signature = signature.replace("\\n", "\n");
-    }
-    if let Some(url) = args.logo_url {
-        if !url.is_empty() && !url.starts_with("https://") {
-            bail!(lang.pick(
-                "--logo-url : une adresse https://",
-                "--logo-url: an https:// address"
-            ));
-        }
-        settings.logo_url = Some(url).filter(|u| !u.is_empty());
-    }
-    if let Some(colour) = args.brand_color {
-        let valid = colour.len() == 7
-            && colour.starts_with('#')
-            && colour[1..].chars().all(|c| c.is_ascii_hexdigit());
-        if !valid {
-            bail!(lang.pick(
-                "--brand-color : une couleur #rrggbb, ex. #1d4ed8",
-                "--brand-color: a #rrggbb colour, e.g. #1d4ed8"
-            ));
-        }
-        settings.brand_color = Some(colour);
-    }
-    if let Some(footer) = args.footer {
-        settings.footer = footer.replace("\\n", "\n");
-    }
-    app.store.save_reply_settings(shop.id, &settings).await?;
-    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,21 +116,16 @@ pub enum RepliesCommand {
 
 pub async fn replies_command(app: &App, command: RepliesCommand) -> Result<ExitCode> {
     let lang = app.lang;
-    let not_found = |e: StoreError, id: i64| match e {
-        StoreError::NotFound(_) => anyhow!(tr(
-            lang,
-            format!("pas de réponse {id} (guichet replies list)"),
-            format!("no reply {id} (guichet replies list)")
-        )),
-        other => other.into(),
-    };
     match command {
         RepliesCommand::List { shop, state, json } => {
-            let shop_id = match shop {
-                Some(name) => Some(chosen_shop(app, Some(&name)).await?.id),
+            let shop = match shop {
+                Some(name) => Some(app.shop_named(&name).await.say(lang)?),
                 None => None,
             };
-            let replies = app.store.replies(shop_id, None, state.as_deref()).await?;
+            let replies = app
+                .replies(shop.as_ref(), state.as_deref())
+                .await
+                .say(lang)?;
             if json {
                 print_json(&replies)?;
             } else {
@@ -255,101 +133,51 @@ pub async fn replies_command(app: &App, command: RepliesCommand) -> Result<ExitC
                     print_reply_line(reply, lang);
                 }
                 if replies.is_empty() {
-                    println!("{}", lang.pick("Aucune réponse.", "No replies."));
+                    println!("{}", t!(lang, "replies.none"));
                 }
             }
         }
         RepliesCommand::Show { id, json } => {
-            let reply = app.store.reply(id).await.map_err(|e| not_found(e, id))?;
+            let reply = app.reply_by_id(id).await.say(lang)?;
             if json {
                 print_json(&reply)?;
             } else {
                 print_reply_line(&reply, lang);
                 if let Some(error) = &reply.error {
-                    println!("  {}: {error}", lang.pick("raison", "reason"));
+                    println!("  {}", t!(lang, "replies.reason", reason = error));
                 }
                 println!(
-                    "{}: {}\n\n{}",
-                    lang.pick("Objet", "Subject"),
-                    reply.subject,
+                    "{}\n\n{}",
+                    t!(lang, "replies.subject", subject = reply.subject),
                     reply.body
                 );
             }
         }
-        RepliesCommand::Cancel { id } => act(app, id, ReplyAction::Cancel, not_found).await?,
+        RepliesCommand::Cancel { id } => {
+            app.cancel_reply(id).await.say(lang)?;
+            println!("{}", t!(lang, "replies.updated", id = id));
+        }
         RepliesCommand::SendNow { id } => {
-            act(app, id, ReplyAction::SendNow, not_found).await?;
-            let sent = answering::send::send_due(&app.store, &app.key, lang).await?;
-            let reply = app.store.reply(id).await?;
+            let (reply, sent) = app.send_reply_now(id).await.say(lang)?;
             println!(
-                "{} {id}: {} ({} {})",
-                lang.pick("Réponse", "Reply"),
-                state_label(&reply.state, lang),
-                sent.sent,
-                lang.pick("envoyée(s) à l'instant", "sent just now")
+                "{}",
+                t!(
+                    lang,
+                    "replies.sent_now",
+                    id = id,
+                    state = state_label(&reply.state, lang),
+                    sent = sent.sent
+                )
             );
-            if reply.state != "sent" {
-                return Ok(ExitCode::FAILURE);
-            }
+            return Ok(exit_code(reply.state == "sent"));
         }
         RepliesCommand::Edit { id, file } => {
             let body = read_input(&file, lang)?;
-            if body.trim().is_empty() {
-                bail!(lang.pick(
-                    "texte vide : rien n'est changé",
-                    "empty text: nothing changed"
-                ));
-            }
-            act(app, id, ReplyAction::Edit(&body), not_found).await?;
+            app.edit_reply(id, &body).await.say(lang)?;
+            println!("{}", t!(lang, "replies.updated", id = id));
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn act(
-    app: &App,
-    id: i64,
-    action: ReplyAction<'_>,
-    not_found: impl Fn(StoreError, i64) -> anyhow::Error,
-) -> Result<()> {
-    let lang = app.lang;
-    let reply = app.store.reply(id).await.map_err(|e| not_found(e, id))?;
-    if !app.store.act_on_reply(id, action).await? {
-        bail!(tr(
-            lang,
-            format!(
-                "la réponse {id} est {} : impossible maintenant",
-                state_label(&reply.state, lang)
-            ),
-            format!(
-                "reply {id} is {}: not possible now",
-                state_label(&reply.state, lang)
-            )
-        ));
-    }
-    if !matches!(action, ReplyAction::SendNow) {
-        println!(
-            "{} {id}",
-            lang.pick("Réponse mise à jour :", "Reply updated:")
-        );
-    }
-    Ok(())
-}
-
-pub fn state_label(state: &str, lang: UiLang) -> &str {
-    match state {
-        "scheduled" => lang.pick("programmée", "scheduled"),
-        "sending" => lang.pick("en cours d'envoi", "sending"),
-        "sent" => lang.pick("envoyée", "sent"),
-        "failed" => lang.pick("échec", "failed"),
-        "cancelled" => lang.pick("annulée", "cancelled"),
-        "uncertain" => lang.pick(
-            "incertaine (peut-être reçue)",
-            "uncertain (may have arrived)",
-        ),
-        "shadow" => lang.pick("simulée (mode observation)", "shadow (not sent)"),
-        other => other,
-    }
 }
 
 pub fn print_reply_line(reply: &ReplyView, lang: UiLang) {
@@ -376,21 +204,6 @@ pub fn print_reply_line(reply: &ReplyView, lang: UiLang) {
     );
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Lang {
-    Fr,
-    En,
-}
-
-impl Lang {
-    fn code(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-}
-
 #[derive(Debug, Subcommand)]
 pub enum TemplatesCommand {
     /// Templates per intent and language (shipped or edited by the shop).
@@ -405,7 +218,7 @@ pub enum TemplatesCommand {
         intent: String,
         /// fr or en.
         #[arg(value_enum, value_name = "LANG")]
-        language: Lang,
+        language: UiLang,
         #[arg(long)]
         shop: Option<String>,
     },
@@ -414,7 +227,7 @@ pub enum TemplatesCommand {
         intent: String,
         /// fr or en.
         #[arg(value_enum, value_name = "LANG")]
-        language: Lang,
+        language: UiLang,
         file: PathBuf,
         /// Information the answer needs: order_ref, photo, new_address, product_name (repeat).
         #[arg(long = "need")]
@@ -430,178 +243,101 @@ pub enum TemplatesCommand {
         intent: String,
         /// fr or en.
         #[arg(value_enum, value_name = "LANG")]
-        language: Lang,
+        language: UiLang,
         #[arg(long)]
         shop: Option<String>,
     },
-}
-
-#[derive(Debug, Serialize)]
-struct TemplateView {
-    intent: String,
-    lang: String,
-    needs: Vec<&'static str>,
-    when_complete: WhenComplete,
-    edited: bool,
-    body: String,
 }
 
 pub async fn templates_command(app: &App, command: TemplatesCommand) -> Result<ExitCode> {
     let lang = app.lang;
     match command {
         TemplatesCommand::List { shop, json } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            let answering = ShopAnswering::load(&app.store, shop.id, lang).await?;
-            let edited = app.store.shop_templates(shop.id).await?;
-            let views: Vec<TemplateView> = answering
-                .templates
-                .iter()
-                .map(|t| TemplateView {
-                    intent: t.intent.clone(),
-                    lang: t.lang.clone(),
-                    needs: t.needs.iter().map(|n| n.id()).collect(),
-                    when_complete: t.when_complete,
-                    edited: edited
-                        .iter()
-                        .any(|e| e.intent == t.intent && e.lang == t.lang),
-                    body: t.body.clone(),
-                })
-                .collect();
+            let shop = app.choose_shop(shop.as_deref()).await.say(lang)?;
+            let views = app.templates(&shop).await.say(lang)?;
             if json {
                 print_json(&views)?;
             } else {
                 for view in views {
+                    let origin = if view.edited {
+                        t!(lang, "templates.edited")
+                    } else {
+                        t!(lang, "templates.shipped")
+                    };
+                    let needs = if view.needs.is_empty() {
+                        "-".to_string()
+                    } else {
+                        view.needs.join(", ")
+                    };
                     println!(
-                        "{:<24} {} {:<10} {}: {}",
+                        "{:<24} {} {:<10} {}",
                         view.intent,
                         view.lang,
-                        if view.edited {
-                            lang.pick("modifié", "edited")
-                        } else {
-                            lang.pick("d'origine", "shipped")
-                        },
-                        lang.pick("demande", "asks for"),
-                        if view.needs.is_empty() {
-                            "-".to_string()
-                        } else {
-                            view.needs.join(", ")
-                        }
+                        origin,
+                        t!(lang, "templates.asks_for", needs = needs)
                     );
                 }
             }
         }
         TemplatesCommand::Show {
             intent,
-            language: template_lang,
+            language,
             shop,
         } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            let answering = ShopAnswering::load(&app.store, shop.id, lang).await?;
-            let template = replies::templates::find_template(
-                &answering.templates,
-                &intent,
-                template_lang.code(),
-            )
-            .ok_or_else(|| {
-                anyhow!(tr(
-                    lang,
-                    format!(
-                        "pas de modèle {intent} en {} (guichet templates list)",
-                        template_lang.code()
-                    ),
-                    format!(
-                        "no {intent} template in {} (guichet templates list)",
-                        template_lang.code()
-                    )
-                ))
-            })?;
-            print!("{}", template.body);
+            let shop = app.choose_shop(shop.as_deref()).await.say(lang)?;
+            print!(
+                "{}",
+                app.template(&shop, &intent, language).await.say(lang)?
+            );
         }
         TemplatesCommand::Set {
             intent,
-            language: template_lang,
+            language,
             file,
             needs,
             when_complete,
             shop,
         } => {
-            if guichet::triage::builtin_intent(&intent).is_none() {
-                bail!(tr(
-                    lang,
-                    format!("intention inconnue : {intent} (guichet intents list)"),
-                    format!("unknown intent: {intent} (guichet intents list)")
-                ));
-            }
             let body = read_input(&file, lang)?;
-            let parsed_needs = needs
-                .iter()
-                .map(|n| {
-                    Need::from_id(n).ok_or_else(|| {
-                        anyhow!(tr(
-                            lang,
-                            format!("--need {n} : order_ref, photo, new_address ou product_name"),
-                            format!("--need {n}: order_ref, photo, new_address or product_name")
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let template = ReplyTemplate {
+            let shop = app.choose_shop(shop.as_deref()).await.say(lang)?;
+            let input = TemplateInput {
                 intent: intent.clone(),
-                lang: template_lang.code().into(),
-                needs: parsed_needs,
+                lang: language,
+                body,
+                needs,
                 when_complete: if when_complete == "answer" {
                     WhenComplete::Answer
                 } else {
                     WhenComplete::HandOver
                 },
-                needs_order_data: false,
-                body: body.clone(),
             };
-            check_template(&template).map_err(|e| {
-                anyhow!(tr(
-                    lang,
-                    format!("modèle refusé, rien n'est enregistré : {}", e.explain(lang)),
-                    format!("template refused, nothing saved: {}", e.explain(lang))
-                ))
-            })?;
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            app.store
-                .save_template(
-                    shop.id,
-                    &StoredTemplate {
-                        intent: intent.clone(),
-                        lang: template_lang.code().into(),
-                        body,
-                        needs,
-                        when_complete,
-                    },
-                )
-                .await?;
+            app.save_template(&shop, input).await.say(lang)?;
             println!(
-                "{} {intent} ({})",
-                lang.pick("Modèle enregistré :", "Template saved:"),
-                template_lang.code()
+                "{}",
+                t!(
+                    lang,
+                    "templates.saved",
+                    intent = intent,
+                    lang = language.code()
+                )
             );
         }
         TemplatesCommand::Reset {
             intent,
-            language: template_lang,
+            language,
             shop,
         } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
+            let shop = app.choose_shop(shop.as_deref()).await.say(lang)?;
             let reset = app
-                .store
-                .reset_template(shop.id, &intent, template_lang.code())
-                .await?;
+                .reset_template(&shop, &intent, language)
+                .await
+                .say(lang)?;
             println!(
                 "{}",
                 if reset {
-                    lang.pick("Modèle d'origine rétabli.", "Shipped template restored.")
+                    t!(lang, "templates.restored")
                 } else {
-                    lang.pick(
-                        "Ce modèle n'était pas modifié.",
-                        "That template was not edited.",
-                    )
+                    t!(lang, "templates.not_edited")
                 }
             );
         }
@@ -624,26 +360,19 @@ pub enum OrdersCommand {
 pub async fn orders_command(app: &App, command: OrdersCommand) -> Result<ExitCode> {
     let lang = app.lang;
     let OrdersCommand::Import { file, shop } = command;
-    let content = std::fs::read_to_string(&file).with_context(|| {
-        tr(
-            lang,
-            format!("impossible de lire {}", file.display()),
-            format!("cannot read {}", file.display()),
-        )
-    })?;
+    let content = read_input(&file, lang)?;
     let orders = parse_orders_csv(&content).map_err(|(line, what)| {
-        anyhow!(tr(
+        anyhow!(t!(
             lang,
-            format!("{} ligne {line} : {what}", file.display()),
-            format!("{} line {line}: {what}", file.display())
+            "orders.bad_line",
+            file = file.display(),
+            line = line,
+            reason = what
         ))
     })?;
-    let shop = chosen_shop(app, shop.as_deref()).await?;
+    let shop = app.choose_shop(shop.as_deref()).await.say(lang)?;
     let count = app.store.import_orders(shop.id, &orders).await?;
-    println!(
-        "{} {count}",
-        lang.pick("Commandes importées :", "Orders imported:")
-    );
+    println!("{}", t!(lang, "orders.imported", count = count));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -711,19 +440,6 @@ fn parse_orders_csv(content: &str) -> Result<Vec<OrderRow>, (usize, String)> {
         .collect()
 }
 
-fn parse_date(text: &str) -> Option<i64> {
-    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
-        return Some(timestamp.as_millisecond());
-    }
-    let date: jiff::civil::Date = text.parse().ok()?;
-    Some(
-        date.to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()?
-            .timestamp()
-            .as_millisecond(),
-    )
-}
-
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// First day to replay (YYYY-MM-DD or RFC 3339).
@@ -739,259 +455,57 @@ pub struct ReplayArgs {
     json: bool,
 }
 
-/// One replayed message.
-#[derive(Debug, Serialize)]
-struct ReplayItem {
-    ticket: i64,
-    message_id: i64,
-    from: String,
-    subject: String,
-    date: String,
-    intent: String,
-    confidence: f32,
-    #[serde(flatten)]
-    decision: RecordedDecision,
-    /// The drafted email, when one would be sent.
-    draft: Option<ReplayDraft>,
-}
-
-#[derive(Debug, Serialize)]
-struct ReplayDraft {
-    subject: String,
-    body: String,
-    due_at: String,
-}
-
-#[derive(Debug, Serialize, Default)]
-struct IntentCounts {
-    messages: usize,
-    answered: usize,
-    asked: usize,
-    handed_over: usize,
-}
-
-#[derive(Debug, Serialize)]
-struct ReplayReport {
-    shop: String,
-    since: String,
-    messages: usize,
-    would_send: usize,
-    by_intent: std::collections::BTreeMap<String, IntentCounts>,
-    items: Vec<ReplayItem>,
-}
-
 /// Runs the decision on past mail without sending anything nor writing to the database.
 pub async fn replay(app: &App, args: ReplayArgs) -> Result<ExitCode> {
     let lang = app.lang;
-    let since = parse_date(&args.since).ok_or_else(|| {
-        anyhow!(tr(
-            lang,
-            format!("--since : date invalide « {} » (AAAA-MM-JJ)", args.since),
-            format!("--since: invalid date \"{}\" (YYYY-MM-DD)", args.since)
-        ))
-    })?;
-    let shop = chosen_shop(app, args.shop.as_deref()).await?;
-    let answering = ShopAnswering::load(&app.store, shop.id, lang).await?;
-    let messages = app.store.messages_since(shop.id, since).await?;
-    let mut items = Vec::with_capacity(messages.len());
-    let mut by_intent: std::collections::BTreeMap<String, IntentCounts> = Default::default();
-    // Each ticket's answers within the replay, for the 24-hour rule.
-    let mut last_answer: std::collections::HashMap<i64, i64> = Default::default();
-    for message in &messages {
-        let moment = message.date_ms.unwrap_or(message.received_at);
-        let order = match &message.triage {
-            Some(triage) => {
-                app.store
-                    .order_for(shop.id, &message.from_email, &triage.facts.order_refs)
-                    .await?
-            }
-            None => None,
-        };
-        let draft = answering::plan::draft_for(
-            &answering,
-            message,
-            order.as_ref(),
-            QuotaState::Available { left: None },
-            last_answer.get(&message.ticket_id).copied(),
-            moment,
-            true,
-        );
-        let intent = message
-            .triage
-            .as_ref()
-            .map(|t| t.intent.clone())
-            .unwrap_or_else(|| "other".into());
-        let counts = by_intent.entry(intent.clone()).or_default();
-        counts.messages += 1;
-        match &draft.decision.decision {
-            Decision::Answer { .. } => counts.answered += 1,
-            Decision::AskForMissing { .. } => counts.asked += 1,
-            Decision::HandOver { .. } => counts.handed_over += 1,
-        }
-        if let Some(reply) = &draft.reply {
-            last_answer.insert(message.ticket_id, reply.due_at);
-        }
-        items.push(ReplayItem {
-            ticket: message.ticket_number,
-            message_id: message.id,
-            from: message.from_email.clone(),
-            subject: message.subject.clone(),
-            date: guichet::store::rfc3339(moment),
-            intent,
-            confidence: message.triage.as_ref().map_or(0.0, |t| t.confidence),
-            draft: draft.reply.as_ref().map(|r| ReplayDraft {
-                subject: r.subject.clone(),
-                body: r.body_text.clone(),
-                due_at: guichet::store::rfc3339(r.due_at),
-            }),
-            decision: draft.decision,
-        });
-    }
-    let report = ReplayReport {
-        shop: shop.name.clone(),
-        since: guichet::store::rfc3339(since),
-        messages: items.len(),
-        would_send: items.iter().filter(|i| i.draft.is_some()).count(),
-        by_intent,
-        items,
-    };
+    let since = parse_date(&args.since)
+        .ok_or_else(|| anyhow!(t!(lang, "replay.bad_since", since = args.since)))?;
+    let shop = app.choose_shop(args.shop.as_deref()).await.say(lang)?;
+    let report = app.replay(&shop, since).await.say(lang)?;
     let html_path = args.html.unwrap_or_else(|| PathBuf::from("replay.html"));
-    std::fs::write(&html_path, replay_html(&report, &answering, lang)).with_context(|| {
-        tr(
+    let html = replay_html(&report, lang)?;
+    std::fs::write(&html_path, html).map_err(|e| {
+        anyhow!(t!(
             lang,
-            format!("impossible d'écrire {}", html_path.display()),
-            format!("cannot write {}", html_path.display()),
-        )
+            "cli.cannot_write",
+            path = html_path.display(),
+            reason = e
+        ))
     })?;
     if args.json {
         print_json(&report)?;
     } else {
         println!(
             "{}",
-            tr(
+            t!(
                 lang,
-                format!(
-                    "{} messages depuis le {} : {} réponses automatiques auraient été envoyées. Rapport : {}",
-                    report.messages,
-                    args.since,
-                    report.would_send,
-                    html_path.display()
-                ),
-                format!(
-                    "{} messages since {}: {} automatic answers would have been sent. Report: {}",
-                    report.messages,
-                    args.since,
-                    report.would_send,
-                    html_path.display()
-                )
+                "replay.done",
+                messages = report.messages,
+                since = args.since,
+                would_send = report.would_send,
+                path = html_path.display()
             )
         );
         for (intent, counts) in &report.by_intent {
             println!(
                 "  {intent:<24} {:>5} · {} {:>4} · {} {:>4} · {} {:>4}",
                 counts.messages,
-                lang.pick("réponses", "answered"),
+                t!(lang, "replay.col_answered"),
                 counts.answered,
-                lang.pick("demandes", "asked"),
+                t!(lang, "replay.col_asked"),
                 counts.asked,
-                lang.pick("équipe", "to team"),
+                t!(lang, "replay.col_team"),
                 counts.handed_over
             );
         }
     }
-    if let Some(quota) = answering.plan.monthly_quota()
-        && report.would_send > quota as usize
-    {
+    if let Some((quota, plan)) = report.over_quota {
         eprintln!(
             "{}",
-            tr(
-                lang,
-                format!(
-                    "attention : c'est plus que les {quota} réponses par mois de l'abonnement {}",
-                    answering.plan.name()
-                ),
-                format!(
-                    "note: that is more than the {quota} answers a month of the {} plan",
-                    answering.plan.name()
-                )
-            )
+            t!(lang, "replay.over_quota", quota = quota, plan = plan)
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn replay_html(report: &ReplayReport, shop: &ShopAnswering, lang: UiLang) -> String {
-    use guichet::replies::html::escape_html as e;
-    let mut html = format!(
-        "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2937}}\
-         table{{border-collapse:collapse}}td,th{{border:1px solid #d1d5db;padding:.3rem .6rem;text-align:right}}\
-         th:first-child,td:first-child{{text-align:left}}article{{border:1px solid #e5e7eb;border-radius:.5rem;padding:1rem;margin:1rem 0}}\
-         pre{{white-space:pre-wrap;background:#f9fafb;padding:.8rem;border-radius:.4rem}}.why{{color:#6b7280}}</style></head><body>\
-         <h1>{title}</h1><p>{summary}</p><table><tr><th>{intent}</th><th>{messages}</th><th>{answered}</th><th>{asked}</th><th>{team}</th></tr>",
-        code = replies::templates::lang_code(lang),
-        title = e(&tr(
-            lang,
-            format!("Rejeu des réponses automatiques — {}", shop.shop_name),
-            format!("Automatic answers replay — {}", shop.shop_name)
-        )),
-        summary = e(&tr(
-            lang,
-            format!(
-                "{} messages depuis le {} ; {} réponses auraient été envoyées. Rien n'a été envoyé.",
-                report.messages, report.since, report.would_send
-            ),
-            format!(
-                "{} messages since {}; {} answers would have been sent. Nothing was sent.",
-                report.messages, report.since, report.would_send
-            )
-        )),
-        intent = lang.pick("Intention", "Intent"),
-        messages = lang.pick("Messages", "Messages"),
-        answered = lang.pick("Réponses", "Answered"),
-        asked = lang.pick("Demandes d'infos", "Asked for info"),
-        team = lang.pick("Pour l'équipe", "To the team"),
-    );
-    for (intent, counts) in &report.by_intent {
-        let label = guichet::triage::builtin_label(intent, lang).unwrap_or(intent);
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e(label),
-            counts.messages,
-            counts.answered,
-            counts.asked,
-            counts.handed_over
-        ));
-    }
-    html.push_str("</table>");
-    for item in &report.items {
-        let why = match lang {
-            UiLang::Fr => &item.decision.explanation_fr,
-            UiLang::En => &item.decision.explanation_en,
-        };
-        html.push_str(&format!(
-            "<article><h3>[{}] {}</h3><p>{} · {} · {} ({:.0} %)</p><p class=\"why\">{}</p>",
-            item.ticket,
-            e(&item.subject),
-            e(&item.from),
-            e(&item.date),
-            e(guichet::triage::builtin_label(&item.intent, lang).unwrap_or(&item.intent)),
-            item.confidence * 100.0,
-            e(why)
-        ));
-        if let Some(draft) = &item.draft {
-            html.push_str(&format!(
-                "<p><strong>{}</strong> — {} {}</p><pre>{}</pre>",
-                e(&draft.subject),
-                lang.pick("partirait le", "would go out"),
-                e(&draft.due_at),
-                e(&draft.body)
-            ));
-        }
-        html.push_str("</article>");
-    }
-    html.push_str("</body></html>");
-    html
 }
 
 /// What `sync --once` did about automatic answers, when it did anything.
@@ -1001,20 +515,17 @@ pub fn print_answer_run(run: &answering::AnswerRun, lang: UiLang) {
         return;
     }
     println!(
-        "{}: {} {}, {} {}, {} {}, {} {}, {} {}, {} {}",
-        lang.pick("Réponses automatiques", "Automatic answers"),
-        plan.scheduled,
-        lang.pick("programmées", "scheduled"),
-        plan.shadow,
-        lang.pick("simulées", "shadow"),
-        plan.handed_over,
-        lang.pick("laissées à l'équipe", "left to the team"),
-        sent.sent,
-        lang.pick("envoyées", "sent"),
-        sent.retried + sent.failed,
-        lang.pick("refusées par le serveur", "refused by the server"),
-        sent.uncertain,
-        lang.pick("incertaines", "uncertain"),
+        "{}",
+        t!(
+            lang,
+            "sync.answers",
+            scheduled = plan.scheduled,
+            shadow = plan.shadow,
+            handed_over = plan.handed_over,
+            sent = sent.sent,
+            refused = sent.retried + sent.failed,
+            uncertain = sent.uncertain
+        )
     );
 }
 
@@ -1026,11 +537,7 @@ pub fn describe_decision(json: &serde_json::Value, lang: UiLang) -> Option<Strin
         UiLang::En => decision.explanation_en,
     };
     Some(if decision.shadow {
-        tr(
-            lang,
-            format!("(observation) {why}"),
-            format!("(shadow) {why}"),
-        )
+        t!(lang, "tickets.shadow_decision", why = why)
     } else {
         why
     })

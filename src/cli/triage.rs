@@ -1,27 +1,26 @@
 //! `guichet triage` (classify files or JSON lines, evaluate on a dataset) and `guichet intents`
 //! (a shop's intents, keyword rules and retrained model).
 
-use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use guichet::intake::parse::parse_message;
-use guichet::intake::reply_text::extract_new_text;
+use guichet::desk::DeskResult;
+use guichet::desk::triage::{
+    self as desk_triage, CustomIntent, EvalModel, EvalReport, MessageTriage,
+};
 use guichet::model::UiLang;
-use guichet::store::StoreError;
-use guichet::triage::classifier::{Model, message_text};
+use guichet::t;
 use guichet::triage::corpus::{self, Record};
-use guichet::triage::eval::{self, ExtractionScore, Outcome, Report};
-use guichet::triage::{self, Facts, Reason, Triage, Triager};
+use guichet::triage::eval::Report;
+use guichet::triage::{self, Reason, Triage};
 
-use super::{App, chosen_shop, print_json, read_input, tr};
+use super::{App, Say, exit_code, print_json, read_input};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -80,328 +79,149 @@ struct EvalArgs {
 #[derive(Debug, Serialize)]
 struct FileTriage<'a> {
     file: String,
-    subject: String,
     #[serde(flatten)]
-    triage: &'a Triage,
-}
-
-/// One answer of `triage --jsonl`: a stable interface.
-#[derive(Debug, Serialize)]
-struct LineTriage<'a> {
-    lang: Option<&'a str>,
-    intent: &'a str,
-    confidence: f32,
-    facts: &'a Facts,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct LineInput {
-    #[serde(default)]
-    subject: String,
-    #[serde(default)]
-    text: String,
+    triage: &'a MessageTriage,
 }
 
 pub async fn triage(app: Option<&App>, lang: UiLang, args: TriageArgs) -> Result<ExitCode> {
     if let Some(TriageCommand::Eval(eval)) = args.command {
         return evaluate(app, lang, eval).await;
     }
-    let triager = triager_for(app, args.shop.as_deref()).await?;
+    let triager = match (app, &args.shop) {
+        (Some(app), Some(name)) => {
+            let shop = app.choose_shop(Some(name)).await.say(lang)?;
+            app.triager(Some(&shop)).await.say(lang)?
+        }
+        _ => guichet::triage::Triager::default(),
+    };
     if args.jsonl {
         return triage_lines(&triager, lang);
     }
     if args.files.is_empty() {
-        bail!(lang.pick(
-            "rien à trier : donnez des fichiers .eml, ou --jsonl avec des lignes JSON sur l'entrée standard",
-            "nothing to triage: give .eml files, or --jsonl with JSON lines on standard input"
-        ));
+        return Err(anyhow!(t!(lang, "triage.nothing")));
     }
     let mut results = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        let raw = std::fs::read(file).with_context(|| {
-            tr(
-                lang,
-                format!("impossible de lire {}", file.display()),
-                format!("cannot read {}", file.display()),
-            )
-        })?;
-        let parsed = parse_message(&raw);
-        let triage = triager.triage(&parsed.subject, &parsed.new_text);
-        results.push((file.display().to_string(), parsed.subject, triage));
+        let raw = std::fs::read(file)
+            .with_context(|| t!(lang, "cli.cannot_read", path = file.display()))?;
+        results.push((
+            file.display().to_string(),
+            desk_triage::triage_raw(&triager, &raw),
+        ));
     }
     if args.json {
         let views: Vec<FileTriage<'_>> = results
             .iter()
-            .map(|(file, subject, triage)| FileTriage {
+            .map(|(file, triage)| FileTriage {
                 file: file.clone(),
-                subject: subject.clone(),
                 triage,
             })
             .collect();
         print_json(&views)?;
     } else {
-        for (file, subject, triage) in &results {
-            println!("{file}: {subject}");
-            print!("{}", describe(triage, lang, "  "));
+        for (file, result) in &results {
+            println!("{file}: {}", result.subject);
+            print!("{}", describe(&result.triage, lang, "  "));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn triager_for(app: Option<&App>, shop: Option<&str>) -> Result<Triager> {
-    match (app, shop) {
-        (Some(app), Some(_)) => {
-            let shop = chosen_shop(app, shop).await?;
-            Ok(app.store.shop_triager(shop.id).await?)
-        }
-        _ => Ok(Triager::default()),
-    }
-}
-
 /// Streams JSON lines: one answer per input line, in order. A bad line gets an error line in
 /// its place, so answers stay aligned with inputs, and the exit code says something failed.
-fn triage_lines(triager: &Triager, lang: UiLang) -> Result<ExitCode> {
+fn triage_lines(triager: &guichet::triage::Triager, lang: UiLang) -> Result<ExitCode> {
     let stdin = std::io::stdin().lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = false;
     // Bytes, not `lines()`: a line that is not UTF-8 gets its own error answer instead of
     // stopping the whole stream.
     for (index, line) in stdin.split(b'\n').enumerate() {
-        let line = line.context(lang.pick(
-            "lecture de l'entrée standard impossible",
-            "cannot read standard input",
-        ))?;
+        let line = line.context(t!(lang, "cli.cannot_read_stdin"))?;
         let line = String::from_utf8_lossy(&line);
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<LineInput>(&line) {
-            Ok(input) => {
-                let triage = triager.triage(&input.subject, &extract_new_text(&input.text));
-                serde_json::to_writer(
-                    &mut out,
-                    &LineTriage {
-                        lang: triage.lang.as_deref(),
-                        intent: &triage.intent,
-                        confidence: triage.confidence,
-                        facts: &triage.facts,
-                    },
-                )?;
-            }
+        match desk_triage::triage_line(triager, &line) {
+            Ok(answer) => serde_json::to_writer(&mut out, &answer)?,
             Err(error) => {
                 failed = true;
-                let message = tr(
-                    lang,
-                    format!("ligne {} : JSON invalide ({error})", index + 1),
-                    format!("line {}: invalid JSON ({error})", index + 1),
-                );
+                let message = t!(lang, "triage.bad_line", line = index + 1, reason = error);
                 serde_json::to_writer(&mut out, &serde_json::json!({ "error": message }))?;
             }
         }
         writeln!(out)?;
     }
     out.flush()?;
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit_code(!failed))
 }
 
 /// A triage in a few indented lines, for people.
 pub fn describe(triage: &Triage, lang: UiLang, indent: &str) -> String {
     let label = triage::builtin_label(&triage.intent, lang).unwrap_or(&triage.intent);
     let mut out = format!(
-        "{indent}{}: {} · {}: {} ({}) · {}: {:.0} %\n",
-        lang.pick("langue", "language"),
-        triage.lang.as_deref().unwrap_or("?"),
-        lang.pick("intention", "intent"),
-        label,
-        triage.intent,
-        lang.pick("confiance", "confidence"),
-        triage.confidence * 100.0
+        "{indent}{}\n",
+        t!(
+            lang,
+            "triage.summary",
+            lang_code = triage.lang.as_deref().unwrap_or("?"),
+            label = label,
+            intent = triage.intent,
+            confidence = format!("{:.0}", triage.confidence * 100.0)
+        )
     );
     let why = match &triage.reason {
-        Reason::Model { features } => tr(
-            lang,
-            format!("modèle, surtout : {}", features.join(", ")),
-            format!("model, mostly: {}", features.join(", ")),
-        ),
-        Reason::Rule { rule_id, keyword } => tr(
-            lang,
-            format!("règle {rule_id} (« {keyword} »)"),
-            format!("rule {rule_id} (\"{keyword}\")"),
-        ),
-        Reason::Correction { by } => tr(
-            lang,
-            format!("corrigée par {by}"),
-            format!("corrected by {by}"),
-        ),
+        Reason::Model { features } => {
+            t!(lang, "triage.why_model", features = features.join(", "))
+        }
+        Reason::Rule { rule_id, keyword } => {
+            t!(lang, "triage.why_rule", id = rule_id, keyword = keyword)
+        }
+        Reason::Correction { by } => t!(lang, "triage.why_correction", by = by),
     };
-    out.push_str(&format!(
-        "{indent}{}: {why}\n",
-        lang.pick("pourquoi", "why")
-    ));
+    out.push_str(&format!("{indent}{}\n", t!(lang, "triage.why", why = why)));
     let facts = &triage.facts;
-    let lists: [(&str, &str, &[String]); 6] = [
-        ("commandes", "orders", &facts.order_refs),
-        ("suivi colis", "tracking", &facts.tracking_numbers),
-        ("e-mails", "emails", &facts.emails),
-        ("téléphones", "phones", &facts.phones),
-        ("montants", "amounts", &facts.amounts),
-        ("IBAN", "IBAN", &facts.ibans),
+    let lists: [(&str, &[String]); 6] = [
+        (t!(lang, "facts.orders"), &facts.order_refs),
+        (t!(lang, "facts.tracking"), &facts.tracking_numbers),
+        (t!(lang, "facts.emails"), &facts.emails),
+        (t!(lang, "facts.phones"), &facts.phones),
+        (t!(lang, "facts.amounts"), &facts.amounts),
+        ("IBAN", &facts.ibans),
     ];
-    for (fr, en, values) in lists {
+    for (name, values) in lists {
         if !values.is_empty() {
-            out.push_str(&format!(
-                "{indent}{}: {}\n",
-                lang.pick(fr, en),
-                values.join(", ")
-            ));
+            out.push_str(&format!("{indent}{name}: {}\n", values.join(", ")));
         }
     }
     out
 }
 
-/// The figures `triage eval` prints, also as JSON.
-#[derive(Debug, Serialize)]
-struct EvalReport {
-    model: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    training_seconds: Option<f64>,
-    /// Absent when the dataset has languages only.
-    #[serde(flatten)]
-    intents: Option<Report>,
-    /// Share of messages whose language is right, among those labelled with one.
-    language_accuracy: Option<f64>,
-    /// The same among messages of 20 words or more.
-    language_accuracy_20_words: Option<f64>,
-    order_refs: Option<ExtractionScore>,
-    tracking_numbers: Option<ExtractionScore>,
-    messages_per_second: f64,
-}
-
 async fn evaluate(app: Option<&App>, lang: UiLang, args: EvalArgs) -> Result<ExitCode> {
     let read_dataset = |path: &Path| -> Result<Vec<Record>> {
-        let content = std::fs::read_to_string(path).with_context(|| {
-            tr(
-                lang,
-                format!("impossible de lire {}", path.display()),
-                format!("cannot read {}", path.display()),
-            )
-        })?;
+        let content = std::fs::read_to_string(path)
+            .with_context(|| t!(lang, "cli.cannot_read", path = path.display()))?;
         corpus::parse_jsonl(&content).with_context(|| path.display().to_string())
     };
-    let mut training_seconds = None;
-    let (triager, model_name, records) = match (&args.train, args.holdout) {
-        (Some(train), _) => {
-            let dataset = args.dataset.as_deref().ok_or_else(|| {
-                anyhow!(lang.pick(
-                    "--train demande aussi le jeu d'évaluation DATASET",
-                    "--train also needs the evaluation DATASET"
-                ))
-            })?;
-            let training = read_dataset(train)?;
-            let started = Instant::now();
-            let model = train_on(&training, lang)?;
-            training_seconds = Some(started.elapsed().as_secs_f64());
-            (
-                Triager::new(Arc::new(model), HashSet::new(), Vec::new()),
-                format!("trained on {}", train.display()),
-                read_dataset(dataset)?,
-            )
-        }
-        (None, Some(percent)) => {
-            let (held_out, training): (Vec<Record>, Vec<Record>) = corpus::shipped()
-                .into_iter()
-                .partition(|r| corpus::in_holdout(&r.text, percent));
-            let started = Instant::now();
-            let model = train_on(&training, lang)?;
-            training_seconds = Some(started.elapsed().as_secs_f64());
-            let records = match &args.dataset {
-                Some(dataset) => read_dataset(dataset)?,
-                None => held_out,
-            };
-            (
-                Triager::new(Arc::new(model), HashSet::new(), Vec::new()),
-                format!("shipped corpus minus {percent} % held out"),
-                records,
-            )
-        }
-        (None, None) => {
-            let dataset = args.dataset.as_deref().ok_or_else(|| {
-                anyhow!(lang.pick(
-                    "donnez le jeu d'évaluation DATASET (ou --holdout POURCENT)",
-                    "give the evaluation DATASET (or --holdout PERCENT)"
-                ))
-            })?;
-            let name = match &args.shop {
-                Some(shop) => format!("shop {shop}"),
-                None => "shipped".to_string(),
-            };
-            (
-                triager_for(app, args.shop.as_deref()).await?,
-                name,
-                read_dataset(dataset)?,
-            )
-        }
+    let dataset = args.dataset.as_deref().map(read_dataset).transpose()?;
+    let model = match (&args.train, args.holdout) {
+        (Some(train), _) => EvalModel::TrainedOn {
+            name: train.display().to_string(),
+            records: read_dataset(train)?,
+        },
+        (None, Some(percent)) => EvalModel::Holdout { percent },
+        (None, None) => EvalModel::Current {
+            shop: match (app, &args.shop) {
+                (Some(app), Some(name)) => Some(app.choose_shop(Some(name)).await.say(lang)?),
+                _ => None,
+            },
+        },
     };
-    let labelled: Vec<&Record> = records
-        .iter()
-        .filter(|r| r.intent.is_some() || r.lang.is_some())
-        .collect();
-    if labelled.is_empty() {
-        bail!(lang.pick(
-            "aucune ligne du jeu d'évaluation n'a de champ \"intent\" ni \"lang\"",
-            "no line of the dataset has an \"intent\" or \"lang\" field"
-        ));
+    if matches!(model, EvalModel::TrainedOn { .. }) && dataset.is_none() {
+        return Err(anyhow!(t!(lang, "triage.train_needs_dataset")));
     }
-    let started = Instant::now();
-    let triages: Vec<Triage> = labelled
-        .iter()
-        .map(|r| triager.triage(r.subject(), &extract_new_text(&r.text)))
-        .collect();
-    let messages_per_second = labelled.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    let outcomes: Vec<Outcome> = labelled
-        .iter()
-        .zip(&triages)
-        .filter_map(|(record, triage)| {
-            Some(Outcome {
-                expected: record.intent.clone()?,
-                predicted: triage.intent.clone(),
-                confidence: triage.confidence,
-            })
-        })
-        .collect();
-    let language = |min_words: usize| {
-        let judged: Vec<bool> = labelled
-            .iter()
-            .zip(&triages)
-            .filter(|(r, _)| r.lang.is_some() && r.text.split_whitespace().count() >= min_words)
-            .map(|(r, t)| r.lang == t.lang)
-            .collect();
-        (!judged.is_empty())
-            .then(|| judged.iter().filter(|ok| **ok).count() as f64 / judged.len() as f64)
-    };
-    let extraction = |expected: fn(&Record) -> Option<&Vec<String>>,
-                      found: fn(&Facts) -> &Vec<String>| {
-        let pairs: Vec<(&[String], &[String])> = labelled
-            .iter()
-            .zip(&triages)
-            .filter_map(|(r, t)| expected(r).map(|e| (e.as_slice(), found(&t.facts).as_slice())))
-            .collect();
-        (!pairs.is_empty()).then(|| eval::score_extraction(pairs))
-    };
-    let report = EvalReport {
-        model: model_name,
-        training_seconds,
-        intents: (!outcomes.is_empty()).then(|| eval::evaluate(&outcomes)),
-        language_accuracy: language(0),
-        language_accuracy_20_words: language(20),
-        order_refs: extraction(|r| r.order_refs.as_ref(), |f| &f.order_refs),
-        tracking_numbers: extraction(|r| r.tracking_numbers.as_ref(), |f| &f.tracking_numbers),
-        messages_per_second,
-    };
+    let report = desk_triage::evaluate(app.map(|a| &a.desk), model, dataset)
+        .await
+        .say(lang)?;
     if args.json {
         print_json(&report)?;
     } else {
@@ -410,38 +230,13 @@ async fn evaluate(app: Option<&App>, lang: UiLang, args: EvalArgs) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn train_on(records: &[Record], lang: UiLang) -> Result<Model> {
-    let texts: Vec<(String, &str)> = records
-        .iter()
-        .filter_map(|r| {
-            r.intent
-                .as_deref()
-                .map(|intent| (message_text(r.subject(), &r.text), intent))
-        })
-        .collect();
-    eprintln!(
-        "{}",
-        tr(
-            lang,
-            format!("entraînement sur {} exemples…", texts.len()),
-            format!("training on {} examples…", texts.len())
-        )
-    );
-    let examples: Vec<_> = texts
-        .iter()
-        .map(|(text, intent)| triage::classifier::Example {
-            text,
-            label: intent,
-            weight: 1.0,
-        })
-        .collect();
-    Model::train(&examples, &Default::default()).map_err(|e| anyhow!(e))
-}
-
 fn print_report(report: &EvalReport, lang: UiLang) {
-    println!("{}: {}", lang.pick("modèle", "model"), report.model);
+    println!("{}", t!(lang, "eval.model", model = report.model));
     if let Some(seconds) = report.training_seconds {
-        println!("{}: {seconds:.2} s", lang.pick("entraînement", "training"));
+        println!(
+            "{}",
+            t!(lang, "eval.training", seconds = format!("{seconds:.2}"))
+        );
     }
     if let Some(intents) = &report.intents {
         print_intent_report(intents, lang);
@@ -451,20 +246,22 @@ fn print_report(report: &EvalReport, lang: UiLang) {
 
 fn print_intent_report(r: &Report, lang: UiLang) {
     println!(
-        "{} {} · {}: {:.4} · macro-F1: {:.4}",
-        r.messages,
-        lang.pick("messages", "messages"),
-        lang.pick("exactitude", "accuracy"),
-        r.accuracy,
-        r.macro_f1
+        "{}",
+        t!(
+            lang,
+            "eval.headline",
+            messages = r.messages,
+            accuracy = format!("{:.4}", r.accuracy),
+            macro_f1 = format!("{:.4}", r.macro_f1)
+        )
     );
     println!(
         "\n{:<24} {:>9} {:>9} {:>9} {:>8}",
-        lang.pick("intention", "intent"),
-        lang.pick("précision", "precision"),
-        lang.pick("rappel", "recall"),
+        t!(lang, "eval.intent"),
+        t!(lang, "eval.precision"),
+        t!(lang, "eval.recall"),
         "F1",
-        lang.pick("effectif", "support")
+        t!(lang, "eval.support")
     );
     for score in &r.intents {
         println!(
@@ -472,13 +269,7 @@ fn print_intent_report(r: &Report, lang: UiLang) {
             score.intent, score.precision, score.recall, score.f1, score.support
         );
     }
-    println!(
-        "\n{}",
-        lang.pick(
-            "Matrice de confusion (lignes : attendu, colonnes : prédit)",
-            "Confusion matrix (rows: expected, columns: predicted)"
-        )
-    );
+    println!("\n{}", t!(lang, "eval.confusion"));
     print!("{:<24}", "");
     for (i, _) in r.labels.iter().enumerate() {
         print!(" {:>4}", i + 1);
@@ -491,18 +282,12 @@ fn print_intent_report(r: &Report, lang: UiLang) {
         }
         println!();
     }
-    println!(
-        "\n{}",
-        lang.pick(
-            "Réponse automatique si confiance >= seuil",
-            "Auto-answer when confidence >= threshold"
-        )
-    );
+    println!("\n{}", t!(lang, "eval.curve"));
     println!(
         "{:>9} {:>10} {:>10}",
-        lang.pick("seuil", "threshold"),
-        lang.pick("couverture", "coverage"),
-        lang.pick("précision", "precision")
+        t!(lang, "eval.threshold"),
+        t!(lang, "eval.coverage"),
+        t!(lang, "eval.precision")
     );
     for point in &r.curve {
         println!(
@@ -516,49 +301,47 @@ fn print_intent_report(r: &Report, lang: UiLang) {
 
 fn print_language_and_facts(report: &EvalReport, lang: UiLang) {
     if let Some(accuracy) = report.language_accuracy {
+        let long = report
+            .language_accuracy_20_words
+            .map(|a| t!(lang, "eval.language_long", accuracy = format!("{a:.4}")))
+            .unwrap_or_default();
         println!(
-            "\n{}: {:.4}{}",
-            lang.pick("langue, exactitude", "language accuracy"),
-            accuracy,
-            report
-                .language_accuracy_20_words
-                .map(|a| tr(
-                    lang,
-                    format!(" (messages de 20 mots ou plus : {a:.4})"),
-                    format!(" (messages of 20+ words: {a:.4})")
-                ))
-                .unwrap_or_default()
+            "\n{}",
+            t!(
+                lang,
+                "eval.language",
+                accuracy = format!("{accuracy:.4}"),
+                long = long
+            )
         );
     }
     for (name, score) in [
-        (
-            lang.pick("références de commande", "order references"),
-            &report.order_refs,
-        ),
-        (
-            lang.pick("numéros de suivi", "tracking numbers"),
-            &report.tracking_numbers,
-        ),
+        (t!(lang, "eval.order_refs"), &report.order_refs),
+        (t!(lang, "eval.tracking_numbers"), &report.tracking_numbers),
     ] {
         if let Some(s) = score {
             println!(
-                "{name}: {} {:.3} · {} {:.3} · F1 {:.3} ({} {}, {} {})",
-                lang.pick("précision", "precision"),
-                s.precision,
-                lang.pick("rappel", "recall"),
-                s.recall,
-                s.f1,
-                s.expected,
-                lang.pick("attendus", "expected"),
-                s.found,
-                lang.pick("trouvés", "found")
+                "{}",
+                t!(
+                    lang,
+                    "eval.extraction",
+                    name = name,
+                    precision = format!("{:.3}", s.precision),
+                    recall = format!("{:.3}", s.recall),
+                    f1 = format!("{:.3}", s.f1),
+                    expected = s.expected,
+                    found = s.found
+                )
             );
         }
     }
     println!(
-        "{}: {:.0} messages/s",
-        lang.pick("vitesse", "speed"),
-        report.messages_per_second
+        "{}",
+        t!(
+            lang,
+            "eval.speed",
+            rate = format!("{:.0}", report.messages_per_second)
+        )
     );
 }
 
@@ -637,169 +420,96 @@ pub enum IntentsCommand {
 
 pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
     let lang = app.lang;
-    let unknown_intent = |error: StoreError, intent: &str| match error {
-        StoreError::NotFound(_) => anyhow!(tr(
-            lang,
-            format!("intention inconnue : {intent} (guichet intents list)"),
-            format!("unknown intent: {intent} (guichet intents list)")
-        )),
-        other => super::localized_store_error(other, lang),
+    let shop = |name: Option<String>| async move { app.choose_shop(name.as_deref()).await };
+    let done = |result: DeskResult<()>, key_text: String| -> Result<ExitCode> {
+        result.say(lang)?;
+        println!("{key_text}");
+        Ok(ExitCode::SUCCESS)
     };
     match command {
-        IntentsCommand::List { shop, json } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            let intents = app.store.shop_intents(shop.id, lang).await?;
+        IntentsCommand::List { shop: name, json } => {
+            let shop = shop(name).await.say(lang)?;
+            let view = app.intents(&shop).await.say(lang)?;
             if json {
-                print_json(&intents)?;
-            } else {
-                for intent in intents {
-                    println!(
-                        "{:<24} {:<32} {}{}",
-                        intent.id,
-                        intent.label,
-                        if intent.enabled {
-                            lang.pick("active", "enabled")
-                        } else {
-                            lang.pick("désactivée", "disabled")
-                        },
-                        if intent.custom {
-                            tr(
-                                lang,
-                                format!(" · propre à la boutique, {} exemples", intent.examples),
-                                format!(" · shop's own, {} examples", intent.examples),
-                            )
-                        } else {
-                            String::new()
-                        }
-                    );
-                }
-                if let Some(info) = app.store.shop_model_info(shop.id).await? {
-                    println!(
-                        "{}",
-                        tr(
-                            lang,
-                            format!(
-                                "Modèle de la boutique : entraîné le {} ({} exemples propres, {} corrections)",
-                                guichet::store::rfc3339(info.trained_at),
-                                info.examples,
-                                info.corrections
-                            ),
-                            format!(
-                                "Shop model: trained {} ({} own examples, {} corrections)",
-                                guichet::store::rfc3339(info.trained_at),
-                                info.examples,
-                                info.corrections
-                            )
-                        )
-                    );
-                }
+                print_json(&view.intents)?;
+                return Ok(ExitCode::SUCCESS);
             }
+            for intent in &view.intents {
+                let state = if intent.enabled {
+                    t!(lang, "intents.enabled")
+                } else {
+                    t!(lang, "intents.disabled")
+                };
+                let own = if intent.custom {
+                    t!(lang, "intents.own", examples = intent.examples)
+                } else {
+                    String::new()
+                };
+                println!("{:<24} {:<32} {state}{own}", intent.id, intent.label);
+            }
+            if let Some(info) = view.model {
+                println!(
+                    "{}",
+                    t!(
+                        lang,
+                        "intents.model",
+                        at = guichet::store::rfc3339(info.trained_at),
+                        examples = info.examples,
+                        corrections = info.corrections
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
-        IntentsCommand::Disable { intent, shop } | IntentsCommand::Enable { intent, shop }
-            if intent == triage::OTHER =>
-        {
-            let _ = shop;
-            bail!(lang.pick(
-                "l'intention « other » ne peut pas être désactivée : c'est celle des messages laissés aux employés",
-                "the intent \"other\" cannot be disabled: it is where messages left to employees go"
-            ));
+        IntentsCommand::Disable { intent, shop: name } => {
+            let shop = shop(name).await.say(lang)?;
+            done(
+                app.set_intent_enabled(&shop, &intent, false).await,
+                t!(lang, "intents.disabled_now", intent = intent),
+            )
         }
-        IntentsCommand::Disable { intent, shop } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            app.store
-                .set_intent_enabled(shop.id, &intent, false)
-                .await
-                .map_err(|e| unknown_intent(e, &intent))?;
-            println!(
-                "{} {intent}",
-                lang.pick("Intention désactivée :", "Intent disabled:")
-            );
-        }
-        IntentsCommand::Enable { intent, shop } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            app.store
-                .set_intent_enabled(shop.id, &intent, true)
-                .await
-                .map_err(|e| unknown_intent(e, &intent))?;
-            println!(
-                "{} {intent}",
-                lang.pick("Intention activée :", "Intent enabled:")
-            );
+        IntentsCommand::Enable { intent, shop: name } => {
+            let shop = shop(name).await.say(lang)?;
+            done(
+                app.set_intent_enabled(&shop, &intent, true).await,
+                t!(lang, "intents.enabled_now", intent = intent),
+            )
         }
         IntentsCommand::Add {
             id,
             label_fr,
             label_en,
             examples,
-            shop,
+            shop: name,
         } => {
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            {
-                bail!(lang.pick(
-                    "identifiant invalide : lettres minuscules, chiffres et _ seulement (ex. grossiste)",
-                    "invalid identifier: lowercase letters, digits and _ only (e.g. wholesale)"
-                ));
-            }
-            let content = read_input(&examples, lang)?;
-            let lines: Vec<String> = content
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect();
-            const MIN_EXAMPLES: usize = 5;
-            if lines.len() < MIN_EXAMPLES {
-                bail!(tr(
-                    lang,
-                    format!(
-                        "{} exemple(s) seulement : il en faut au moins {MIN_EXAMPLES} (un par ligne) pour apprendre une intention",
-                        lines.len()
-                    ),
-                    format!(
-                        "only {} example(s): at least {MIN_EXAMPLES} (one per line) are needed to learn an intent",
-                        lines.len()
-                    )
-                ));
-            }
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            app.store
-                .add_custom_intent(shop.id, &id, &label_fr, &label_en, &lines)
-                .await
-                .map_err(|e| super::localized_store_error(e, lang))?;
-            println!(
-                "{}",
-                tr(
-                    lang,
-                    format!(
-                        "Intention {id} ajoutée avec {} exemples ; le modèle de la boutique sera réentraîné par la prochaine tâche (guichet sync --once, guichet serve) ou tout de suite avec guichet intents retrain.",
-                        lines.len()
-                    ),
-                    format!(
-                        "Intent {id} added with {} examples; the shop's model is retrained by the next job run (guichet sync --once, guichet serve) or now with guichet intents retrain.",
-                        lines.len()
-                    )
-                )
-            );
+            let examples = read_input(&examples, lang)?;
+            let shop = shop(name).await.say(lang)?;
+            let intent = CustomIntent {
+                id: id.clone(),
+                label_fr,
+                label_en,
+                examples,
+            };
+            let count = app.add_custom_intent(&shop, &intent).await.say(lang)?;
+            println!("{}", t!(lang, "intents.added", id = id, count = count));
+            Ok(ExitCode::SUCCESS)
         }
         IntentsCommand::RuleAdd {
             intent,
             keywords,
-            shop,
+            shop: name,
         } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
+            let shop = shop(name).await.say(lang)?;
             let id = app
-                .store
-                .add_intent_rule(shop.id, &intent, &keywords)
+                .add_intent_rule(&shop, &intent, &keywords)
                 .await
-                .map_err(|e| unknown_intent(e, &intent))?;
-            println!("{} {id}", lang.pick("Règle ajoutée :", "Rule added:"));
+                .say(lang)?;
+            println!("{}", t!(lang, "intents.rule_added", id = id));
+            Ok(ExitCode::SUCCESS)
         }
-        IntentsCommand::Rules { shop, json } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            let rules = app.store.intent_rules(shop.id).await?;
+        IntentsCommand::Rules { shop: name, json } => {
+            let shop = shop(name).await.say(lang)?;
+            let rules = app.intent_rules(&shop).await.say(lang)?;
             if json {
                 print_json(&rules)?;
             } else {
@@ -812,80 +522,44 @@ pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
                     );
                 }
             }
+            Ok(ExitCode::SUCCESS)
         }
-        IntentsCommand::RuleDelete { id, shop } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            app.store
-                .delete_intent_rule(shop.id, id)
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound(_) => anyhow!(tr(
-                        lang,
-                        format!("pas de règle {id} (guichet intents rules)"),
-                        format!("no rule {id} (guichet intents rules)")
-                    )),
-                    other => super::localized_store_error(other, lang),
-                })?;
-            println!("{} {id}", lang.pick("Règle supprimée :", "Rule deleted:"));
+        IntentsCommand::RuleDelete { id, shop: name } => {
+            let shop = shop(name).await.say(lang)?;
+            done(
+                app.delete_intent_rule(&shop, id).await,
+                t!(lang, "intents.rule_deleted", id = id),
+            )
         }
         IntentsCommand::Correct {
             message_id,
             intent,
             by,
-            shop,
+            shop: name,
         } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
-            app.store
-                .correct_intent(shop.id, message_id, &intent, &by)
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound(what) if what.starts_with("message") => anyhow!(tr(
-                        lang,
-                        format!("pas de message client {message_id} dans cette boutique (son id dans guichet tickets show --json)"),
-                        format!("no customer message {message_id} in this shop (its id in guichet tickets show --json)")
-                    )),
-                    other => unknown_intent(other, &intent),
-                })?;
-            println!(
-                "{}",
-                tr(
-                    lang,
-                    format!(
-                        "Message {message_id} : intention {intent}. Correction gardée pour le prochain entraînement."
-                    ),
-                    format!(
-                        "Message {message_id}: intent {intent}. Correction kept for the next training."
-                    )
-                )
-            );
+            let shop = shop(name).await.say(lang)?;
+            done(
+                app.correct_intent(&shop, message_id, &intent, &by).await,
+                t!(lang, "intents.corrected", id = message_id, intent = intent),
+            )
         }
-        IntentsCommand::Retrain { shop } => {
-            let shop = chosen_shop(app, shop.as_deref()).await?;
+        IntentsCommand::Retrain { shop: name } => {
+            let shop = shop(name).await.say(lang)?;
             let started = Instant::now();
-            let trained = guichet::worker::retrain_shop_model(&app.store, shop.id).await?;
+            let trained = app.retrain(&shop).await.say(lang)?;
             println!(
                 "{}",
-                tr(
+                t!(
                     lang,
-                    format!(
-                        "Modèle de {} entraîné en {:.1} s sur {} exemples ({} propres à la boutique, {} corrections).",
-                        shop.name,
-                        started.elapsed().as_secs_f64(),
-                        trained.total,
-                        trained.examples,
-                        trained.corrections
-                    ),
-                    format!(
-                        "Model of {} trained in {:.1} s on {} examples ({} of the shop's own, {} corrections).",
-                        shop.name,
-                        started.elapsed().as_secs_f64(),
-                        trained.total,
-                        trained.examples,
-                        trained.corrections
-                    )
+                    "intents.retrained",
+                    shop = shop.name,
+                    seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
+                    total = trained.total,
+                    examples = trained.examples,
+                    corrections = trained.corrections
                 )
             );
+            Ok(ExitCode::SUCCESS)
         }
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,17 @@ pub enum Security {
     None,
 }
 
+impl Security {
+    /// The name stored in mailbox rows and accepted by `--imap-security`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::Tls => "tls",
+            Security::Starttls => "starttls",
+            Security::None => "none",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ImapSettings {
     pub host: String,

@@ -173,9 +173,29 @@ fn blocks(text: &str) -> Vec<Block<'_>> {
     blocks
 }
 
+/// One block of the body as the email template sees it: the kind (`paragraph`, `quote`, or the
+/// list tags `ul`/`ol`) and its lines, already escaped and linkified.
+#[derive(Serialize)]
+struct BlockView {
+    kind: &'static str,
+    lines: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct EmailView<'a> {
+    shop_name: &'a str,
+    colour: &'a str,
+    /// Escaped here like the text: minijinja would also escape the URL's slashes.
+    logo_url: Option<String>,
+    blocks: Vec<BlockView>,
+    footer_lines: Vec<String>,
+    guichet_mention: bool,
+}
+
 /// The HTML alternative of a plain-text answer: escaped paragraphs and lists, clickable links,
 /// the quoted original in a block quote, the shop's logo, colour and footer, and a small
-/// "Sent with Guichet" unless the shop's plan removes it.
+/// "Sent with Guichet" unless the shop's plan removes it. The layout is the `email.html`
+/// template.
 pub fn render_html(text: &str, branding: &Branding) -> String {
     let colour = branding
         .brand_colour
@@ -183,97 +203,53 @@ pub fn render_html(text: &str, branding: &Branding) -> String {
         .map(str::trim)
         .filter(|colour| HEX_COLOUR.is_match(colour))
         .unwrap_or(DEFAULT_BRAND_COLOUR);
-    let lang = branding.lang.pick("fr", "en");
-    let mut html = String::with_capacity(text.len() * 2 + 1024);
-    let _ = write!(
-        html,
-        concat!(
-            "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n",
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
-            "<title>{title}</title>\n</head>\n",
-            "<body style=\"margin:0;padding:0;background:#f4f4f4;\">\n",
-            "<div style=\"max-width:600px;margin:0 auto;padding:24px;background:#ffffff;",
-            "border-top:4px solid {colour};font-family:Helvetica,Arial,sans-serif;",
-            "font-size:15px;line-height:1.5;color:#222222;\">\n"
-        ),
-        lang = lang,
-        title = escape_html(branding.shop_name.trim()),
-        colour = colour,
-    );
-    if let Some(logo) = branding
-        .logo_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|url| is_web_url(url))
-    {
-        let _ = writeln!(
-            html,
-            r#"<p><img src="{}" alt="{}" style="max-height:56px;max-width:240px;border:0;"></p>"#,
-            escape_html(logo),
-            escape_html(branding.shop_name.trim())
-        );
-    }
-    for block in blocks(text) {
-        match block {
-            Block::Paragraph(lines) => {
-                let inner: Vec<String> = lines.iter().map(|l| linkify(l, colour)).collect();
-                let _ = writeln!(
-                    html,
-                    "<p style=\"margin:0 0 1em 0;\">{}</p>",
-                    inner.join("<br>\n")
-                );
-            }
-            Block::Bullets(items) | Block::Numbered(items) if items.is_empty() => {}
-            Block::Bullets(items) => list(&mut html, "ul", &items, colour),
-            Block::Numbered(items) => list(&mut html, "ol", &items, colour),
-            Block::Quote(lines) => {
-                let inner: Vec<String> = lines.iter().map(|l| linkify(l, colour)).collect();
-                let _ = writeln!(
-                    html,
-                    "<blockquote style=\"margin:0 0 1em 0;padding:0 0 0 12px;border-left:3px solid #cccccc;color:#555555;\">{}</blockquote>",
-                    inner.join("<br>\n")
-                );
-            }
-        }
-    }
-    if let Some(footer) = branding
+    let linked = |lines: Vec<&str>| lines.iter().map(|l| linkify(l, colour)).collect();
+    let blocks = blocks(text)
+        .into_iter()
+        .filter_map(|block| {
+            let (kind, lines) = match block {
+                Block::Paragraph(lines) => ("paragraph", lines),
+                Block::Quote(lines) => ("quote", lines),
+                Block::Bullets(items) | Block::Numbered(items) if items.is_empty() => return None,
+                Block::Bullets(items) => ("ul", items),
+                Block::Numbered(items) => ("ol", items),
+            };
+            Some(BlockView {
+                kind,
+                lines: linked(lines),
+            })
+        })
+        .collect();
+    let footer_lines = branding
         .footer
         .as_deref()
         .map(str::trim)
         .filter(|footer| !footer.is_empty())
-    {
-        let lines: Vec<String> = footer
-            .lines()
-            .map(|l| linkify(l.trim_end(), colour))
-            .collect();
-        let _ = writeln!(
-            html,
-            "<p style=\"margin:2em 0 0 0;padding-top:12px;border-top:1px solid #e5e5e5;font-size:12px;color:#777777;\">{}</p>",
-            lines.join("<br>\n")
-        );
-    }
-    if !branding.remove_guichet_mention {
-        let _ = writeln!(
-            html,
-            "<p style=\"margin:1.5em 0 0 0;font-size:11px;color:#aaaaaa;\">{}</p>",
-            branding
-                .lang
-                .pick("Envoyé avec Guichet", "Sent with Guichet")
-        );
-    }
-    html.push_str("</div>\n</body>\n</html>\n");
-    html
-}
-
-fn list(html: &mut String, tag: &str, items: &[&str], colour: &str) {
-    let _ = writeln!(
-        html,
-        "<{tag} style=\"margin:0 0 1em 0;padding-left:1.5em;\">"
-    );
-    for item in items {
-        let _ = writeln!(html, "<li>{}</li>", linkify(item, colour));
-    }
-    let _ = writeln!(html, "</{tag}>");
+        .map(|footer| {
+            footer
+                .lines()
+                .map(|l| linkify(l.trim_end(), colour))
+                .collect()
+        })
+        .unwrap_or_default();
+    let view = EmailView {
+        shop_name: branding.shop_name.trim(),
+        colour,
+        logo_url: branding
+            .logo_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| is_web_url(url))
+            .map(escape_html),
+        blocks,
+        footer_lines,
+        guichet_mention: !branding.remove_guichet_mention,
+    };
+    // The template is embedded and rendered by the tests; its only inputs are escaped strings.
+    crate::render::render("email.html", branding.lang, &view).unwrap_or_else(|error| {
+        tracing::error!(%error, "email template failed; sending the text alone as HTML");
+        format!("<pre>{}</pre>", escape_html(text))
+    })
 }
 
 fn is_web_url(url: &str) -> bool {

@@ -1,6 +1,14 @@
 //! Test mail: a simple builder, and realistic customer mail deterministic from an index.
 
-/// A valid RFC 5322 message with CRLF line endings.
+/// An RFC 2822 date some minutes before now: Guichet never answers mail that is days old, so
+/// test mail must be recent whatever the day the suite runs.
+pub fn mail_date(minutes_ago: i64) -> String {
+    let moment = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes_ago);
+    jiff::fmt::rfc2822::to_string(&moment.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(1))))
+        .expect("a current date formats")
+}
+
+/// A valid RFC 5322 message with CRLF line endings, dated two hours ago.
 pub fn sample_mail(
     from: &str,
     to: &str,
@@ -10,7 +18,8 @@ pub fn sample_mail(
     extra_headers: &[(&str, &str)],
 ) -> Vec<u8> {
     let mut mail = format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\n"
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {}\r\n",
+        mail_date(120)
     );
     if let Some(id) = message_id {
         mail.push_str(&format!("Message-ID: <{id}>\r\n"));

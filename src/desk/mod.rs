@@ -1,0 +1,238 @@
+//! The use-cases every edge shares: the command line today, the back office and its API next.
+//! Each takes typed input and returns typed results or a [`DeskError`]; none prints. The
+//! edges only parse requests and format what comes back.
+
+pub mod mailboxes;
+pub mod replay;
+pub mod replies;
+pub mod settings;
+pub mod shops;
+pub mod sync;
+pub mod templates;
+pub mod tickets;
+pub mod triage;
+
+use crate::answering::AnsweringError;
+use crate::config::Config;
+use crate::crypto::SealingKey;
+use crate::intake::sync::SyncError;
+use crate::model::UiLang;
+use crate::store::{Shop, Store, StoreError};
+use crate::t;
+
+pub use settings::SettingError;
+
+/// What the use-cases work on: the store, the key that opens sealed secrets, and the settings
+/// of this node.
+#[derive(Clone)]
+pub struct Desk {
+    pub store: Store,
+    pub key: SealingKey,
+    pub config: Config,
+    /// Language of what the desk writes for people (answers' explanations, notices).
+    pub lang: UiLang,
+}
+
+/// Why a use-case did not happen, in terms a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error("no shop named {0}")]
+    NoShopNamed(String),
+    #[error("a shop needs a name")]
+    ShopNeedsName,
+    #[error("no contact named {0}")]
+    NoContactNamed(String),
+    #[error(transparent)]
+    NotAnAddress(#[from] shops::NotAnAddress),
+    #[error(transparent)]
+    MailboxSettings(#[from] mailboxes::MailboxSettingsError),
+    #[error("mailbox test failed")]
+    MailboxTest(Box<mailboxes::MailboxTest>),
+    #[error("no {intent} template in {lang:?}")]
+    NoTemplate { intent: String, lang: UiLang },
+    #[error(transparent)]
+    Template(#[from] templates::TemplateRefusal),
+    #[error("an evaluation dataset is needed")]
+    DatasetNeeded,
+    #[error(transparent)]
+    Eval(#[from] triage::EvalError),
+    #[error("the intent other cannot be disabled")]
+    OtherStaysOn,
+    #[error("invalid intent identifier")]
+    BadIntentId,
+    #[error("only {0} examples")]
+    TooFewExamples(usize),
+    #[error("no customer message {0} in this shop")]
+    NoShopMessage(i64),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
+    #[error("no shop yet")]
+    NoShopYet,
+    #[error("several shops exist")]
+    SeveralShops,
+    #[error("no ticket {0}")]
+    NoTicket(i64),
+    #[error("no customer message in ticket {0}")]
+    NoCustomerMessage(i64),
+    #[error("no message {0}")]
+    NoMessage(i64),
+    #[error("no attachment {0}")]
+    NoAttachment(String),
+    #[error("no reply {0}")]
+    NoReply(i64),
+    #[error("no rule {0}")]
+    NoRule(i64),
+    #[error("no mailbox matches")]
+    NoMailboxMatches,
+    #[error("unknown intent {0}")]
+    UnknownIntent(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("reply {id} is {state}")]
+    ReplyNotActionable { id: i64, state: String },
+    #[error("empty text")]
+    EmptyText,
+    #[error("invalid setting: {0}")]
+    Setting(#[from] SettingError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Answering(#[from] AnsweringError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DeskError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::AlreadyExists(what) => DeskError::AlreadyExists(what),
+            other => DeskError::Store(other),
+        }
+    }
+}
+
+impl DeskError {
+    /// The error for a person, in their language.
+    pub fn localized(&self, lang: UiLang) -> String {
+        match self {
+            DeskError::NoShopNamed(name) => t!(lang, "error.no_shop_named", name = name),
+            DeskError::NoShopYet => t!(lang, "error.no_shop_yet").into(),
+            DeskError::SeveralShops => t!(lang, "error.several_shops").into(),
+            DeskError::NoTicket(number) => t!(lang, "error.no_ticket", number = number),
+            DeskError::NoCustomerMessage(number) => {
+                t!(lang, "error.no_customer_message", number = number)
+            }
+            DeskError::NoMessage(id) => t!(lang, "error.no_message", id = id),
+            DeskError::NoAttachment(sha) => t!(lang, "error.no_attachment", sha = sha),
+            DeskError::NoReply(id) => t!(lang, "error.no_reply", id = id),
+            DeskError::NoRule(id) => t!(lang, "error.no_rule", id = id),
+            DeskError::NoMailboxMatches => t!(lang, "error.no_mailbox_matches").into(),
+            DeskError::UnknownIntent(intent) => t!(lang, "error.unknown_intent", intent = intent),
+            DeskError::AlreadyExists(what) => t!(lang, "error.already_exists", what = what),
+            DeskError::ReplyNotActionable { id, state } => t!(
+                lang,
+                "error.reply_not_actionable",
+                id = id,
+                state = replies::state_label(state, lang)
+            ),
+            DeskError::EmptyText => t!(lang, "error.empty_text").into(),
+            DeskError::Setting(error) => error.localized(lang),
+            DeskError::ShopNeedsName => t!(lang, "error.shop_needs_name").into(),
+            DeskError::NoContactNamed(name) => t!(lang, "error.no_contact_named", name = name),
+            DeskError::NotAnAddress(error) => t!(lang, "error.not_an_address", address = error.0),
+            DeskError::MailboxSettings(error) => match error {
+                mailboxes::MailboxSettingsError::NotAnAddress(address) => {
+                    t!(lang, "error.not_an_address", address = address)
+                }
+                mailboxes::MailboxSettingsError::UnknownProvider(name) => {
+                    t!(lang, "error.unknown_provider", name = name)
+                }
+                mailboxes::MailboxSettingsError::UnknownDomain => {
+                    t!(lang, "error.unknown_domain").into()
+                }
+            },
+            DeskError::MailboxTest(test) => match &test.outcome {
+                Err(error) => t!(
+                    lang,
+                    "error.mailbox_not_saved",
+                    reason = error.localized(lang)
+                ),
+                Ok(_) => t!(lang, "error.mailbox_not_saved", reason = "?"),
+            },
+            DeskError::NoTemplate {
+                intent,
+                lang: template_lang,
+            } => t!(
+                lang,
+                "error.no_template",
+                intent = intent,
+                lang = template_lang.code()
+            ),
+            DeskError::Template(templates::TemplateRefusal::UnknownNeed(need)) => {
+                t!(lang, "error.unknown_need", need = need)
+            }
+            DeskError::Template(templates::TemplateRefusal::Invalid(error)) => {
+                t!(lang, "error.template_refused", reason = error.explain(lang))
+            }
+            DeskError::DatasetNeeded => t!(lang, "error.dataset_needed").into(),
+            DeskError::Eval(triage::EvalError::NothingLabelled) => {
+                t!(lang, "error.nothing_labelled").into()
+            }
+            DeskError::Eval(triage::EvalError::Training(reason)) => reason.clone(),
+            DeskError::OtherStaysOn => t!(lang, "error.other_stays_on").into(),
+            DeskError::BadIntentId => t!(lang, "error.bad_intent_id").into(),
+            DeskError::TooFewExamples(count) => t!(
+                lang,
+                "error.too_few_examples",
+                count = count,
+                min = triage::MIN_EXAMPLES
+            ),
+            DeskError::NoShopMessage(id) => t!(lang, "error.no_shop_message", id = id),
+            DeskError::Render(error) => error.to_string(),
+            DeskError::Sync(error) => error.localized(lang),
+            DeskError::Answering(error) => error.to_string(),
+            DeskError::Store(error) => error.to_string(),
+        }
+    }
+}
+
+pub type DeskResult<T> = Result<T, DeskError>;
+
+impl Desk {
+    /// The shop called `name`.
+    pub async fn shop_named(&self, name: &str) -> DeskResult<Shop> {
+        self.store.shop_by_name(name).await.map_err(|e| match e {
+            StoreError::NotFound(_) => DeskError::NoShopNamed(name.to_string()),
+            other => other.into(),
+        })
+    }
+
+    /// The shop to act on: the named one, or the only one.
+    pub async fn choose_shop(&self, name: Option<&str>) -> DeskResult<Shop> {
+        if let Some(name) = name {
+            return self.shop_named(name).await;
+        }
+        let mut shops = self.store.shops().await?;
+        match shops.len() {
+            1 => Ok(shops.remove(0)),
+            0 => Err(DeskError::NoShopYet),
+            _ => Err(DeskError::SeveralShops),
+        }
+    }
+
+    /// The id of the named shop, or None for every shop.
+    pub async fn shop_filter(&self, name: Option<&str>) -> DeskResult<Option<i64>> {
+        Ok(match name {
+            Some(name) => Some(self.shop_named(name).await?.id),
+            None => None,
+        })
+    }
+}
+
+/// Maps a store's "not found" to the desk error that names what was asked for.
+fn not_found(error: StoreError, missing: DeskError) -> DeskError {
+    match error {
+        StoreError::NotFound(_) => missing,
+        other => other.into(),
+    }
+}

@@ -1,0 +1,327 @@
+//! Changing a shop's settings: retention, automatic answers and branding. Every value is
+//! checked before anything is saved, and a refusal names the setting and what it accepts.
+
+use crate::model::UiLang;
+use crate::replies::{self, BusinessHours, ScheduleError};
+use crate::store::Shop;
+use crate::t;
+
+use super::{Desk, DeskResult};
+
+/// The settings to change; `None` keeps the current value. Texts are as a person typed them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsChange {
+    /// Months of retention; 0 keeps tickets forever.
+    pub retention_months: Option<i64>,
+    /// `on`, `shadow` or `off`.
+    pub auto_answers: Option<String>,
+    pub reply_delay: Option<String>,
+    pub reply_spread: Option<String>,
+    /// e.g. "mon-fri 09:00-18:00 Europe/Paris", or "none".
+    pub business_hours: Option<String>,
+    pub time_zone: Option<String>,
+    /// `basic`, `plus`, `custom` (`trial` only while it runs).
+    pub plan: Option<String>,
+    /// Monthly answers of the custom plan; 0 is unlimited.
+    pub quota: Option<u32>,
+    pub threshold: Option<f64>,
+    /// `INTENT=THRESHOLD` entries.
+    pub intent_thresholds: Vec<String>,
+    pub display_name: Option<String>,
+    pub signature: Option<String>,
+    pub logo_url: Option<String>,
+    pub brand_color: Option<String>,
+    pub footer: Option<String>,
+}
+
+/// A setting refused, and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {problem:?}")]
+pub struct SettingError {
+    /// The setting's name, snake_case (the CLI shows it as `--reply-delay`).
+    pub field: &'static str,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    NegativeRetention,
+    UnknownMode(String),
+    Schedule(ScheduleError),
+    UnknownTimeZone(String),
+    TrialNotChoosable,
+    UnknownPlan(String),
+    QuotaNeedsCustomPlan,
+    ThresholdRange,
+    IntentThresholdShape,
+    UnknownIntent(String),
+    LogoNotHttps,
+    BadColour,
+}
+
+impl SettingError {
+    pub fn localized(&self, lang: UiLang) -> String {
+        let field = format!("--{}", self.field.replace('_', "-"));
+        let problem = match &self.problem {
+            Problem::NegativeRetention => t!(lang, "settings.negative_retention").to_string(),
+            Problem::UnknownMode(mode) => t!(lang, "settings.unknown_mode", mode = mode),
+            Problem::Schedule(error) => error.explain(lang),
+            Problem::UnknownTimeZone(zone) => t!(lang, "settings.unknown_zone", zone = zone),
+            Problem::TrialNotChoosable => t!(lang, "settings.trial_not_choosable").into(),
+            Problem::UnknownPlan(plan) => t!(lang, "settings.unknown_plan", plan = plan),
+            Problem::QuotaNeedsCustomPlan => t!(lang, "settings.quota_needs_custom").into(),
+            Problem::ThresholdRange => t!(lang, "settings.threshold_range").into(),
+            Problem::IntentThresholdShape => t!(lang, "settings.intent_threshold_shape").into(),
+            Problem::UnknownIntent(intent) => t!(lang, "error.unknown_intent", intent = intent),
+            Problem::LogoNotHttps => t!(lang, "settings.logo_not_https").into(),
+            Problem::BadColour => t!(lang, "settings.bad_colour").into(),
+        };
+        format!("{field}: {problem}")
+    }
+}
+
+fn refuse(field: &'static str, problem: Problem) -> SettingError {
+    SettingError { field, problem }
+}
+
+fn check_threshold(value: f64, field: &'static str) -> Result<f64, SettingError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(refuse(field, Problem::ThresholdRange))
+    }
+}
+
+/// Applies `change` to `settings` when every value is valid; pure, so the web form and the CLI
+/// refuse the same things.
+pub fn apply_answer_settings(
+    settings: &mut crate::store::ReplySettings,
+    change: &SettingsChange,
+) -> Result<(), SettingError> {
+    if let Some(mode) = &change.auto_answers {
+        let mode = replies::Mode::parse(mode)
+            .ok_or_else(|| refuse("auto_answers", Problem::UnknownMode(mode.clone())))?;
+        settings.auto_answers = mode.as_str().to_string();
+    }
+    let duration = |text: &str, field| {
+        replies::parse_duration(text).map_err(|e| refuse(field, Problem::Schedule(e)))
+    };
+    if let Some(delay) = &change.reply_delay {
+        settings.reply_delay_ms = duration(delay, "reply_delay")?;
+    }
+    if let Some(spread) = &change.reply_spread {
+        settings.reply_spread_ms = duration(spread, "reply_spread")?;
+    }
+    if let Some(hours) = &change.business_hours {
+        settings.business_hours = if hours == "none" {
+            None
+        } else {
+            let parsed = BusinessHours::parse(hours)
+                .map_err(|e| refuse("business_hours", Problem::Schedule(e)))?;
+            Some(parsed.to_string())
+        };
+    }
+    if let Some(zone) = &change.time_zone {
+        if jiff::tz::TimeZone::get(zone).is_err() {
+            return Err(refuse("time_zone", Problem::UnknownTimeZone(zone.clone())));
+        }
+        settings.time_zone = zone.clone();
+    }
+    if let Some(plan) = &change.plan {
+        match plan.as_str() {
+            "trial" if settings.plan != "trial" => {
+                return Err(refuse("plan", Problem::TrialNotChoosable));
+            }
+            "basic" | "plus" | "custom" | "trial" => settings.plan = plan.clone(),
+            other => return Err(refuse("plan", Problem::UnknownPlan(other.to_string()))),
+        }
+    }
+    if let Some(quota) = change.quota {
+        if settings.plan != "custom" {
+            return Err(refuse("quota", Problem::QuotaNeedsCustomPlan));
+        }
+        settings.plan_quota = (quota > 0).then_some(quota as i64);
+    }
+    if let Some(threshold) = change.threshold {
+        settings.threshold = check_threshold(threshold, "threshold")?;
+    }
+    for entry in &change.intent_thresholds {
+        let field = "intent_threshold";
+        let (intent, value) = entry
+            .split_once('=')
+            .ok_or_else(|| refuse(field, Problem::IntentThresholdShape))?;
+        let value: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| refuse(field, Problem::IntentThresholdShape))?;
+        if crate::triage::builtin_intent(intent).is_none() {
+            return Err(refuse(field, Problem::UnknownIntent(intent.to_string())));
+        }
+        settings
+            .intent_thresholds
+            .insert(intent.to_string(), check_threshold(value, field)?);
+    }
+    if let Some(name) = &change.display_name {
+        settings.display_name = Some(name.clone()).filter(|n| !n.is_empty());
+    }
+    if let Some(signature) = &change.signature {
+        settings.signature = signature.replace("\\n", "\n");
+    }
+    if let Some(url) = &change.logo_url {
+        if !url.is_empty() && !url.starts_with("https://") {
+            return Err(refuse("logo_url", Problem::LogoNotHttps));
+        }
+        settings.logo_url = Some(url.clone()).filter(|u| !u.is_empty());
+    }
+    if let Some(colour) = &change.brand_color {
+        let valid = colour.len() == 7
+            && colour.starts_with('#')
+            && colour[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if !valid {
+            return Err(refuse("brand_color", Problem::BadColour));
+        }
+        settings.brand_color = Some(colour.clone());
+    }
+    if let Some(footer) = &change.footer {
+        settings.footer = footer.replace("\\n", "\n");
+    }
+    Ok(())
+}
+
+impl Desk {
+    /// Changes a shop's settings: all or nothing.
+    pub async fn change_settings(&self, shop: &Shop, change: &SettingsChange) -> DeskResult<()> {
+        if change.retention_months.is_some_and(|m| m < 0) {
+            return Err(refuse("retention_months", Problem::NegativeRetention).into());
+        }
+        let answers_changed = SettingsChange {
+            retention_months: None,
+            ..change.clone()
+        } != SettingsChange::default();
+        if answers_changed {
+            let mut settings = self.store.reply_settings(shop.id).await?;
+            apply_answer_settings(&mut settings, change)?;
+            self.store.save_reply_settings(shop.id, &settings).await?;
+        }
+        if let Some(months) = change.retention_months {
+            self.store
+                .set_retention(shop.id, (months > 0).then_some(months))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> crate::store::ReplySettings {
+        crate::store::ReplySettings {
+            auto_answers: "off".into(),
+            auto_answers_since: None,
+            reply_delay_ms: 3 * 3600 * 1000,
+            reply_spread_ms: 0,
+            business_hours: None,
+            time_zone: "Europe/Paris".into(),
+            threshold: 0.9,
+            intent_thresholds: Default::default(),
+            plan: "basic".into(),
+            plan_quota: None,
+            trial_until: None,
+            quota_notice_month: None,
+            display_name: None,
+            signature: String::new(),
+            logo_url: None,
+            brand_color: None,
+            footer: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_valid_change_applies_every_value() {
+        let mut s = settings();
+        let change = SettingsChange {
+            auto_answers: Some("shadow".into()),
+            reply_delay: Some("90m".into()),
+            plan: Some("custom".into()),
+            quota: Some(300),
+            intent_thresholds: vec!["refund=0.95".into()],
+            brand_color: Some("#1d4ed8".into()),
+            ..Default::default()
+        };
+        apply_answer_settings(&mut s, &change).unwrap();
+        assert_eq!(s.auto_answers, "shadow");
+        assert_eq!(s.reply_delay_ms, 90 * 60 * 1000);
+        assert_eq!((s.plan.as_str(), s.plan_quota), ("custom", Some(300)));
+        assert_eq!(s.intent_thresholds["refund"], 0.95);
+    }
+
+    #[test]
+    fn each_bad_value_is_refused_by_name_and_changes_nothing() {
+        let cases: [(SettingsChange, &str); 7] = [
+            (
+                SettingsChange {
+                    auto_answers: Some("maybe".into()),
+                    ..Default::default()
+                },
+                "auto_answers",
+            ),
+            (
+                SettingsChange {
+                    reply_delay: Some("soon".into()),
+                    ..Default::default()
+                },
+                "reply_delay",
+            ),
+            (
+                SettingsChange {
+                    time_zone: Some("Mars/Olympus".into()),
+                    ..Default::default()
+                },
+                "time_zone",
+            ),
+            (
+                SettingsChange {
+                    plan: Some("trial".into()),
+                    ..Default::default()
+                },
+                "plan",
+            ),
+            (
+                SettingsChange {
+                    quota: Some(5),
+                    ..Default::default()
+                },
+                "quota",
+            ),
+            (
+                SettingsChange {
+                    threshold: Some(1.5),
+                    ..Default::default()
+                },
+                "threshold",
+            ),
+            (
+                SettingsChange {
+                    logo_url: Some("http://x".into()),
+                    ..Default::default()
+                },
+                "logo_url",
+            ),
+        ];
+        for (change, field) in cases {
+            let mut s = settings();
+            let error = apply_answer_settings(&mut s, &change).unwrap_err();
+            assert_eq!(error.field, field);
+            assert_eq!(s, settings(), "{field} changed something");
+            for lang in [UiLang::Fr, UiLang::En] {
+                assert!(
+                    error
+                        .localized(lang)
+                        .starts_with(&format!("--{}", field.replace('_', "-")))
+                );
+            }
+        }
+    }
+}
