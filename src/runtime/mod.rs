@@ -111,15 +111,18 @@ impl Supervisor {
             self.spawn_workers(&mut workers, stop);
         }
         let mut watchers = Watchers::default();
-        tracing::info!(node = %self.options.node_name, "guichet running; Ctrl-C or SIGTERM stops it");
+        tracing::info!(node = %self.options.node_name, "guichet running");
+        let mut reconcile = true;
         loop {
-            self.reconcile(&mut watchers).await;
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = self.reconcile_now.notified() => {}
-                _ = tokio::time::sleep(self.options.reconcile_interval) => {}
-                Some(ended) = watchers.tasks.join_next_with_id() => watchers.ended(ended),
+            if reconcile {
+                self.reconcile(&mut watchers).await;
             }
+            reconcile = tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.reconcile_now.notified() => true,
+                _ = tokio::time::sleep(self.options.reconcile_interval) => true,
+                Some(ended) = watchers.tasks.join_next_with_id() => watchers.ended(ended),
+            };
         }
 
         let signalled = Instant::now();
@@ -147,14 +150,16 @@ impl Supervisor {
             );
             watchers.tasks.shutdown().await;
             workers.shutdown().await;
-            for mailbox_id in watchers.task_mailbox.into_values() {
-                if let Err(e) = self
-                    .store
-                    .release_mailbox(mailbox_id, &self.options.node_name)
-                    .await
-                {
-                    tracing::warn!(mailbox_id, error = %e, "mailbox lease not released");
-                }
+        }
+        // Watchers that panicked or were dropped did not give their lease back themselves.
+        let unreleased = watchers.task_mailbox.into_values().chain(watchers.panicked);
+        for mailbox_id in unreleased {
+            if let Err(e) = self
+                .store
+                .release_mailbox(mailbox_id, &self.options.node_name)
+                .await
+            {
+                tracing::warn!(mailbox_id, error = %e, "mailbox lease not released");
             }
         }
         tracing::info!(
@@ -237,6 +242,8 @@ struct Watchers {
     running: HashMap<i64, Running>,
     /// Told to stop, not ended yet.
     stopping: HashSet<i64>,
+    /// Mailboxes whose watcher panicked, holding its lease.
+    panicked: HashSet<i64>,
 }
 
 impl Watchers {
@@ -269,20 +276,24 @@ impl Watchers {
         }
     }
 
-    /// A watcher task ended: told to stop, or by a panic (then the next reconcile starts it again).
-    fn ended(&mut self, ended: Result<(task::Id, ()), JoinError>) {
+    /// A watcher task ended: told to stop, or by a panic. Returns whether to reconcile at once,
+    /// which restarts a changed mailbox without delay; a panicking watcher waits for the next
+    /// interval, so that it cannot spin.
+    fn ended(&mut self, ended: Result<(task::Id, ()), JoinError>) -> bool {
         let task_id = match &ended {
             Ok((id, ())) => *id,
             Err(e) => e.id(),
         };
-        let Some(mailbox_id) = self.task_mailbox.remove(&task_id) else {
-            return;
-        };
-        if let Err(e) = ended {
-            tracing::error!(mailbox_id, error = %e, "mailbox watcher stopped unexpectedly; starting it again");
+        if let Some(mailbox_id) = self.task_mailbox.remove(&task_id) {
+            self.running.remove(&mailbox_id);
+            self.stopping.remove(&mailbox_id);
+            if let Err(e) = ended {
+                self.panicked.insert(mailbox_id);
+                tracing::error!(mailbox_id, error = %e, "mailbox watcher stopped unexpectedly; starting it again");
+                return false;
+            }
         }
-        self.running.remove(&mailbox_id);
-        self.stopping.remove(&mailbox_id);
+        true
     }
 }
 
@@ -310,5 +321,49 @@ async fn repeat<F: Future<Output = ()>>(
         if !pause(interval, &mut stop).await {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pause_ends_at_the_stop_signal() {
+        let (stop, mut stopped) = watch::channel(false);
+        let paused =
+            tokio::spawn(async move { pause(Duration::from_secs(3600), &mut stopped).await });
+        stop.send(true).unwrap();
+        let waited = tokio::time::timeout(Duration::from_secs(1), paused).await;
+        assert!(!waited.expect("the pause ended at once").unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_round_under_way_finishes_and_no_other_starts() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (stop, stopped) = watch::channel(false);
+        let (gate, rounds) = (Arc::new(Notify::new()), Arc::new(AtomicUsize::new(0)));
+        let (started, mut round_started) = tokio::sync::mpsc::channel::<()>(1);
+        let (round_gate, round_count) = (Arc::clone(&gate), Arc::clone(&rounds));
+        let repeating = tokio::spawn(repeat(Duration::ZERO, stopped, move || {
+            let (gate, count, started) = (
+                Arc::clone(&round_gate),
+                Arc::clone(&round_count),
+                started.clone(),
+            );
+            async move {
+                let _ = started.send(()).await;
+                gate.notified().await;
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+        round_started.recv().await.unwrap();
+        stop.send(true).unwrap();
+        gate.notify_one();
+        tokio::time::timeout(Duration::from_secs(1), repeating)
+            .await
+            .expect("repeat returns once the round is done")
+            .unwrap();
+        assert_eq!(rounds.load(Ordering::SeqCst), 1);
     }
 }
