@@ -7,7 +7,6 @@ mod triage;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand};
@@ -19,9 +18,10 @@ use guichet::desk::mailboxes::{MailboxInput, MailboxTest};
 use guichet::desk::shops::ContactInput;
 use guichet::desk::sync::SyncPass;
 use guichet::desk::{Desk, DeskError};
-use guichet::intake::imap::{ImapClient, Security};
-use guichet::intake::sync::{self, BarProgress, FolderSummary, LogProgress, Progress, SyncOptions};
+use guichet::intake::imap::Security;
+use guichet::intake::sync::{BarProgress, FolderSummary, LogProgress, Progress};
 use guichet::model::{Status, UiLang};
+use guichet::runtime::{RuntimeOptions, Supervisor};
 use guichet::store::{MailboxRow, Store};
 use guichet::t;
 
@@ -224,6 +224,14 @@ enum MailboxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Stop watching a mailbox and forget its settings; its tickets stay. A running `serve`
+    /// stops watching it within seconds.
+    Remove {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -416,10 +424,6 @@ fn exit_code(success: bool) -> ExitCode {
     }
 }
 
-fn sync_options(ctx: &App) -> SyncOptions {
-    ctx.desk.sync_options()
-}
-
 async fn sync_once(ctx: &App, json: bool) -> Result<ExitCode> {
     let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
         Box::new(BarProgress::default())
@@ -481,113 +485,27 @@ fn print_sync_summary(lang: UiLang, pass: &SyncPass) {
     }
 }
 
-/// Syncs every mailbox forever (IDLE when offered, polling otherwise) and, with `workers`,
-/// runs due jobs every few seconds. Ctrl-C stops it.
+/// Syncs every mailbox until SIGTERM or Ctrl-C (IDLE when offered, polling otherwise) and,
+/// with `workers`, runs due jobs and automatic answers; mailboxes added, changed or removed
+/// meanwhile are followed.
 async fn serve(ctx: &App, workers: bool) -> Result<ExitCode> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for mailbox in ctx.store.mailboxes().await? {
-        let store = ctx.store.clone();
-        let key = ctx.key.clone();
-        let options = sync_options(ctx);
-        let poll = ctx.config.sync.poll_interval;
-        let idle = ctx.config.sync.idle;
-        tasks.spawn(async move { watch_mailbox(store, key, mailbox, options, poll, idle).await });
-    }
-    if workers {
-        let store = ctx.store.clone();
-        let key = ctx.key.clone();
-        let lang = ctx.lang;
-        let owner = ctx.config.sync.node_name.clone();
-        tasks.spawn(async move {
-            loop {
-                if let Err(e) = guichet::worker::run_due_jobs(&store, &owner).await {
-                    tracing::error!(error = %e, "job worker");
-                }
-                if let Err(e) = guichet::answering::run(&store, &key, lang).await {
-                    tracing::error!(error = %e, "automatic answers");
-                }
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-        });
-    }
-    tracing::info!(tasks = tasks.len(), "guichet running; Ctrl-C to stop");
-    tokio::signal::ctrl_c().await?;
-    tasks.shutdown().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// One mailbox's endless loop. Errors back off (5 s doubling to 5 min) and never stop others.
-async fn watch_mailbox(
-    store: Store,
-    key: SealingKey,
-    mailbox: MailboxRow,
-    options: SyncOptions,
-    poll: Duration,
-    use_idle: bool,
-) {
-    let mut backoff = Duration::from_secs(5);
-    let mut client: Option<ImapClient> = None;
-    loop {
-        let leased = store
-            .lease_mailbox(mailbox.id, &options.node_name, poll.as_millis() as i64 * 3)
-            .await;
-        if !matches!(leased, Ok(true)) {
-            client = None;
-            tokio::time::sleep(poll).await;
-            continue;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-        let pass = async {
-            let mut session = match client.take() {
-                Some(c) => c,
-                None => ImapClient::connect(&sync::imap_settings(&mailbox, &key)?).await?,
-            };
-            let summaries = sync::sync_mailbox(
-                &mut session,
-                &store,
-                &mailbox,
-                &options,
-                &LogProgress::default(),
-            )
-            .await
-            .map_err(|(_, e)| e)?;
-            let new: u64 = summaries.iter().map(|s| s.filed.new_messages).sum();
-            if new > 0 {
-                tracing::info!(mailbox = %mailbox.email, new, "filed new mail");
-            }
-            store.record_sync(mailbox.id, None).await?;
-            Ok::<ImapClient, sync::SyncError>(session)
-        }
+    };
+    let options = RuntimeOptions {
+        workers,
+        ..RuntimeOptions::from_config(&ctx.config, ctx.lang)
+    };
+    Supervisor::new(ctx.store.clone(), ctx.key.clone(), options)
+        .run(shutdown)
         .await;
-        match pass {
-            Ok(mut session) => {
-                backoff = Duration::from_secs(5);
-                let idle_folder = mailbox
-                    .folders
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "INBOX".into());
-                if use_idle && session.supports_idle() && session.select(&idle_folder).await.is_ok()
-                {
-                    match session.idle(poll).await {
-                        Ok((session, _changed)) => client = Some(session),
-                        Err(e) => {
-                            tracing::warn!(mailbox = %mailbox.email, error = %e, "IDLE interrupted")
-                        }
-                    }
-                } else {
-                    client = Some(session);
-                    tokio::time::sleep(poll).await;
-                }
-            }
-            Err(e) => {
-                let message = e.localized(options.lang);
-                tracing::warn!(mailbox = %mailbox.email, error = %message, retry_in = ?backoff, "sync failed");
-                let _ = store.record_sync(mailbox.id, Some(&message)).await;
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(300));
-            }
-        }
-    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn shop(ctx: &App, command: ShopCommand) -> Result<ExitCode> {
@@ -748,6 +666,11 @@ async fn mailbox(ctx: &App, command: MailboxCommand) -> Result<ExitCode> {
                 }
                 Err(other) => return Err(anyhow!(other.localized(lang))),
             }
+        }
+        MailboxCommand::Remove { shop, email } => {
+            let shop = ctx.shop_named(&shop).await.say(lang)?;
+            ctx.remove_mailbox(&shop, &email).await.say(lang)?;
+            println!("{}", t!(lang, "mailbox.removed", email = email));
         }
         MailboxCommand::List { json } => {
             let mailboxes = ctx.mailboxes().await.say(lang)?;

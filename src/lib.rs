@@ -15,6 +15,7 @@ pub mod model;
 pub mod outbound;
 pub mod render;
 pub mod replies;
+pub mod runtime;
 pub mod store;
 pub mod threading;
 pub mod triage;

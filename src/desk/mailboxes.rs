@@ -195,6 +195,22 @@ impl Desk {
         Ok((id, test))
     }
 
+    /// Stops watching a mailbox: its settings and checkpoints go, its tickets stay.
+    pub async fn remove_mailbox(&self, shop: &Shop, email: &str) -> DeskResult<()> {
+        self.store
+            .remove_mailbox(shop.id, email)
+            .await
+            .map_err(|e| {
+                super::not_found(
+                    e,
+                    DeskError::NoMailboxInShop {
+                        email: email.to_string(),
+                        shop: shop.name.clone(),
+                    },
+                )
+            })
+    }
+
     pub async fn mailboxes(&self) -> DeskResult<Vec<MailboxRow>> {
         Ok(self.store.mailboxes().await?)
     }

@@ -82,6 +82,8 @@ pub enum DeskError {
     NoReply(i64),
     #[error("no rule {0}")]
     NoRule(i64),
+    #[error("no mailbox {email} in {shop}")]
+    NoMailboxInShop { email: String, shop: String },
     #[error("no mailbox matches")]
     NoMailboxMatches,
     #[error("unknown intent {0}")]
@@ -126,6 +128,9 @@ impl DeskError {
             DeskError::NoAttachment(sha) => t!(lang, "error.no_attachment", sha = sha),
             DeskError::NoReply(id) => t!(lang, "error.no_reply", id = id),
             DeskError::NoRule(id) => t!(lang, "error.no_rule", id = id),
+            DeskError::NoMailboxInShop { email, shop } => {
+                t!(lang, "error.no_mailbox_in_shop", email = email, shop = shop)
+            }
             DeskError::NoMailboxMatches => t!(lang, "error.no_mailbox_matches").into(),
             DeskError::UnknownIntent(intent) => t!(lang, "error.unknown_intent", intent = intent),
             DeskError::AlreadyExists(what) => t!(lang, "error.already_exists", what = what),

@@ -25,7 +25,7 @@ pub struct NewMailbox {
     pub contact_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MailboxRow {
     pub id: i64,
     pub shop_id: i64,
@@ -135,6 +135,41 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(mailbox_from_row).collect()
+    }
+
+    /// Removes a shop's mailbox with its checkpoints; the mail it filed stays in its tickets.
+    pub async fn remove_mailbox(&self, shop_id: i64, email: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM mailboxes WHERE shop_id = $1 AND email = $2")
+            .bind(shop_id)
+            .bind(email.trim().to_lowercase())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("mailbox {email}")));
+        }
+        Ok(())
+    }
+
+    /// Changes the folders a mailbox watches; a running `serve` picks the change up by itself.
+    pub async fn set_mailbox_folders(&self, mailbox_id: i64, folders: &[String]) -> Result<()> {
+        if folders.is_empty()
+            || folders
+                .iter()
+                .any(|f| f.trim().is_empty() || f.contains('\n'))
+        {
+            return Err(StoreError::Invalid(
+                "a mailbox watches at least one folder, each with a one-line name".into(),
+            ));
+        }
+        let done = sqlx::query("UPDATE mailboxes SET folders = $1 WHERE id = $2")
+            .bind(folders.join("\n"))
+            .bind(mailbox_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("mailbox {mailbox_id}")));
+        }
+        Ok(())
     }
 
     /// The shop's own addresses: mail from them is ours, never a customer's.

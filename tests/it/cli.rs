@@ -459,7 +459,7 @@ fn serve_files_new_mail_through_idle_quickly() {
 }
 
 /// The messages filed in the data dir's store: (Message-ID or content) for each.
-async fn filed_messages(data_dir: &std::path::Path) -> Vec<String> {
+pub(crate) async fn filed_messages(data_dir: &std::path::Path) -> Vec<String> {
     let url = format!(
         "sqlite://{}?mode=rwc",
         data_dir.join("guichet.db").display()

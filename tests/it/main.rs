@@ -6,6 +6,7 @@ mod harness_selftest;
 mod intake;
 mod outbound;
 mod parse_corpus;
+mod runtime;
 mod store;
 mod support;
 mod triage;

@@ -1,7 +1,9 @@
 //! The same store suite against SQLite and PostgreSQL.
 
 use guichet::intake::parse::{Attachment, ParsedMessage};
-use guichet::store::{Checkpoint, Incoming, IncomingAttachment, NewContact, NewMailbox, Store};
+use guichet::store::{
+    Checkpoint, Incoming, IncomingAttachment, NewContact, NewMailbox, Store, StoreError,
+};
 use guichet::triage::Triager;
 
 use crate::support::TestDatabase;
@@ -327,6 +329,78 @@ async fn suite(store: Store) {
             .await
             .unwrap()
     );
+
+    // Changing the watched folders; removing a mailbox keeps what it filed.
+    store
+        .set_mailbox_folders(mailbox_id, &["INBOX".into(), "Commandes".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mailboxes().await.unwrap()[0].folders,
+        vec!["INBOX", "Commandes"]
+    );
+    for bad in [
+        vec![],
+        vec!["INBOX".to_string(), " ".into()],
+        vec!["a\nb".into()],
+    ] {
+        assert!(matches!(
+            store.set_mailbox_folders(mailbox_id, &bad).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    let kept = incoming(
+        &store,
+        parsed(
+            "kept@client",
+            "kim@client.test",
+            "Facture",
+            guichet::store::now_ms(),
+        ),
+        &[],
+    );
+    store
+        .file_batch(
+            shop.id,
+            Some(mailbox_id),
+            None,
+            Some((
+                "INBOX",
+                Checkpoint {
+                    uid_validity: 7,
+                    last_uid: 11,
+                },
+            )),
+            &[kept],
+        )
+        .await
+        .unwrap();
+    let tickets_before = store.tickets(Some(shop.id)).await.unwrap();
+    assert_eq!(tickets_before.len(), 1);
+    assert!(matches!(
+        store
+            .remove_mailbox(other_shop.id, "sav@boutique.test")
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .remove_mailbox(shop.id, " SAV@Boutique.test ")
+        .await
+        .unwrap();
+    assert!(store.mailboxes().await.unwrap().is_empty());
+    assert_eq!(store.checkpoint(mailbox_id, "INBOX").await.unwrap(), None);
+    let tickets_after = store.tickets(Some(shop.id)).await.unwrap();
+    assert_eq!(
+        tickets_after.iter().map(|t| t.number).collect::<Vec<_>>(),
+        tickets_before.iter().map(|t| t.number).collect::<Vec<_>>(),
+        "the mail a removed mailbox filed stays"
+    );
+    assert!(matches!(
+        store
+            .set_mailbox_folders(mailbox_id, &["INBOX".into()])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[tokio::test]

@@ -482,6 +482,27 @@ impl MailServer {
             .collect()
     }
 
+    /// IMAP connections the server has open for `mailbox` (`doveadm who`), seen from the
+    /// server side: whether a client still watches it.
+    pub fn imap_connections(&self, mailbox: &TestMailbox) -> usize {
+        let output = Command::new("doveadm")
+            .arg("-c")
+            .arg(&self.config)
+            .args(["who", "-1", &mailbox.email])
+            .output()
+            .expect("doveadm runs");
+        assert!(
+            output.status.success(),
+            "doveadm who failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| line.split_whitespace().next() == Some(mailbox.email.as_str()))
+            .filter(|line| line.contains("imap"))
+            .count()
+    }
+
     /// Makes the server renumber the folder, as after a restore or a migration.
     pub fn set_uid_validity(&self, mailbox: &TestMailbox, folder: &str, value: u32) {
         let output = Command::new("doveadm")
