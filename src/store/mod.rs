@@ -17,7 +17,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use blobs::{BlobStore, sha256_hex};
-pub use jobs::{Job, PURGE_RETENTION};
+pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
     DecisionRecord, MonthKey, NewReply, OrderItem, OrderRow, OriginalMessage, PendingMessage,
