@@ -28,21 +28,32 @@ pub struct QueuedJob {
     pub last_error: Option<String>,
 }
 
+/// Schedules the one job of `kind` for a shop, unless it already exists, on `conn`: inside a
+/// transaction, the job exists exactly when the change that needs it is committed.
+pub(super) async fn schedule_unique_job_in(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    shop_id: i64,
+    run_at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO jobs (kind, shop_id, unique_key, run_at, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (kind, unique_key) DO NOTHING",
+    )
+    .bind(kind)
+    .bind(shop_id)
+    .bind(format!("shop:{shop_id}"))
+    .bind(run_at)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Schedules the one job of `kind` for a shop, unless it already exists.
     pub async fn schedule_unique_job(&self, kind: &str, shop_id: i64, run_at: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO jobs (kind, shop_id, unique_key, run_at, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (kind, unique_key) DO NOTHING",
-        )
-        .bind(kind)
-        .bind(shop_id)
-        .bind(format!("shop:{shop_id}"))
-        .bind(run_at)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        schedule_unique_job_in(&mut *self.pool.acquire().await?, kind, shop_id, run_at).await
     }
 
     /// Leases the most overdue job for `lease_ms`, if any is due.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sqlx::Row;
 
+use super::jobs::schedule_unique_job_in;
 use super::{Result, Store, StoreError, now_ms};
 use crate::model::UiLang;
 use crate::triage::classifier::Model;
@@ -178,7 +179,7 @@ impl Store {
     }
 
     /// Adds a shop's own intent with its examples, and schedules the retraining that teaches
-    /// it to the model.
+    /// it to the model, in one transaction.
     pub async fn add_custom_intent(
         &self,
         shop_id: i64,
@@ -216,9 +217,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        schedule_unique_job_in(&mut tx, RETRAIN_INTENTS, shop_id, now).await?;
         tx.commit().await?;
-        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now)
-            .await
+        Ok(())
     }
 
     pub async fn add_intent_rule(
@@ -284,7 +285,8 @@ impl Store {
     }
 
     /// An employee sets a message's intent: the message and its ticket take it at once, the
-    /// correction is kept for training, and the shop's model is retrained by a job.
+    /// correction is kept for training, and the shop's model is retrained by a job scheduled in
+    /// the same transaction.
     pub async fn correct_intent(
         &self,
         shop_id: i64,
@@ -349,9 +351,9 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        schedule_unique_job_in(&mut tx, RETRAIN_INTENTS, shop_id, now).await?;
         tx.commit().await?;
-        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now)
-            .await
+        Ok(())
     }
 
     /// What a shop's model learns beyond the shipped corpus: custom intents' examples and
