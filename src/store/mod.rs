@@ -61,6 +61,7 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     blobs: BlobStore,
+    triagers: triage::TriagerCache,
 }
 
 /// Milliseconds since the Unix epoch, the store's only time format.
@@ -120,6 +121,7 @@ impl Store {
             pool,
             dialect,
             blobs: BlobStore::new(blob_dir.to_path_buf()),
+            triagers: Default::default(),
         })
     }
 
