@@ -11,6 +11,7 @@ pub mod intake;
 pub mod model;
 pub mod outbound;
 pub mod replies;
+pub mod shop;
 pub mod store;
 pub mod threading;
 pub mod triage;

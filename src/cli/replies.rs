@@ -12,9 +12,8 @@ use guichet::answering::{self, RecordedDecision, ShopAnswering};
 use guichet::model::UiLang;
 use guichet::replies::templates::{Need, ReplyTemplate, WhenComplete, check_template};
 use guichet::replies::{self, Decision, QuotaState};
-use guichet::store::{
-    OrderItem, OrderRow, ReplyAction, ReplyView, Shop, StoreError, StoredTemplate,
-};
+use guichet::shop::{ImportError, ImportedOrders, find_order, import_orders_csv};
+use guichet::store::{ReplyAction, ReplyView, Shop, StoreError, StoredTemplate};
 
 use super::{App, chosen_shop, print_json, read_input, tr};
 
@@ -611,9 +610,10 @@ pub async fn templates_command(app: &App, command: TemplatesCommand) -> Result<E
 
 #[derive(Debug, Subcommand)]
 pub enum OrdersCommand {
-    /// Import orders from a CSV file with the header
-    /// reference,customer_email,status,ordered_at,items,carrier,tracking_number
-    /// (items: "2 x Mug; 1 x Teapot"; ordered_at: RFC 3339 or YYYY-MM-DD).
+    /// Import orders from a CSV file (separated by , or ;) with the columns reference,
+    /// customer_email, status and optionally ordered_at, items, carrier, tracking_number, in any
+    /// order (items: "2 x Mug; 1 x Teapot"; ordered_at: YYYY-MM-DD, DD/MM/YYYY or RFC 3339).
+    /// Bad rows are skipped and listed, and the exit code is then 1.
     Import {
         file: PathBuf,
         #[arg(long)]
@@ -624,91 +624,46 @@ pub enum OrdersCommand {
 pub async fn orders_command(app: &App, command: OrdersCommand) -> Result<ExitCode> {
     let lang = app.lang;
     let OrdersCommand::Import { file, shop } = command;
-    let content = std::fs::read_to_string(&file).with_context(|| {
+    let content = std::fs::read(&file).with_context(|| {
         tr(
             lang,
             format!("impossible de lire {}", file.display()),
             format!("cannot read {}", file.display()),
         )
     })?;
-    let orders = parse_orders_csv(&content).map_err(|(line, what)| {
-        anyhow!(tr(
-            lang,
-            format!("{} ligne {line} : {what}", file.display()),
-            format!("{} line {line}: {what}", file.display())
-        ))
-    })?;
     let shop = chosen_shop(app, shop.as_deref()).await?;
-    let count = app.store.import_orders(shop.id, &orders).await?;
+    let report = import_orders_csv(&app.store, shop.id, &content)
+        .await
+        .map_err(|e| match e {
+            ImportError::Csv(e) => anyhow!("{}: {}", file.display(), e.explain(lang)),
+            ImportError::Store(e) => super::localized_store_error(e, lang),
+        })?;
     println!(
-        "{} {count}",
-        lang.pick("Commandes importées :", "Orders imported:")
+        "{} {}",
+        lang.pick("Commandes importées :", "Orders imported:"),
+        report.imported
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Parses the orders CSV; an error names the line and the field.
-fn parse_orders_csv(content: &str) -> Result<Vec<OrderRow>, (usize, String)> {
-    const HEADER: [&str; 7] = [
-        "reference",
-        "customer_email",
-        "status",
-        "ordered_at",
-        "items",
-        "carrier",
-        "tracking_number",
-    ];
-    let mut lines = content
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        return Ok(Vec::new());
-    };
-    let columns: Vec<&str> = header.split(',').map(str::trim).collect();
-    if columns != HEADER {
-        return Err((1, format!("header must be {}", HEADER.join(","))));
+    for row in &report.rejected {
+        eprintln!("{}: {}", file.display(), row.explain(lang));
     }
-    lines
-        .map(|(index, line)| {
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            if fields.len() != HEADER.len() {
-                return Err((
-                    index + 1,
-                    format!("{} fields expected, {} found", HEADER.len(), fields.len()),
-                ));
-            }
-            let ordered_at = match fields[3] {
-                "" => None,
-                text => Some(parse_date(text).ok_or((index + 1, format!("bad date {text}")))?),
-            };
-            let items = fields[4]
-                .split(';')
-                .map(str::trim)
-                .filter(|i| !i.is_empty())
-                .map(|item| match item.split_once(" x ") {
-                    Some((quantity, name)) => OrderItem {
-                        name: name.trim().to_string(),
-                        quantity: quantity.trim().parse().unwrap_or(1),
-                    },
-                    None => OrderItem {
-                        name: item.to_string(),
-                        quantity: 1,
-                    },
-                })
-                .collect();
-            let optional = |text: &str| Some(text.to_string()).filter(|t| !t.is_empty());
-            Ok(OrderRow {
-                reference: fields[0].to_string(),
-                customer_email: fields[1].to_lowercase(),
-                status: fields[2].to_string(),
-                ordered_at,
-                items,
-                carrier: optional(fields[5]),
-                tracking_number: optional(fields[6]),
-            })
-        })
-        .collect()
+    if report.rejected.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{}",
+        tr(
+            lang,
+            format!(
+                "{} ligne(s) ignorée(s) : corrigez-les et importez de nouveau le fichier (les commandes déjà importées sont mises à jour, pas dupliquées).",
+                report.rejected.len()
+            ),
+            format!(
+                "{} row(s) skipped: fix them and import the file again (orders already imported are updated, not duplicated).",
+                report.rejected.len()
+            )
+        )
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 fn parse_date(text: &str) -> Option<i64> {
@@ -801,9 +756,12 @@ pub async fn replay(app: &App, args: ReplayArgs) -> Result<ExitCode> {
         let moment = message.date_ms.unwrap_or(message.received_at);
         let order = match &message.triage {
             Some(triage) => {
-                app.store
-                    .order_for(shop.id, &message.from_email, &triage.facts.order_refs)
-                    .await?
+                find_order(
+                    &ImportedOrders::new(&app.store, shop.id),
+                    &message.from_email,
+                    &triage.facts.order_refs,
+                )
+                .await?
             }
             None => None,
         };
@@ -1034,28 +992,4 @@ pub fn describe_decision(json: &serde_json::Value, lang: UiLang) -> Option<Strin
     } else {
         why
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn orders_csv_is_read_and_errors_name_the_line() {
-        let csv = "reference,customer_email,status,ordered_at,items,carrier,tracking_number\n\
-                   1042,Marie@Client.example,shipped,2026-11-20,2 x Mug; 1 x Teapot,Colissimo,6A12345678901\n";
-        let orders = parse_orders_csv(csv).unwrap();
-        assert_eq!(orders[0].customer_email, "marie@client.example");
-        assert_eq!(
-            orders[0].items[0],
-            OrderItem {
-                name: "Mug".into(),
-                quantity: 2
-            }
-        );
-        assert!(orders[0].ordered_at.is_some());
-        let bad = "reference,customer_email,status,ordered_at,items,carrier,tracking_number\n1,a@b,shipped,yesterday,,,\n";
-        assert_eq!(parse_orders_csv(bad).unwrap_err().0, 2);
-        assert!(parse_orders_csv("ref,email\n").is_err());
-    }
 }

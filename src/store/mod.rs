@@ -5,6 +5,7 @@
 mod blobs;
 mod jobs;
 mod mailboxes;
+mod orders;
 mod replies;
 mod shops;
 mod tickets;
@@ -20,8 +21,8 @@ pub use blobs::{BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
-    DecisionRecord, MonthKey, NewReply, OrderItem, OrderRow, OriginalMessage, PendingMessage,
-    ReplyAction, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
+    DecisionRecord, MonthKey, NewReply, OriginalMessage, PendingMessage, ReplyAction,
+    ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
 pub use shops::{Contact, NewContact, Shop};
 pub use tickets::{

@@ -7,6 +7,7 @@ mod intake;
 mod jobs;
 mod outbound;
 mod parse_corpus;
+mod shop;
 mod store;
 mod support;
 mod triage;
