@@ -16,6 +16,7 @@ pub mod outbound;
 pub mod render;
 pub mod replies;
 pub mod runtime;
+pub mod shop;
 pub mod store;
 pub mod threading;
 pub mod triage;

@@ -1,22 +1,36 @@
 //! Runs due jobs from the queue. Each kind of job has one handler here.
 
+use std::collections::HashSet;
+use std::sync::{LazyLock, Mutex};
+
 use crate::store::{Job, Store, StoreError, now_ms};
 
 /// A month counts 30 days for retention.
 const MONTH_MS: i64 = 30 * 24 * 3600 * 1000;
 const DAY_MS: i64 = 24 * 3600 * 1000;
 const LEASE_MS: i64 = 5 * 60 * 1000;
+/// How long a job of a kind this node does not know waits before any node may take it again.
+/// Short: in a rolling upgrade a node that knows the kind is usually running beside this one.
+const UNKNOWN_KIND_PAUSE_MS: i64 = 60 * 1000;
 
-/// Runs every job due now; returns how many ran.
+/// Runs every job due now; returns how many ran. A job of a kind this version does not know is
+/// put back in the queue untouched and not counted.
 pub async fn run_due_jobs(store: &Store, owner: &str) -> Result<usize, StoreError> {
     let mut ran = 0;
     while let Some(job) = store.lease_due_job(owner, LEASE_MS).await? {
-        ran += 1;
-        match run_job(store, &job).await {
-            Ok(next_run) => match next_run {
-                Some(run_at) => store.reschedule_job(job.id, run_at, None).await?,
-                None => store.finish_job(job.id).await?,
-            },
+        let outcome = run_job(store, &job).await;
+        if !matches!(outcome, Ok(Outcome::UnknownKind)) {
+            ran += 1;
+        }
+        match outcome {
+            Ok(Outcome::Done) => store.finish_job(job.id).await?,
+            Ok(Outcome::Again(run_at)) => store.reschedule_job(job.id, run_at, None).await?,
+            Ok(Outcome::UnknownKind) => {
+                note_unknown_kind(&job);
+                store
+                    .postpone_job(job.id, now_ms() + UNKNOWN_KIND_PAUSE_MS)
+                    .await?;
+            }
             Err(e) => {
                 // Backoff grows with the attempts, capped at a day.
                 let delay = (60_000 * 2i64.pow(job.attempts.clamp(0, 10) as u32)).min(DAY_MS);
@@ -63,35 +77,64 @@ pub async fn retrain_shop_model(store: &Store, shop_id: i64) -> Result<Trained, 
     })
 }
 
-/// Runs one job; returns when it should run again, if it repeats.
-async fn run_job(store: &Store, job: &Job) -> Result<Option<i64>, StoreError> {
+/// What became of a job this node took.
+enum Outcome {
+    Done,
+    /// It repeats: run it again then.
+    Again(i64),
+    /// A newer Guichet made it: left for a node that knows it.
+    UnknownKind,
+}
+
+/// Warns once per kind and process: the same job comes back every pause for as long as the
+/// upgrade lasts, and one line says all there is to say.
+fn note_unknown_kind(job: &Job) {
+    static WARNED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
+    let first = WARNED
+        .lock()
+        .map(|mut kinds| kinds.insert(job.kind.clone()))
+        .unwrap_or(true);
+    if first {
+        tracing::warn!(
+            job = job.id,
+            kind = %job.kind,
+            "job kind unknown to this version, left for a node that knows it"
+        );
+    } else {
+        tracing::debug!(job = job.id, kind = %job.kind, "unknown job kind left alone again");
+    }
+}
+
+/// Runs one job.
+async fn run_job(store: &Store, job: &Job) -> Result<Outcome, StoreError> {
     match job.kind.as_str() {
         crate::store::PURGE_RETENTION => {
             let Some(shop_id) = job.shop_id else {
-                return Ok(None);
+                return Ok(Outcome::Done);
             };
             let Some(months) = store.shop_retention(shop_id).await? else {
-                return Ok(None);
+                return Ok(Outcome::Done);
             };
             let purged = store
                 .purge_tickets_before(shop_id, now_ms() - months * MONTH_MS)
                 .await?;
             tracing::info!(shop_id, months, purged, "retention purge");
-            Ok(Some(now_ms() + DAY_MS))
+            Ok(Outcome::Again(now_ms() + DAY_MS))
         }
         crate::store::RETRAIN_INTENTS => {
             let Some(shop_id) = job.shop_id else {
-                return Ok(None);
+                return Ok(Outcome::Done);
             };
             let started = now_ms();
             retrain_shop_model(store, shop_id).await?;
             // Corrections made while training are not in this model: train again.
             let changed = store.shop_training_changed_at(shop_id).await?;
-            Ok((changed >= started).then(now_ms))
+            Ok(if changed >= started {
+                Outcome::Again(now_ms())
+            } else {
+                Outcome::Done
+            })
         }
-        other => {
-            tracing::error!(job = job.id, kind = other, "unknown job kind, dropped");
-            Ok(None)
-        }
+        _ => Ok(Outcome::UnknownKind),
     }
 }

@@ -12,11 +12,11 @@ use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
     PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
 };
+use crate::shop::{ImportedOrders, Order, find_order, status_label};
 use crate::store::{
-    DecisionRecord, NewReply, OrderRow, PendingMessage, ReplySettings, Store, StoreError, now_ms,
+    DecisionRecord, NewReply, PendingMessage, ReplySettings, Store, StoreError, now_ms,
 };
 use crate::triage::Facts;
-use crate::triage::facts::carrier_of;
 
 /// A message older than this when Guichet first looks at it gets no automatic answer.
 const MAX_AGE_MS: i64 = 3 * 24 * 3600 * 1000;
@@ -241,9 +241,12 @@ pub async fn plan_shop(
             } else {
                 let order = match &message.triage {
                     Some(triage) => {
-                        store
-                            .order_for(shop_id, &message.from_email, &triage.facts.order_refs)
-                            .await?
+                        find_order(
+                            &ImportedOrders::new(store, shop_id),
+                            &message.from_email,
+                            &triage.facts.order_refs,
+                        )
+                        .await?
                     }
                     None => None,
                 };
@@ -312,7 +315,7 @@ pub struct Draft {
 pub fn draft_for(
     shop: &ShopAnswering,
     message: &PendingMessage,
-    order: Option<&OrderRow>,
+    order: Option<&Order>,
     quota: QuotaState,
     last_auto_answer_ms: Option<i64>,
     now: i64,
@@ -514,11 +517,7 @@ fn truncate(text: &str, max_chars: usize) -> String {
 }
 
 /// An order as templates see it, in the answer's language.
-pub fn order_summary(order: &OrderRow, lang: UiLang, time_zone: &str) -> OrderSummary {
-    let tracking_url = order
-        .tracking_number
-        .as_deref()
-        .and_then(|number| carrier_of(number).map(|carrier| carrier.tracking_url(number)));
+pub fn order_summary(order: &Order, lang: UiLang, time_zone: &str) -> OrderSummary {
     OrderSummary {
         reference: order.reference.clone(),
         status_label: status_label(&order.status, lang).to_string(),
@@ -542,34 +541,10 @@ pub fn order_summary(order: &OrderRow, lang: UiLang, time_zone: &str) -> OrderSu
                 quantity: item.quantity.clamp(0, u32::MAX as i64) as u32,
             })
             .collect(),
-        carrier: order.carrier.clone().or_else(|| {
-            order
-                .tracking_number
-                .as_deref()
-                .and_then(carrier_of)
-                .map(|c| c.name().to_string())
-        }),
+        carrier: order.carrier_name(),
         tracking_number: order.tracking_number.clone(),
-        tracking_url,
+        tracking_url: order.tracking_url(),
     }
-}
-
-/// Order statuses the templates know, in the customer's language.
-pub fn status_label(status: &str, lang: UiLang) -> &str {
-    const LABELS: [(&str, &str, &str); 7] = [
-        ("pending", "en attente de paiement", "awaiting payment"),
-        ("paid", "payée, bientôt préparée", "paid, soon prepared"),
-        ("processing", "en cours de préparation", "being prepared"),
-        ("shipped", "expédiée", "shipped"),
-        ("delivered", "livrée", "delivered"),
-        ("cancelled", "annulée", "cancelled"),
-        ("refunded", "remboursée", "refunded"),
-    ];
-    LABELS
-        .iter()
-        .find(|(id, _, _)| *id == status)
-        .map(|(_, fr, en)| lang.pick(fr, en))
-        .unwrap_or(status)
 }
 
 #[cfg(test)]
@@ -580,12 +555,5 @@ mod tests {
     fn truncate_keeps_the_end() {
         assert_eq!(truncate("abcdef", 3), "def");
         assert_eq!(truncate("é", 3), "é");
-    }
-
-    #[test]
-    fn statuses_have_both_languages() {
-        assert_eq!(status_label("shipped", UiLang::Fr), "expédiée");
-        assert_eq!(status_label("shipped", UiLang::En), "shipped");
-        assert_eq!(status_label("on_hold", UiLang::En), "on_hold");
     }
 }

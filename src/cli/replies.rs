@@ -15,7 +15,7 @@ use guichet::desk::settings::SettingsChange;
 use guichet::desk::templates::TemplateInput;
 use guichet::model::UiLang;
 use guichet::replies::templates::WhenComplete;
-use guichet::store::{OrderItem, OrderRow, ReplyView};
+use guichet::store::ReplyView;
 use guichet::t;
 
 use super::{App, Say, exit_code, print_json, read_input};
@@ -347,9 +347,10 @@ pub async fn templates_command(app: &App, command: TemplatesCommand) -> Result<E
 
 #[derive(Debug, Subcommand)]
 pub enum OrdersCommand {
-    /// Import orders from a CSV file with the header
-    /// reference,customer_email,status,ordered_at,items,carrier,tracking_number
-    /// (items: "2 x Mug; 1 x Teapot"; ordered_at: RFC 3339 or YYYY-MM-DD).
+    /// Import orders from a CSV file (separated by , or ;) with the columns reference,
+    /// customer_email, status and optionally ordered_at, items, carrier, tracking_number, in any
+    /// order (items: "2 x Mug; 1 x Teapot"; ordered_at: YYYY-MM-DD, DD/MM/YYYY or RFC 3339).
+    /// Bad rows are skipped and listed, and the exit code is then 1.
     Import {
         file: PathBuf,
         #[arg(long)]
@@ -360,84 +361,25 @@ pub enum OrdersCommand {
 pub async fn orders_command(app: &App, command: OrdersCommand) -> Result<ExitCode> {
     let lang = app.lang;
     let OrdersCommand::Import { file, shop } = command;
-    let content = read_input(&file, lang)?;
-    let orders = parse_orders_csv(&content).map_err(|(line, what)| {
-        anyhow!(t!(
-            lang,
-            "orders.bad_line",
-            file = file.display(),
-            line = line,
-            reason = what
-        ))
-    })?;
+    let content = std::fs::read(&file)
+        .map_err(|e| anyhow!(t!(lang, "cli.cannot_read", path = file.display())).context(e))?;
     let shop = app.choose_shop(shop.as_deref()).await.say(lang)?;
-    let count = app.store.import_orders(shop.id, &orders).await?;
-    println!("{}", t!(lang, "orders.imported", count = count));
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Parses the orders CSV; an error names the line and the field.
-fn parse_orders_csv(content: &str) -> Result<Vec<OrderRow>, (usize, String)> {
-    const HEADER: [&str; 7] = [
-        "reference",
-        "customer_email",
-        "status",
-        "ordered_at",
-        "items",
-        "carrier",
-        "tracking_number",
-    ];
-    let mut lines = content
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        return Ok(Vec::new());
-    };
-    let columns: Vec<&str> = header.split(',').map(str::trim).collect();
-    if columns != HEADER {
-        return Err((1, format!("header must be {}", HEADER.join(","))));
+    let report = app
+        .import_orders(&shop, &content)
+        .await
+        .map_err(|e| anyhow!("{}: {}", file.display(), e.localized(lang)))?;
+    println!("{}", t!(lang, "orders.imported", count = report.imported));
+    for row in &report.rejected {
+        eprintln!("{}: {}", file.display(), row.explain(lang));
     }
-    lines
-        .map(|(index, line)| {
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            if fields.len() != HEADER.len() {
-                return Err((
-                    index + 1,
-                    format!("{} fields expected, {} found", HEADER.len(), fields.len()),
-                ));
-            }
-            let ordered_at = match fields[3] {
-                "" => None,
-                text => Some(parse_date(text).ok_or((index + 1, format!("bad date {text}")))?),
-            };
-            let items = fields[4]
-                .split(';')
-                .map(str::trim)
-                .filter(|i| !i.is_empty())
-                .map(|item| match item.split_once(" x ") {
-                    Some((quantity, name)) => OrderItem {
-                        name: name.trim().to_string(),
-                        quantity: quantity.trim().parse().unwrap_or(1),
-                    },
-                    None => OrderItem {
-                        name: item.to_string(),
-                        quantity: 1,
-                    },
-                })
-                .collect();
-            let optional = |text: &str| Some(text.to_string()).filter(|t| !t.is_empty());
-            Ok(OrderRow {
-                reference: fields[0].to_string(),
-                customer_email: fields[1].to_lowercase(),
-                status: fields[2].to_string(),
-                ordered_at,
-                items,
-                carrier: optional(fields[5]),
-                tracking_number: optional(fields[6]),
-            })
-        })
-        .collect()
+    if report.rejected.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "{}",
+        t!(lang, "orders.rows_skipped", count = report.rejected.len())
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 #[derive(Debug, Args)]
@@ -541,28 +483,4 @@ pub fn describe_decision(json: &serde_json::Value, lang: UiLang) -> Option<Strin
     } else {
         why
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn orders_csv_is_read_and_errors_name_the_line() {
-        let csv = "reference,customer_email,status,ordered_at,items,carrier,tracking_number\n\
-                   1042,Marie@Client.example,shipped,2026-11-20,2 x Mug; 1 x Teapot,Colissimo,6A12345678901\n";
-        let orders = parse_orders_csv(csv).unwrap();
-        assert_eq!(orders[0].customer_email, "marie@client.example");
-        assert_eq!(
-            orders[0].items[0],
-            OrderItem {
-                name: "Mug".into(),
-                quantity: 2
-            }
-        );
-        assert!(orders[0].ordered_at.is_some());
-        let bad = "reference,customer_email,status,ordered_at,items,carrier,tracking_number\n1,a@b,shipped,yesterday,,,\n";
-        assert_eq!(parse_orders_csv(bad).unwrap_err().0, 2);
-        assert!(parse_orders_csv("ref,email\n").is_err());
-    }
 }

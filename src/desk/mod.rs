@@ -3,6 +3,7 @@
 //! edges only parse requests and format what comes back.
 
 pub mod mailboxes;
+pub mod orders;
 pub mod replay;
 pub mod replies;
 pub mod settings;
@@ -66,6 +67,8 @@ pub enum DeskError {
     NoShopMessage(i64),
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
+    #[error(transparent)]
+    Csv(crate::shop::CsvError),
     #[error("no shop yet")]
     NoShopYet,
     #[error("several shops exist")]
@@ -194,6 +197,7 @@ impl DeskError {
             ),
             DeskError::NoShopMessage(id) => t!(lang, "error.no_shop_message", id = id),
             DeskError::Render(error) => error.to_string(),
+            DeskError::Csv(error) => error.explain(lang),
             DeskError::Sync(error) => error.localized(lang),
             DeskError::Answering(error) => error.to_string(),
             DeskError::Store(error) => error.to_string(),

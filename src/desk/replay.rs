@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::answering::{self, RecordedDecision, ShopAnswering};
 use crate::model::UiLang;
 use crate::replies::{Decision, QuotaState};
+use crate::shop::{ImportedOrders, find_order};
 use crate::store::{Shop, rfc3339};
 use crate::t;
 
@@ -84,9 +85,12 @@ impl Desk {
             let moment = message.date_ms.unwrap_or(message.received_at);
             let order = match &message.triage {
                 Some(triage) => {
-                    self.store
-                        .order_for(shop.id, &message.from_email, &triage.facts.order_refs)
-                        .await?
+                    find_order(
+                        &ImportedOrders::new(&self.store, shop.id),
+                        &message.from_email,
+                        &triage.facts.order_refs,
+                    )
+                    .await?
                 }
                 None => None,
             };

@@ -26,7 +26,8 @@ pub const MAX_DELAY_MS: i64 = 31 * DAY_MS;
 pub struct DelayPolicy {
     /// Base delay after the message arrived.
     pub delay_ms: i64,
-    /// The delay varies by up to this much either way, so answers do not come like clockwork.
+    /// The delay varies by up to this much either way, so answers do not come like clockwork;
+    /// never by more than the delay itself (a delay of 0 means at once).
     pub spread_ms: i64,
     /// When set, answers only go out inside these hours.
     pub business_hours: Option<BusinessHours>,
@@ -310,10 +311,13 @@ pub fn parse_duration(text: &str) -> Result<i64, ScheduleError> {
 /// When the answer to a message received at `received_ms` goes out (Unix milliseconds).
 ///
 /// `random` is any random number drawn once per answer (store it with the job, so that
-/// recomputing gives the same time). The result is never before `received_ms`.
+/// recomputing gives the same time). Before business hours, the result is within the delay ±
+/// the spread, the spread cut down to the delay: never before `received_ms`, never later than
+/// twice the delay, and `received_ms` itself for a delay of 0.
 pub fn due_at(received_ms: i64, policy: &DelayPolicy, random: u64) -> i64 {
     let delay = policy.delay_ms.clamp(0, MAX_DELAY_MS);
-    let spread = policy.spread_ms.clamp(0, MAX_DELAY_MS);
+    // A spread wider than the delay would make "0s" mean "up to 20 minutes later".
+    let spread = policy.spread_ms.clamp(0, delay);
     // `spread` ≤ 31 days, so the span fits easily in a u64 and the offset in an i64.
     let span = 2 * spread as u64 + 1;
     let offset = (random % span) as i64 - spread;
@@ -514,12 +518,28 @@ mod tests {
     }
 
     #[test]
-    fn zero_delay_never_goes_back_in_time() {
+    fn zero_delay_answers_at_once_whatever_the_spread() {
         let received = ms("2026-11-24T10:00:00Z");
         let policy = policy("0s", "20m", None);
-        for random in [0, 1, 7, u64::MAX, 1 << 40] {
-            assert!(due_at(received, &policy, random) >= received);
+        for random in [0, 1, 7, 12_345, u64::MAX, 1 << 40] {
+            assert_eq!(due_at(received, &policy, random), received, "{random}");
         }
+    }
+
+    #[test]
+    fn spread_never_exceeds_a_short_delay() {
+        let received = ms("2026-11-24T10:00:00Z");
+        let short = policy("5m", "20m", None);
+        let mut seen = std::collections::BTreeSet::new();
+        for random in 0..2000u64 {
+            let due = due_at(received, &short, random.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let waited = due - received;
+            assert!((0..=10 * MINUTE_MS).contains(&waited), "{waited}");
+            seen.insert(waited / 1000);
+        }
+        assert!(seen.len() > 100, "a short delay still varies");
+        let exact = policy("5m", "0s", None);
+        assert_eq!(due_at(received, &exact, 99), received + 5 * MINUTE_MS);
     }
 
     #[test]

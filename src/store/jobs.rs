@@ -17,21 +17,43 @@ pub struct Job {
     pub attempts: i64,
 }
 
+/// A job as it waits in the queue, for display and checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedJob {
+    pub id: i64,
+    pub kind: String,
+    pub run_at: i64,
+    pub attempts: i64,
+    pub lease_owner: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Schedules the one job of `kind` for a shop, unless it already exists, on `conn`: inside a
+/// transaction, the job exists exactly when the change that needs it is committed.
+pub(super) async fn schedule_unique_job_in(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    shop_id: i64,
+    run_at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO jobs (kind, shop_id, unique_key, run_at, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (kind, unique_key) DO NOTHING",
+    )
+    .bind(kind)
+    .bind(shop_id)
+    .bind(format!("shop:{shop_id}"))
+    .bind(run_at)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Schedules the one job of `kind` for a shop, unless it already exists.
     pub async fn schedule_unique_job(&self, kind: &str, shop_id: i64, run_at: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO jobs (kind, shop_id, unique_key, run_at, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (kind, unique_key) DO NOTHING",
-        )
-        .bind(kind)
-        .bind(shop_id)
-        .bind(format!("shop:{shop_id}"))
-        .bind(run_at)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        schedule_unique_job_in(&mut *self.pool.acquire().await?, kind, shop_id, run_at).await
     }
 
     /// Leases the most overdue job for `lease_ms`, if any is due.
@@ -86,6 +108,41 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// A shop's jobs, soonest first.
+    pub async fn shop_jobs(&self, shop_id: i64) -> Result<Vec<QueuedJob>> {
+        sqlx::query(
+            "SELECT id, kind, run_at, attempts, lease_owner, last_error FROM jobs WHERE shop_id = $1 ORDER BY run_at, id",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(QueuedJob {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                run_at: r.try_get("run_at")?,
+                attempts: r.try_get("attempts")?,
+                lease_owner: r.try_get("lease_owner")?,
+                last_error: r.try_get("last_error")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Puts a job back untouched for `run_at`: its lease is released and the attempt the lease
+    /// counted is taken back, as nothing was tried.
+    pub async fn postpone_job(&self, id: i64, run_at: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET run_at = $1, lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 WHERE id = $2",
+        )
+        .bind(run_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 mod blobs;
 mod jobs;
 mod mailboxes;
+mod orders;
 mod replies;
 mod shops;
 mod tickets;
@@ -17,11 +18,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use blobs::{BlobStore, sha256_hex};
-pub use jobs::{Job, PURGE_RETENTION};
+pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
-    DecisionRecord, MonthKey, NewReply, OrderItem, OrderRow, OriginalMessage, PendingMessage,
-    ReplyAction, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
+    DecisionRecord, MonthKey, NewReply, OriginalMessage, PendingMessage, ReplyAction,
+    ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
 pub use shops::{Contact, NewContact, Shop};
 pub use tickets::{
@@ -61,6 +62,7 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     blobs: BlobStore,
+    triagers: triage::TriagerCache,
 }
 
 /// Milliseconds since the Unix epoch, the store's only time format.
@@ -120,6 +122,7 @@ impl Store {
             pool,
             dialect,
             blobs: BlobStore::new(blob_dir.to_path_buf()),
+            triagers: Default::default(),
         })
     }
 

@@ -1,5 +1,5 @@
-//! Automatic answers in the store: a shop's reply settings, its edited templates and orders,
-//! the decisions taken per customer message, and the outbox that sends each answer at most once.
+//! Automatic answers in the store: a shop's reply settings, its edited templates, the decisions
+//! taken per customer message, and the outbox that sends each answer at most once.
 
 use std::collections::HashMap;
 
@@ -125,24 +125,6 @@ pub struct ReplyView {
     pub ticket_id: Option<i64>,
     #[serde(skip)]
     pub reply_to_message: Option<i64>,
-}
-
-/// An order as templates see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct OrderRow {
-    pub reference: String,
-    pub customer_email: String,
-    pub status: String,
-    pub ordered_at: Option<i64>,
-    pub items: Vec<OrderItem>,
-    pub carrier: Option<String>,
-    pub tracking_number: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct OrderItem {
-    pub name: String,
-    pub quantity: i64,
 }
 
 /// A template a shop edited, replacing the shipped one for its intent and language.
@@ -596,68 +578,6 @@ impl Store {
             > 0)
     }
 
-    pub async fn import_orders(&self, shop_id: i64, orders: &[OrderRow]) -> Result<usize> {
-        let now = now_ms();
-        let mut tx = self.begin_write().await?;
-        for order in orders {
-            sqlx::query(
-                "INSERT INTO orders (shop_id, reference, customer_email, status, ordered_at, items, carrier, tracking_number, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (shop_id, reference) DO UPDATE SET \
-                 customer_email = excluded.customer_email, status = excluded.status, ordered_at = excluded.ordered_at, \
-                 items = excluded.items, carrier = excluded.carrier, tracking_number = excluded.tracking_number, updated_at = excluded.updated_at",
-            )
-            .bind(shop_id)
-            .bind(&order.reference)
-            .bind(order.customer_email.to_lowercase())
-            .bind(&order.status)
-            .bind(order.ordered_at)
-            .bind(serde_json::to_string(&order.items).unwrap_or_else(|_| "[]".into()))
-            .bind(&order.carrier)
-            .bind(&order.tracking_number)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(orders.len())
-    }
-
-    /// The order a message is about: one of the references it gives (of this customer), else
-    /// the customer's latest order.
-    pub async fn order_for(
-        &self,
-        shop_id: i64,
-        customer_email: &str,
-        references: &[String],
-    ) -> Result<Option<OrderRow>> {
-        for reference in references {
-            let bare = reference.trim_start_matches('#');
-            let row = sqlx::query(
-                "SELECT reference, customer_email, status, ordered_at, items, carrier, tracking_number FROM orders \
-                 WHERE shop_id = $1 AND (reference = $2 OR reference = $3) AND customer_email = $4",
-            )
-            .bind(shop_id)
-            .bind(reference)
-            .bind(bare)
-            .bind(customer_email.to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(row) = row {
-                return order_from_row(&row).map(Some);
-            }
-        }
-        sqlx::query(
-            "SELECT reference, customer_email, status, ordered_at, items, carrier, tracking_number FROM orders \
-             WHERE shop_id = $1 AND customer_email = $2 ORDER BY ordered_at DESC LIMIT 1",
-        )
-        .bind(shop_id)
-        .bind(customer_email.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await?
-        .map(|row| order_from_row(&row))
-        .transpose()
-    }
-
     pub async fn shop_templates(&self, shop_id: i64) -> Result<Vec<StoredTemplate>> {
         sqlx::query("SELECT intent, lang, body, needs, when_complete FROM reply_templates WHERE shop_id = $1 ORDER BY intent, lang")
             .bind(shop_id)
@@ -772,18 +692,6 @@ async fn insert_reply(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-fn order_from_row(row: &sqlx::any::AnyRow) -> Result<OrderRow> {
-    Ok(OrderRow {
-        reference: row.try_get("reference")?,
-        customer_email: row.try_get("customer_email")?,
-        status: row.try_get("status")?,
-        ordered_at: row.try_get("ordered_at")?,
-        items: serde_json::from_str(&row.try_get::<String, _>("items")?).unwrap_or_default(),
-        carrier: row.try_get("carrier")?,
-        tracking_number: row.try_get("tracking_number")?,
-    })
 }
 
 fn pending_from_row(row: &sqlx::any::AnyRow) -> Result<PendingMessage> {

@@ -79,15 +79,22 @@ impl Store {
 
     /// Sets how many months tickets are kept (None: forever) and schedules the daily purge.
     pub async fn set_retention(&self, shop_id: i64, months: Option<i64>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE shops SET retention_months = $1 WHERE id = $2")
             .bind(months)
             .bind(shop_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if months.is_some() {
-            self.schedule_unique_job(super::jobs::PURGE_RETENTION, shop_id, now_ms())
-                .await?;
+            super::jobs::schedule_unique_job_in(
+                &mut tx,
+                super::jobs::PURGE_RETENTION,
+                shop_id,
+                now_ms(),
+            )
+            .await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,12 +1,13 @@
 //! Triage results of messages, and what a shop changes of triage: its own intents, disabled
 //! intents, keyword rules, employees' corrections and the model retrained from them.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use sqlx::Row;
 
+use super::jobs::schedule_unique_job_in;
 use super::{Result, Store, StoreError, now_ms};
 use crate::model::UiLang;
 use crate::triage::classifier::Model;
@@ -40,27 +41,78 @@ fn is_known_intent(intent: &str, custom: &[String]) -> bool {
     triage::builtin_intent(intent).is_some() || custom.iter().any(|c| c == intent)
 }
 
+/// Decoded triagers by shop id. A retrained model is about 4 MB to read and decode, and sync
+/// asks for the shop's triager on every pass of every mailbox, so the store keeps them: it is the one place
+/// every caller (sync, CLI, workers) already shares, cloned as one `Arc`, and the one that can
+/// tell freshness, by reading the markers of migration 0006 before each use. A change made by
+/// any node moves a marker, so every node sees it at its next load.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TriagerCache(Arc<Mutex<HashMap<i64, CachedTriager>>>);
+
+#[derive(Debug)]
+struct CachedTriager {
+    versions: TriagerVersions,
+    model: Arc<Model>,
+    triager: Triager,
+}
+
+/// The shop's intent settings version and its saved model's version (None: the shipped model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TriagerVersions {
+    settings: i64,
+    model: Option<i64>,
+}
+
+impl TriagerCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CachedTriager>> {
+        // Entries are whole values replaced in one insert: a panic elsewhere cannot leave
+        // one half-written, so a poisoned lock is still sound.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Marks a change of what a shop's triager reads besides its model, in the change's
+/// transaction.
+async fn touch_intent_settings(conn: &mut sqlx::AnyConnection, shop_id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE shops SET intent_settings_version = intent_settings_version + 1 WHERE id = $1",
+    )
+    .bind(shop_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// The triager a shop's messages go through: its retrained model (else the shipped one),
-    /// without its disabled intents, with its keyword rules.
+    /// without its disabled intents, with its keyword rules. Cached until one of them changes.
     pub async fn shop_triager(&self, shop_id: i64) -> Result<Triager> {
-        let model = match sqlx::query("SELECT model FROM shop_models WHERE shop_id = $1")
-            .bind(shop_id)
-            .fetch_optional(&self.pool)
-            .await?
+        // Markers first, data after: a change in between makes the next load read again.
+        let versions = match sqlx::query(
+            "SELECT s.intent_settings_version AS settings, m.version AS model FROM shops s \
+             LEFT JOIN shop_models m ON m.shop_id = s.id WHERE s.id = $1",
+        )
+        .bind(shop_id)
+        .fetch_optional(&self.pool)
+        .await?
         {
-            Some(row) => {
-                let bytes: Vec<u8> = row.try_get("model")?;
-                match Model::from_bytes(&bytes) {
-                    Ok(model) => Arc::new(model),
-                    Err(error) => {
-                        // An unreadable model must not stop intake: the shipped one still works.
-                        tracing::error!(shop_id, %error, "shop model unreadable, using the shipped model");
-                        triage::shipped_model()
-                    }
-                }
-            }
-            None => triage::shipped_model(),
+            Some(row) => TriagerVersions {
+                settings: row.try_get("settings")?,
+                model: row.try_get("model")?,
+            },
+            None => TriagerVersions {
+                settings: 0,
+                model: None,
+            },
+        };
+        let cached_model = match self.triagers.lock().get(&shop_id) {
+            Some(cached) if cached.versions == versions => return Ok(cached.triager.clone()),
+            Some(cached) if cached.versions.model == versions.model => Some(cached.model.clone()),
+            _ => None,
+        };
+        let model = match cached_model {
+            Some(model) => model,
+            None => self.shop_model(shop_id).await?,
         };
         let disabled: HashSet<String> =
             sqlx::query("SELECT intent FROM shop_intents WHERE shop_id = $1 AND enabled = 0")
@@ -70,11 +122,36 @@ impl Store {
                 .iter()
                 .map(|row| row.try_get("intent"))
                 .collect::<std::result::Result<_, _>>()?;
-        Ok(Triager::new(
-            model,
-            disabled,
-            self.intent_rules(shop_id).await?,
-        ))
+        let triager = Triager::new(model.clone(), disabled, self.intent_rules(shop_id).await?);
+        self.triagers.lock().insert(
+            shop_id,
+            CachedTriager {
+                versions,
+                model,
+                triager: triager.clone(),
+            },
+        );
+        Ok(triager)
+    }
+
+    /// The shop's retrained model, decoded, else the shipped one.
+    async fn shop_model(&self, shop_id: i64) -> Result<Arc<Model>> {
+        let Some(row) = sqlx::query("SELECT model FROM shop_models WHERE shop_id = $1")
+            .bind(shop_id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(triage::shipped_model());
+        };
+        let bytes: Vec<u8> = row.try_get("model")?;
+        Ok(match Model::from_bytes(&bytes) {
+            Ok(model) => Arc::new(model),
+            Err(error) => {
+                // An unreadable model must not stop intake: the shipped one still works.
+                tracing::error!(shop_id, %error, "shop model unreadable, using the shipped model");
+                triage::shipped_model()
+            }
+        })
     }
 
     /// Every intent of the shop: the built-in ones then its own, with labels in `lang`.
@@ -164,6 +241,7 @@ impl Store {
                 "the intent \"other\" cannot be disabled".into(),
             ));
         }
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO shop_intents (shop_id, intent, enabled, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (shop_id, intent) DO UPDATE SET enabled = excluded.enabled",
@@ -172,13 +250,15 @@ impl Store {
         .bind(intent)
         .bind(enabled as i64)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        touch_intent_settings(&mut tx, shop_id).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Adds a shop's own intent with its examples, and schedules the retraining that teaches
-    /// it to the model.
+    /// it to the model, in one transaction.
     pub async fn add_custom_intent(
         &self,
         shop_id: i64,
@@ -216,9 +296,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        schedule_unique_job_in(&mut tx, RETRAIN_INTENTS, shop_id, now).await?;
         tx.commit().await?;
-        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now)
-            .await
+        Ok(())
     }
 
     pub async fn add_intent_rule(
@@ -238,6 +318,7 @@ impl Store {
                 "a rule needs at least one keyword".into(),
             ));
         }
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO intent_rules (shop_id, intent, keywords, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -245,20 +326,25 @@ impl Store {
         .bind(intent)
         .bind(keywords.join("\n"))
         .bind(now_ms())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        touch_intent_settings(&mut tx, shop_id).await?;
+        tx.commit().await?;
         Ok(row.try_get("id")?)
     }
 
     pub async fn delete_intent_rule(&self, shop_id: i64, rule_id: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM intent_rules WHERE shop_id = $1 AND id = $2")
             .bind(shop_id)
             .bind(rule_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("rule {rule_id}")));
         }
+        touch_intent_settings(&mut tx, shop_id).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -284,7 +370,8 @@ impl Store {
     }
 
     /// An employee sets a message's intent: the message and its ticket take it at once, the
-    /// correction is kept for training, and the shop's model is retrained by a job.
+    /// correction is kept for training, and the shop's model is retrained by a job scheduled in
+    /// the same transaction.
     pub async fn correct_intent(
         &self,
         shop_id: i64,
@@ -349,9 +436,9 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        schedule_unique_job_in(&mut tx, RETRAIN_INTENTS, shop_id, now).await?;
         tx.commit().await?;
-        self.schedule_unique_job(RETRAIN_INTENTS, shop_id, now)
-            .await
+        Ok(())
     }
 
     /// What a shop's model learns beyond the shipped corpus: custom intents' examples and
@@ -417,7 +504,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO shop_models (shop_id, model, examples, corrections, trained_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (shop_id) DO UPDATE SET model = excluded.model, examples = excluded.examples, \
-             corrections = excluded.corrections, trained_at = excluded.trained_at",
+             corrections = excluded.corrections, trained_at = excluded.trained_at, version = shop_models.version + 1",
         )
         .bind(shop_id)
         .bind(model.to_vec())

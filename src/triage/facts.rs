@@ -19,6 +19,11 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::shop::carriers::{
+    TRACKING_DIGIT_LENGTHS, all_digits, compact, is_distinctive_tracking, is_gls_alnum,
+    is_two_letters_11_digits,
+};
+
 /// What a message says about the customer's case, each list in order of first appearance
 /// (subject first), without duplicates, as the customer wrote it so the agent recognises it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,111 +39,6 @@ pub struct Facts {
     pub amounts: Vec<String>,
     /// Masked (see [`mask_ibans`]): facts end up in logs and screens where a full IBAN must not.
     pub ibans: Vec<String>,
-}
-
-/// Carriers French and European shops ship with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Carrier {
-    Colissimo,
-    LaPoste,
-    Chronopost,
-    MondialRelay,
-    Dhl,
-    Ups,
-    Fedex,
-    Gls,
-    Dpd,
-}
-
-impl Carrier {
-    /// The name customers and agents know the carrier by.
-    pub fn name(self) -> &'static str {
-        match self {
-            Carrier::Colissimo => "Colissimo",
-            Carrier::LaPoste => "La Poste",
-            Carrier::Chronopost => "Chronopost",
-            Carrier::MondialRelay => "Mondial Relay",
-            Carrier::Dhl => "DHL",
-            Carrier::Ups => "UPS",
-            Carrier::Fedex => "FedEx",
-            Carrier::Gls => "GLS",
-            Carrier::Dpd => "DPD",
-        }
-    }
-
-    /// The carrier's public tracking page for `number`. Only the number's ASCII letters and
-    /// digits go into the URL: customers write numbers with spaces, and anything else could
-    /// change the URL's meaning.
-    pub fn tracking_url(self, number: &str) -> String {
-        let n = compact(number);
-        match self {
-            Carrier::Colissimo | Carrier::LaPoste => {
-                format!("https://www.laposte.fr/outils/suivre-vos-envois?code={n}")
-            }
-            Carrier::Chronopost => {
-                format!("https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT={n}")
-            }
-            Carrier::MondialRelay => {
-                format!("https://www.mondialrelay.fr/suivi-de-colis/?NumeroExpedition={n}")
-            }
-            Carrier::Dhl => format!("https://www.dhl.com/fr-fr/home/tracking.html?tracking-id={n}"),
-            Carrier::Ups => format!("https://www.ups.com/track?tracknum={n}"),
-            Carrier::Fedex => format!("https://www.fedex.com/fedextrack/?trknbr={n}"),
-            Carrier::Gls => format!("https://gls-group.com/FR/fr/suivi-colis?match={n}"),
-            Carrier::Dpd => format!("https://trace.dpd.fr/fr/trace/{n}"),
-        }
-    }
-}
-
-/// Best guess of the carrier from the number alone. Several formats are shared (12 digits are
-/// used by FedEx and, less often, Mondial Relay), so when the message names the carrier, trust
-/// the message. International UPU numbers (`LA123456789FR`) are guessed by who delivers them in
-/// France: EMS (`E…`, and Chronopost's `X…`) by Chronopost, parcels (`C…`) by Colissimo, the
-/// rest (letters, registered mail) by La Poste.
-pub fn carrier_of(tracking_number: &str) -> Option<Carrier> {
-    let n = compact(tracking_number).to_ascii_uppercase();
-    let b = n.as_bytes();
-    if is_s10(b) {
-        let from_france = &n[11..] == "FR";
-        return Some(match b[0] {
-            b'E' => Carrier::Chronopost,
-            b'X' if from_france => Carrier::Chronopost,
-            b'C' => Carrier::Colissimo,
-            _ => Carrier::LaPoste,
-        });
-    }
-    if is_laposte13(b) {
-        // Colissimo parcels start 5 to 9 (6A, 8R, 9V…); lower digits are tracked letters.
-        return Some(if b[0] >= b'5' {
-            Carrier::Colissimo
-        } else {
-            Carrier::LaPoste
-        });
-    }
-    if is_two_letters_11_digits(b) {
-        return Some(Carrier::LaPoste);
-    }
-    if is_ups(b) {
-        return Some(Carrier::Ups);
-    }
-    if is_dhl_prefixed(b) {
-        return Some(Carrier::Dhl);
-    }
-    if all_digits(b) {
-        return match b.len() {
-            8 => Some(Carrier::MondialRelay),
-            10 | 20 => Some(Carrier::Dhl),
-            11 => Some(Carrier::Gls),
-            12 | 15 | 22 => Some(Carrier::Fedex),
-            14 => Some(Carrier::Dpd),
-            _ => None,
-        };
-    }
-    if is_gls_alnum(b) {
-        return Some(Carrier::Gls);
-    }
-    None
 }
 
 /// Extracts the facts of a message. The subject is scanned before the body, as customers often
@@ -781,72 +681,6 @@ fn trim_reference(text: &str, range: Range<usize>) -> Range<usize> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tracking number formats, on the number's letters and digits only.
-
-/// Lengths of all-digit numbers that carriers use: Mondial Relay 8, DHL Express 10, GLS 11,
-/// FedEx 12/15/22, DPD 14, DHL Paket 20.
-const TRACKING_DIGIT_LENGTHS: [usize; 8] = [8, 10, 11, 12, 14, 15, 20, 22];
-
-fn compact(number: &str) -> String {
-    number.chars().filter(char::is_ascii_alphanumeric).collect()
-}
-
-fn all_digits(b: &[u8]) -> bool {
-    !b.is_empty() && b.iter().all(u8::is_ascii_digit)
-}
-
-fn all_upper(b: &[u8]) -> bool {
-    b.iter().all(u8::is_ascii_uppercase)
-}
-
-/// Formats no other number has, safe to take without a keyword.
-fn is_distinctive_tracking(b: &[u8]) -> bool {
-    is_s10(b) || is_laposte13(b) || is_ups(b) || is_dhl_prefixed(b)
-}
-
-/// UPU S10, used by every postal operator: LA123456789FR.
-fn is_s10(b: &[u8]) -> bool {
-    b.len() == 13 && all_upper(&b[..2]) && all_digits(&b[2..11]) && all_upper(&b[11..])
-}
-
-/// Colissimo and La Poste domestic numbers: 6A12345678901, 8R…, 1K….
-fn is_laposte13(b: &[u8]) -> bool {
-    b.len() == 13 && b[0].is_ascii_digit() && b[1].is_ascii_uppercase() && all_digits(&b[2..])
-}
-
-/// Older La Poste numbers; also the shape of a French VAT number, hence keyword-only.
-fn is_two_letters_11_digits(b: &[u8]) -> bool {
-    b.len() == 13 && all_upper(&b[..2]) && all_digits(&b[2..])
-}
-
-fn is_ups(b: &[u8]) -> bool {
-    b.len() == 18
-        && b.starts_with(b"1Z")
-        && b[2..]
-            .iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        && b[2..].iter().any(u8::is_ascii_digit)
-}
-
-fn is_dhl_prefixed(b: &[u8]) -> bool {
-    let digits_after = |prefix: &[u8], lengths: Range<usize>| {
-        b.starts_with(prefix)
-            && lengths.contains(&(b.len() - prefix.len()))
-            && all_digits(&b[prefix.len()..])
-    };
-    digits_after(b"JJD", 16..21) || digits_after(b"JVGL", 6..21) || digits_after(b"GM", 16..23)
-}
-
-/// GLS Track ID: eight capitals and digits, both present.
-fn is_gls_alnum(b: &[u8]) -> bool {
-    b.len() == 8
-        && b.iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        && b.iter().any(u8::is_ascii_digit)
-        && b.iter().any(u8::is_ascii_uppercase)
-}
-
-// ---------------------------------------------------------------------------------------------
 // IBAN.
 
 /// IBANs in `text`, as byte ranges, each validated by its country's length and the mod-97
@@ -1018,6 +852,7 @@ fn iban_length(country: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shop::carriers::{Carrier, carrier_of};
 
     fn orders(text: &str) -> Vec<String> {
         extract_facts("", text).order_refs
@@ -1321,46 +1156,6 @@ mod tests {
         let text = "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901";
         assert_eq!(tracking(text), v(&["6A12345678901"]));
         assert!(orders("https://shop.example/commande/12345").is_empty());
-    }
-
-    #[test]
-    fn carrier_guesses_and_links() {
-        assert_eq!(carrier_of("hello"), None);
-        assert_eq!(carrier_of(""), None);
-        assert_eq!(carrier_of("123"), None);
-        assert_eq!(carrier_of("la123456789fr"), Some(Carrier::LaPoste));
-        assert_eq!(Carrier::MondialRelay.name(), "Mondial Relay");
-        assert_eq!(
-            Carrier::Ups.tracking_url("1Z 999 AA1 01 2345 6784"),
-            "https://www.ups.com/track?tracknum=1Z999AA10123456784"
-        );
-        assert_eq!(
-            Carrier::Colissimo.tracking_url("6A12345678901&x=<y>"),
-            "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901xy"
-        );
-        let all = [
-            Carrier::Colissimo,
-            Carrier::LaPoste,
-            Carrier::Chronopost,
-            Carrier::MondialRelay,
-            Carrier::Dhl,
-            Carrier::Ups,
-            Carrier::Fedex,
-            Carrier::Gls,
-            Carrier::Dpd,
-        ];
-        for carrier in all {
-            assert!(carrier.tracking_url("X1").starts_with("https://"));
-            assert!(carrier.tracking_url("X1").contains("X1"));
-        }
-        assert_eq!(
-            serde_json::to_string(&Carrier::MondialRelay).unwrap(),
-            "\"mondial_relay\""
-        );
-        assert_eq!(
-            serde_json::from_str::<Carrier>("\"la_poste\"").unwrap(),
-            Carrier::LaPoste
-        );
     }
 
     // ----- e-mail addresses

@@ -8,7 +8,7 @@ use guichet::triage::Triager;
 
 use crate::support::TestDatabase;
 
-fn parsed(message_id: &str, from: &str, subject: &str, date_ms: i64) -> ParsedMessage {
+pub(crate) fn parsed(message_id: &str, from: &str, subject: &str, date_ms: i64) -> ParsedMessage {
     ParsedMessage {
         message_id: Some(message_id.into()),
         from_email: Some(from.into()),
@@ -20,7 +20,11 @@ fn parsed(message_id: &str, from: &str, subject: &str, date_ms: i64) -> ParsedMe
     }
 }
 
-fn incoming(store: &Store, mut message: ParsedMessage, attachments: &[&[u8]]) -> Incoming {
+pub(crate) fn incoming(
+    store: &Store,
+    mut message: ParsedMessage,
+    attachments: &[&[u8]],
+) -> Incoming {
     message.attachments = attachments
         .iter()
         .map(|data| Attachment {

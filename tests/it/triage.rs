@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use guichet::store::Store;
-use guichet::triage::{Reason, ShopExample};
+use guichet::triage::{Reason, ShopExample, Triager};
 
 use crate::cli::{add_mailbox, guichet, ok, run};
 use crate::support::{MailServer, TestDatabase, sample_mail};
@@ -396,4 +396,93 @@ async fn shop_settings_postgres() {
         .unwrap();
     shop_settings_suite(store.clone()).await;
     store.close().await;
+}
+
+/// A shop's triager is decoded once per model, and a change made through any node (here a
+/// second `Store` on the same database) is picked up at the next load.
+async fn triager_cache_suite(url: &str, blobs: &std::path::Path) {
+    let store = Store::open(url, blobs).await.unwrap();
+    let other_node = Store::open(url, blobs).await.unwrap();
+    let shop = store.add_shop("boutique").await.unwrap();
+    let same_model = |a: &guichet::triage::Triager, b: &guichet::triage::Triager| {
+        std::ptr::eq(a.model(), b.model())
+    };
+    let invoice = (
+        "Facture",
+        "Bonjour, pouvez-vous m'envoyer la facture de ma commande ?",
+    );
+    let shipped = Triager::default();
+
+    // A saved model (the shipped one's bytes, no training needed) is decoded once.
+    let bytes = shipped.model().to_bytes();
+    other_node
+        .save_shop_model(shop.id, &bytes, 0, 0, 1)
+        .await
+        .unwrap();
+    let first = store.shop_triager(shop.id).await.unwrap();
+    assert!(
+        !same_model(&first, &shipped),
+        "the shop's own model is used"
+    );
+    let second = store.shop_triager(shop.id).await.unwrap();
+    assert!(same_model(&first, &second), "a second load decodes nothing");
+    assert_eq!(second.triage(invoice.0, invoice.1).intent, "invoice");
+
+    // A setting changed elsewhere is seen at once, without decoding the model again.
+    other_node
+        .set_intent_enabled(shop.id, "invoice", false)
+        .await
+        .unwrap();
+    let disabled = store.shop_triager(shop.id).await.unwrap();
+    assert_eq!(disabled.triage(invoice.0, invoice.1).intent, "other");
+    assert!(same_model(&first, &disabled));
+    let rule = other_node
+        .add_intent_rule(shop.id, "complaint", &["facture".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .shop_triager(shop.id)
+            .await
+            .unwrap()
+            .triage(invoice.0, invoice.1)
+            .intent,
+        "complaint"
+    );
+    other_node.delete_intent_rule(shop.id, rule).await.unwrap();
+    other_node
+        .set_intent_enabled(shop.id, "invoice", true)
+        .await
+        .unwrap();
+    let restored = store.shop_triager(shop.id).await.unwrap();
+    assert_eq!(restored.triage(invoice.0, invoice.1).intent, "invoice");
+    assert!(same_model(&first, &restored));
+
+    // A retrained model replaces the cached one, even with the same training time.
+    other_node
+        .save_shop_model(shop.id, &bytes, 0, 0, 1)
+        .await
+        .unwrap();
+    let retrained = store.shop_triager(shop.id).await.unwrap();
+    assert!(!same_model(&first, &retrained), "the new model is decoded");
+    assert!(same_model(
+        &retrained,
+        &store.shop_triager(shop.id).await.unwrap()
+    ));
+    other_node.close().await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn shop_triager_is_cached_until_it_changes_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::sqlite(dir.path());
+    triager_cache_suite(&db.url, &dir.path().join("blobs")).await;
+}
+
+#[tokio::test]
+async fn shop_triager_is_cached_until_it_changes_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::postgres();
+    triager_cache_suite(&db.url, &dir.path().join("blobs")).await;
 }
