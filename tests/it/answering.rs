@@ -10,7 +10,7 @@ use mail_parser::MessageParser;
 
 use crate::cli::{add_mailbox_sending_to, guichet, ok, run};
 use crate::outbound::wait_for_messages;
-use crate::support::{MailServer, TestDatabase, TestMailbox, sample_mail};
+use crate::support::{MailServer, TestDatabase, TestMailbox, date_now, sample_mail};
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
@@ -275,12 +275,13 @@ async fn machines_get_nothing_and_missing_information_is_asked_then_collected() 
     // The customer's next message brings both: the case file is complete, for the team.
     let photo = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
     let reply = format!(
-        "From: Marie Dupont <{from}>\r\nTo: {to}\r\nSubject: Re: [{broken}] Colis abîmé\r\nDate: Tue, 24 Nov 2026 12:00:00 +0100\r\n\
+        "From: Marie Dupont <{from}>\r\nTo: {to}\r\nSubject: Re: [{broken}] Colis abîmé\r\nDate: {date}\r\n\
          Message-ID: <broken-2@client.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
          --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nVoici la photo, c'est la commande n° 58213.\r\n\
          --b\r\nContent-Type: image/png; name=vase.png\r\nContent-Disposition: attachment; filename=vase.png\r\nContent-Transfer-Encoding: base64\r\n\r\n{photo}\r\n--b--\r\n",
         from = customer.email,
-        to = shop.email
+        to = shop.email,
+        date = date_now()
     );
     server.append(&shop, "INBOX", reply.as_bytes());
     ok(guichet(dir.path(), &["sync", "--once"]));

@@ -1,6 +1,14 @@
 //! Test mail: a simple builder, and realistic customer mail deterministic from an index.
 
-/// A valid RFC 5322 message with CRLF line endings.
+/// Now as a `Date:` header value. Test mail is dated now: Guichet never answers mail written
+/// days ago, so a fixed date would turn every answering test into a hand-over as time passes.
+pub fn date_now() -> String {
+    jiff::fmt::rfc2822::DateTimePrinter::new()
+        .timestamp_to_string(&jiff::Timestamp::now())
+        .expect("the current time prints as RFC 2822")
+}
+
+/// A valid RFC 5322 message with CRLF line endings, dated now.
 pub fn sample_mail(
     from: &str,
     to: &str,
@@ -10,7 +18,8 @@ pub fn sample_mail(
     extra_headers: &[(&str, &str)],
 ) -> Vec<u8> {
     let mut mail = format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0100\r\n"
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {}\r\n",
+        date_now()
     );
     if let Some(id) = message_id {
         mail.push_str(&format!("Message-ID: <{id}>\r\n"));

@@ -14,7 +14,7 @@ use guichet::crypto::SealingKey;
 use guichet::store::NewMailbox;
 use secrecy::SecretString;
 
-pub use mail::{realistic_mail, sample_mail};
+pub use mail::{date_now, realistic_mail, sample_mail};
 pub use mail_server::{MailServer, TestMailbox};
 pub use proxy::DropProxy;
 
