@@ -797,6 +797,8 @@ pub async fn replay(app: &App, args: ReplayArgs) -> Result<ExitCode> {
     let mut by_intent: std::collections::BTreeMap<String, IntentCounts> = Default::default();
     // Each ticket's answers within the replay, for the 24-hour rule.
     let mut last_answer: std::collections::HashMap<i64, i64> = Default::default();
+    // Each address's answers within the replay, for the per-sender cap across tickets.
+    let mut answers_to: std::collections::HashMap<String, Vec<i64>> = Default::default();
     for message in &messages {
         let moment = message.date_ms.unwrap_or(message.received_at);
         let order = match &message.triage {
@@ -807,12 +809,22 @@ pub async fn replay(app: &App, args: ReplayArgs) -> Result<ExitCode> {
             }
             None => None,
         };
+        let sender = message.from_email.trim().to_lowercase();
+        let earlier = answering::plan::EarlierAnswers {
+            on_ticket_ms: last_answer.get(&message.ticket_id).copied(),
+            to_sender: answers_to.get(&sender).map_or(0, |times| {
+                times
+                    .iter()
+                    .filter(|&&at| at > moment - replies::safety::SENDER_WINDOW_MS)
+                    .count() as u32
+            }),
+        };
         let draft = answering::plan::draft_for(
             &answering,
             message,
             order.as_ref(),
             QuotaState::Available { left: None },
-            last_answer.get(&message.ticket_id).copied(),
+            earlier,
             moment,
             true,
         );
@@ -830,6 +842,7 @@ pub async fn replay(app: &App, args: ReplayArgs) -> Result<ExitCode> {
         }
         if let Some(reply) = &draft.reply {
             last_answer.insert(message.ticket_id, reply.due_at);
+            answers_to.entry(sender).or_default().push(reply.due_at);
         }
         items.push(ReplayItem {
             ticket: message.ticket_number,
