@@ -4,6 +4,7 @@ mod answering;
 mod cli;
 mod harness_selftest;
 mod intake;
+mod mail_loops;
 mod outbound;
 mod parse_corpus;
 mod store;
