@@ -234,10 +234,14 @@ pub async fn plan_shop(
         };
         for message in pending {
             let now = now_ms();
-            let (quota, last, order) = if shop.is_too_old(&message, now) {
+            let (quota, earlier, order) = if shop.is_too_old(&message, now) {
                 // Handed over whatever the rest says: skip the lookups (a first turn-on
                 // meets the whole history of the mailbox).
-                (QuotaState::Available { left: None }, None, None)
+                (
+                    QuotaState::Available { left: None },
+                    EarlierAnswers::default(),
+                    None,
+                )
             } else {
                 let order = match &message.triage {
                     Some(triage) => {
@@ -250,13 +254,21 @@ pub async fn plan_shop(
                     }
                     None => None,
                 };
-                (
-                    quota_now(store, shop, now).await?,
-                    store.last_auto_reply_at(message.ticket_id).await?,
-                    order,
-                )
+                let to_sender = store
+                    .auto_replies_to_since(
+                        shop_id,
+                        &message.from_email,
+                        now - replies::safety::SENDER_WINDOW_MS,
+                        message.ticket_id,
+                    )
+                    .await?;
+                let earlier = EarlierAnswers {
+                    on_ticket_ms: store.last_auto_reply_at(message.ticket_id).await?,
+                    to_sender: to_sender.clamp(0, u32::MAX as i64) as u32,
+                };
+                (quota_now(store, shop, now).await?, earlier, order)
             };
-            let draft = draft_for(shop, &message, order.as_ref(), quota, last, now, false);
+            let draft = draft_for(shop, &message, order.as_ref(), quota, earlier, now, false);
             if let Decision::HandOver {
                 reason: NoAutoReply::QuotaSpent,
             } = draft.decision.decision
@@ -300,6 +312,16 @@ async fn quota_now(
     ))
 }
 
+/// The automatic answers already given that bear on a new one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EarlierAnswers {
+    /// When the ticket last got one.
+    pub on_ticket_ms: Option<i64>,
+    /// How many went to the sender's address in the last 24 hours, on any ticket (with those
+    /// scheduled on other tickets).
+    pub to_sender: u32,
+}
+
 /// A decision with what it sends (if anything) and the ticket's new case file.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -317,7 +339,7 @@ pub fn draft_for(
     message: &PendingMessage,
     order: Option<&Order>,
     quota: QuotaState,
-    last_auto_answer_ms: Option<i64>,
+    earlier: EarlierAnswers,
     now: i64,
     force_on: bool,
 ) -> Draft {
@@ -364,7 +386,8 @@ pub fn draft_for(
         &shop.own_addresses,
     )
     .or((message.ticket_status == "closed").then_some(NoAutoReply::TicketClosed))
-    .or((too_old && settings.mode != Mode::Off).then_some(NoAutoReply::TooOld));
+    .or((too_old && settings.mode != Mode::Off).then_some(NoAutoReply::TooOld))
+    .or(replies::sender_refusal(earlier.to_sender));
     let decision = replies::decide(&DecisionInput {
         settings: &settings,
         intent,
@@ -373,7 +396,7 @@ pub fn draft_for(
         text: &text,
         machine_refusal: machine,
         already_answered: false,
-        last_auto_answer_ms,
+        last_auto_answer_ms: earlier.on_ticket_ms,
         pending_request: pending_request.as_ref(),
         now_ms: now,
         quota,

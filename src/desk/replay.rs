@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::answering::plan::EarlierAnswers;
 use crate::answering::{self, RecordedDecision, ShopAnswering};
 use crate::model::UiLang;
+use crate::replies::safety::SENDER_WINDOW_MS;
 use crate::replies::{Decision, QuotaState};
 use crate::shop::{ImportedOrders, find_order};
 use crate::store::{Shop, rfc3339};
@@ -81,6 +83,8 @@ impl Desk {
         let mut by_intent: BTreeMap<String, IntentCounts> = BTreeMap::new();
         // Each ticket's answers within the replay, for the 24-hour rule.
         let mut last_answer: HashMap<i64, i64> = HashMap::new();
+        // Each address's answers within the replay, for the per-sender cap across tickets.
+        let mut answers_to: HashMap<String, Vec<i64>> = HashMap::new();
         for message in &messages {
             let moment = message.date_ms.unwrap_or(message.received_at);
             let order = match &message.triage {
@@ -94,12 +98,22 @@ impl Desk {
                 }
                 None => None,
             };
+            let sender = message.from_email.trim().to_lowercase();
+            let earlier = EarlierAnswers {
+                on_ticket_ms: last_answer.get(&message.ticket_id).copied(),
+                to_sender: answers_to.get(&sender).map_or(0, |times| {
+                    times
+                        .iter()
+                        .filter(|&&at| at > moment - SENDER_WINDOW_MS)
+                        .count() as u32
+                }),
+            };
             let draft = answering::plan::draft_for(
                 &answering,
                 message,
                 order.as_ref(),
                 QuotaState::Available { left: None },
-                last_answer.get(&message.ticket_id).copied(),
+                earlier,
                 moment,
                 true,
             );
@@ -117,6 +131,7 @@ impl Desk {
             }
             if let Some(reply) = &draft.reply {
                 last_answer.insert(message.ticket_id, reply.due_at);
+                answers_to.entry(sender).or_default().push(reply.due_at);
             }
             items.push(ReplayItem {
                 ticket: message.ticket_number,

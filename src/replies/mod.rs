@@ -12,7 +12,7 @@ pub mod templates;
 
 pub use decision::{AutoAnswerSettings, Decision, DecisionInput, Mode, PendingRequest, decide};
 pub use quota::{Plan, QuotaState, month_start_ms, quota_state};
-pub use safety::{NoAutoReply, machine_refusal};
+pub use safety::{NoAutoReply, machine_refusal, sender_refusal};
 pub use schedule::{BusinessHours, DelayPolicy, ScheduleError, due_at, parse_duration};
 pub use subject::reply_subject;
 pub use templates::{

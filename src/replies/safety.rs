@@ -3,7 +3,9 @@
 //! Answering a machine (an auto-responder, a bounce, a mailing list, a "no-reply" notifier)
 //! starts mail loops and spams lists, so anything that looks automated is handed to a person.
 //! The checks read only what the message says about itself (RFC 3834 `Auto-Submitted`,
-//! `Precedence`, `List-Id`, the envelope sender) and the sender's address.
+//! `Precedence`, `List-Id`, the envelope sender) and the sender's address, except one: a naive
+//! auto-responder says nothing of itself and writes back under a new subject, opening a new
+//! ticket each time, so the number of automatic answers an address already got caps the next.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +32,9 @@ pub enum NoAutoReply {
     OwnAddress,
     /// The ticket already got an automatic answer in the last 24 hours.
     AlreadyAnsweredToday,
+    /// The sender's address already got [`MAX_AUTO_ANSWERS_PER_SENDER`] automatic answers in
+    /// the last 24 hours, whatever the tickets.
+    SenderAnsweredToday,
     /// This very message was already answered.
     AlreadyAnswered,
     /// Triage is not sure enough of the intent.
@@ -92,6 +97,17 @@ impl NoAutoReply {
                 "Ce ticket a déjà reçu une réponse automatique ces dernières 24 heures : la suite revient à un membre de l'équipe.",
                 "This ticket already got an automatic answer in the last 24 hours: a team member takes it from here.",
             ),
+            NoAutoReply::SenderAnsweredToday => {
+                let most = MAX_AUTO_ANSWERS_PER_SENDER;
+                return match lang {
+                    UiLang::Fr => format!(
+                        "Cette adresse a déjà reçu {most} réponses automatiques ces dernières 24 heures, tous tickets confondus : c'est peut-être un répondeur automatique, et y répondre encore entretiendrait une boucle. La suite revient à un membre de l'équipe."
+                    ),
+                    UiLang::En => format!(
+                        "This address already got {most} automatic answers in the last 24 hours, across tickets: it may be an auto-responder, and answering again would keep a mail loop going. A team member takes it from here."
+                    ),
+                };
+            }
             NoAutoReply::AlreadyAnswered => lang.pick(
                 "Ce message a déjà reçu une réponse.",
                 "This message was already answered.",
@@ -161,6 +177,21 @@ fn percent(ratio: f32) -> i64 {
     } else {
         0
     }
+}
+
+/// Automatic answers one address may get in [`SENDER_WINDOW_MS`], across all its tickets. Two
+/// lets a customer with two separate requests get both answered the same day; a responder
+/// that answers every mail under a new subject gets two, then a person looks.
+pub const MAX_AUTO_ANSWERS_PER_SENDER: u32 = 2;
+
+/// The window of [`MAX_AUTO_ANSWERS_PER_SENDER`]: 24 hours.
+pub const SENDER_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// Why the sender must get no other automatic answer, given how many went to their address
+/// (or are scheduled to go, on other tickets) in the last [`SENDER_WINDOW_MS`].
+pub fn sender_refusal(recent_answers_to_sender: u32) -> Option<NoAutoReply> {
+    (recent_answers_to_sender >= MAX_AUTO_ANSWERS_PER_SENDER)
+        .then_some(NoAutoReply::SenderAnsweredToday)
 }
 
 /// Why a message, judged by its headers and sender alone, must not get an automatic answer.
@@ -477,6 +508,32 @@ mod tests {
     }
 
     #[test]
+    fn a_sender_gets_at_most_two_automatic_answers_a_day_across_tickets() {
+        assert_eq!(sender_refusal(0), None);
+        assert_eq!(
+            sender_refusal(1),
+            None,
+            "a second request is still answered"
+        );
+        assert_eq!(sender_refusal(2), Some(NoAutoReply::SenderAnsweredToday));
+        assert_eq!(
+            sender_refusal(u32::MAX),
+            Some(NoAutoReply::SenderAnsweredToday)
+        );
+        let reason = NoAutoReply::SenderAnsweredToday;
+        assert!(
+            reason
+                .explain(UiLang::Fr)
+                .contains("2 réponses automatiques")
+        );
+        assert!(reason.explain(UiLang::En).contains("2 automatic answers"));
+        assert_eq!(
+            serde_json::to_value(&reason).unwrap()["reason"],
+            "sender_answered_today"
+        );
+    }
+
+    #[test]
     fn every_reason_explains_itself_in_both_languages() {
         let reasons = [
             NoAutoReply::AutoSubmitted,
@@ -487,6 +544,7 @@ mod tests {
             NoAutoReply::NoSenderAddress,
             NoAutoReply::OwnAddress,
             NoAutoReply::AlreadyAnsweredToday,
+            NoAutoReply::SenderAnsweredToday,
             NoAutoReply::AlreadyAnswered,
             NoAutoReply::LowConfidence {
                 confidence: 0.734,

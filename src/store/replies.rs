@@ -790,4 +790,28 @@ impl Store {
             .transpose()?
             .flatten())
     }
+
+    /// Automatic answers to `email` (any case) that went since `since_ms` or are going now,
+    /// on any ticket of the shop, with those scheduled on other tickets than `ticket_id` (a
+    /// scheduled one on that ticket is cancelled by the message being decided).
+    pub async fn auto_replies_to_since(
+        &self,
+        shop_id: i64,
+        email: &str,
+        since_ms: i64,
+        ticket_id: i64,
+    ) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE shop_id = $1 AND LOWER(to_email) = $2 \
+             AND kind IN ('answer', 'ask') AND ((state IN ('sent', 'uncertain') AND COALESCE(sent_at, updated_at) >= $3) \
+             OR state = 'sending' OR (state = 'scheduled' AND ticket_id <> $4))",
+        )
+        .bind(shop_id)
+        .bind(email.trim().to_lowercase())
+        .bind(since_ms)
+        .bind(ticket_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
 }

@@ -12,13 +12,17 @@ use crate::cli::{add_mailbox_sending_to, guichet, ok, run};
 use crate::outbound::wait_for_messages;
 use crate::support::{MailServer, TestDatabase, TestMailbox, sample_mail};
 
-fn json(text: &str) -> serde_json::Value {
+pub(crate) fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 /// A shop whose mailbox sends through the harness's submission server (STARTTLS, AUTH with
 /// the mailbox's password, relayed by Postfix), with answers on after `delay`.
-fn shop_with_answers(server: &MailServer, dir: &std::path::Path, delay: &str) -> TestMailbox {
+pub(crate) fn shop_with_answers(
+    server: &MailServer,
+    dir: &std::path::Path,
+    delay: &str,
+) -> TestMailbox {
     let shop = server.new_mailbox("shop");
     ok(guichet(dir, &["shop", "add", "boutique"]));
     let added = add_mailbox_sending_to(
@@ -68,7 +72,7 @@ fn customer_mail(
     )
 }
 
-fn replies(dir: &std::path::Path) -> Vec<serde_json::Value> {
+pub(crate) fn replies(dir: &std::path::Path) -> Vec<serde_json::Value> {
     json(&ok(guichet(dir, &["replies", "list", "--json"])))
         .as_array()
         .unwrap()

@@ -5,6 +5,7 @@ mod cli;
 mod harness_selftest;
 mod intake;
 mod jobs;
+mod mail_loops;
 mod outbound;
 mod parse_corpus;
 mod runtime;

@@ -28,7 +28,7 @@ fn imap_settings(server: &MailServer, mailbox: &TestMailbox) -> ImapSettings {
 }
 
 /// Postfix on its plain port: no TLS, no AUTH.
-fn postfix(server: &MailServer) -> SmtpSettings {
+pub(crate) fn postfix(server: &MailServer) -> SmtpSettings {
     SmtpSettings {
         host: "127.0.0.1".into(),
         port: server.smtp_port,
