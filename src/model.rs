@@ -58,3 +58,40 @@ impl Status {
         }
     }
 }
+
+/// What an outbox row is; the `kind` column holds its lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyKind {
+    /// An automatic answer to a customer.
+    Answer,
+    /// An automatic request for missing information.
+    Ask,
+    /// A message to the shop itself (quota spent...).
+    Notice,
+    /// An employee's answer.
+    Employee,
+}
+
+impl ReplyKind {
+    pub const ALL: [ReplyKind; 4] = [
+        ReplyKind::Answer,
+        ReplyKind::Ask,
+        ReplyKind::Notice,
+        ReplyKind::Employee,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyKind::Answer => "answer",
+            ReplyKind::Ask => "ask",
+            ReplyKind::Notice => "notice",
+            ReplyKind::Employee => "employee",
+        }
+    }
+
+    /// From the `kind` column; None for a kind this version does not know.
+    pub fn parse(text: &str) -> Option<ReplyKind> {
+        ReplyKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}

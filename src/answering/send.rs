@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
 use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings, parse_security};
-use crate::model::UiLang;
+use crate::model::{ReplyKind, UiLang};
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html, ui_lang};
 use crate::store::{MailboxRow, ReplyView, Store, now_ms};
@@ -142,6 +142,9 @@ async fn send_one(store: &Store, key: &SealingKey, reply: &ReplyView) -> Result<
         text,
         html: Some(html),
         date_ms: now_ms(),
+        // A kind this version does not know is treated as a machine's: never pass for a person.
+        author: ReplyKind::parse(&reply.kind)
+            .map_or(outbound::Author::Automatic, outbound::Author::of_kind),
     };
     let raw = outbound::build_mime(&email).map_err(|e| Failure::Setup(e.localized(lang)))?;
     let password = key

@@ -9,9 +9,30 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 
 use crate::intake::imap::{ImapClient, ImapError};
-use crate::model::UiLang;
+use crate::model::{ReplyKind, UiLang};
 
 pub use smtp::{Refusal, SendError, SmtpSettings, send};
+
+/// Who a message speaks for. Only a machine's message says so (RFC 3834 `Auto-Submitted`,
+/// Microsoft's `X-Auto-Response-Suppress`): other helpdesks must treat a person's answer as a
+/// person's mail, and may stay silent to a machine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    /// Written by Guichet itself: an automatic answer, a request for information, a notice.
+    Automatic,
+    /// Written by an employee.
+    Employee,
+}
+
+impl Author {
+    /// The author of an outbox row of this kind.
+    pub fn of_kind(kind: ReplyKind) -> Author {
+        match kind {
+            ReplyKind::Employee => Author::Employee,
+            ReplyKind::Answer | ReplyKind::Ask | ReplyKind::Notice => Author::Automatic,
+        }
+    }
+}
 
 /// A reply ready to be turned into MIME. `message_id`, `in_reply_to` and `references` are
 /// Message-IDs without their angle brackets.
@@ -29,6 +50,7 @@ pub struct OutgoingEmail {
     pub html: Option<String>,
     /// Unix milliseconds, UTC.
     pub date_ms: i64,
+    pub author: Author,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,7 +139,7 @@ fn one_line(text: &str) -> String {
 
 /// The message as it goes on the wire: multipart/alternative (text, then HTML) when there is
 /// HTML, text/plain otherwise; 7-bit clean (quoted-printable or base64 bodies, RFC 2047 headers);
-/// marked as an automatic reply (RFC 3834) so that other robots do not answer it.
+/// an automatic one is marked as such (RFC 3834) so that other robots do not answer it.
 pub fn build_mime(email: &OutgoingEmail) -> Result<Vec<u8>, OutboundError> {
     let date = u64::try_from(email.date_ms)
         .ok()
@@ -130,9 +152,12 @@ pub fn build_mime(email: &OutgoingEmail) -> Result<Vec<u8>, OutboundError> {
         .to(mailbox(email.to_name.as_deref(), &email.to_email)?)
         .subject(one_line(&email.subject))
         .date(date)
-        .message_id(Some(bracketed(&email.message_id)?))
-        .raw_header(HeaderValue::new(AUTO_SUBMITTED, "auto-replied".into()))
-        .raw_header(HeaderValue::new(AUTO_RESPONSE_SUPPRESS, "All".into()));
+        .message_id(Some(bracketed(&email.message_id)?));
+    if email.author == Author::Automatic {
+        builder = builder
+            .raw_header(HeaderValue::new(AUTO_SUBMITTED, "auto-replied".into()))
+            .raw_header(HeaderValue::new(AUTO_RESPONSE_SUPPRESS, "All".into()));
+    }
     if let Some(parent) = &email.in_reply_to {
         builder = builder.in_reply_to(bracketed(parent)?);
     }
@@ -237,6 +262,7 @@ mod tests {
                     .into(),
             ),
             date_ms: 1_795_000_000_123,
+            author: Author::Automatic,
         }
     }
 
@@ -368,6 +394,26 @@ mod tests {
             header_text(&message, "Auto-Submitted"),
             Some("auto-replied")
         );
+    }
+
+    #[test]
+    fn only_automatic_messages_say_they_are_automatic() {
+        let raw = build_mime(&OutgoingEmail {
+            author: Author::Employee,
+            ..reply()
+        })
+        .unwrap();
+        let message = MessageParser::default().parse(&raw).unwrap();
+        assert!(message.header("Auto-Submitted").is_none());
+        assert!(message.header("X-Auto-Response-Suppress").is_none());
+        assert_eq!(
+            message.message_id(),
+            Some("guichet-1001-3@eleonore.example")
+        );
+        assert_eq!(Author::of_kind(ReplyKind::Employee), Author::Employee);
+        for kind in [ReplyKind::Answer, ReplyKind::Ask, ReplyKind::Notice] {
+            assert_eq!(Author::of_kind(kind), Author::Automatic);
+        }
     }
 
     #[test]

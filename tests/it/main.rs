@@ -9,6 +9,7 @@ mod mail_loops;
 mod outbound;
 mod parse_corpus;
 mod runtime;
+mod sending;
 mod shop;
 mod store;
 mod support;

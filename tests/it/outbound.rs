@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use guichet::intake::imap::{ImapClient, ImapSettings, Security};
 use guichet::model::UiLang;
 use guichet::outbound::{
-    OutgoingEmail, Refusal, SendError, SmtpSettings, append_to_sent, build_mime, send,
+    Author, OutgoingEmail, Refusal, SendError, SmtpSettings, append_to_sent, build_mime, send,
 };
 use mail_parser::MessageParser;
 use secrecy::SecretString;
@@ -70,6 +70,7 @@ fn reply(shop: &TestMailbox, customer: &TestMailbox, id: &str) -> OutgoingEmail 
                 .into(),
         ),
         date_ms: 1_795_000_000_000,
+        author: Author::Automatic,
     }
 }
 
