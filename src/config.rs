@@ -35,6 +35,14 @@ struct FileConfig {
     lang: Option<String>,
     #[serde(default)]
     sync: FileSync,
+    #[serde(default)]
+    smtp: FileSmtp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSmtp {
+    helo_name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +75,13 @@ pub struct Config {
     pub secret_key_hex: Option<String>,
     pub lang: UiLang,
     pub sync: SyncConfig,
+    pub smtp: SmtpConfig,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SmtpConfig {
+    /// The host name given in EHLO; None: the domain of the sending address.
+    pub helo_name: Option<String>,
 }
 
 /// Overrides given on the command line; they win over the environment and the file.
@@ -220,6 +235,19 @@ impl Config {
             .or(file_config.sync.node_name)
             .unwrap_or_else(default_node_name);
 
+        let helo_name = env("GUICHET_SMTP_HELO_NAME")
+            .or(file_config.smtp.helo_name)
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty());
+        if let Some(name) = &helo_name
+            && !crate::outbound::smtp::is_valid_helo_name(name)
+        {
+            return Err(invalid(
+                "smtp.helo_name",
+                format!("`{name}` is not a host name (example: mail.example.com)"),
+            ));
+        }
+
         Ok(Config {
             data_dir,
             database_url,
@@ -232,6 +260,7 @@ impl Config {
                 idle,
                 node_name,
             },
+            smtp: SmtpConfig { helo_name },
         })
     }
 }
@@ -306,6 +335,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("database_url"), "{err}");
+
+        let env = |k: &str| (k == "GUICHET_SMTP_HELO_NAME").then(|| "mail example".to_string());
+        let err = Config::load(None, env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("smtp.helo_name"), "{err}");
+    }
+
+    #[test]
+    fn helo_name_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, "[smtp]\nhelo_name = \"mx.boutique.example\"\n").unwrap();
+        let c = Config::load(Some(&path), no_env, &with_data_dir()).unwrap();
+        assert_eq!(c.smtp.helo_name.as_deref(), Some("mx.boutique.example"));
+        let env = |k: &str| (k == "GUICHET_SMTP_HELO_NAME").then(|| "relay.example".to_string());
+        let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
+        assert_eq!(c.smtp.helo_name.as_deref(), Some("relay.example"));
+        let c = Config::load(None, no_env, &with_data_dir()).unwrap();
+        assert_eq!(c.smtp.helo_name, None);
     }
 
     #[test]

@@ -21,10 +21,11 @@ pub async fn run(
     store: &Store,
     key: &crate::crypto::SealingKey,
     lang: UiLang,
+    options: &send::SendOptions,
 ) -> Result<AnswerRun, AnsweringError> {
     Ok(AnswerRun {
         planned: plan_all(store, lang).await?,
-        sent: send::send_due(store, key, lang).await?,
+        sent: send::send_due(store, key, lang, options).await?,
     })
 }
 
@@ -50,6 +51,7 @@ pub async fn employee_reply(
     number: i64,
     body: &str,
     lang: UiLang,
+    options: &send::SendOptions,
 ) -> Result<crate::store::ReplyView, AnsweringError> {
     let shop = ShopAnswering::load(store, shop_id, lang).await?;
     let message = store.latest_customer_message(shop_id, number).await?;
@@ -82,7 +84,7 @@ pub async fn employee_reply(
             ),
         })
         .await?;
-    send::send_due(store, key, lang).await?;
+    send::send_due(store, key, lang, options).await?;
     Ok(store.reply(id).await?)
 }
 

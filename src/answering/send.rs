@@ -19,6 +19,21 @@ const SENDING_LEASE_MS: i64 = 5 * 60 * 1000;
 /// Refusals before DATA are retried this many times (backoff 1 min doubling) before `failed`.
 const MAX_ATTEMPTS: i64 = 6;
 
+/// How answers go out, from the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// The host name given in EHLO (`smtp.helo_name`); None: the sending address's domain.
+    pub helo_name: Option<String>,
+}
+
+impl SendOptions {
+    pub fn from_config(config: &crate::config::Config) -> SendOptions {
+        SendOptions {
+            helo_name: config.smtp.helo_name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SendSummary {
     pub sent: u64,
@@ -32,12 +47,13 @@ pub async fn send_due(
     store: &Store,
     key: &SealingKey,
     lang: UiLang,
+    options: &SendOptions,
 ) -> Result<SendSummary, AnsweringError> {
     let mut summary = SendSummary::default();
     let expired = store.expire_sending_replies().await?;
     summary.uncertain += expired;
     while let Some(reply) = store.lease_due_reply(SENDING_LEASE_MS).await? {
-        match send_one(store, key, &reply).await {
+        match send_one(store, key, options, &reply).await {
             Ok(()) => summary.sent += 1,
             Err(Failure::Retry(error)) if reply.attempts < MAX_ATTEMPTS => {
                 let delay = 60_000 * 2i64.pow(reply.attempts.clamp(0, 10) as u32);
@@ -76,7 +92,12 @@ enum Failure {
     Setup(String),
 }
 
-async fn send_one(store: &Store, key: &SealingKey, reply: &ReplyView) -> Result<(), Failure> {
+async fn send_one(
+    store: &Store,
+    key: &SealingKey,
+    options: &SendOptions,
+    reply: &ReplyView,
+) -> Result<(), Failure> {
     let setup = |e: &dyn std::fmt::Display| Failure::Setup(e.to_string());
     let lang = ui_lang(&reply.lang);
     let mailbox = sending_mailbox(store, reply).await.map_err(|e| setup(&e))?;
@@ -158,6 +179,7 @@ async fn send_one(store: &Store, key: &SealingKey, reply: &ReplyView) -> Result<
         accept_invalid_certs: mailbox.accept_invalid_certs,
         username: mailbox.username.clone(),
         password,
+        helo_name: options.helo_name.clone(),
     };
     match outbound::send(&smtp, &mailbox.email, std::slice::from_ref(&reply.to), &raw).await {
         Ok(()) => {}

@@ -208,6 +208,11 @@ impl DeskError {
 pub type DeskResult<T> = Result<T, DeskError>;
 
 impl Desk {
+    /// How answers go out, from the configuration.
+    pub(crate) fn send_options(&self) -> crate::answering::send::SendOptions {
+        crate::answering::send::SendOptions::from_config(&self.config)
+    }
+
     /// The shop called `name`.
     pub async fn shop_named(&self, name: &str) -> DeskResult<Shop> {
         self.store.shop_by_name(name).await.map_err(|e| match e {

@@ -64,7 +64,7 @@ impl Desk {
     /// row afterwards and what the send pass did.
     pub async fn send_reply_now(&self, id: i64) -> DeskResult<(ReplyView, SendSummary)> {
         self.act_on_reply(id, ReplyAction::SendNow).await?;
-        let sent = send::send_due(&self.store, &self.key, self.lang).await?;
+        let sent = send::send_due(&self.store, &self.key, self.lang, &self.send_options()).await?;
         Ok((self.reply_by_id(id).await?, sent))
     }
 }

@@ -35,7 +35,8 @@ impl Desk {
         let folders =
             sync::sync_all_once(&self.store, &self.key, &self.sync_options(), progress).await?;
         let jobs = crate::worker::run_due_jobs(&self.store, &self.config.sync.node_name).await?;
-        let answers = answering::run(&self.store, &self.key, self.lang).await?;
+        let answers =
+            answering::run(&self.store, &self.key, self.lang, &self.send_options()).await?;
         Ok(SyncPass {
             folders,
             jobs,

@@ -73,14 +73,20 @@ impl Desk {
         if body.trim().is_empty() {
             return Err(DeskError::EmptyText);
         }
-        answering::employee_reply(&self.store, &self.key, shop.id, number, body, self.lang)
-            .await
-            .map_err(|e| match e {
-                AnsweringError::Store(StoreError::NotFound(_)) => {
-                    DeskError::NoCustomerMessage(number)
-                }
-                other => other.into(),
-            })
+        answering::employee_reply(
+            &self.store,
+            &self.key,
+            shop.id,
+            number,
+            body,
+            self.lang,
+            &self.send_options(),
+        )
+        .await
+        .map_err(|e| match e {
+            AnsweringError::Store(StoreError::NotFound(_)) => DeskError::NoCustomerMessage(number),
+            other => other.into(),
+        })
     }
 
     /// The message exactly as received.

@@ -40,6 +40,8 @@ pub struct SmtpSettings {
     /// Empty: no AUTH (a relay that trusts the network, like a local Postfix).
     pub username: String,
     pub password: SecretString,
+    /// The name to greet the server with (`smtp.helo_name`); None: the sender's domain.
+    pub helo_name: Option<String>,
 }
 
 impl fmt::Debug for SmtpSettings {
@@ -51,6 +53,7 @@ impl fmt::Debug for SmtpSettings {
             .field("accept_invalid_certs", &self.accept_invalid_certs)
             .field("username", &self.username)
             .field("password", &"[redacted]")
+            .field("helo_name", &self.helo_name)
             .finish()
     }
 }
@@ -356,6 +359,43 @@ fn parse_address(address: &str) -> Result<Address, SendError> {
     })
 }
 
+/// The name Guichet gives in EHLO: the configured one, else the domain of the sending address.
+/// Servers that check the greeting refuse a bare `localhost`; the sender's domain is a fully
+/// qualified name the shop owns, which is what they want to see.
+pub fn helo_name(configured: Option<&str>, sender: &Address) -> ClientId {
+    match configured.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) => ClientId::Domain(name.to_string()),
+        None => {
+            let domain = sender.domain();
+            match domain
+                .strip_prefix('[')
+                .and_then(|literal| literal.strip_suffix(']'))
+                .and_then(|literal| literal.parse::<std::net::IpAddr>().ok())
+            {
+                Some(std::net::IpAddr::V4(ip)) => ClientId::Ipv4(ip),
+                Some(std::net::IpAddr::V6(ip)) => ClientId::Ipv6(ip),
+                None => ClientId::Domain(domain.to_ascii_lowercase()),
+            }
+        }
+    }
+}
+
+/// Whether `name` may be given as `smtp.helo_name`: a host name (letters, digits, hyphens,
+/// dots), as EHLO wants it.
+pub fn is_valid_helo_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 /// Sends `raw` (a whole RFC 5322 message) from the envelope sender `from` to every address in
 /// `to`, in one SMTP transaction. See the module documentation for what each error means.
 pub async fn send(
@@ -378,7 +418,8 @@ pub async fn send(
         ));
     }
 
-    let mut connection = connect(settings).await?;
+    let hello = helo_name(settings.helo_name.as_deref(), &sender);
+    let mut connection = connect(settings, &hello).await?;
     match transaction(settings, &mut connection, &sender, &recipients, raw).await {
         Ok(()) => {
             let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
@@ -411,15 +452,17 @@ async fn abort(connection: &mut AsyncSmtpConnection) {
 }
 
 /// Connects, secures the connection as `settings` say and logs in. Nothing sent yet.
-async fn connect(settings: &SmtpSettings) -> Result<AsyncSmtpConnection, SendError> {
+async fn connect(
+    settings: &SmtpSettings,
+    hello: &ClientId,
+) -> Result<AsyncSmtpConnection, SendError> {
     let (host, port) = (settings.host.as_str(), settings.port);
     let stream = imap::open_stream(host, port, settings.security, settings.accept_invalid_certs)
         .await
         .map_err(from_imap_error)?;
-    let hello = ClientId::Domain("localhost".into());
     let mut connection = step(
         settings,
-        AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello),
+        AsyncSmtpConnection::connect_with_transport(Box::new(stream), hello),
     )
     .await?
     .map_err(before_data)?;
@@ -448,7 +491,7 @@ async fn connect(settings: &SmtpSettings) -> Result<AsyncSmtpConnection, SendErr
                     },
                 )
             })?;
-        if let Err(error) = step(settings, connection.starttls(tls, &hello)).await? {
+        if let Err(error) = step(settings, connection.starttls(tls, hello)).await? {
             let cause = rustls_cause(&error);
             let reason = cause.map_or_else(|| error.to_string(), |e| e.to_string());
             let refusal = if matches!(cause, Some(rustls::Error::InvalidCertificate(_))) {
@@ -683,8 +726,35 @@ mod tests {
             accept_invalid_certs: false,
             username: "me".into(),
             password: SecretString::from("hunter2-secret"),
+            helo_name: None,
         };
         assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn greeting_names_the_configured_host_or_the_sender_domain() {
+        let sender: Address = "sav@Boutique-Eleonore.example".parse().unwrap();
+        let greeting = |configured: Option<&str>| helo_name(configured, &sender).to_string();
+        assert_eq!(greeting(None), "boutique-eleonore.example");
+        assert_eq!(greeting(Some("  ")), "boutique-eleonore.example");
+        assert_eq!(
+            greeting(Some("mail.guichet.example")),
+            "mail.guichet.example"
+        );
+        let literal: Address = "sav@[192.0.2.7]".parse().unwrap();
+        assert_eq!(helo_name(None, &literal).to_string(), "[192.0.2.7]");
+        for good in ["mail.example.com", "localhost", "a-b.example"] {
+            assert!(is_valid_helo_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "mail example.com",
+            "-x.example",
+            "x..example",
+            "x.example\r\nQUIT",
+        ] {
+            assert!(!is_valid_helo_name(bad), "{bad:?}");
+        }
     }
 
     #[tokio::test]
@@ -696,6 +766,7 @@ mod tests {
             accept_invalid_certs: false,
             username: String::new(),
             password: SecretString::from(""),
+            helo_name: None,
         };
         let error = send(&settings, "not an address", &["a@b.c".into()], b"x")
             .await

@@ -41,6 +41,8 @@ pub struct RuntimeOptions {
     pub work_interval: Duration,
     /// From the shutdown signal to the return of [`Supervisor::run`], at the most.
     pub shutdown_timeout: Duration,
+    /// How answers go out (EHLO name).
+    pub send: crate::answering::send::SendOptions,
 }
 
 impl RuntimeOptions {
@@ -57,6 +59,7 @@ impl RuntimeOptions {
             // Service managers send SIGKILL 10 s after SIGTERM (systemd's default is 90 s,
             // Docker's 10 s): stop before, with room to close the database.
             shutdown_timeout: Duration::from_secs(8),
+            send: crate::answering::send::SendOptions::from_config(config),
         }
     }
 
@@ -182,10 +185,11 @@ impl Supervisor {
             }
         }));
         let (store, key, lang) = (self.store.clone(), self.key.clone(), self.options.lang);
+        let send = self.options.send.clone();
         workers.spawn(repeat(interval, stop, move || {
-            let (store, key) = (store.clone(), key.clone());
+            let (store, key, send) = (store.clone(), key.clone(), send.clone());
             async move {
-                match crate::answering::run(&store, &key, lang).await {
+                match crate::answering::run(&store, &key, lang, &send).await {
                     Ok(run) if run != crate::answering::AnswerRun::default() => {
                         tracing::info!(planned = ?run.planned, sent = ?run.sent, "automatic answers");
                     }

@@ -36,6 +36,7 @@ pub(crate) fn postfix(server: &MailServer) -> SmtpSettings {
         accept_invalid_certs: false,
         username: String::new(),
         password: SecretString::from(String::new()),
+        helo_name: None,
     }
 }
 
@@ -48,6 +49,7 @@ fn submission(server: &MailServer, account: &TestMailbox, password: &str) -> Smt
         accept_invalid_certs: true,
         username: account.email.clone(),
         password: SecretString::from(password.to_string()),
+        helo_name: None,
     }
 }
 

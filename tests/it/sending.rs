@@ -4,10 +4,11 @@
 
 use guichet::crypto::SealingKey;
 use guichet::model::UiLang;
+use guichet::outbound::{Refusal, SendError, SmtpSettings, send};
 use guichet::store::{DecisionRecord, NewReply, Store};
 use mail_parser::MessageParser;
 
-use crate::outbound::wait_for_messages;
+use crate::outbound::{postfix, wait_for_messages};
 use crate::support::{MailServer, TestDatabase, TestMailbox, sample_mail, watched_mailbox};
 
 /// A shop whose mailbox is `shop` (IMAP for the Sent copies, submission to send)
@@ -83,7 +84,7 @@ async fn automatic_and_employee_headers(store: Store, dir: &std::path::Path) {
         })
         .await
         .unwrap();
-    let sent = guichet::answering::send::send_due(&store, &key, UiLang::En)
+    let sent = guichet::answering::send::send_due(&store, &key, UiLang::En, &Default::default())
         .await
         .unwrap();
     assert_eq!(
@@ -101,6 +102,7 @@ async fn automatic_and_employee_headers(store: Store, dir: &std::path::Path) {
         1001,
         "Bonjour Marie,\nje viens de réinitialiser votre accès.\nJulie",
         UiLang::En,
+        &Default::default(),
     )
     .await
     .unwrap();
@@ -165,4 +167,54 @@ async fn an_employee_reply_is_not_marked_automatic_postgres() {
         .unwrap();
     automatic_and_employee_headers(store.clone(), dir.path()).await;
     store.close().await;
+}
+
+/// Postfix requiring a fully qualified HELO name refuses `EHLO localhost` at RCPT TO; Guichet
+/// greets with the sender's domain, or the configured `smtp.helo_name`.
+#[tokio::test]
+async fn the_greeting_is_a_name_a_strict_server_accepts() {
+    let server = MailServer::shared();
+    let shop = server.new_mailbox("helo shop");
+    let customer = server.new_mailbox("helo customer");
+    let strict = |helo_name: Option<&str>| SmtpSettings {
+        port: server.strict_helo_port,
+        helo_name: helo_name.map(str::to_string),
+        ..postfix(server)
+    };
+    let message = |n: usize| {
+        format!(
+            "From: {}\r\nTo: {}\r\nSubject: greeting {n}\r\nMessage-ID: <helo-{n}@shop.test>\r\n\r\nBonjour\r\n",
+            shop.email, customer.email
+        )
+    };
+    let to = std::slice::from_ref(&customer.email);
+    send(&strict(None), &shop.email, to, message(1).as_bytes())
+        .await
+        .expect("the sender's domain is a fully qualified name");
+    send(
+        &strict(Some("mx.boutique.example")),
+        &shop.email,
+        to,
+        message(2).as_bytes(),
+    )
+    .await
+    .expect("the configured name");
+    // The configured name is the one given: a bare `localhost` is what the server refuses.
+    let refused = send(
+        &strict(Some("localhost")),
+        &shop.email,
+        to,
+        message(3).as_bytes(),
+    )
+    .await
+    .unwrap_err();
+    match &refused {
+        SendError::Refused {
+            reason: Refusal::RecipientRefused { reply, .. },
+            ..
+        } => assert!(reply.contains("Helo command rejected"), "{reply}"),
+        other => panic!("{other:?}"),
+    }
+    let delivered = wait_for_messages(server, &customer, "INBOX", 2).await;
+    assert_eq!(delivered.len(), 2, "only the two greeted properly arrive");
 }

@@ -24,6 +24,9 @@ pub struct MailServer {
     /// at RCPT TO the local parts listed in [`MailServer::REFUSED_RECIPIENT`] and
     /// [`MailServer::DEFERRED_RECIPIENT`].
     pub smtp_port: u16,
+    /// Postfix again, requiring a fully qualified host name in HELO/EHLO (refused at RCPT TO
+    /// otherwise), as many real servers do.
+    pub strict_helo_port: u16,
     /// Dovecot submission: STARTTLS (self-signed certificate), AUTH PLAIN/LOGIN with the test
     /// mailboxes' passwords, relaying to `smtp_port`.
     pub submission_port: u16,
@@ -135,7 +138,11 @@ fn postfix_daemon_directory(config: &Path) -> PathBuf {
 
 /// Postfix's own configuration directory under `dir`: SMTP on `smtp_port`, every recipient
 /// relayed by LMTP to Dovecot on `lmtp_port`. Returns the configuration directory.
-fn write_postfix_config(dir: &Path, smtp_port: u16, lmtp_port: u16) -> PathBuf {
+fn write_postfix_config(
+    dir: &Path,
+    (smtp_port, strict_helo_port): (u16, u16),
+    lmtp_port: u16,
+) -> PathBuf {
     let p = dir.join("postfix");
     for sub in ["conf", "spool", "data"] {
         std::fs::create_dir_all(p.join(sub)).unwrap();
@@ -174,7 +181,9 @@ fn write_postfix_config(dir: &Path, smtp_port: u16, lmtp_port: u16) -> PathBuf {
     std::fs::write(
         p.join("conf/master.cf"),
         format!(
-            "127.0.0.1:{smtp_port} inet n - n - - smtpd\n{}",
+            "127.0.0.1:{smtp_port} inet n - n - - smtpd\n\
+             127.0.0.1:{strict_helo_port} inet n - n - - smtpd\n  -o smtpd_helo_required=yes\n\
+             \x20 -o smtpd_helo_restrictions=reject_non_fqdn_helo_hostname\n{}",
             POSTFIX_SERVICES
         ),
     )
@@ -274,6 +283,7 @@ impl MailServer {
 
         let (imap_port, imaps_port) = (free_port(), free_port());
         let (smtp_port, submission_port, lmtp_port) = (free_port(), free_port(), free_port());
+        let strict_helo_port = free_port();
         let d = dir.display();
         let config = dir.join("dovecot.conf");
         std::fs::write(
@@ -299,7 +309,7 @@ impl MailServer {
         )
         .unwrap();
 
-        let postfix_config = write_postfix_config(&dir, smtp_port, lmtp_port);
+        let postfix_config = write_postfix_config(&dir, (smtp_port, strict_helo_port), lmtp_port);
         // `postfix check` creates the queue directories with their owners and modes.
         let check = Command::new("postfix")
             .arg("-c")
@@ -331,6 +341,7 @@ impl MailServer {
             (submission_port, "Dovecot submission"),
             (lmtp_port, "Dovecot LMTP"),
             (smtp_port, "Postfix SMTP"),
+            (strict_helo_port, "Postfix SMTP (strict HELO)"),
         ] {
             while TcpStream::connect(("127.0.0.1", port)).is_err() {
                 if Instant::now() > deadline {
@@ -350,6 +361,7 @@ impl MailServer {
             imap_port,
             imaps_port,
             smtp_port,
+            strict_helo_port,
             submission_port,
             lmtp_port,
             config,
