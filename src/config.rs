@@ -35,6 +35,14 @@ struct FileConfig {
     lang: Option<String>,
     #[serde(default)]
     sync: FileSync,
+    #[serde(default)]
+    outbox: FileOutbox,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOutbox {
+    sending_lease: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +75,9 @@ pub struct Config {
     pub secret_key_hex: Option<String>,
     pub lang: UiLang,
     pub sync: SyncConfig,
+    /// How long a reply taken for sending stays this node's without a renewal (renewed every
+    /// 30 s, or a quarter of a shorter lease, while the SMTP exchange runs). Default 20 min.
+    pub sending_lease: Duration,
 }
 
 /// Overrides given on the command line; they win over the environment and the file.
@@ -220,6 +231,18 @@ impl Config {
             .or(file_config.sync.node_name)
             .unwrap_or_else(default_node_name);
 
+        let lease_text = env("GUICHET_OUTBOX_SENDING_LEASE")
+            .or(file_config.outbox.sending_lease)
+            .unwrap_or_else(|| "20m".into());
+        let sending_lease = parse_duration(&lease_text)
+            .filter(|d| *d >= Duration::from_secs(1))
+            .ok_or_else(|| {
+                invalid(
+                    "outbox.sending_lease",
+                    format!("`{lease_text}` is not a duration of at least 1s (examples: 20m, 90s)"),
+                )
+            })?;
+
         Ok(Config {
             data_dir,
             database_url,
@@ -232,6 +255,7 @@ impl Config {
                 idle,
                 node_name,
             },
+            sending_lease,
         })
     }
 }
@@ -258,6 +282,24 @@ mod tests {
         assert_eq!(c.key_file, PathBuf::from("/tmp/g/secret.key"));
         assert_eq!(c.sync.batch_size, 500);
         assert_eq!(c.sync.poll_interval, Duration::from_secs(60));
+        assert_eq!(c.sending_lease, Duration::from_secs(20 * 60));
+    }
+
+    #[test]
+    fn the_sending_lease_can_be_shortened_not_below_a_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, "[outbox]\nsending_lease = \"90s\"\n").unwrap();
+        let c = Config::load(Some(&path), no_env, &with_data_dir()).unwrap();
+        assert_eq!(c.sending_lease, Duration::from_secs(90));
+        let env = |k: &str| (k == "GUICHET_OUTBOX_SENDING_LEASE").then(|| "2s".to_string());
+        let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
+        assert_eq!(c.sending_lease, Duration::from_secs(2));
+        let env = |k: &str| (k == "GUICHET_OUTBOX_SENDING_LEASE").then(|| "500ms".to_string());
+        let err = Config::load(None, env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outbox.sending_lease"), "{err}");
     }
 
     #[test]
