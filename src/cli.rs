@@ -350,7 +350,8 @@ async fn open(cli: &Cli) -> Result<App> {
     };
     let store = Store::open(&config.database_url, &config.data_dir.join("blobs"))
         .await
-        .context(t!(lang, "cli.cannot_open_database"))?;
+        .context(t!(lang, "cli.cannot_open_database"))?
+        .with_outbox_lease(config.sending_lease);
     Ok(App {
         desk: Desk {
             store,

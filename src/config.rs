@@ -37,12 +37,20 @@ struct FileConfig {
     sync: FileSync,
     #[serde(default)]
     smtp: FileSmtp,
+    #[serde(default)]
+    outbox: FileOutbox,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSmtp {
     helo_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOutbox {
+    sending_lease: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +84,9 @@ pub struct Config {
     pub lang: UiLang,
     pub sync: SyncConfig,
     pub smtp: SmtpConfig,
+    /// How long a reply taken for sending stays this node's without a renewal (renewed every
+    /// 30 s, or a quarter of a shorter lease, while the SMTP exchange runs). Default 20 min.
+    pub sending_lease: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -247,6 +258,17 @@ impl Config {
                 format!("`{name}` is not a host name (example: mail.example.com)"),
             ));
         }
+        let lease_text = env("GUICHET_OUTBOX_SENDING_LEASE")
+            .or(file_config.outbox.sending_lease)
+            .unwrap_or_else(|| "20m".into());
+        let sending_lease = parse_duration(&lease_text)
+            .filter(|d| *d >= Duration::from_secs(1))
+            .ok_or_else(|| {
+                invalid(
+                    "outbox.sending_lease",
+                    format!("`{lease_text}` is not a duration of at least 1s (examples: 20m, 90s)"),
+                )
+            })?;
 
         Ok(Config {
             data_dir,
@@ -261,6 +283,7 @@ impl Config {
                 node_name,
             },
             smtp: SmtpConfig { helo_name },
+            sending_lease,
         })
     }
 }
@@ -287,6 +310,24 @@ mod tests {
         assert_eq!(c.key_file, PathBuf::from("/tmp/g/secret.key"));
         assert_eq!(c.sync.batch_size, 500);
         assert_eq!(c.sync.poll_interval, Duration::from_secs(60));
+        assert_eq!(c.sending_lease, Duration::from_secs(20 * 60));
+    }
+
+    #[test]
+    fn the_sending_lease_can_be_shortened_not_below_a_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, "[outbox]\nsending_lease = \"90s\"\n").unwrap();
+        let c = Config::load(Some(&path), no_env, &with_data_dir()).unwrap();
+        assert_eq!(c.sending_lease, Duration::from_secs(90));
+        let env = |k: &str| (k == "GUICHET_OUTBOX_SENDING_LEASE").then(|| "2s".to_string());
+        let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
+        assert_eq!(c.sending_lease, Duration::from_secs(2));
+        let env = |k: &str| (k == "GUICHET_OUTBOX_SENDING_LEASE").then(|| "500ms".to_string());
+        let err = Config::load(None, env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outbox.sending_lease"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! traffic; a clear refusal before DATA goes back to `scheduled` with backoff, anything after
 //! it becomes `uncertain` for an employee to judge; a sent answer is copied to the Sent folder.
 
+use std::future::Future;
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::crypto::SealingKey;
@@ -10,12 +13,15 @@ use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings, parse_security};
 use crate::model::{ReplyKind, UiLang};
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html, ui_lang};
-use crate::store::{MailboxRow, ReplyView, Store, now_ms};
+use crate::store::{LeaseOutcome, LeasedReply, MailboxRow, ReplyLease, ReplyView, Store, now_ms};
 
 use super::AnsweringError;
 
-/// How long a reply may stay in `sending` before it is taken for interrupted.
-const SENDING_LEASE_MS: i64 = 5 * 60 * 1000;
+/// How often a lease is renewed while its SMTP exchange goes on: 30 s, or a quarter of a
+/// shorter lease.
+fn renewal_interval(lease: Duration) -> Duration {
+    (lease / 4).min(Duration::from_secs(30))
+}
 /// Refusals before DATA are retried this many times (backoff 1 min doubling) before `failed`.
 const MAX_ATTEMPTS: i64 = 6;
 
@@ -40,9 +46,14 @@ pub struct SendSummary {
     pub retried: u64,
     pub failed: u64,
     pub uncertain: u64,
+    /// Replies whose lease ran out and was taken over before this node could record them: left
+    /// as the node that took them over made them.
+    pub lease_lost: u64,
 }
 
-/// Sends every due answer of every shop.
+/// Sends every due answer of every shop. Each is leased for [`Store::outbox_lease`], renewed
+/// while its SMTP exchange runs, and its outcome is recorded under that lease only: a node
+/// whose lease was lost aborts the exchange and writes nothing.
 pub async fn send_due(
     store: &Store,
     key: &SealingKey,
@@ -52,36 +63,117 @@ pub async fn send_due(
     let mut summary = SendSummary::default();
     let expired = store.expire_sending_replies().await?;
     summary.uncertain += expired;
-    while let Some(reply) = store.lease_due_reply(SENDING_LEASE_MS).await? {
-        match send_one(store, key, options, &reply).await {
-            Ok(()) => summary.sent += 1,
-            Err(Failure::Retry(error)) if reply.attempts < MAX_ATTEMPTS => {
+    let lease_time = store.outbox_lease();
+    while let Some(LeasedReply { reply, lease }) = store.lease_due_reply(millis(lease_time)).await?
+    {
+        let attempt = while_leased(
+            store,
+            &lease,
+            lease_time,
+            send_one(store, key, options, &reply),
+        )
+        .await;
+        let outcome = match attempt {
+            None => LeaseOutcome::LeaseLost,
+            Some(Ok(sent)) => {
+                // Recorded as sent before the Sent-folder copy: a failing copy must never
+                // cause a resend.
+                match store
+                    .mark_reply_sent(&lease, &reply, &sent.mailbox.email, &sent.raw)
+                    .await
+                {
+                    Ok(LeaseOutcome::Applied) => {
+                        summary.sent += 1;
+                        if let Err(error) = copy_to_sent(&sent.mailbox, key, &sent.raw).await {
+                            tracing::warn!(reply = reply.id, %error, "answer sent, but not copied to the Sent folder");
+                        }
+                        LeaseOutcome::Applied
+                    }
+                    Ok(LeaseOutcome::LeaseLost) => LeaseOutcome::LeaseLost,
+                    Err(error) => {
+                        tracing::warn!(reply = reply.id, %error, "answer sent but not recorded");
+                        summary.uncertain += 1;
+                        store
+                            .close_reply(&lease, "uncertain", &error.to_string())
+                            .await?
+                    }
+                }
+            }
+            Some(Err(Failure::Retry(error))) if reply.attempts < MAX_ATTEMPTS => {
                 let delay = 60_000 * 2i64.pow(reply.attempts.clamp(0, 10) as u32);
                 tracing::warn!(reply = reply.id, error = %error.localized(lang), "answer refused, will retry");
-                store
-                    .retry_reply(reply.id, now_ms() + delay, &error.localized(lang))
-                    .await?;
                 summary.retried += 1;
-            }
-            Err(Failure::Retry(error) | Failure::Final(error)) => {
-                tracing::warn!(reply = reply.id, error = %error.localized(lang), "answer not sent");
                 store
-                    .close_reply(reply.id, "failed", &error.localized(lang))
-                    .await?;
-                summary.failed += 1;
+                    .retry_reply(&lease, now_ms() + delay, &error.localized(lang))
+                    .await?
             }
-            Err(Failure::Uncertain(reason)) => {
+            Some(Err(Failure::Retry(error) | Failure::Final(error))) => {
+                tracing::warn!(reply = reply.id, error = %error.localized(lang), "answer not sent");
+                summary.failed += 1;
+                store
+                    .close_reply(&lease, "failed", &error.localized(lang))
+                    .await?
+            }
+            Some(Err(Failure::Uncertain(reason))) => {
                 tracing::warn!(reply = reply.id, %reason, "answer may have been sent");
-                store.close_reply(reply.id, "uncertain", &reason).await?;
                 summary.uncertain += 1;
+                store.close_reply(&lease, "uncertain", &reason).await?
             }
-            Err(Failure::Setup(reason)) => {
-                store.close_reply(reply.id, "failed", &reason).await?;
+            Some(Err(Failure::Setup(reason))) => {
                 summary.failed += 1;
+                store.close_reply(&lease, "failed", &reason).await?
             }
+        };
+        if outcome == LeaseOutcome::LeaseLost {
+            tracing::warn!(
+                reply = reply.id,
+                "sending lease lost (it ran out and was taken over): outcome not recorded"
+            );
+            summary.lease_lost += 1;
         }
     }
     Ok(summary)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Runs `work` while renewing `lease` every [`renewal_interval`]. None when a renewal fails
+/// (the lease was taken over, or could not be confirmed): `work` is then dropped at once,
+/// which closes its connection, and its result must not be recorded as this node's.
+async fn while_leased<T>(
+    store: &Store,
+    lease: &ReplyLease,
+    lease_time: Duration,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let every = renewal_interval(lease_time);
+    let renew = async {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            ticks.tick().await;
+            match store.renew_reply_lease(lease, millis(lease_time)).await {
+                Ok(LeaseOutcome::Applied) => {}
+                Ok(LeaseOutcome::LeaseLost) => return,
+                Err(error) => {
+                    tracing::warn!(reply = lease.id, %error, "sending lease not renewed");
+                    return;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        biased;
+        done = work => Some(done),
+        () = renew => None,
+    }
+}
+
+/// What went out: the message as sent and the mailbox it went from.
+struct Sent {
+    mailbox: MailboxRow,
+    raw: Vec<u8>,
 }
 
 enum Failure {
@@ -97,7 +189,7 @@ async fn send_one(
     key: &SealingKey,
     options: &SendOptions,
     reply: &ReplyView,
-) -> Result<(), Failure> {
+) -> Result<Sent, Failure> {
     let setup = |e: &dyn std::fmt::Display| Failure::Setup(e.to_string());
     let lang = ui_lang(&reply.lang);
     let mailbox = sending_mailbox(store, reply).await.map_err(|e| setup(&e))?;
@@ -199,15 +291,7 @@ async fn send_one(
             ));
         }
     }
-    // Recorded as sent before the Sent-folder copy: a failing copy must never cause a resend.
-    store
-        .mark_reply_sent(reply, &mailbox.email, &raw)
-        .await
-        .map_err(|e| Failure::Uncertain(e.to_string()))?;
-    if let Err(error) = copy_to_sent(&mailbox, key, &raw).await {
-        tracing::warn!(reply = reply.id, %error, "answer sent, but not copied to the Sent folder");
-    }
-    Ok(())
+    Ok(Sent { mailbox, raw })
 }
 
 /// The mailbox the customer wrote to, else the shop's first.

@@ -21,8 +21,8 @@ pub use blobs::{BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
-    DecisionRecord, MonthKey, NewReply, OriginalMessage, PendingMessage, ReplyAction,
-    ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
+    DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
+    ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
 pub use shops::{Contact, NewContact, Shop};
 pub use tickets::{
@@ -63,6 +63,7 @@ pub struct Store {
     dialect: Dialect,
     blobs: BlobStore,
     triagers: triage::TriagerCache,
+    outbox_lease: Duration,
 }
 
 /// Milliseconds since the Unix epoch, the store's only time format.
@@ -72,6 +73,10 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// A reply's sending lease: longer than the worst SMTP exchange (about 12 min of timeouts),
+/// and renewed while the exchange runs.
+pub const DEFAULT_OUTBOX_LEASE: Duration = Duration::from_secs(20 * 60);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -123,7 +128,19 @@ impl Store {
             dialect,
             blobs: BlobStore::new(blob_dir.to_path_buf()),
             triagers: Default::default(),
+            outbox_lease: DEFAULT_OUTBOX_LEASE,
         })
+    }
+
+    /// The same store, leasing outbox rows for `lease` (the `outbox.sending_lease` setting).
+    pub fn with_outbox_lease(mut self, lease: Duration) -> Store {
+        self.outbox_lease = lease;
+        self
+    }
+
+    /// How long a reply taken for sending stays this node's without a renewal.
+    pub fn outbox_lease(&self) -> Duration {
+        self.outbox_lease
     }
 
     pub fn blobs(&self) -> &BlobStore {

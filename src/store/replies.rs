@@ -127,6 +127,48 @@ pub struct ReplyView {
     pub reply_to_message: Option<i64>,
 }
 
+/// A node's hold on one outbox row in `sending`: the row's id and the random token written
+/// with the lease. Only its holder can renew the lease or move the row on.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReplyLease {
+    pub id: i64,
+    token: String,
+}
+
+impl std::fmt::Debug for ReplyLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplyLease")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reply taken for sending, with the lease that lets this node record what became of it.
+#[derive(Debug, Clone)]
+pub struct LeasedReply {
+    pub reply: ReplyView,
+    pub lease: ReplyLease,
+}
+
+/// What a transition of a leased reply did. `LeaseLost`: the row was no longer `sending` under
+/// this lease (it ran out and was taken over), so nothing was written.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    Applied,
+    LeaseLost,
+}
+
+impl LeaseOutcome {
+    fn from_rows(rows: u64) -> LeaseOutcome {
+        if rows > 0 {
+            LeaseOutcome::Applied
+        } else {
+            LeaseOutcome::LeaseLost
+        }
+    }
+}
+
 /// A template a shop edited, replacing the shipped one for its intent and language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredTemplate {
@@ -403,12 +445,14 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Rows left in `sending` by a crash (their lease ran out): they may have reached the
-    /// customer, so they become `uncertain` and wait for an employee.
+    /// Rows left in `sending` whose lease ran out (a crash, or a node that stopped renewing):
+    /// they may have reached the customer, so they become `uncertain` and wait for an
+    /// employee. The lease goes with them: the node that held it can no longer move the row.
     pub async fn expire_sending_replies(&self) -> Result<u64> {
         let now = now_ms();
         Ok(sqlx::query(
-            "UPDATE outbox SET state = 'uncertain', last_error = $1, updated_at = $2 WHERE state = 'sending' AND lease_until < $2",
+            "UPDATE outbox SET state = 'uncertain', last_error = $1, updated_at = $2, lease_owner = NULL \
+             WHERE state = 'sending' AND lease_until < $2",
         )
         .bind("interrupted while sending: it may have been delivered")
         .bind(now)
@@ -417,51 +461,84 @@ impl Store {
         .rows_affected())
     }
 
-    /// Takes the most overdue scheduled answer and moves it to `sending`, committed before any
-    /// SMTP traffic: after a crash it is found there and never sent again by itself.
-    pub async fn lease_due_reply(&self, lease_ms: i64) -> Result<Option<ReplyView>> {
+    /// Takes the most overdue scheduled answer and moves it to `sending` under a fresh lease
+    /// of `lease_ms`, committed before any SMTP traffic: after a crash it is found there and
+    /// never sent again by itself. Only the returned lease can move the row on.
+    pub async fn lease_due_reply(&self, lease_ms: i64) -> Result<Option<LeasedReply>> {
         let now = now_ms();
         let lock = match self.dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
         };
+        let token = format!("{:032x}", rand::random::<u128>());
         let mut tx = self.begin_write().await?;
         let sql = format!(
-            "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1, updated_at = $2 WHERE id = (\
-             SELECT id FROM outbox WHERE state = 'scheduled' AND due_at <= $2 ORDER BY due_at LIMIT 1 {lock}) RETURNING id"
+            "UPDATE outbox SET state = 'sending', lease_until = $1, lease_owner = $3, attempts = attempts + 1, updated_at = $2 \
+             WHERE id = (SELECT id FROM outbox WHERE state = 'scheduled' AND due_at <= $2 ORDER BY due_at LIMIT 1 {lock}) \
+             RETURNING id"
         );
         let leased: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now + lease_ms)
             .bind(now)
+            .bind(&token)
             .fetch_optional(&mut *tx)
             .await?
             .map(|row| row.try_get("id"))
             .transpose()?;
         tx.commit().await?;
         match leased {
-            Some(id) => Ok(Some(self.reply(id).await?)),
+            Some(id) => Ok(Some(LeasedReply {
+                reply: self.reply(id).await?,
+                lease: ReplyLease { id, token },
+            })),
             None => Ok(None),
         }
     }
 
+    /// Extends a lease by `lease_ms` from now, while the SMTP exchange goes on.
+    /// [`LeaseOutcome::LeaseLost`] when the row is no longer `sending` under this lease.
+    pub async fn renew_reply_lease(
+        &self,
+        lease: &ReplyLease,
+        lease_ms: i64,
+    ) -> Result<LeaseOutcome> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND state = 'sending' AND lease_owner = $3",
+        )
+        .bind(now + lease_ms)
+        .bind(lease.id)
+        .bind(&lease.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(LeaseOutcome::from_rows(done.rows_affected()))
+    }
+
     /// The answer went out: the outbox row is `sent` and the ticket shows it as an outgoing
-    /// message (same Message-ID, so the customer's reply threads onto it).
+    /// message (same Message-ID, so the customer's reply threads onto it). Nothing is written
+    /// when the lease was lost: the row belongs to whoever took it over.
     pub async fn mark_reply_sent(
         &self,
+        lease: &ReplyLease,
         reply: &ReplyView,
         from_email: &str,
         raw: &[u8],
-    ) -> Result<()> {
+    ) -> Result<LeaseOutcome> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, last_error = NULL, lease_until = NULL WHERE id = $2")
-            .bind(now)
-            .bind(reply.id)
-            .execute(&mut *tx)
-            .await?;
-        let Some(ticket_id) = reply.ticket_id else {
+        let moved = sqlx::query(
+            "UPDATE outbox SET state = 'sent', sent_at = $1, updated_at = $1, last_error = NULL, lease_until = NULL, \
+             lease_owner = NULL WHERE id = $2 AND state = 'sending' AND lease_owner = $3",
+        )
+        .bind(now)
+        .bind(lease.id)
+        .bind(&lease.token)
+        .execute(&mut *tx)
+        .await?;
+        let outcome = LeaseOutcome::from_rows(moved.rows_affected());
+        let Some(ticket_id) = reply.ticket_id.filter(|_| outcome == LeaseOutcome::Applied) else {
             tx.commit().await?;
-            return Ok(());
+            return Ok(outcome);
         };
         sqlx::query(
             "INSERT INTO messages (shop_id, ticket_id, dedup_key, message_id, direction, from_email, to_addrs, subject, \
@@ -484,35 +561,55 @@ impl Store {
             "UPDATE tickets SET message_count = message_count + 1, updated_at = $1 WHERE id = $2",
         )
         .bind(now)
-        .bind(reply.ticket_id)
+        .bind(ticket_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(outcome)
     }
 
-    /// A refusal before DATA that may pass later: back to `scheduled` at `due_at`.
-    pub async fn retry_reply(&self, id: i64, due_at: i64, error: &str) -> Result<()> {
-        sqlx::query("UPDATE outbox SET state = 'scheduled', due_at = $1, last_error = $2, lease_until = NULL, updated_at = $3 WHERE id = $4")
-            .bind(due_at)
-            .bind(error)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// A refusal before DATA that may pass later: back to `scheduled` at `due_at`, unless the
+    /// lease was lost.
+    pub async fn retry_reply(
+        &self,
+        lease: &ReplyLease,
+        due_at: i64,
+        error: &str,
+    ) -> Result<LeaseOutcome> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'scheduled', due_at = $1, last_error = $2, lease_until = NULL, lease_owner = NULL, \
+             updated_at = $3 WHERE id = $4 AND state = 'sending' AND lease_owner = $5",
+        )
+        .bind(due_at)
+        .bind(error)
+        .bind(now_ms())
+        .bind(lease.id)
+        .bind(&lease.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(LeaseOutcome::from_rows(done.rows_affected()))
     }
 
-    /// Ends a reply in `failed`, `uncertain` or `cancelled`, with the reason shown to employees.
-    pub async fn close_reply(&self, id: i64, state: &str, reason: &str) -> Result<()> {
-        sqlx::query("UPDATE outbox SET state = $1, last_error = $2, lease_until = NULL, updated_at = $3 WHERE id = $4")
-            .bind(state)
-            .bind(reason)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Ends a leased reply in `failed`, `uncertain` or `cancelled`, with the reason shown to
+    /// employees, unless the lease was lost.
+    pub async fn close_reply(
+        &self,
+        lease: &ReplyLease,
+        state: &str,
+        reason: &str,
+    ) -> Result<LeaseOutcome> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = $1, last_error = $2, lease_until = NULL, lease_owner = NULL, updated_at = $3 \
+             WHERE id = $4 AND state = 'sending' AND lease_owner = $5",
+        )
+        .bind(state)
+        .bind(reason)
+        .bind(now_ms())
+        .bind(lease.id)
+        .bind(&lease.token)
+        .execute(&self.pool)
+        .await?;
+        Ok(LeaseOutcome::from_rows(done.rows_affected()))
     }
 
     pub async fn reply(&self, id: i64) -> Result<ReplyView> {

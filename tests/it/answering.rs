@@ -557,13 +557,13 @@ async fn outbox_suite(store: Store) {
     );
     // Leased with a lease that has already run out, as if the process died mid-send.
     let leased = store.lease_due_reply(-1).await.unwrap().unwrap();
-    assert_eq!(leased.state, "sending");
+    assert_eq!(leased.reply.state, "sending");
     assert!(
         store.lease_due_reply(60_000).await.unwrap().is_none(),
         "never handed out twice"
     );
     assert_eq!(store.expire_sending_replies().await.unwrap(), 1);
-    let after = store.reply(leased.id).await.unwrap();
+    let after = store.reply(leased.lease.id).await.unwrap();
     assert_eq!(after.state, "uncertain");
     assert!(
         store.lease_due_reply(60_000).await.unwrap().is_none(),

@@ -7,6 +7,7 @@ mod intake;
 mod jobs;
 mod mail_loops;
 mod outbound;
+mod outbox_lease;
 mod parse_corpus;
 mod runtime;
 mod sending;

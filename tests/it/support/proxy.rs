@@ -14,6 +14,20 @@ pub struct DropProxy {
 
 impl DropProxy {
     pub fn start(target_port: u16, cut_after: Option<usize>) -> DropProxy {
+        DropProxy::started(target_port, cut_after, std::time::Duration::ZERO)
+    }
+
+    /// A slow server: its first bytes (an SMTP or IMAP greeting) reach the client only after
+    /// `delay`, on every connection.
+    pub fn with_greeting_delay(target_port: u16, delay: std::time::Duration) -> DropProxy {
+        DropProxy::started(target_port, None, delay)
+    }
+
+    fn started(
+        target_port: u16,
+        cut_after: Option<usize>,
+        greeting_delay: std::time::Duration,
+    ) -> DropProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().unwrap().port();
         let limit = Arc::new(AtomicUsize::new(cut_after.unwrap_or(0)));
@@ -27,7 +41,10 @@ impl DropProxy {
                 let (client_read, server_write) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || pump(client_read, server_write, 0));
-                std::thread::spawn(move || pump(server, client, cut_after));
+                std::thread::spawn(move || {
+                    std::thread::sleep(greeting_delay);
+                    pump(server, client, cut_after)
+                });
             }
         });
         DropProxy {
