@@ -18,7 +18,6 @@ use crate::outbox_lease::due_replies;
 use crate::support::{MailServer, TestDatabase, TestMailbox};
 
 const REPLIES: usize = 600;
-const KILLS: usize = 200;
 /// Every so many answers go to an address Postfix refuses at RCPT TO (they end `failed`).
 const REFUSED_EVERY: usize = 25;
 /// A short sending lease, so that a killed run's reply becomes `uncertain` in a second.
@@ -63,7 +62,7 @@ fn received(server: &MailServer, customer: &TestMailbox) -> HashMap<String, usiz
     counts
 }
 
-fn killed_while_sending(database_url: &str, dir: &std::path::Path) {
+fn killed_while_sending(database_url: &str, dir: &std::path::Path, kills_wanted: usize) {
     let server = MailServer::shared();
     let (shop, customer) = (
         server.new_mailbox("crash shop"),
@@ -106,14 +105,15 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
-    eprintln!("crash_send: seed {seed} (GUICHET_CRASH_SEED={seed} replays it)");
+    let database = database_url.split(':').next().unwrap_or_default();
+    eprintln!("crash_send: {database} seed {seed} (GUICHET_CRASH_SEED={seed} replays it)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let started = Instant::now();
     // Each run is killed after 0 to 2 answers went out (as its log says), plus a random few
     // milliseconds: the kill falls while a reply is being leased, built, handed to SMTP,
     // recorded, or copied to the Sent folder, however fast this machine is.
     let mut kills = 0;
-    while kills < KILLS {
+    while kills < kills_wanted {
         let mut child = sender(dir, database_url, true);
         let sends_before_kill = rng.random_range(0..=2);
         let pause = Duration::from_micros(rng.random_range(0..150_000));
@@ -127,7 +127,7 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path) {
         }
         std::thread::sleep(pause);
         if child.try_wait().unwrap().is_some() {
-            panic!("a run sent everything before {KILLS} kills: raise REPLIES");
+            panic!("a run sent everything before {kills_wanted} kills: raise REPLIES");
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -195,7 +195,6 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path) {
         uncertain - uncertain_arrived,
         duplicates.len(),
         inbox.values().sum::<usize>(),
-        database = database_url.split(':').next().unwrap_or_default(),
     );
     assert!(duplicates.is_empty(), "received twice: {duplicates:?}");
     assert_eq!(
@@ -223,7 +222,7 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path) {
         "{uncertain} uncertain for {kills} kills"
     );
     assert!(
-        uncertain >= KILLS / 10,
+        uncertain >= kills_wanted / 10,
         "kills fell while answers were in flight ({uncertain} uncertain)"
     );
     assert!(
@@ -237,5 +236,13 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path) {
 fn killed_while_sending_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::sqlite(dir.path());
-    killed_while_sending(&db.url, dir.path());
+    killed_while_sending(&db.url, dir.path(), 200);
+}
+
+/// The same on PostgreSQL, with fewer kills to keep the run short.
+#[test]
+fn killed_while_sending_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::postgres();
+    killed_while_sending(&db.url, dir.path(), 100);
 }
