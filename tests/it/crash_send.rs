@@ -9,12 +9,13 @@ use std::io::BufRead;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use guichet::crypto::SealingKey;
 use guichet::store::Store;
 use mail_parser::MessageParser;
 use rand::{Rng, SeedableRng};
 
-use crate::cli::{add_mailbox_sending_to, guichet, ok};
-use crate::outbox_lease::due_replies;
+use crate::cli::guichet;
+use crate::outbox_lease::{due_replies, submitting_mailbox};
 use crate::support::{MailServer, TestDatabase, TestMailbox};
 
 const REPLIES: usize = 600;
@@ -68,27 +69,19 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path, kills_wanted:
         server.new_mailbox("crash shop"),
         server.new_mailbox("crash customer"),
     );
-    ok(guichet(
-        dir,
-        &["--database-url", database_url, "shop", "add", "boutique"],
-    ));
-    let added = add_mailbox_sending_to(
-        dir,
-        &shop,
-        server.imaps_port,
-        &shop.password,
-        (server.submission_port, "starttls"),
-        &["--database-url", database_url],
-    );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let store = runtime.block_on(async {
         let store = Store::open(database_url, &dir.join("blobs")).await.unwrap();
-        let shop_id = store.shop_by_name("boutique").await.unwrap().id;
+        // The key file the binary opens the mailbox password with.
+        let key = SealingKey::load_or_create(&dir.join("secret.key")).unwrap();
+        let shop_id = store.add_shop("boutique").await.unwrap().id;
+        store
+            .add_mailbox(
+                shop_id,
+                &submitting_mailbox(&shop, server.submission_port, &key),
+            )
+            .await
+            .unwrap();
         let refused = format!("{}@shop.test", MailServer::REFUSED_RECIPIENT);
         due_replies(&store, shop_id, REPLIES, |i| {
             if i % REFUSED_EVERY == REFUSED_EVERY - 1 {
