@@ -126,6 +126,24 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_millis(ms))
 }
 
+/// A duration setting (`default` when not given) of at least one second.
+fn duration_of_a_second_or_more(
+    key: &str,
+    given: Option<String>,
+    default: &str,
+    examples: &str,
+) -> Result<Duration, ConfigError> {
+    let text = given.unwrap_or_else(|| default.into());
+    parse_duration(&text)
+        .filter(|d| *d >= Duration::from_secs(1))
+        .ok_or_else(|| {
+            invalid(
+                key,
+                format!("`{text}` is not a duration of at least 1s (examples: {examples})"),
+            )
+        })
+}
+
 /// The host name: stable across restarts, so a restarted node takes back its own leases at once.
 fn default_node_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -227,17 +245,12 @@ impl Config {
                 format!("{batch_size} is out of range (1 to 10000)"),
             ));
         }
-        let poll_text = env("GUICHET_SYNC_POLL_INTERVAL")
-            .or(file_config.sync.poll_interval)
-            .unwrap_or_else(|| "60s".into());
-        let poll_interval = parse_duration(&poll_text)
-            .filter(|d| *d >= Duration::from_secs(1))
-            .ok_or_else(|| {
-                invalid(
-                    "sync.poll_interval",
-                    format!("`{poll_text}` is not a duration of at least 1s (examples: 30s, 5m)"),
-                )
-            })?;
+        let poll_interval = duration_of_a_second_or_more(
+            "sync.poll_interval",
+            env("GUICHET_SYNC_POLL_INTERVAL").or(file_config.sync.poll_interval),
+            "60s",
+            "30s, 5m",
+        )?;
         let idle = match env("GUICHET_SYNC_IDLE") {
             Some(v) => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
             None => file_config.sync.idle.unwrap_or(true),
@@ -258,17 +271,12 @@ impl Config {
                 format!("`{name}` is not a host name (example: mail.example.com)"),
             ));
         }
-        let lease_text = env("GUICHET_OUTBOX_SENDING_LEASE")
-            .or(file_config.outbox.sending_lease)
-            .unwrap_or_else(|| "20m".into());
-        let sending_lease = parse_duration(&lease_text)
-            .filter(|d| *d >= Duration::from_secs(1))
-            .ok_or_else(|| {
-                invalid(
-                    "outbox.sending_lease",
-                    format!("`{lease_text}` is not a duration of at least 1s (examples: 20m, 90s)"),
-                )
-            })?;
+        let sending_lease = duration_of_a_second_or_more(
+            "outbox.sending_lease",
+            env("GUICHET_OUTBOX_SENDING_LEASE").or(file_config.outbox.sending_lease),
+            "20m",
+            "20m, 90s",
+        )?;
 
         Ok(Config {
             data_dir,

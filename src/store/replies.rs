@@ -576,18 +576,8 @@ impl Store {
         due_at: i64,
         error: &str,
     ) -> Result<LeaseOutcome> {
-        let done = sqlx::query(
-            "UPDATE outbox SET state = 'scheduled', due_at = $1, last_error = $2, lease_until = NULL, lease_owner = NULL, \
-             updated_at = $3 WHERE id = $4 AND state = 'sending' AND lease_owner = $5",
-        )
-        .bind(due_at)
-        .bind(error)
-        .bind(now_ms())
-        .bind(lease.id)
-        .bind(&lease.token)
-        .execute(&self.pool)
-        .await?;
-        Ok(LeaseOutcome::from_rows(done.rows_affected()))
+        self.leave_sending(lease, "scheduled", Some(due_at), error)
+            .await
     }
 
     /// Ends a leased reply in `failed`, `uncertain` or `cancelled`, with the reason shown to
@@ -598,11 +588,24 @@ impl Store {
         state: &str,
         reason: &str,
     ) -> Result<LeaseOutcome> {
+        self.leave_sending(lease, state, None, reason).await
+    }
+
+    /// Moves a row out of `sending` (to `state`, due again at `due_at` when given) if it is
+    /// still under `lease`.
+    async fn leave_sending(
+        &self,
+        lease: &ReplyLease,
+        state: &str,
+        due_at: Option<i64>,
+        reason: &str,
+    ) -> Result<LeaseOutcome> {
         let done = sqlx::query(
-            "UPDATE outbox SET state = $1, last_error = $2, lease_until = NULL, lease_owner = NULL, updated_at = $3 \
-             WHERE id = $4 AND state = 'sending' AND lease_owner = $5",
+            "UPDATE outbox SET state = $1, due_at = COALESCE($2, due_at), last_error = $3, lease_until = NULL, \
+             lease_owner = NULL, updated_at = $4 WHERE id = $5 AND state = 'sending' AND lease_owner = $6",
         )
         .bind(state)
+        .bind(due_at)
         .bind(reason)
         .bind(now_ms())
         .bind(lease.id)

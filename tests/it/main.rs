@@ -2,6 +2,7 @@
 
 mod answering;
 mod cli;
+mod crash_send;
 mod harness_selftest;
 mod intake;
 mod jobs;

@@ -6,10 +6,29 @@
 use std::time::Duration;
 
 use guichet::crypto::SealingKey;
-use guichet::store::{DecisionRecord, LeaseOutcome, NewReply, ReplyAction, Store};
+use guichet::store::{
+    DecisionRecord, LeaseOutcome, LeasedReply, NewMailbox, NewReply, ReplyAction, Store,
+};
 
 use crate::outbound::wait_for_messages;
-use crate::support::{DropProxy, MailServer, TestDatabase, sample_mail, watched_mailbox};
+use crate::support::{
+    DropProxy, MailServer, TestDatabase, TestMailbox, sample_mail, watched_mailbox,
+};
+
+/// A shop mailbox on the test server that sends through Dovecot submission (STARTTLS, AUTH
+/// with its password, relayed by Postfix) reached at `smtp_port`.
+pub(crate) fn submitting_mailbox(
+    mailbox: &TestMailbox,
+    smtp_port: u16,
+    key: &SealingKey,
+) -> NewMailbox {
+    let server = MailServer::shared();
+    NewMailbox {
+        smtp_port,
+        smtp_security: "starttls".into(),
+        ..watched_mailbox(mailbox, server.imaps_port, true, &["INBOX"], key)
+    }
+}
 
 /// Files `count` customer messages from `from(i)` (one ticket each) and schedules an
 /// automatic answer to each, due now. Returns the outbox ids, in filing order.
@@ -85,6 +104,33 @@ async fn message_count(store: &Store, shop_id: i64, number: i64) -> usize {
     store.ticket(shop_id, number).await.unwrap().1.len()
 }
 
+const RAW: &[u8] = b"Message-ID: <x>\r\n\r\nbody";
+
+/// A node whose lease was taken over tries every step out of `sending`: each says the lease
+/// was lost, and the row and its ticket stay as the other node left them.
+async fn late_node_changes_nothing(node: &Store, late: &LeasedReply) {
+    let lease = &late.lease;
+    let before = node.reply(lease.id).await.unwrap();
+    let number = before.ticket.unwrap();
+    let messages = message_count(node, before.shop_id, number).await;
+    let outcomes = [
+        node.mark_reply_sent(lease, &late.reply, "sav@boutique.test", RAW)
+            .await
+            .unwrap(),
+        node.retry_reply(lease, 0, "refused, try later")
+            .await
+            .unwrap(),
+        node.close_reply(lease, "failed", "refused").await.unwrap(),
+        node.close_reply(lease, "uncertain", "connection broke")
+            .await
+            .unwrap(),
+        node.renew_reply_lease(lease, 60_000).await.unwrap(),
+    ];
+    assert_eq!(outcomes, [LeaseOutcome::LeaseLost; 5]);
+    assert_eq!(node.reply(lease.id).await.unwrap(), before);
+    assert_eq!(message_count(node, before.shop_id, number).await, messages);
+}
+
 /// Node A's lease runs out: node B expires the row to `uncertain`, an employee sends it again
 /// and node B leases it. At each step A's late sent/retry/close/renew change nothing.
 async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
@@ -101,41 +147,7 @@ async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
     assert_eq!(node_b.expire_sending_replies().await.unwrap(), 1);
     let expired = node_b.reply(ids[0]).await.unwrap();
     assert_eq!(expired.state, "uncertain");
-    let raw = b"Message-ID: <x>\r\n\r\nbody";
-    assert_eq!(
-        node_a
-            .mark_reply_sent(&a.lease, &a.reply, "sav@boutique.test", raw)
-            .await
-            .unwrap(),
-        LeaseOutcome::LeaseLost
-    );
-    assert_eq!(
-        node_a
-            .retry_reply(&a.lease, 0, "refused, try later")
-            .await
-            .unwrap(),
-        LeaseOutcome::LeaseLost
-    );
-    assert_eq!(
-        node_a
-            .close_reply(&a.lease, "failed", "refused")
-            .await
-            .unwrap(),
-        LeaseOutcome::LeaseLost
-    );
-    assert_eq!(
-        node_a.renew_reply_lease(&a.lease, 60_000).await.unwrap(),
-        LeaseOutcome::LeaseLost
-    );
-    assert_eq!(
-        node_b.reply(ids[0]).await.unwrap(),
-        expired,
-        "the uncertain row is as B left it"
-    );
-    assert_eq!(
-        message_count(&node_a, shop.id, ticket).await,
-        messages_before
-    );
+    late_node_changes_nothing(&node_a, &a).await;
 
     // An employee sends it again; B leases it (a new lease) while A still believes it has it.
     assert!(
@@ -148,40 +160,7 @@ async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
     assert_eq!(b.lease.id, ids[0]);
     let taken_over = node_b.reply(ids[0]).await.unwrap();
     assert_eq!(taken_over.state, "sending");
-    assert_eq!(
-        node_a
-            .mark_reply_sent(&a.lease, &a.reply, "sav@boutique.test", raw)
-            .await
-            .unwrap(),
-        LeaseOutcome::LeaseLost
-    );
-    assert_eq!(
-        node_a
-            .retry_reply(&a.lease, 0, "refused, try later")
-            .await
-            .unwrap(),
-        LeaseOutcome::LeaseLost
-    );
-    assert_eq!(
-        node_a
-            .close_reply(&a.lease, "uncertain", "connection broke")
-            .await
-            .unwrap(),
-        LeaseOutcome::LeaseLost
-    );
-    assert_eq!(
-        node_a.renew_reply_lease(&a.lease, 60_000).await.unwrap(),
-        LeaseOutcome::LeaseLost
-    );
-    assert_eq!(
-        node_b.reply(ids[0]).await.unwrap(),
-        taken_over,
-        "B's sending row is untouched"
-    );
-    assert_eq!(
-        message_count(&node_a, shop.id, ticket).await,
-        messages_before
-    );
+    late_node_changes_nothing(&node_a, &a).await;
 
     // B's lease is the one that counts, once: after its outcome, nothing else moves the row.
     assert_eq!(
@@ -190,7 +169,7 @@ async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
     );
     assert_eq!(
         node_b
-            .mark_reply_sent(&b.lease, &b.reply, "sav@boutique.test", raw)
+            .mark_reply_sent(&b.lease, &b.reply, "sav@boutique.test", RAW)
             .await
             .unwrap(),
         LeaseOutcome::Applied
@@ -228,10 +207,10 @@ async fn a_renewed_lease_outlives_a_slow_exchange(node_a: Store, node_b: Store) 
     let shop = node_a.add_shop("boutique").await.unwrap();
     // Submission (STARTTLS, AUTH) behind a proxy that holds the greeting back.
     let slow = DropProxy::with_greeting_delay(server.submission_port, Duration::from_secs(3));
-    let mut mailbox = watched_mailbox(&shop_box, server.imaps_port, true, &["INBOX"], &key);
-    mailbox.smtp_port = slow.port;
-    mailbox.smtp_security = "starttls".into();
-    node_a.add_mailbox(shop.id, &mailbox).await.unwrap();
+    node_a
+        .add_mailbox(shop.id, &submitting_mailbox(&shop_box, slow.port, &key))
+        .await
+        .unwrap();
     let ids = due_replies(&node_a, shop.id, 1, |_| customer.email.clone()).await;
 
     let node_a = node_a.with_outbox_lease(Duration::from_secs(1));
