@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
 use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings, parse_security};
-use crate::model::{ReplyKind, UiLang};
+use crate::model::{ReplyState, UiLang};
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html, ui_lang};
 use crate::store::{MailboxRow, ReplyView, Store, now_ms};
@@ -66,17 +66,21 @@ pub async fn send_due(
             Err(Failure::Retry(error) | Failure::Final(error)) => {
                 tracing::warn!(reply = reply.id, error = %error.localized(lang), "answer not sent");
                 store
-                    .close_reply(reply.id, "failed", &error.localized(lang))
+                    .close_reply(reply.id, ReplyState::Failed, &error.localized(lang))
                     .await?;
                 summary.failed += 1;
             }
             Err(Failure::Uncertain(reason)) => {
                 tracing::warn!(reply = reply.id, %reason, "answer may have been sent");
-                store.close_reply(reply.id, "uncertain", &reason).await?;
+                store
+                    .close_reply(reply.id, ReplyState::Uncertain, &reason)
+                    .await?;
                 summary.uncertain += 1;
             }
             Err(Failure::Setup(reason)) => {
-                store.close_reply(reply.id, "failed", &reason).await?;
+                store
+                    .close_reply(reply.id, ReplyState::Failed, &reason)
+                    .await?;
                 summary.failed += 1;
             }
         }
@@ -163,9 +167,7 @@ async fn send_one(
         text,
         html: Some(html),
         date_ms: now_ms(),
-        // A kind this version does not know is treated as a machine's: never pass for a person.
-        author: ReplyKind::parse(&reply.kind)
-            .map_or(outbound::Author::Automatic, outbound::Author::of_kind),
+        author: outbound::Author::of_kind(reply.kind),
     };
     let raw = outbound::build_mime(&email).map_err(|e| Failure::Setup(e.localized(lang)))?;
     let password = key

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use super::{Dialect, Result, Store, StoreError, now_ms};
 use crate::intake::parse::AutomationHeaders;
+use crate::model::{ReplyKind, ReplyState};
 use crate::triage::Triage;
 
 /// A shop's automatic-answer settings and branding, as stored.
@@ -71,12 +72,11 @@ pub struct NewReply {
     /// None for a notice to the shop itself.
     pub ticket_id: Option<i64>,
     pub reply_to_message: Option<i64>,
-    /// `answer`, `ask` (asks for missing information) or `notice` (to the shop itself).
-    pub kind: String,
+    pub kind: ReplyKind,
     pub intent: Option<String>,
     pub lang: String,
-    /// `scheduled`, or `shadow` when the shop only watches what would be sent.
-    pub state: String,
+    /// `Scheduled`, or `Shadow` when the shop only watches what would be sent.
+    pub state: ReplyState,
     pub due_at: i64,
     pub to_email: String,
     pub to_name: Option<String>,
@@ -104,11 +104,10 @@ pub struct ReplyView {
     pub shop: String,
     /// None for a notice to the shop itself.
     pub ticket: Option<i64>,
-    pub kind: String,
+    pub kind: ReplyKind,
     pub intent: Option<String>,
     pub lang: String,
-    /// `scheduled`, `sending`, `sent`, `failed`, `cancelled`, `uncertain` or `shadow`.
-    pub state: String,
+    pub state: ReplyState,
     #[serde(serialize_with = "super::tickets::serialize_time")]
     pub due_at: i64,
     pub to: String,
@@ -145,10 +144,10 @@ fn reply_from_row(row: &sqlx::any::AnyRow) -> Result<ReplyView> {
         id: row.try_get("id")?,
         shop: row.try_get("shop")?,
         ticket: row.try_get("number")?,
-        kind: row.try_get("kind")?,
+        kind: column(row, "kind", ReplyKind::parse)?,
         intent: row.try_get("intent")?,
         lang: row.try_get("lang")?,
-        state: row.try_get("state")?,
+        state: column(row, "state", ReplyState::parse)?,
         due_at: row.try_get("due_at")?,
         to: row.try_get("to_email")?,
         subject: row.try_get("subject")?,
@@ -161,6 +160,12 @@ fn reply_from_row(row: &sqlx::any::AnyRow) -> Result<ReplyView> {
         ticket_id: row.try_get("ticket_id")?,
         reply_to_message: row.try_get("reply_to_message")?,
     })
+}
+
+/// A text column read into its enum; a value this version does not know is an error.
+fn column<T>(row: &sqlx::any::AnyRow, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+    let text: String = row.try_get(name)?;
+    parse(&text).ok_or_else(|| StoreError::Invalid(format!("outbox {name} `{text}`")))
 }
 
 /// A calendar month as text (`2026-11`), for "told once a month".
@@ -504,9 +509,9 @@ impl Store {
     }
 
     /// Ends a reply in `failed`, `uncertain` or `cancelled`, with the reason shown to employees.
-    pub async fn close_reply(&self, id: i64, state: &str, reason: &str) -> Result<()> {
+    pub async fn close_reply(&self, id: i64, state: ReplyState, reason: &str) -> Result<()> {
         sqlx::query("UPDATE outbox SET state = $1, last_error = $2, lease_until = NULL, updated_at = $3 WHERE id = $4")
-            .bind(state)
+            .bind(state.as_str())
             .bind(reason)
             .bind(now_ms())
             .bind(id)
@@ -532,7 +537,7 @@ impl Store {
         &self,
         shop_id: Option<i64>,
         ticket_id: Option<i64>,
-        state: Option<&str>,
+        state: Option<ReplyState>,
     ) -> Result<Vec<ReplyView>> {
         let sql = format!(
             "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id LEFT JOIN tickets t ON t.id = o.ticket_id \
@@ -542,7 +547,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(shop_id)
             .bind(ticket_id)
-            .bind(state)
+            .bind(state.map(ReplyState::as_str))
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -676,10 +681,10 @@ async fn insert_reply(
          VALUES ($13, $14, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
     )
     .bind(reply.reply_to_message)
-    .bind(&reply.kind)
+    .bind(reply.kind.as_str())
     .bind(&reply.intent)
     .bind(&reply.lang)
-    .bind(&reply.state)
+    .bind(reply.state.as_str())
     .bind(reply.due_at)
     .bind(&reply.to_email)
     .bind(&reply.to_name)
