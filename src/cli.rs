@@ -767,7 +767,7 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
             if let Some(error) = &reply.error {
                 println!("  {error}");
             }
-            return Ok(exit_code(reply.state == "sent"));
+            return Ok(exit_code(reply.state == guichet::model::ReplyState::Sent));
         }
         TicketsCommand::Raw { message_id } => {
             let raw = ctx.raw_message(message_id).await.say(lang)?;

@@ -59,6 +59,53 @@ impl Status {
     }
 }
 
+/// Where an outbox row is on its way out; the `state` column holds its lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplyState {
+    /// Waits for its time.
+    Scheduled,
+    /// Leased by a sender, committed before any SMTP traffic.
+    Sending,
+    Sent,
+    /// Refused for good before the message was handed over.
+    Failed,
+    Cancelled,
+    /// Interrupted during or after the transfer: it may have arrived; never resent by itself.
+    Uncertain,
+    /// Drafted in shadow mode, never sent.
+    Shadow,
+}
+
+impl ReplyState {
+    pub const ALL: [ReplyState; 7] = [
+        ReplyState::Scheduled,
+        ReplyState::Sending,
+        ReplyState::Sent,
+        ReplyState::Failed,
+        ReplyState::Cancelled,
+        ReplyState::Uncertain,
+        ReplyState::Shadow,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyState::Scheduled => "scheduled",
+            ReplyState::Sending => "sending",
+            ReplyState::Sent => "sent",
+            ReplyState::Failed => "failed",
+            ReplyState::Cancelled => "cancelled",
+            ReplyState::Uncertain => "uncertain",
+            ReplyState::Shadow => "shadow",
+        }
+    }
+
+    /// From the `state` column; None for a state this version does not know.
+    pub fn parse(text: &str) -> Option<ReplyState> {
+        ReplyState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// What an outbox row is; the `kind` column holds its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -93,5 +140,30 @@ impl ReplyKind {
     /// From the `kind` column; None for a kind this version does not know.
     pub fn parse(text: &str) -> Option<ReplyKind> {
         ReplyKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_states_and_kinds_read_back_as_the_columns_and_json_spell_them() {
+        for state in ReplyState::ALL {
+            assert_eq!(ReplyState::parse(state.as_str()), Some(state));
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::Value::from(state.as_str())
+            );
+        }
+        for kind in ReplyKind::ALL {
+            assert_eq!(ReplyKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
+        assert_eq!(ReplyState::parse("Sent"), None);
+        assert_eq!(ReplyKind::parse("robot"), None);
     }
 }

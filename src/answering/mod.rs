@@ -5,7 +5,7 @@
 pub mod plan;
 pub mod send;
 
-use crate::model::UiLang;
+use crate::model::{ReplyKind, ReplyState, UiLang};
 use crate::store::{NewReply, Store};
 pub use plan::{AnsweringError, CaseFile, PlanSummary, RecordedDecision, ShopAnswering, plan_shop};
 
@@ -64,10 +64,10 @@ pub async fn employee_reply(
             shop_id,
             ticket_id: Some(message.ticket_id),
             reply_to_message: Some(message.id),
-            kind: "employee".into(),
+            kind: ReplyKind::Employee,
             intent: None,
             lang: reply_lang.into(),
-            state: "scheduled".into(),
+            state: ReplyState::Scheduled,
             due_at: crate::store::now_ms(),
             to_email: message.from_email.clone(),
             to_name: message.from_name.clone(),
@@ -123,10 +123,10 @@ async fn notify_quota_spent(
             shop_id: shop.shop_id,
             ticket_id: None,
             reply_to_message: None,
-            kind: "notice".into(),
+            kind: ReplyKind::Notice,
             intent: None,
             lang: crate::replies::templates::lang_code(lang).into(),
-            state: "scheduled".into(),
+            state: ReplyState::Scheduled,
             due_at: now,
             to_email: address.clone(),
             to_name: Some(shop.shop_name.clone()),

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::UiLang;
+use crate::model::{ReplyKind, ReplyState, UiLang};
 use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang, ui_lang};
 use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
@@ -289,7 +289,7 @@ pub async fn plan_shop(
             if store.record_decision(&record).await? {
                 summary.decided += 1;
                 match &draft.reply {
-                    Some(r) if r.state == "shadow" => summary.shadow += 1,
+                    Some(r) if r.state == ReplyState::Shadow => summary.shadow += 1,
                     Some(_) => summary.scheduled += 1,
                     None => summary.handed_over += 1,
                 }
@@ -471,13 +471,17 @@ pub fn draft_for(
         ticket_id: Some(message.ticket_id),
         reply_to_message: Some(message.id),
         kind: if matches!(decision, Decision::AskForMissing { .. }) {
-            "ask".into()
+            ReplyKind::Ask
         } else {
-            "answer".into()
+            ReplyKind::Answer
         },
         intent: Some(template_intent.to_string()),
         lang: lang.to_string(),
-        state: if shadow { "shadow" } else { "scheduled" }.into(),
+        state: if shadow {
+            ReplyState::Shadow
+        } else {
+            ReplyState::Scheduled
+        },
         due_at: replies::due_at(
             message
                 .received_at

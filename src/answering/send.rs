@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
 use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings, parse_security};
-use crate::model::{ReplyKind, UiLang};
+use crate::model::{ReplyKind, ReplyState, UiLang};
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html, ui_lang};
 use crate::store::{LeaseOutcome, LeasedReply, MailboxRow, ReplyLease, ReplyView, Store, now_ms};
@@ -94,7 +94,7 @@ pub async fn send_due(
                         tracing::warn!(reply = reply.id, %error, "answer sent but not recorded");
                         summary.uncertain += 1;
                         store
-                            .close_reply(&lease, "uncertain", &error.to_string())
+                            .close_reply(&lease, ReplyState::Uncertain, &error.to_string())
                             .await?
                     }
                 }
@@ -111,17 +111,21 @@ pub async fn send_due(
                 tracing::warn!(reply = reply.id, error = %error.localized(lang), "answer not sent");
                 summary.failed += 1;
                 store
-                    .close_reply(&lease, "failed", &error.localized(lang))
+                    .close_reply(&lease, ReplyState::Failed, &error.localized(lang))
                     .await?
             }
             Some(Err(Failure::Uncertain(reason))) => {
                 tracing::warn!(reply = reply.id, %reason, "answer may have been sent");
                 summary.uncertain += 1;
-                store.close_reply(&lease, "uncertain", &reason).await?
+                store
+                    .close_reply(&lease, ReplyState::Uncertain, &reason)
+                    .await?
             }
             Some(Err(Failure::Setup(reason))) => {
                 summary.failed += 1;
-                store.close_reply(&lease, "failed", &reason).await?
+                store
+                    .close_reply(&lease, ReplyState::Failed, &reason)
+                    .await?
             }
         };
         if outcome == LeaseOutcome::LeaseLost {
@@ -255,9 +259,7 @@ async fn send_one(
         text,
         html: Some(html),
         date_ms: now_ms(),
-        // A kind this version does not know is treated as a machine's: never pass for a person.
-        author: ReplyKind::parse(&reply.kind)
-            .map_or(outbound::Author::Automatic, outbound::Author::of_kind),
+        author: outbound::Author::of_kind(reply.kind),
     };
     let raw = outbound::build_mime(&email).map_err(|e| Failure::Setup(e.localized(lang)))?;
     let password = key

@@ -13,7 +13,7 @@ use guichet::desk::replay::{parse_date, replay_html};
 use guichet::desk::replies::state_label;
 use guichet::desk::settings::SettingsChange;
 use guichet::desk::templates::TemplateInput;
-use guichet::model::UiLang;
+use guichet::model::{ReplyState, UiLang};
 use guichet::replies::templates::WhenComplete;
 use guichet::store::ReplyView;
 use guichet::t;
@@ -95,8 +95,8 @@ pub enum RepliesCommand {
     List {
         #[arg(long)]
         shop: Option<String>,
-        #[arg(long)]
-        state: Option<String>,
+        #[arg(long, value_enum)]
+        state: Option<ReplyState>,
         #[arg(long)]
         json: bool,
     },
@@ -122,10 +122,7 @@ pub async fn replies_command(app: &App, command: RepliesCommand) -> Result<ExitC
                 Some(name) => Some(app.shop_named(&name).await.say(lang)?),
                 None => None,
             };
-            let replies = app
-                .replies(shop.as_ref(), state.as_deref())
-                .await
-                .say(lang)?;
+            let replies = app.replies(shop.as_ref(), state).await.say(lang)?;
             if json {
                 print_json(&replies)?;
             } else {
@@ -165,11 +162,11 @@ pub async fn replies_command(app: &App, command: RepliesCommand) -> Result<ExitC
                     lang,
                     "replies.sent_now",
                     id = id,
-                    state = state_label(&reply.state, lang),
+                    state = state_label(reply.state, lang),
                     sent = sent.sent
                 )
             );
-            return Ok(exit_code(reply.state == "sent"));
+            return Ok(exit_code(reply.state == ReplyState::Sent));
         }
         RepliesCommand::Edit { id, file } => {
             let body = read_input(&file, lang)?;
@@ -181,7 +178,7 @@ pub async fn replies_command(app: &App, command: RepliesCommand) -> Result<ExitC
 }
 
 pub fn print_reply_line(reply: &ReplyView, lang: UiLang) {
-    let when = if reply.state == "sent" {
+    let when = if reply.state == ReplyState::Sent {
         reply
             .sent_at
             .map(guichet::store::rfc3339)
@@ -196,10 +193,10 @@ pub fn print_reply_line(reply: &ReplyView, lang: UiLang) {
             .ticket
             .map(|n| n.to_string())
             .unwrap_or_else(|| "-".into()),
-        state_label(&reply.state, lang),
+        state_label(reply.state, lang),
         when,
         reply.to,
-        reply.intent.as_deref().unwrap_or(&reply.kind),
+        reply.intent.as_deref().unwrap_or(reply.kind.as_str()),
         reply.subject
     );
 }

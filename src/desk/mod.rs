@@ -93,8 +93,11 @@ pub enum DeskError {
     UnknownIntent(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
-    #[error("reply {id} is {state}")]
-    ReplyNotActionable { id: i64, state: String },
+    #[error("reply {id} is {}", state.as_str())]
+    ReplyNotActionable {
+        id: i64,
+        state: crate::model::ReplyState,
+    },
     #[error("empty text")]
     EmptyText,
     #[error("invalid setting: {0}")]
@@ -141,7 +144,7 @@ impl DeskError {
                 lang,
                 "error.reply_not_actionable",
                 id = id,
-                state = replies::state_label(state, lang)
+                state = replies::state_label(*state, lang)
             ),
             DeskError::EmptyText => t!(lang, "error.empty_text").into(),
             DeskError::Setting(error) => error.localized(lang),

@@ -2,7 +2,7 @@
 //! be done with them (cancel, send now or again, edit).
 
 use crate::answering::send::{self, SendSummary};
-use crate::model::UiLang;
+use crate::model::{ReplyState, UiLang};
 use crate::store::{ReplyAction, ReplyView, Shop};
 #[cfg(test)]
 use crate::t;
@@ -10,13 +10,8 @@ use crate::t;
 use super::{Desk, DeskError, DeskResult, not_found};
 
 /// A reply's state in a person's words.
-pub fn state_label(state: &str, lang: UiLang) -> String {
-    match state {
-        "scheduled" | "sending" | "sent" | "failed" | "cancelled" | "uncertain" | "shadow" => {
-            crate::i18n::text(lang, &format!("reply_state.{state}")).to_string()
-        }
-        other => other.to_string(),
-    }
+pub fn state_label(state: ReplyState, lang: UiLang) -> String {
+    crate::i18n::text(lang, &format!("reply_state.{}", state.as_str())).to_string()
 }
 
 impl Desk {
@@ -24,7 +19,7 @@ impl Desk {
     pub async fn replies(
         &self,
         shop: Option<&Shop>,
-        state: Option<&str>,
+        state: Option<ReplyState>,
     ) -> DeskResult<Vec<ReplyView>> {
         Ok(self.store.replies(shop.map(|s| s.id), None, state).await?)
     }
@@ -76,17 +71,12 @@ mod tests {
 
     #[test]
     fn states_have_labels() {
-        for state in [
-            "scheduled",
-            "sending",
-            "sent",
-            "failed",
-            "cancelled",
-            "uncertain",
-            "shadow",
-        ] {
+        for state in ReplyState::ALL {
             for lang in [UiLang::Fr, UiLang::En] {
-                assert_ne!(state_label(state, lang), format!("reply_state.{state}"));
+                assert_ne!(
+                    state_label(state, lang),
+                    format!("reply_state.{}", state.as_str())
+                );
             }
         }
         assert_eq!(t!(UiLang::En, "reply_state.sent"), "sent");

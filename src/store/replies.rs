@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use super::{Dialect, Result, Store, StoreError, now_ms};
 use crate::intake::parse::AutomationHeaders;
+use crate::model::{ReplyKind, ReplyState};
 use crate::triage::Triage;
 
 /// A shop's automatic-answer settings and branding, as stored.
@@ -71,12 +72,11 @@ pub struct NewReply {
     /// None for a notice to the shop itself.
     pub ticket_id: Option<i64>,
     pub reply_to_message: Option<i64>,
-    /// `answer`, `ask` (asks for missing information) or `notice` (to the shop itself).
-    pub kind: String,
+    pub kind: ReplyKind,
     pub intent: Option<String>,
     pub lang: String,
-    /// `scheduled`, or `shadow` when the shop only watches what would be sent.
-    pub state: String,
+    /// `Scheduled`, or `Shadow` when the shop only watches what would be sent.
+    pub state: ReplyState,
     pub due_at: i64,
     pub to_email: String,
     pub to_name: Option<String>,
@@ -104,11 +104,10 @@ pub struct ReplyView {
     pub shop: String,
     /// None for a notice to the shop itself.
     pub ticket: Option<i64>,
-    pub kind: String,
+    pub kind: ReplyKind,
     pub intent: Option<String>,
     pub lang: String,
-    /// `scheduled`, `sending`, `sent`, `failed`, `cancelled`, `uncertain` or `shadow`.
-    pub state: String,
+    pub state: ReplyState,
     #[serde(serialize_with = "super::tickets::serialize_time")]
     pub due_at: i64,
     pub to: String,
@@ -187,10 +186,10 @@ fn reply_from_row(row: &sqlx::any::AnyRow) -> Result<ReplyView> {
         id: row.try_get("id")?,
         shop: row.try_get("shop")?,
         ticket: row.try_get("number")?,
-        kind: row.try_get("kind")?,
+        kind: column(row, "kind", ReplyKind::parse)?,
         intent: row.try_get("intent")?,
         lang: row.try_get("lang")?,
-        state: row.try_get("state")?,
+        state: column(row, "state", ReplyState::parse)?,
         due_at: row.try_get("due_at")?,
         to: row.try_get("to_email")?,
         subject: row.try_get("subject")?,
@@ -203,6 +202,12 @@ fn reply_from_row(row: &sqlx::any::AnyRow) -> Result<ReplyView> {
         ticket_id: row.try_get("ticket_id")?,
         reply_to_message: row.try_get("reply_to_message")?,
     })
+}
+
+/// A text column read into its enum; a value this version does not know is an error.
+fn column<T>(row: &sqlx::any::AnyRow, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+    let text: String = row.try_get(name)?;
+    parse(&text).ok_or_else(|| StoreError::Invalid(format!("outbox {name} `{text}`")))
 }
 
 /// A calendar month as text (`2026-11`), for "told once a month".
@@ -576,7 +581,7 @@ impl Store {
         due_at: i64,
         error: &str,
     ) -> Result<LeaseOutcome> {
-        self.leave_sending(lease, "scheduled", Some(due_at), error)
+        self.leave_sending(lease, ReplyState::Scheduled, Some(due_at), error)
             .await
     }
 
@@ -585,7 +590,7 @@ impl Store {
     pub async fn close_reply(
         &self,
         lease: &ReplyLease,
-        state: &str,
+        state: ReplyState,
         reason: &str,
     ) -> Result<LeaseOutcome> {
         self.leave_sending(lease, state, None, reason).await
@@ -596,7 +601,7 @@ impl Store {
     async fn leave_sending(
         &self,
         lease: &ReplyLease,
-        state: &str,
+        state: ReplyState,
         due_at: Option<i64>,
         reason: &str,
     ) -> Result<LeaseOutcome> {
@@ -604,7 +609,7 @@ impl Store {
             "UPDATE outbox SET state = $1, due_at = COALESCE($2, due_at), last_error = $3, lease_until = NULL, \
              lease_owner = NULL, updated_at = $4 WHERE id = $5 AND state = 'sending' AND lease_owner = $6",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(due_at)
         .bind(reason)
         .bind(now_ms())
@@ -632,7 +637,7 @@ impl Store {
         &self,
         shop_id: Option<i64>,
         ticket_id: Option<i64>,
-        state: Option<&str>,
+        state: Option<ReplyState>,
     ) -> Result<Vec<ReplyView>> {
         let sql = format!(
             "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id LEFT JOIN tickets t ON t.id = o.ticket_id \
@@ -642,7 +647,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(shop_id)
             .bind(ticket_id)
-            .bind(state)
+            .bind(state.map(ReplyState::as_str))
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -776,10 +781,10 @@ async fn insert_reply(
          VALUES ($13, $14, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
     )
     .bind(reply.reply_to_message)
-    .bind(&reply.kind)
+    .bind(reply.kind.as_str())
     .bind(&reply.intent)
     .bind(&reply.lang)
-    .bind(&reply.state)
+    .bind(reply.state.as_str())
     .bind(reply.due_at)
     .bind(&reply.to_email)
     .bind(&reply.to_name)

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use guichet::model::{ReplyKind, ReplyState};
 use guichet::store::{NewReply, Store};
 use mail_parser::MessageParser;
 
@@ -517,10 +518,10 @@ async fn outbox_suite(store: Store) {
         shop_id: shop.id,
         ticket_id: Some(pending[0].ticket_id),
         reply_to_message: Some(pending[0].id),
-        kind: "answer".into(),
+        kind: ReplyKind::Answer,
         intent: Some("other".into()),
         lang: "fr".into(),
-        state: "scheduled".into(),
+        state: ReplyState::Scheduled,
         due_at: 0,
         to_email: "a@client.test".into(),
         to_name: None,
@@ -557,14 +558,14 @@ async fn outbox_suite(store: Store) {
     );
     // Leased with a lease that has already run out, as if the process died mid-send.
     let leased = store.lease_due_reply(-1).await.unwrap().unwrap();
-    assert_eq!(leased.reply.state, "sending");
+    assert_eq!(leased.reply.state, ReplyState::Sending);
     assert!(
         store.lease_due_reply(60_000).await.unwrap().is_none(),
         "never handed out twice"
     );
     assert_eq!(store.expire_sending_replies().await.unwrap(), 1);
     let after = store.reply(leased.lease.id).await.unwrap();
-    assert_eq!(after.state, "uncertain");
+    assert_eq!(after.state, ReplyState::Uncertain);
     assert!(
         store.lease_due_reply(60_000).await.unwrap().is_none(),
         "an uncertain reply is not resent by itself"

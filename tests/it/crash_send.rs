@@ -10,6 +10,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use guichet::crypto::SealingKey;
+use guichet::model::ReplyState;
 use guichet::store::Store;
 use mail_parser::MessageParser;
 use rand::{Rng, SeedableRng};
@@ -139,7 +140,7 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path, kills_wanted:
                 .await
                 .unwrap()
                 .iter()
-                .filter(|r| r.state == "scheduled" || r.state == "sending")
+                .filter(|r| r.state == ReplyState::Scheduled || r.state == ReplyState::Sending)
                 .count()
         })
     };
@@ -154,8 +155,8 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path, kills_wanted:
         std::thread::sleep(Duration::from_millis(200));
     }
     let replies = runtime.block_on(store.replies(None, None, None)).unwrap();
-    let count = |state: &str| replies.iter().filter(|r| r.state == state).count();
-    let sent = count("sent");
+    let count = |state: ReplyState| replies.iter().filter(|r| r.state == state).count();
+    let sent = count(ReplyState::Sent);
     // Everything accepted has been delivered: the answers recorded as sent are there, and
     // Postfix holds nothing more.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -176,9 +177,9 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path, kills_wanted:
     let arrived = |message_id: &str| inbox.contains_key(message_id);
     let uncertain_arrived = replies
         .iter()
-        .filter(|r| r.state == "uncertain" && arrived(&r.message_id))
+        .filter(|r| r.state == ReplyState::Uncertain && arrived(&r.message_id))
         .count();
-    let (uncertain, failed) = (count("uncertain"), count("failed"));
+    let (uncertain, failed) = (count(ReplyState::Uncertain), count(ReplyState::Failed));
     eprintln!(
         "crash_send: {database} {REPLIES} due answers, {kills} SIGKILLs in {:.0?} (whole test {:.0?}): \
          {sent} sent, {uncertain} uncertain ({uncertain_arrived} of them arrived, {} not), {failed} failed, \

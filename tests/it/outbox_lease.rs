@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use guichet::model::{ReplyKind, ReplyState};
+
 use guichet::crypto::SealingKey;
 use guichet::store::{
     DecisionRecord, LeaseOutcome, LeasedReply, NewMailbox, NewReply, ReplyAction, Store,
@@ -65,10 +67,10 @@ pub(crate) async fn due_replies(
             shop_id,
             ticket_id: Some(message.ticket_id),
             reply_to_message: Some(message.id),
-            kind: "answer".into(),
+            kind: ReplyKind::Answer,
             intent: Some("other".into()),
             lang: "fr".into(),
-            state: "scheduled".into(),
+            state: ReplyState::Scheduled,
             due_at: 0,
             to_email: message.from_email.clone(),
             to_name: None,
@@ -120,8 +122,10 @@ async fn late_node_changes_nothing(node: &Store, late: &LeasedReply) {
         node.retry_reply(lease, 0, "refused, try later")
             .await
             .unwrap(),
-        node.close_reply(lease, "failed", "refused").await.unwrap(),
-        node.close_reply(lease, "uncertain", "connection broke")
+        node.close_reply(lease, ReplyState::Failed, "refused")
+            .await
+            .unwrap(),
+        node.close_reply(lease, ReplyState::Uncertain, "connection broke")
             .await
             .unwrap(),
         node.renew_reply_lease(lease, 60_000).await.unwrap(),
@@ -140,13 +144,13 @@ async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
     // outlived its lease.
     let a = node_a.lease_due_reply(-1).await.unwrap().unwrap();
     assert_eq!(a.lease.id, ids[0]);
-    assert_eq!(a.reply.state, "sending");
+    assert_eq!(a.reply.state, ReplyState::Sending);
     let ticket = a.reply.ticket.unwrap();
     let messages_before = message_count(&node_a, shop.id, ticket).await;
 
     assert_eq!(node_b.expire_sending_replies().await.unwrap(), 1);
     let expired = node_b.reply(ids[0]).await.unwrap();
-    assert_eq!(expired.state, "uncertain");
+    assert_eq!(expired.state, ReplyState::Uncertain);
     late_node_changes_nothing(&node_a, &a).await;
 
     // An employee sends it again; B leases it (a new lease) while A still believes it has it.
@@ -159,7 +163,7 @@ async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
     let b = node_b.lease_due_reply(60_000).await.unwrap().unwrap();
     assert_eq!(b.lease.id, ids[0]);
     let taken_over = node_b.reply(ids[0]).await.unwrap();
-    assert_eq!(taken_over.state, "sending");
+    assert_eq!(taken_over.state, ReplyState::Sending);
     late_node_changes_nothing(&node_a, &a).await;
 
     // B's lease is the one that counts, once: after its outcome, nothing else moves the row.
@@ -175,14 +179,17 @@ async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
         LeaseOutcome::Applied
     );
     let sent = node_b.reply(ids[0]).await.unwrap();
-    assert_eq!(sent.state, "sent");
+    assert_eq!(sent.state, ReplyState::Sent);
     assert_eq!(
         message_count(&node_a, shop.id, ticket).await,
         messages_before + 1
     );
     for late in [&a.lease, &b.lease] {
         assert_eq!(
-            node_a.close_reply(late, "failed", "late").await.unwrap(),
+            node_a
+                .close_reply(late, ReplyState::Failed, "late")
+                .await
+                .unwrap(),
             LeaseOutcome::LeaseLost
         );
         assert_eq!(
@@ -227,14 +234,14 @@ async fn a_renewed_lease_outlives_a_slow_exchange(node_a: Store, node_b: Store) 
     let mut seen_sending = false;
     while !sending.is_finished() {
         taken_by_b += node_b.expire_sending_replies().await.unwrap();
-        seen_sending |= node_b.reply(ids[0]).await.unwrap().state == "sending";
+        seen_sending |= node_b.reply(ids[0]).await.unwrap().state == ReplyState::Sending;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let summary = sending.await.unwrap();
     assert!(seen_sending, "B saw the reply in `sending` while A sent it");
     assert_eq!(taken_by_b, 0, "B never found the lease run out");
     assert_eq!((summary.sent, summary.lease_lost), (1, 0), "{summary:?}");
-    assert_eq!(node_b.reply(ids[0]).await.unwrap().state, "sent");
+    assert_eq!(node_b.reply(ids[0]).await.unwrap().state, ReplyState::Sent);
     let received = wait_for_messages(server, &customer, "INBOX", 1).await;
     assert_eq!(received.len(), 1);
 }

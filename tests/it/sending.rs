@@ -3,7 +3,7 @@
 //! name Guichet greets the SMTP server with.
 
 use guichet::crypto::SealingKey;
-use guichet::model::UiLang;
+use guichet::model::{ReplyKind, ReplyState, UiLang};
 use guichet::outbound::{Refusal, SendError, SmtpSettings, send};
 use guichet::store::{DecisionRecord, NewReply, Store};
 use mail_parser::MessageParser;
@@ -70,10 +70,10 @@ async fn automatic_and_employee_headers(store: Store, dir: &std::path::Path) {
                 shop_id,
                 ticket_id: Some(message.ticket_id),
                 reply_to_message: Some(message.id),
-                kind: "answer".into(),
+                kind: ReplyKind::Answer,
                 intent: Some("password".into()),
                 lang: "fr".into(),
-                state: "scheduled".into(),
+                state: ReplyState::Scheduled,
                 due_at: 0,
                 to_email: customer.email.clone(),
                 to_name: None,
@@ -106,7 +106,7 @@ async fn automatic_and_employee_headers(store: Store, dir: &std::path::Path) {
     )
     .await
     .unwrap();
-    assert_eq!(employee.state, "sent", "{employee:?}");
+    assert_eq!(employee.state, ReplyState::Sent, "{employee:?}");
 
     let received = wait_for_messages(server, &customer, "INBOX", 2).await;
     let parsed: Vec<_> = received
