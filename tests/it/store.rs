@@ -6,7 +6,7 @@ use guichet::store::{
 };
 use guichet::triage::Triager;
 
-use crate::support::TestDatabase;
+use crate::support::store_tests;
 
 pub(crate) fn parsed(message_id: &str, from: &str, subject: &str, date_ms: i64) -> ParsedMessage {
     ParsedMessage {
@@ -407,23 +407,4 @@ async fn suite(store: Store) {
     ));
 }
 
-#[tokio::test]
-async fn store_suite_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    suite(store).await;
-}
-
-#[tokio::test]
-async fn store_suite_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    suite(store.clone()).await;
-    store.close().await;
-}
+store_tests!(suite => store_suite_sqlite, store_suite_postgres);

@@ -445,6 +445,19 @@ impl MailServer {
         let _ = session.command("LOGOUT");
     }
 
+    /// APPENDs to the INBOX of `mailbox` a plain-text mail from `from`, with a Message-ID.
+    pub fn append_mail(
+        &self,
+        mailbox: &TestMailbox,
+        from: &str,
+        subject: &str,
+        body: &str,
+        message_id: &str,
+    ) {
+        let raw = super::sample_mail(from, &mailbox.email, subject, body, Some(message_id), &[]);
+        self.append(mailbox, "INBOX", &raw);
+    }
+
     /// Messages in a folder not flagged \Seen, read from the Maildir file names.
     pub fn unseen_count(&self, mailbox: &TestMailbox, folder: &str) -> usize {
         let root = self.maildir(mailbox, folder);
