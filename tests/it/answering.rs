@@ -11,7 +11,9 @@ use mail_parser::MessageParser;
 use crate::cli::{guichet, ok, run};
 use crate::outbound::wait_for_messages;
 pub(crate) use crate::support::cli::json;
-use crate::support::cli::{set_shop, shop_sending_to, sync_once, ticket_shown, tickets_list};
+use crate::support::cli::{
+    set_shop, shop_sending_to, sync_once, ticket_shown, ticket_with_subject, tickets_list,
+};
 use crate::support::{MailServer, TestMailbox, sample_mail, store_tests};
 
 /// A shop whose mailbox sends through the harness's submission server (STARTTLS, AUTH with
@@ -33,6 +35,17 @@ pub(crate) fn shop_with_answers(
         ],
     );
     shop
+}
+
+/// A data dir with a shop answering after `delay` (see [`shop_with_answers`]), and a
+/// customer's mailbox.
+fn shop_and_customer(
+    server: &MailServer,
+    delay: &str,
+) -> (tempfile::TempDir, TestMailbox, TestMailbox) {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = shop_with_answers(server, dir.path(), delay);
+    (dir, shop, server.new_mailbox("customer"))
 }
 
 /// The shop's INBOX, where a customer (Marie Dupont) writes from her own mailbox.
@@ -67,9 +80,7 @@ pub(crate) fn replies(dir: &std::path::Path) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_question_is_answered_once_with_order_data_and_copied_to_sent() {
     let server = MailServer::shared();
-    let dir = tempfile::tempdir().unwrap();
-    let shop = shop_with_answers(server, dir.path(), "0s");
-    let customer = server.new_mailbox("customer");
+    let (dir, shop, customer) = shop_and_customer(server, "0s");
     let inbox = Inbox::new(server, &shop, &customer);
     let orders = dir.path().join("orders.csv");
     std::fs::write(
@@ -169,9 +180,7 @@ async fn a_question_is_answered_once_with_order_data_and_copied_to_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn machines_get_nothing_and_missing_information_is_asked_then_collected() {
     let server = MailServer::shared();
-    let dir = tempfile::tempdir().unwrap();
-    let shop = shop_with_answers(server, dir.path(), "0s");
-    let customer = server.new_mailbox("customer");
+    let (dir, shop, customer) = shop_and_customer(server, "0s");
     let inbox = Inbox::new(server, &shop, &customer);
     server.append(
         &shop,
@@ -193,15 +202,8 @@ async fn machines_get_nothing_and_missing_information_is_asked_then_collected() 
     sync_once(dir.path());
     let tickets = tickets_list(dir.path());
     let number_of = |subject: &str| {
-        tickets
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["subject"] == subject)
-            .unwrap()["number"]
-            .as_i64()
-            .unwrap()
-            .to_string()
+        let number = &ticket_with_subject(&tickets, subject)["number"];
+        number.as_i64().unwrap().to_string()
     };
     let auto = ticket_shown(dir.path(), &number_of("Réponse automatique : absent"));
     assert_eq!(auto["messages"][0]["decision"]["reason"], "auto_submitted");
@@ -261,10 +263,8 @@ async fn machines_get_nothing_and_missing_information_is_asked_then_collected() 
 #[test]
 fn delays_shadow_mode_replay_quota_and_refusals() {
     let server = MailServer::shared();
-    let dir = tempfile::tempdir().unwrap();
     // The natural delay: the answer waits 3 hours, visible and cancellable.
-    let shop = shop_with_answers(server, dir.path(), "3h");
-    let customer = server.new_mailbox("customer");
+    let (dir, shop, customer) = shop_and_customer(server, "3h");
     let inbox = Inbox::new(server, &shop, &customer);
     inbox.receives("Mot de passe", "Bonjour, je n'arrive plus à me connecter à mon compte client, j'ai oublié mon mot de passe.", "pw-1@client.example");
     sync_once(dir.path());

@@ -11,7 +11,8 @@ use rand::Rng;
 #[allow(unused_imports)]
 pub(crate) use crate::support::cli::{add_mailbox, add_mailbox_sending_to, guichet, ok, run};
 use crate::support::cli::{
-    assert_success, shop_watching, sync_once, ticket_shown, tickets_json, tickets_list, with_stdin,
+    assert_success, empty_shop, new_shop, sync_once, ticket_shown, tickets_json, tickets_list,
+    with_stdin,
 };
 use crate::support::{MailServer, TestMailbox, eventually, guichet_cmd, open_data_dir};
 
@@ -19,17 +20,12 @@ use crate::support::{MailServer, TestMailbox, eventually, guichet_cmd, open_data
 fn mailbox_add_test_sync_and_json_shapes() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("cli");
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let dir = empty_shop();
 
     // A wrong password is refused with a clear message, and nothing is saved.
-    let refused = add_mailbox(
-        dir.path(),
-        &mailbox,
-        server.imaps_port,
-        "wrong-password",
-        &[],
-    );
+    let add_with =
+        |password: &str| add_mailbox(dir.path(), &mailbox, server.imaps_port, password, &[]);
+    let refused = add_with("wrong-password");
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stdout).to_string()
         + &String::from_utf8_lossy(&refused.stderr);
@@ -42,13 +38,7 @@ fn mailbox_add_test_sync_and_json_shapes() {
         "the password never appears: {said}"
     );
 
-    assert_success(&add_mailbox(
-        dir.path(),
-        &mailbox,
-        server.imaps_port,
-        &mailbox.password,
-        &[],
-    ));
+    assert_success(&add_with(&mailbox.password));
     let listed = ok(guichet(dir.path(), &["mailbox", "list", "--json"]));
     assert!(!listed.contains(&mailbox.password));
     let db = std::fs::read(dir.path().join("guichet.db")).unwrap();
@@ -76,25 +66,9 @@ fn mailbox_add_test_sync_and_json_shapes() {
 
     let list = tickets_list(dir.path());
     let ticket = &list[0];
-    for key in [
-        "number",
-        "shop",
-        "subject",
-        "customer_email",
-        "customer_name",
-        "status",
-        "assignee",
-        "contact",
-        "language",
-        "message_count",
-        "created_at",
-        "updated_at",
-    ] {
-        assert!(
-            ticket.get(key).is_some(),
-            "tickets list --json has `{key}`: {ticket}"
-        );
-    }
+    let keys = "number shop subject customer_email customer_name status assignee contact \
+                language message_count created_at updated_at";
+    assert_has(ticket, keys, "tickets list --json");
     assert_eq!(ticket["customer_email"], "gina@client.test");
     assert_eq!(ticket["status"], "open");
     assert_eq!(ticket["message_count"], 1);
@@ -102,19 +76,8 @@ fn mailbox_add_test_sync_and_json_shapes() {
     let number = ticket["number"].as_i64().unwrap().to_string();
     let shown = ticket_shown(dir.path(), &number);
     let message = &shown["messages"][0];
-    for key in [
-        "message_id",
-        "from",
-        "date",
-        "subject",
-        "new_text",
-        "attachments",
-    ] {
-        assert!(
-            message.get(key).is_some(),
-            "tickets show --json has `{key}`: {message}"
-        );
-    }
+    let keys = "message_id from date subject new_text attachments";
+    assert_has(message, keys, "tickets show --json");
     assert_eq!(message["message_id"], "g1@client.test");
     assert_eq!(message["from"], "gina@client.test");
     assert!(message["new_text"].as_str().unwrap().contains("la facture"));
@@ -124,10 +87,17 @@ fn mailbox_add_test_sync_and_json_shapes() {
     assert!(french.contains("nouveaux messages: 0"), "{french}");
 }
 
+/// Asserts that the JSON object `value`, printed by `what`, has each of the `keys` (separated
+/// by white space).
+fn assert_has(value: &serde_json::Value, keys: &str, what: &str) {
+    for key in keys.split_whitespace() {
+        assert!(value.get(key).is_some(), "{what} has `{key}`: {value}");
+    }
+}
+
 #[test]
 fn mailbox_test_explains_failures_in_french_and_english() {
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let dir = empty_shop();
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -234,14 +204,12 @@ fn demo_files_sample_mail_once() {
 fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
     const MESSAGES: usize = 2000;
     let server = MailServer::shared();
-    let mailbox = server.new_mailbox("crash");
+    let (dir, mailbox) = new_shop(server, "crash");
     server.seed_maildir(
         &mailbox,
         "INBOX",
         (0..MESSAGES).map(crate::support::realistic_mail),
     );
-    let dir = tempfile::tempdir().unwrap();
-    shop_watching(dir.path(), server, &mailbox);
 
     // Kill a running import at random points until one run gets to the end by itself. The
     // moment is picked from the import's own progress lines (one per committed batch of 25),
@@ -298,9 +266,7 @@ fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
 #[test]
 fn serve_files_new_mail_through_idle_quickly() {
     let server = MailServer::shared();
-    let mailbox = server.new_mailbox("idle");
-    let dir = tempfile::tempdir().unwrap();
-    shop_watching(dir.path(), server, &mailbox);
+    let (dir, mailbox) = new_shop(server, "idle");
 
     // Polling every 10 minutes: only IDLE can bring the mail in within seconds.
     let mut serve = guichet(dir.path(), &["serve"])

@@ -12,7 +12,7 @@ use guichet::runtime::{RuntimeOptions, Supervisor};
 
 use crate::cli::{add_mailbox, filed_messages, guichet, ok};
 use crate::intake::Instance;
-use crate::support::cli::{shop_watching, sync_once, tickets_json};
+use crate::support::cli::{empty_shop, new_shop, sync_once, tickets_json};
 use crate::support::{
     MailServer, TestMailbox, eventually, eventually_async, open_data_dir, realistic_mail,
     sample_mail,
@@ -137,8 +137,7 @@ fn remove_mailbox(dir: &std::path::Path, mailbox: &TestMailbox) -> std::process:
 fn serve_watches_a_mailbox_added_while_it_runs_and_stops_when_it_is_removed() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("runtime-added");
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let dir = empty_shop();
     // Polling every 10 minutes: only the reconcile loop can notice the new mailbox in seconds.
     let mut serve = Serve::start(dir.path(), &[("GUICHET_SYNC_POLL_INTERVAL", "10m")]);
     server.append_mail(
@@ -314,10 +313,8 @@ async fn supervisor_restarts_a_watcher_whose_folders_changed_and_stops_idle_at_o
 async fn sigterm_mid_import_exits_within_10_s_releases_the_lease_and_files_nothing_twice() {
     const MESSAGES: usize = 3000;
     let server = MailServer::shared();
-    let mailbox = server.new_mailbox("runtime-sigterm");
+    let (dir, mailbox) = new_shop(server, "runtime-sigterm");
     server.seed_maildir(&mailbox, "INBOX", (0..MESSAGES).map(realistic_mail));
-    let dir = tempfile::tempdir().unwrap();
-    shop_watching(dir.path(), server, &mailbox);
 
     // Small batches make the import last long enough to be cut in the middle.
     let mut serve = Serve::start(dir.path(), &[("GUICHET_SYNC_BATCH_SIZE", "25")]);

@@ -4,13 +4,13 @@
 use guichet::shop::{ImportedOrders, Order, find_order};
 use guichet::store::Store;
 
-use crate::cli::{guichet, ok, run};
+use crate::cli::{guichet, run};
+use crate::support::cli::empty_shop;
 use crate::support::{open_data_dir, store_tests};
 
 #[tokio::test]
 async fn a_french_spreadsheet_export_imports_its_good_rows_and_names_the_bad_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let dir = empty_shop();
     let file = dir.path().join("commandes.csv");
     // What a French spreadsheet writes: a byte order mark, `;`, CRLF, its own column names
     // and order, a quoted value holding the separator, an extra column, blank rows at the end.

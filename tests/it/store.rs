@@ -154,16 +154,17 @@ async fn suite(store: Store) {
     );
 
     // Same message again: a duplicate, nothing new.
-    let again = store
-        .file_batch(
-            shop.id,
-            Some(mailbox_id),
+    let file_first_in = async |shop_id, mailbox_id| {
+        let filing = store.file_batch(
+            shop_id,
+            mailbox_id,
             None,
             None,
             std::slice::from_ref(&first),
-        )
-        .await
-        .unwrap();
+        );
+        filing.await.unwrap()
+    };
+    let again = file_first_in(shop.id, Some(mailbox_id)).await;
     assert_eq!((again.new_messages, again.duplicates), (0, 1));
 
     // Reply by References, by tag, by subject; a tag from someone else opens a new ticket.
@@ -225,16 +226,7 @@ async fn suite(store: Store) {
     assert_eq!(messages[0].attachments[0].size, 10);
 
     // Other shops are separate worlds: same Message-ID files again there, numbering restarts.
-    let there = store
-        .file_batch(
-            other_shop.id,
-            None,
-            None,
-            None,
-            std::slice::from_ref(&first),
-        )
-        .await
-        .unwrap();
+    let there = file_first_in(other_shop.id, None).await;
     assert_eq!((there.new_messages, there.new_tickets), (1, 1));
     assert_eq!(
         store.tickets(Some(other_shop.id)).await.unwrap()[0].number,

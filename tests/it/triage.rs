@@ -5,7 +5,9 @@ use guichet::store::Store;
 use guichet::triage::{Reason, ShopExample, Triager};
 
 use crate::cli::{guichet, ok, run};
-use crate::support::cli::{shop_watching, sync_once, ticket_shown, tickets_list, with_stdin};
+use crate::support::cli::{
+    new_shop, sync_once, ticket_shown, ticket_with_subject, tickets_list, with_stdin,
+};
 use crate::support::{MailServer, TestDatabase, sample_mail, store_tests};
 
 #[test]
@@ -158,9 +160,7 @@ fn eval_reports_scores_confusion_curve_and_facts() {
 #[test]
 fn synced_mail_is_triaged_and_the_shop_teaches_its_model() {
     let server = MailServer::shared();
-    let mailbox = server.new_mailbox("triage");
-    let dir = tempfile::tempdir().unwrap();
-    shop_watching(dir.path(), server, &mailbox);
+    let (dir, mailbox) = new_shop(server, "triage");
     server.append_mail(
         &mailbox,
         "Marie Dupont <marie@client.example>",
@@ -239,15 +239,7 @@ fn synced_mail_is_triaged_and_the_shop_teaches_its_model() {
     );
     sync_once(dir.path());
     let tickets = tickets_list(dir.path());
-    let intent_of = |subject: &str| {
-        tickets
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["subject"] == subject)
-            .map(|t| t["intent"].clone())
-            .unwrap()
-    };
+    let intent_of = |subject: &str| ticket_with_subject(&tickets, subject)["intent"].clone();
     assert_eq!(intent_of("Colis"), "complaint");
     assert_eq!(intent_of("Facture"), "other");
 }
@@ -361,11 +353,13 @@ async fn triager_cache_suite(url: &str, blobs: &std::path::Path) {
     assert_eq!(second.triage(invoice.0, invoice.1).intent, "invoice");
 
     // A setting changed elsewhere is seen at once, without decoding the model again.
-    other_node
-        .set_intent_enabled(shop.id, "invoice", false)
-        .await
-        .unwrap();
-    let disabled = store.shop_triager(shop.id).await.unwrap();
+    let enable_invoices = async |enabled| {
+        let setting = other_node.set_intent_enabled(shop.id, "invoice", enabled);
+        setting.await.unwrap();
+    };
+    let load = async || store.shop_triager(shop.id).await.unwrap();
+    enable_invoices(false).await;
+    let disabled = load().await;
     assert_eq!(disabled.triage(invoice.0, invoice.1).intent, "other");
     assert!(same_model(&first, &disabled));
     let rule = other_node
@@ -382,11 +376,8 @@ async fn triager_cache_suite(url: &str, blobs: &std::path::Path) {
         "complaint"
     );
     other_node.delete_intent_rule(shop.id, rule).await.unwrap();
-    other_node
-        .set_intent_enabled(shop.id, "invoice", true)
-        .await
-        .unwrap();
-    let restored = store.shop_triager(shop.id).await.unwrap();
+    enable_invoices(true).await;
+    let restored = load().await;
     assert_eq!(restored.triage(invoice.0, invoice.1).intent, "invoice");
     assert!(same_model(&first, &restored));
 

@@ -72,6 +72,19 @@ pub fn tickets_list(dir: &Path) -> serde_json::Value {
     json(&tickets_json(dir))
 }
 
+/// The ticket of `tickets` (as `tickets list --json` prints them) with this subject.
+pub fn ticket_with_subject<'a>(
+    tickets: &'a serde_json::Value,
+    subject: &str,
+) -> &'a serde_json::Value {
+    tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["subject"] == subject)
+        .unwrap()
+}
+
 /// `guichet tickets show NUMBER --json`.
 pub fn ticket_shown(dir: &Path, number: &str) -> serde_json::Value {
     json(&ok(guichet(dir, &["tickets", "show", number, "--json"])))
@@ -124,6 +137,13 @@ pub fn add_mailbox_sending_to(
     with_stdin(guichet(dir, &args), format!("{password}\n").as_bytes())
 }
 
+/// A new data dir with the shop "boutique", no mailbox yet.
+pub fn empty_shop() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    dir
+}
+
 /// The shop "boutique" in `dir`, watching `mailbox` over IMAPS on the test server (with its
 /// password) and sending through SMTP at (port, security).
 pub fn shop_sending_to(dir: &Path, server: &MailServer, mailbox: &TestMailbox, smtp: (u16, &str)) {
@@ -142,6 +162,15 @@ pub fn shop_sending_to(dir: &Path, server: &MailServer, mailbox: &TestMailbox, s
 /// The shop "boutique" in `dir`, watching `mailbox` over IMAPS on the test server.
 pub fn shop_watching(dir: &Path, server: &MailServer, mailbox: &TestMailbox) {
     shop_sending_to(dir, server, mailbox, (25, "none"));
+}
+
+/// A data dir with the shop "boutique" watching a new mailbox of the test server (named for
+/// `purpose`) over IMAPS.
+pub fn new_shop(server: &MailServer, purpose: &str) -> (tempfile::TempDir, TestMailbox) {
+    let mailbox = server.new_mailbox(purpose);
+    let dir = tempfile::tempdir().unwrap();
+    shop_watching(dir.path(), server, &mailbox);
+    (dir, mailbox)
 }
 
 /// `guichet shop set boutique --OPTION VALUE…`.
