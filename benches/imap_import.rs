@@ -12,22 +12,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use guichet::crypto::SealingKey;
-use guichet::intake::imap::{ImapClient, ImapSettings, Security};
-use guichet::intake::sync::{self, LogProgress, SyncOptions};
-use guichet::model::UiLang;
-use guichet::store::Store;
-use secrecy::SecretString;
-
-fn settings(server: &support::MailServer, mailbox: &support::TestMailbox) -> ImapSettings {
-    ImapSettings {
-        host: "127.0.0.1".into(),
-        port: server.imap_port,
-        security: Security::None,
-        accept_invalid_certs: false,
-        username: mailbox.email.clone(),
-        password: SecretString::from(mailbox.password.clone()),
-    }
-}
+use guichet::intake::imap::{ImapClient, ImapSettings};
+use guichet::intake::sync;
 
 async fn bare_fetch(settings: &ImapSettings) -> (Duration, Vec<Vec<u8>>) {
     let started = Instant::now();
@@ -95,25 +81,13 @@ async fn guichet_import(
     messages: usize,
 ) -> Duration {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("guichet.db").display()
-    );
-    let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
+    let store = support::open_data_dir(dir.path()).await;
     let key = SealingKey::from_hex(&"42".repeat(32)).unwrap();
     let shop = store.add_shop("bench").await.unwrap();
     let new = support::watched_mailbox(mailbox, server.imap_port, false, &["INBOX"], &key);
     store.add_mailbox(shop.id, &new).await.unwrap();
-    let options = SyncOptions {
-        batch_size: 500,
-        node_name: "bench".into(),
-        lang: UiLang::En,
-        attempts: 1,
-    };
     let started = Instant::now();
-    let summaries = sync::sync_all_once(&store, &key, &options, &LogProgress::default())
-        .await
-        .unwrap();
+    let summaries = support::sync_pass(&store, &key, "bench", 500, 1).await;
     let elapsed = started.elapsed();
     let filed: u64 = summaries
         .iter()
@@ -128,11 +102,7 @@ async fn guichet_import(
 /// Parse alone, then filing alone (batches of 500 into a fresh SQLite store).
 async fn stages(raws: &[Vec<u8>]) -> (Duration, Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("guichet.db").display()
-    );
-    let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
+    let store = support::open_data_dir(dir.path()).await;
     let shop = store.add_shop("stages").await.unwrap();
     let triager = guichet::triage::Triager::default();
     let started = Instant::now();
@@ -177,7 +147,7 @@ async fn main() {
         (0..messages).map(support::realistic_mail),
     );
     let work = tempfile::tempdir().unwrap();
-    let settings = settings(server, &mailbox);
+    let settings = support::plain_imap(server, &mailbox);
     // The first read builds Dovecot's index; it is not measured.
     let (_, raws) = bare_fetch(&settings).await;
     let bytes: usize = raws.iter().map(Vec::len).sum();

@@ -182,9 +182,28 @@ const SHIPPED: &[Shipped] = &[
     },
 ];
 
-const ORDER_STATUS_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
+/// A template's body between what every template of its language opens and closes with: the
+/// greeting (with the customer's name when known) and the signature (else the shop's name).
+macro_rules! template {
+    (fr, $body:literal) => {
+        concat!(
+            "Bonjour{{ \" \" ~ customer_name if customer_name else \"\" }},\n\n",
+            $body,
+            "\nBien cordialement,\n{{ signature if signature else shop_name }}\n"
+        )
+    };
+    (en, $body:literal) => {
+        concat!(
+            "Hello{{ \" \" ~ customer_name if customer_name else \"\" }},\n\n",
+            $body,
+            "\nKind regards,\n{{ signature if signature else shop_name }}\n"
+        )
+    };
+}
 
-Merci pour votre message.
+const ORDER_STATUS_FR: &str = template!(
+    fr,
+    r#"Merci pour votre message.
 {% if order %}
 
 Voici où en est votre commande {{ order.reference }}{{ " du " ~ order.date if order.date else "" }} : {{ order.status_label }}.
@@ -225,14 +244,12 @@ Il vous suffit de répondre à ce message.
 
 Nous vérifions où en est votre commande{{ " " ~ order_reference if order_reference else "" }} et revenons vers vous très vite.
 {% endif %}
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const ORDER_STATUS_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-Thank you for your message.
+const ORDER_STATUS_EN: &str = template!(
+    en,
+    r#"Thank you for your message.
 {% if order %}
 
 Here is where your order {{ order.reference }}{{ ", placed on " ~ order.date ~ "," if order.date else "" }} stands: {{ order.status_label }}.
@@ -273,14 +290,12 @@ Simply reply to this message.
 
 We are checking on your order{{ " " ~ order_reference if order_reference else "" }} and will get back to you very soon.
 {% endif %}
+"#
+);
 
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
-
-const RETURN_EXCHANGE_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
-
-Merci pour votre message. Un retour ou un échange se fait simplement :
+const RETURN_EXCHANGE_FR: &str = template!(
+    fr,
+    r#"Merci pour votre message. Un retour ou un échange se fait simplement :
 
 1. vous nous indiquez le ou les articles concernés, et si vous préférez un échange ou un remboursement ;
 2. nous vous envoyons les instructions de retour (l'adresse et, selon le cas, une étiquette) ;
@@ -296,14 +311,12 @@ Pour préparer votre retour, pourriez-vous nous indiquer :
 
 Nous avons bien noté votre demande{{ " pour la commande " ~ order_reference if order_reference else "" }} : un membre de notre équipe vous envoie les instructions de retour très prochainement.
 {% endif %}
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const RETURN_EXCHANGE_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-Thank you for your message. Returning or exchanging an item is simple:
+const RETURN_EXCHANGE_EN: &str = template!(
+    en,
+    r#"Thank you for your message. Returning or exchanging an item is simple:
 
 1. you tell us which item or items, and whether you would prefer an exchange or a refund;
 2. we send you the return instructions (the address and, where applicable, a label);
@@ -319,14 +332,12 @@ To prepare your return, could you send us:
 
 We have noted your request{{ " for order " ~ order_reference if order_reference else "" }}: a member of our team will send you the return instructions very shortly.
 {% endif %}
+"#
+);
 
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
-
-const REFUND_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
-
-Merci pour votre message : nous avons bien reçu votre demande de remboursement{{ " pour la commande " ~ order_reference if order_reference else "" }}.
+const REFUND_FR: &str = template!(
+    fr,
+    r#"Merci pour votre message : nous avons bien reçu votre demande de remboursement{{ " pour la commande " ~ order_reference if order_reference else "" }}.
 {% if order and order.status == "refunded" %}
 
 D'après nos informations, cette commande a déjà été remboursée. Un membre de notre équipe vérifie tout de même et vous le confirme très vite.
@@ -342,14 +353,12 @@ Un membre de notre équipe l'examine et vous confirme la suite très vite.
 {% endif %}
 
 Bon à savoir : une fois validé, un remboursement apparaît en général sur votre compte sous 5 à 10 jours ouvrés, selon votre banque et le moyen de paiement utilisé.
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const REFUND_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-Thank you for your message: we have received your refund request{{ " for order " ~ order_reference if order_reference else "" }}.
+const REFUND_EN: &str = template!(
+    en,
+    r#"Thank you for your message: we have received your refund request{{ " for order " ~ order_reference if order_reference else "" }}.
 {% if order and order.status == "refunded" %}
 
 According to our records, this order has already been refunded. A member of our team is double-checking and will confirm it to you very soon.
@@ -365,14 +374,12 @@ A member of our team is looking into it and will confirm the next steps very soo
 {% endif %}
 
 Good to know: once approved, a refund usually shows on your account within 5 to 10 working days, depending on your bank and the payment method used.
+"#
+);
 
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
-
-const CANCEL_ORDER_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
-
-Merci pour votre message : nous avons bien reçu votre demande d'annulation{{ " de la commande " ~ order_reference if order_reference else "" }}.
+const CANCEL_ORDER_FR: &str = template!(
+    fr,
+    r#"Merci pour votre message : nous avons bien reçu votre demande d'annulation{{ " de la commande " ~ order_reference if order_reference else "" }}.
 {% if missing %}
 
 Pour retrouver votre commande au plus vite, pourriez-vous nous indiquer :
@@ -384,14 +391,12 @@ Pour retrouver votre commande au plus vite, pourriez-vous nous indiquer :
 Notre équipe vérifie si elle a déjà quitté notre entrepôt. Si ce n'est pas le cas, nous l'annulons et vous remboursons ; si elle est déjà en route, nous vous expliquerons comment la retourner simplement.
 
 Nous revenons vers vous très vite pour vous le confirmer.
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const CANCEL_ORDER_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-Thank you for your message: we have received your request to cancel{{ " order " ~ order_reference if order_reference else " your order" }}.
+const CANCEL_ORDER_EN: &str = template!(
+    en,
+    r#"Thank you for your message: we have received your request to cancel{{ " order " ~ order_reference if order_reference else " your order" }}.
 {% if missing %}
 
 To find your order as quickly as possible, could you send us:
@@ -403,14 +408,12 @@ To find your order as quickly as possible, could you send us:
 Our team is checking whether it has already left our warehouse. If it has not, we will cancel it and refund you; if it is already on its way, we will explain how to return it easily.
 
 We will get back to you very soon to confirm.
+"#
+);
 
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
-
-const CHANGE_ORDER_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
-
-Merci pour votre message : nous avons bien reçu votre demande de modification{{ " de la commande " ~ order_reference if order_reference else "" }}.
+const CHANGE_ORDER_FR: &str = template!(
+    fr,
+    r#"Merci pour votre message : nous avons bien reçu votre demande de modification{{ " de la commande " ~ order_reference if order_reference else "" }}.
 {% if missing %}
 
 Pour que nous puissions la traiter, pourriez-vous nous indiquer :
@@ -420,14 +423,12 @@ Pour que nous puissions la traiter, pourriez-vous nous indiquer :
 {% endif %}
 
 Une commande peut en général être modifiée tant qu'elle n'a pas été expédiée. Notre équipe vérifie où en est la vôtre et vous confirme la modification très vite.
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const CHANGE_ORDER_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-Thank you for your message: we have received your request to change{{ " order " ~ order_reference if order_reference else " your order" }}.
+const CHANGE_ORDER_EN: &str = template!(
+    en,
+    r#"Thank you for your message: we have received your request to change{{ " order " ~ order_reference if order_reference else " your order" }}.
 {% if missing %}
 
 So that we can handle it, could you send us:
@@ -437,14 +438,12 @@ So that we can handle it, could you send us:
 {% endif %}
 
 An order can usually be changed as long as it has not shipped. Our team is checking where yours stands and will confirm the change very soon.
+"#
+);
 
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
-
-const DAMAGED_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
-
-Nous sommes vraiment désolés que votre commande{{ " " ~ order_reference if order_reference else "" }} ne soit pas arrivée comme elle le devait. Nous allons arranger cela.
+const DAMAGED_FR: &str = template!(
+    fr,
+    r#"Nous sommes vraiment désolés que votre commande{{ " " ~ order_reference if order_reference else "" }} ne soit pas arrivée comme elle le devait. Nous allons arranger cela.
 {% if missing %}
 
 Pour trouver la meilleure solution au plus vite, pourriez-vous nous envoyer, en réponse à ce message :
@@ -457,14 +456,12 @@ Merci pour ces informations : votre dossier est complet. Un membre de notre équ
 {% endif %}
 
 En attendant, merci de conserver l'article et son emballage : nous vous dirons s'il faut nous le renvoyer.
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const DAMAGED_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-We are truly sorry that your order{{ " " ~ order_reference if order_reference else "" }} did not arrive as it should have. We will put this right.
+const DAMAGED_EN: &str = template!(
+    en,
+    r#"We are truly sorry that your order{{ " " ~ order_reference if order_reference else "" }} did not arrive as it should have. We will put this right.
 {% if missing %}
 
 To find the best solution quickly, could you reply to this message with:
@@ -477,14 +474,12 @@ Thank you for these details: your case is complete. A member of our team is taki
 {% endif %}
 
 In the meantime, please keep the item and its packaging: we will let you know whether it needs to be sent back.
+"#
+);
 
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
-
-const INVOICE_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
-
-Merci pour votre message.
+const INVOICE_FR: &str = template!(
+    fr,
+    r#"Merci pour votre message.
 {% if missing %}
 
 Pour vous envoyer la bonne facture, pourriez-vous nous indiquer :
@@ -497,14 +492,12 @@ Nous préparons la facture de votre commande{{ " " ~ order_reference if order_re
 {% endif %}
 
 Si elle doit être établie au nom d'une société, précisez-nous sa raison sociale et son adresse de facturation.
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const INVOICE_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-Thank you for your message.
+const INVOICE_EN: &str = template!(
+    en,
+    r#"Thank you for your message.
 {% if missing %}
 
 So that we send you the right invoice, could you send us:
@@ -517,14 +510,12 @@ We are preparing the invoice for your order{{ " " ~ order_reference if order_ref
 {% endif %}
 
 If it should be made out to a company, please tell us the company name and billing address.
+"#
+);
 
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
-
-const ACCOUNT_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
-
-Merci pour votre message.
+const ACCOUNT_FR: &str = template!(
+    fr,
+    r#"Merci pour votre message.
 
 Si vous n'arrivez plus à vous connecter, le plus simple est de choisir un nouveau mot de passe :
 
@@ -535,14 +526,12 @@ Si vous n'arrivez plus à vous connecter, le plus simple est de choisir un nouve
 Ce lien n'est valable que peu de temps : s'il a expiré, refaites simplement une demande.
 
 Si votre question porte sur autre chose (changer d'adresse e-mail, supprimer votre compte…) ou si le problème persiste, répondez à ce message : un membre de notre équipe s'en occupera.
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const ACCOUNT_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-Thank you for your message.
+const ACCOUNT_EN: &str = template!(
+    en,
+    r#"Thank you for your message.
 
 If you can no longer sign in, the quickest fix is to choose a new password:
 
@@ -553,14 +542,12 @@ If you can no longer sign in, the quickest fix is to choose a new password:
 The link is only valid for a short time: if it has expired, simply ask for a new one.
 
 If your question is about something else (changing your email address, closing your account…) or if the problem persists, reply to this message and a member of our team will take care of it.
+"#
+);
 
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
-
-const PAYMENT_ISSUE_FR: &str = r#"Bonjour{{ " " ~ customer_name if customer_name else "" }},
-
-Merci pour votre message ; nous sommes désolés pour ce souci de paiement.
+const PAYMENT_ISSUE_FR: &str = template!(
+    fr,
+    r#"Merci pour votre message ; nous sommes désolés pour ce souci de paiement.
 
 Rassurez-vous : un paiement qui échoue n'est pas encaissé. Votre banque peut afficher un moment une autorisation temporaire ; elle disparaît d'elle-même sous quelques jours.
 {% if missing %}
@@ -575,14 +562,12 @@ Un membre de notre équipe vérifie le paiement de votre commande{{ " " ~ order_
 {% endif %}
 
 Par sécurité, ne nous envoyez jamais votre numéro de carte complet ni son code par e-mail.
+"#
+);
 
-Bien cordialement,
-{{ signature if signature else shop_name }}
-"#;
-
-const PAYMENT_ISSUE_EN: &str = r#"Hello{{ " " ~ customer_name if customer_name else "" }},
-
-Thank you for your message, and sorry for the trouble with your payment.
+const PAYMENT_ISSUE_EN: &str = template!(
+    en,
+    r#"Thank you for your message, and sorry for the trouble with your payment.
 
 Rest assured: a payment that fails is not taken. Your bank may show a temporary authorisation for a while; it disappears by itself within a few days.
 {% if missing %}
@@ -597,7 +582,5 @@ A member of our team is checking the payment for your order{{ " " ~ order_refere
 {% endif %}
 
 For your security, never send us your full card number or its security code by email.
-
-Kind regards,
-{{ signature if signature else shop_name }}
-"#;
+"#
+);

@@ -866,6 +866,12 @@ mod tests {
     fn amounts(text: &str) -> Vec<String> {
         extract_facts("", text).amounts
     }
+    /// `text` holds the one tracking number `want`, of `carrier`.
+    fn assert_tracked(text: &str, want: &str, carrier: Carrier) {
+        assert_eq!(tracking(text), v(&[want]), "{text}");
+        assert_eq!(carrier_of(want), Some(carrier), "{want}");
+    }
+
     fn v(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
     }
@@ -1070,8 +1076,7 @@ mod tests {
             ),
             ("JVGL0599012345", "JVGL0599012345", Carrier::Dhl),
         ] {
-            assert_eq!(tracking(text), v(&[want]), "{text}");
-            assert_eq!(carrier_of(want), Some(carrier), "{want}");
+            assert_tracked(text, want, carrier);
         }
     }
 
@@ -1117,8 +1122,7 @@ mod tests {
             ),
             ("seguimiento: 12345678", "12345678", Carrier::MondialRelay),
         ] {
-            assert_eq!(tracking(text), v(&[want]), "{text}");
-            assert_eq!(carrier_of(want), Some(carrier), "{want}");
+            assert_tracked(text, want, carrier);
         }
         for text in [
             "12345678",

@@ -9,13 +9,13 @@ use guichet::model::{ReplyKind, ReplyState};
 use guichet::store::{NewReply, Store};
 use mail_parser::MessageParser;
 
-use crate::cli::{add_mailbox_sending_to, guichet, ok, run};
+use crate::cli::{guichet, ok, run};
 use crate::outbound::wait_for_messages;
-use crate::support::{MailServer, TestDatabase, TestMailbox, sample_mail};
-
-pub(crate) fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
+pub(crate) use crate::support::cli::json;
+use crate::support::cli::{
+    set_shop, shop_sending_to, sync_once, ticket_shown, ticket_with_subject, tickets_list,
+};
+use crate::support::{MailServer, TestMailbox, sample_mail, store_tests};
 
 /// A shop whose mailbox sends through the harness's submission server (STARTTLS, AUTH with
 /// the mailbox's password, relayed by Postfix), with answers on after `delay`.
@@ -25,52 +25,50 @@ pub(crate) fn shop_with_answers(
     delay: &str,
 ) -> TestMailbox {
     let shop = server.new_mailbox("shop");
-    ok(guichet(dir, &["shop", "add", "boutique"]));
-    let added = add_mailbox_sending_to(
+    shop_sending_to(dir, server, &shop, (server.submission_port, "starttls"));
+    set_shop(
         dir,
-        &shop,
-        server.imaps_port,
-        &shop.password,
-        (server.submission_port, "starttls"),
-        &[],
+        &[
+            ("--auto-answers", "on"),
+            ("--reply-delay", delay),
+            ("--reply-spread", "0s"),
+            ("--signature", "L'équipe de la Boutique"),
+        ],
     );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let args = [
-        "shop",
-        "set",
-        "boutique",
-        "--auto-answers",
-        "on",
-        "--reply-delay",
-        delay,
-        "--reply-spread",
-        "0s",
-        "--signature",
-        "L'équipe de la Boutique",
-    ];
-    ok(guichet(dir, &args));
     shop
 }
 
-fn customer_mail(
-    from: &TestMailbox,
-    to: &TestMailbox,
-    subject: &str,
-    body: &str,
-    id: &str,
-) -> Vec<u8> {
-    sample_mail(
-        &format!("Marie Dupont <{}>", from.email),
-        &to.email,
-        subject,
-        body,
-        Some(id),
-        &[],
-    )
+/// A data dir with a shop answering after `delay` (see [`shop_with_answers`]), and a
+/// customer's mailbox.
+fn shop_and_customer(
+    server: &MailServer,
+    delay: &str,
+) -> (tempfile::TempDir, TestMailbox, TestMailbox) {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = shop_with_answers(server, dir.path(), delay);
+    (dir, shop, server.new_mailbox("customer"))
+}
+
+/// The shop's INBOX, where a customer (Marie Dupont) writes from her own mailbox.
+struct Inbox<'a> {
+    server: &'a MailServer,
+    shop: &'a TestMailbox,
+    customer: &'a TestMailbox,
+}
+
+impl<'a> Inbox<'a> {
+    fn new(server: &'a MailServer, shop: &'a TestMailbox, customer: &'a TestMailbox) -> Self {
+        Inbox {
+            server,
+            shop,
+            customer,
+        }
+    }
+
+    fn receives(&self, subject: &str, body: &str, id: &str) {
+        let from = format!("Marie Dupont <{}>", self.customer.email);
+        self.server.append_mail(self.shop, &from, subject, body, id);
+    }
 }
 
 pub(crate) fn replies(dir: &std::path::Path) -> Vec<serde_json::Value> {
@@ -83,9 +81,8 @@ pub(crate) fn replies(dir: &std::path::Path) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_question_is_answered_once_with_order_data_and_copied_to_sent() {
     let server = MailServer::shared();
-    let dir = tempfile::tempdir().unwrap();
-    let shop = shop_with_answers(server, dir.path(), "0s");
-    let customer = server.new_mailbox("customer");
+    let (dir, shop, customer) = shop_and_customer(server, "0s");
+    let inbox = Inbox::new(server, &shop, &customer);
     let orders = dir.path().join("orders.csv");
     std::fs::write(
         &orders,
@@ -100,18 +97,12 @@ async fn a_question_is_answered_once_with_order_data_and_copied_to_sent() {
         dir.path(),
         &["orders", "import", orders.to_str().unwrap()],
     ));
-    server.append(
-        &shop,
-        "INBOX",
-        &customer_mail(
-            &customer,
-            &shop,
-            "Où est ma commande ?",
-            "Bonjour,\r\nma commande 1042 n'est toujours pas arrivée, pouvez-vous me dire où elle en est ?\r\nMerci,\r\nMarie",
-            "question-1@client.example",
-        ),
+    inbox.receives(
+        "Où est ma commande ?",
+        "Bonjour,\r\nma commande 1042 n'est toujours pas arrivée, pouvez-vous me dire où elle en est ?\r\nMerci,\r\nMarie",
+        "question-1@client.example",
     );
-    let said = ok(guichet(dir.path(), &["sync", "--once"]));
+    let said = sync_once(dir.path());
     assert!(said.contains("Automatic answers: 1 scheduled"), "{said}");
     assert!(said.contains("1 sent"), "{said}");
 
@@ -155,38 +146,26 @@ async fn a_question_is_answered_once_with_order_data_and_copied_to_sent() {
     assert_eq!(listed[0]["state"], "sent");
     assert_eq!(listed[0]["ticket"], 1001);
     assert_eq!(listed[0]["message_id"], message_id);
-    let show = json(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", "1001", "--json"],
-    )));
+    let show = ticket_shown(dir.path(), "1001");
     assert_eq!(show["replies"][0]["state"], "sent");
     assert_eq!(show["messages"][0]["decision"]["decision"], "answer");
     assert_eq!(show["messages"][1]["direction"], "out");
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    sync_once(dir.path());
     assert_eq!(replies(dir.path()).len(), 1);
 
     // The customer writes again the same day: no second automatic answer, the team takes it.
-    server.append(
-        &shop,
-        "INBOX",
-        &customer_mail(
-            &customer,
-            &shop,
-            "Re: [1001] Où est ma commande ?",
-            "Merci, mais le suivi ne bouge pas depuis 5 jours, vous pouvez vérifier ?",
-            "question-2@client.example",
-        ),
+    inbox.receives(
+        "Re: [1001] Où est ma commande ?",
+        "Merci, mais le suivi ne bouge pas depuis 5 jours, vous pouvez vérifier ?",
+        "question-2@client.example",
     );
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    sync_once(dir.path());
     assert_eq!(
         replies(dir.path()).len(),
         1,
         "at most one automatic answer per ticket per day"
     );
-    let show = json(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", "1001", "--json"],
-    )));
+    let show = ticket_shown(dir.path(), "1001");
     let last = show["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         last["decision"]["reason"], "already_answered_today",
@@ -202,9 +181,8 @@ async fn a_question_is_answered_once_with_order_data_and_copied_to_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn machines_get_nothing_and_missing_information_is_asked_then_collected() {
     let server = MailServer::shared();
-    let dir = tempfile::tempdir().unwrap();
-    let shop = shop_with_answers(server, dir.path(), "0s");
-    let customer = server.new_mailbox("customer");
+    let (dir, shop, customer) = shop_and_customer(server, "0s");
+    let inbox = Inbox::new(server, &shop, &customer);
     server.append(
         &shop,
         "INBOX",
@@ -217,48 +195,24 @@ async fn machines_get_nothing_and_missing_information_is_asked_then_collected() 
             &[("Auto-Submitted", "auto-replied")],
         ),
     );
-    server.append(
-        &shop,
-        "INBOX",
-        &customer_mail(
-            &customer,
-            &shop,
-            "Colis abîmé",
-            "Bonjour, le vase que j'ai reçu hier est arrivé cassé en morceaux, je suis très déçue.",
-            "broken-1@client.example",
-        ),
+    inbox.receives(
+        "Colis abîmé",
+        "Bonjour, le vase que j'ai reçu hier est arrivé cassé en morceaux, je suis très déçue.",
+        "broken-1@client.example",
     );
-    ok(guichet(dir.path(), &["sync", "--once"]));
-    let tickets = json(&ok(guichet(dir.path(), &["tickets", "list", "--json"])));
+    sync_once(dir.path());
+    let tickets = tickets_list(dir.path());
     let number_of = |subject: &str| {
-        tickets
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["subject"] == subject)
-            .unwrap()["number"]
-            .as_i64()
-            .unwrap()
-            .to_string()
+        let number = &ticket_with_subject(&tickets, subject)["number"];
+        number.as_i64().unwrap().to_string()
     };
-    let auto = json(&ok(guichet(
-        dir.path(),
-        &[
-            "tickets",
-            "show",
-            &number_of("Réponse automatique : absent"),
-            "--json",
-        ],
-    )));
+    let auto = ticket_shown(dir.path(), &number_of("Réponse automatique : absent"));
     assert_eq!(auto["messages"][0]["decision"]["reason"], "auto_submitted");
     assert!(auto["replies"].as_array().unwrap().is_empty());
 
     // The damaged item: Guichet asks for exactly what the template needs.
     let broken = number_of("Colis abîmé");
-    let show = json(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", &broken, "--json"],
-    )));
+    let show = ticket_shown(dir.path(), &broken);
     assert_eq!(
         show["messages"][0]["decision"]["decision"],
         "ask_for_missing"
@@ -289,11 +243,8 @@ async fn machines_get_nothing_and_missing_information_is_asked_then_collected() 
         date = crate::support::mail_date(60)
     );
     server.append(&shop, "INBOX", reply.as_bytes());
-    ok(guichet(dir.path(), &["sync", "--once"]));
-    let show = json(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", &broken, "--json"],
-    )));
+    sync_once(dir.path());
+    let show = ticket_shown(dir.path(), &broken);
     assert_eq!(show["case_file"]["complete"], true, "{}", show["case_file"]);
     assert_eq!(
         show["case_file"]["order_refs"],
@@ -313,16 +264,11 @@ async fn machines_get_nothing_and_missing_information_is_asked_then_collected() 
 #[test]
 fn delays_shadow_mode_replay_quota_and_refusals() {
     let server = MailServer::shared();
-    let dir = tempfile::tempdir().unwrap();
     // The natural delay: the answer waits 3 hours, visible and cancellable.
-    let shop = shop_with_answers(server, dir.path(), "3h");
-    let customer = server.new_mailbox("customer");
-    server.append(
-        &shop,
-        "INBOX",
-        &customer_mail(&customer, &shop, "Mot de passe", "Bonjour, je n'arrive plus à me connecter à mon compte client, j'ai oublié mon mot de passe.", "pw-1@client.example"),
-    );
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    let (dir, shop, customer) = shop_and_customer(server, "3h");
+    let inbox = Inbox::new(server, &shop, &customer);
+    inbox.receives("Mot de passe", "Bonjour, je n'arrive plus à me connecter à mon compte client, j'ai oublié mon mot de passe.", "pw-1@client.example");
+    sync_once(dir.path());
     let listed = replies(dir.path());
     assert_eq!(listed[0]["state"], "scheduled", "{listed:?}");
     let due = listed[0]["due_at"].as_str().unwrap().to_string();
@@ -330,12 +276,8 @@ fn delays_shadow_mode_replay_quota_and_refusals() {
     let text = ok(guichet(dir.path(), &["replies", "list"]));
     assert!(text.contains("scheduled") && text.contains(&due), "{text}");
     // The customer writes again: the scheduled answer is cancelled and the new message decided.
-    server.append(
-        &shop,
-        "INBOX",
-        &customer_mail(&customer, &shop, "Re: [1001] Mot de passe", "J'ai aussi essayé le lien de réinitialisation du mot de passe mais je ne reçois aucun e-mail pour me connecter.", "pw-2@client.example"),
-    );
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    inbox.receives("Re: [1001] Mot de passe", "J'ai aussi essayé le lien de réinitialisation du mot de passe mais je ne reçois aucun e-mail pour me connecter.", "pw-2@client.example");
+    sync_once(dir.path());
     let listed = replies(dir.path());
     let state_of = |id: &str| {
         listed
@@ -382,22 +324,13 @@ fn delays_shadow_mode_replay_quota_and_refusals() {
     assert_eq!(state_of_now(dir.path(), &id), "sent");
 
     // Shadow mode decides and drafts, never sends; replay reports on past mail.
-    ok(guichet(
-        dir.path(),
-        &["shop", "set", "boutique", "--auto-answers", "shadow"],
-    ));
-    server.append(
-        &shop,
-        "INBOX",
-        &customer_mail(
-            &customer,
-            &shop,
-            "Facture",
-            "Bonjour, pourriez-vous m'envoyer la facture de ma commande 1042 ? Merci",
-            "invoice-1@client.example",
-        ),
+    set_shop(dir.path(), &[("--auto-answers", "shadow")]);
+    inbox.receives(
+        "Facture",
+        "Bonjour, pourriez-vous m'envoyer la facture de ma commande 1042 ? Merci",
+        "invoice-1@client.example",
     );
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    sync_once(dir.path());
     let shadow: Vec<_> = replies(dir.path())
         .into_iter()
         .filter(|r| r["state"] == "shadow")
@@ -426,37 +359,23 @@ fn delays_shadow_mode_replay_quota_and_refusals() {
     );
 
     // A custom plan of one answer a month: the next ticket goes to the team and the shop is told.
-    ok(guichet(
+    set_shop(
         dir.path(),
         &[
-            "shop",
-            "set",
-            "boutique",
-            "--auto-answers",
-            "on",
-            "--reply-delay",
-            "0s",
-            "--plan",
-            "custom",
-            "--quota",
-            "1",
+            ("--auto-answers", "on"),
+            ("--reply-delay", "0s"),
+            ("--plan", "custom"),
+            ("--quota", "1"),
         ],
-    ));
-    server.append(
-        &shop,
-        "INBOX",
-        &customer_mail(&customer, &shop, "Retour", "Bonjour, comment faire pour retourner les chaussures de ma commande 1042 ? Elles sont trop petites.", "return-1@client.example"),
     );
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    inbox.receives("Retour", "Bonjour, comment faire pour retourner les chaussures de ma commande 1042 ? Elles sont trop petites.", "return-1@client.example");
+    sync_once(dir.path());
     let listed = replies(dir.path());
     let notice: Vec<_> = listed.iter().filter(|r| r["kind"] == "notice").collect();
     assert_eq!(notice.len(), 1, "{listed:?}");
     assert_eq!(notice[0]["to"], shop.email.as_str());
     assert_eq!(notice[0]["state"], "sent");
-    let show = json(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", "1003", "--json"],
-    )));
+    let show = ticket_shown(dir.path(), "1003");
     assert_eq!(show["messages"][0]["decision"]["reason"], "quota_spent");
     let notices = wait_for_messages_blocking(server, &shop, 1);
     assert!(
@@ -580,28 +499,7 @@ async fn outbox_suite(store: Store) {
     );
 }
 
-#[tokio::test]
-async fn outbox_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    outbox_suite(
-        Store::open(&db.url, &dir.path().join("blobs"))
-            .await
-            .unwrap(),
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn outbox_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    outbox_suite(store.clone()).await;
-    store.close().await;
-}
+store_tests!(outbox_suite => outbox_sqlite, outbox_postgres);
 
 #[test]
 fn a_refused_smtp_connection_is_retried_later_never_lost() {
@@ -609,52 +507,28 @@ fn a_refused_smtp_connection_is_retried_later_never_lost() {
     let dir = tempfile::tempdir().unwrap();
     let shop = server.new_mailbox("shop");
     let customer = server.new_mailbox("customer");
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let inbox = Inbox::new(server, &shop, &customer);
     // Nothing listens on this port: the connection is refused before anything is sent.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let added = add_mailbox_sending_to(
-        dir.path(),
-        &shop,
-        server.imaps_port,
-        &shop.password,
-        (closed, "none"),
-        &[],
-    );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    ok(guichet(
+    shop_sending_to(dir.path(), server, &shop, (closed, "none"));
+    set_shop(
         dir.path(),
         &[
-            "shop",
-            "set",
-            "boutique",
-            "--auto-answers",
-            "on",
-            "--reply-delay",
-            "0s",
-            "--reply-spread",
-            "0s",
+            ("--auto-answers", "on"),
+            ("--reply-delay", "0s"),
+            ("--reply-spread", "0s"),
         ],
-    ));
-    server.append(
-        &shop,
-        "INBOX",
-        &customer_mail(
-            &customer,
-            &shop,
-            "Annulation",
-            "Bonjour, je souhaite annuler ma commande 1042 passée ce matin par erreur. Merci",
-            "cancel-1@client.example",
-        ),
     );
-    let said = ok(guichet(dir.path(), &["sync", "--once"]));
+    inbox.receives(
+        "Annulation",
+        "Bonjour, je souhaite annuler ma commande 1042 passée ce matin par erreur. Merci",
+        "cancel-1@client.example",
+    );
+    let said = sync_once(dir.path());
     assert!(said.contains("1 refused by the server"), "{said}");
     let listed = replies(dir.path());
     assert_eq!(
@@ -669,7 +543,7 @@ fn a_refused_smtp_connection_is_retried_later_never_lost() {
             .contains("Connection refused"),
         "{listed:?}"
     );
-    let tickets = json(&ok(guichet(dir.path(), &["tickets", "list", "--json"])));
+    let tickets = tickets_list(dir.path());
     let filed_at = tickets[0]["updated_at"].as_str().unwrap();
     assert!(
         listed[0]["due_at"].as_str().unwrap() > filed_at,

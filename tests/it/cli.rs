@@ -2,106 +2,30 @@
 //! JSON, and a sync killed at random points.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use rand::Rng;
 
-use crate::support::{MailServer, TestMailbox, guichet_cmd, sample_mail};
-
-pub(crate) fn run(mut cmd: Command) -> Output {
-    cmd.output().expect("guichet runs")
-}
-
-pub(crate) fn ok(cmd: Command) -> String {
-    let output = run(cmd);
-    assert!(
-        output.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-pub(crate) fn guichet(dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut cmd = guichet_cmd(dir);
-    cmd.args(args)
-        .env("GUICHET_LANG", "en")
-        .env_remove("GUICHET_DATABASE_URL");
-    cmd
-}
-
-pub(crate) fn add_mailbox(
-    dir: &std::path::Path,
-    mailbox: &TestMailbox,
-    port: u16,
-    password: &str,
-    extra: &[&str],
-) -> Output {
-    add_mailbox_sending_to(dir, mailbox, port, password, (25, "none"), extra)
-}
-
-/// Adds `mailbox` (IMAPS on `port`) sending through SMTP at (port, security).
-pub(crate) fn add_mailbox_sending_to(
-    dir: &std::path::Path,
-    mailbox: &TestMailbox,
-    port: u16,
-    password: &str,
-    (smtp_port, smtp_security): (u16, &str),
-    extra: &[&str],
-) -> Output {
-    let port = port.to_string();
-    let smtp_port = smtp_port.to_string();
-    let mut args = vec![
-        "mailbox",
-        "add",
-        "--shop",
-        "boutique",
-        "--email",
-        &mailbox.email,
-        "--imap-host",
-        "127.0.0.1",
-        "--imap-port",
-        &port,
-        "--imap-security",
-        "tls",
-        "--accept-invalid-certs",
-        "--smtp-host",
-        "127.0.0.1",
-        "--smtp-port",
-        &smtp_port,
-        "--smtp-security",
-        smtp_security,
-        "--password-stdin",
-    ];
-    args.extend_from_slice(extra);
-    let mut child = guichet(dir, &args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    child.wait_with_output().unwrap()
-}
+// Where the other modules have always found them.
+#[allow(unused_imports)]
+pub(crate) use crate::support::cli::{add_mailbox, add_mailbox_sending_to, guichet, ok, run};
+use crate::support::cli::{
+    assert_success, empty_shop, new_shop, sync_once, ticket_shown, tickets_json, tickets_list,
+    with_stdin,
+};
+use crate::support::{MailServer, TestMailbox, eventually, guichet_cmd, open_data_dir};
 
 #[test]
 fn mailbox_add_test_sync_and_json_shapes() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("cli");
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let dir = empty_shop();
 
     // A wrong password is refused with a clear message, and nothing is saved.
-    let refused = add_mailbox(
-        dir.path(),
-        &mailbox,
-        server.imaps_port,
-        "wrong-password",
-        &[],
-    );
+    let add_with =
+        |password: &str| add_mailbox(dir.path(), &mailbox, server.imaps_port, password, &[]);
+    let refused = add_with("wrong-password");
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stdout).to_string()
         + &String::from_utf8_lossy(&refused.stderr);
@@ -114,18 +38,7 @@ fn mailbox_add_test_sync_and_json_shapes() {
         "the password never appears: {said}"
     );
 
-    let added = add_mailbox(
-        dir.path(),
-        &mailbox,
-        server.imaps_port,
-        &mailbox.password,
-        &[],
-    );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
+    assert_success(&add_with(&mailbox.password));
     let listed = ok(guichet(dir.path(), &["mailbox", "list", "--json"]));
     assert!(!listed.contains(&mailbox.password));
     let db = std::fs::read(dir.path().join("guichet.db")).unwrap();
@@ -138,70 +51,33 @@ fn mailbox_add_test_sync_and_json_shapes() {
     let tested = ok(guichet(dir.path(), &["mailbox", "test"]));
     assert!(tested.contains(&mailbox.email), "{tested}");
 
-    server.append(
+    server.append_mail(
         &mailbox,
-        "INBOX",
-        &sample_mail(
-            "gina@client.test",
-            &mailbox.email,
-            "Facture commande 77",
-            "Bonjour, la facture svp.",
-            Some("g1@client.test"),
-            &[],
-        ),
+        "gina@client.test",
+        "Facture commande 77",
+        "Bonjour, la facture svp.",
+        "g1@client.test",
     );
-    let summary = ok(guichet(dir.path(), &["sync", "--once"]));
+    let summary = sync_once(dir.path());
     assert!(
         summary.contains("new messages: 1") && summary.contains("new tickets: 1"),
         "{summary}"
     );
 
-    let list: serde_json::Value =
-        serde_json::from_str(&ok(guichet(dir.path(), &["tickets", "list", "--json"]))).unwrap();
+    let list = tickets_list(dir.path());
     let ticket = &list[0];
-    for key in [
-        "number",
-        "shop",
-        "subject",
-        "customer_email",
-        "customer_name",
-        "status",
-        "assignee",
-        "contact",
-        "language",
-        "message_count",
-        "created_at",
-        "updated_at",
-    ] {
-        assert!(
-            ticket.get(key).is_some(),
-            "tickets list --json has `{key}`: {ticket}"
-        );
-    }
+    let keys = "number shop subject customer_email customer_name status assignee contact \
+                language message_count created_at updated_at";
+    assert_has(ticket, keys, "tickets list --json");
     assert_eq!(ticket["customer_email"], "gina@client.test");
     assert_eq!(ticket["status"], "open");
     assert_eq!(ticket["message_count"], 1);
 
     let number = ticket["number"].as_i64().unwrap().to_string();
-    let shown: serde_json::Value = serde_json::from_str(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", &number, "--json"],
-    )))
-    .unwrap();
+    let shown = ticket_shown(dir.path(), &number);
     let message = &shown["messages"][0];
-    for key in [
-        "message_id",
-        "from",
-        "date",
-        "subject",
-        "new_text",
-        "attachments",
-    ] {
-        assert!(
-            message.get(key).is_some(),
-            "tickets show --json has `{key}`: {message}"
-        );
-    }
+    let keys = "message_id from date subject new_text attachments";
+    assert_has(message, keys, "tickets show --json");
     assert_eq!(message["message_id"], "g1@client.test");
     assert_eq!(message["from"], "gina@client.test");
     assert!(message["new_text"].as_str().unwrap().contains("la facture"));
@@ -211,10 +87,17 @@ fn mailbox_add_test_sync_and_json_shapes() {
     assert!(french.contains("nouveaux messages: 0"), "{french}");
 }
 
+/// Asserts that the JSON object `value`, printed by `what`, has each of the `keys` (separated
+/// by white space).
+fn assert_has(value: &serde_json::Value, keys: &str, what: &str) {
+    for key in keys.split_whitespace() {
+        assert!(value.get(key).is_some(), "{what} has `{key}`: {value}");
+    }
+}
+
 #[test]
 fn mailbox_test_explains_failures_in_french_and_english() {
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let dir = empty_shop();
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -240,14 +123,7 @@ fn mailbox_test_explains_failures_in_french_and_english() {
         "nobody@inconnu.test",
         "--password-stdin",
     ]);
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "x").unwrap();
-    let unknown = child.wait_with_output().unwrap();
+    let unknown = with_stdin(cmd, b"x\n");
     assert!(!unknown.status.success());
     let fr_text = String::from_utf8_lossy(&unknown.stderr);
     assert!(
@@ -280,8 +156,7 @@ fn demo_files_sample_mail_once() {
         second.contains("0 messages filed") && second.contains("7 duplicates skipped"),
         "{second}"
     );
-    let list: serde_json::Value =
-        serde_json::from_str(&ok(guichet(dir.path(), &["tickets", "list", "--json"]))).unwrap();
+    let list = tickets_list(dir.path());
     let counts: Vec<i64> = list
         .as_array()
         .unwrap()
@@ -300,20 +175,12 @@ fn demo_files_sample_mail_once() {
         dir.path(),
         &["tickets", "status", "1001", "pending1"],
     ));
-    let shown: serde_json::Value = serde_json::from_str(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", "1001", "--json"],
-    )))
-    .unwrap();
+    let shown = ticket_shown(dir.path(), "1001");
     assert_eq!(shown["ticket"]["status"], "pending1");
     let message_id = shown["messages"][0]["id"].as_i64().unwrap().to_string();
     let raw = run(guichet(dir.path(), &["tickets", "raw", &message_id]));
     assert!(String::from_utf8_lossy(&raw.stdout).contains("Message-ID: <demo-1@client.example>"));
-    let mug: serde_json::Value = serde_json::from_str(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", "1002", "--json"],
-    )))
-    .unwrap();
+    let mug = ticket_shown(dir.path(), "1002");
     let sha256 = mug["messages"][0]["attachments"][0]["sha256"]
         .as_str()
         .unwrap()
@@ -337,22 +204,12 @@ fn demo_files_sample_mail_once() {
 fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
     const MESSAGES: usize = 2000;
     let server = MailServer::shared();
-    let mailbox = server.new_mailbox("crash");
+    let (dir, mailbox) = new_shop(server, "crash");
     server.seed_maildir(
         &mailbox,
         "INBOX",
         (0..MESSAGES).map(crate::support::realistic_mail),
     );
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
-    let added = add_mailbox(
-        dir.path(),
-        &mailbox,
-        server.imaps_port,
-        &mailbox.password,
-        &[],
-    );
-    assert!(added.status.success());
 
     // Kill a running import at random points until one run gets to the end by itself. The
     // moment is picked from the import's own progress lines (one per committed batch of 25),
@@ -394,7 +251,7 @@ fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
         kills >= 5 && mid_import_kills >= 5,
         "the import was interrupted several times ({kills} kills, {mid_import_kills} with a partial import)"
     );
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    sync_once(dir.path());
 
     let filed = runtime.block_on(filed_messages(dir.path()));
     let distinct: HashSet<&String> = filed.iter().collect();
@@ -409,20 +266,7 @@ fn sync_killed_at_random_points_loses_and_duplicates_nothing() {
 #[test]
 fn serve_files_new_mail_through_idle_quickly() {
     let server = MailServer::shared();
-    let mailbox = server.new_mailbox("idle");
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
-    assert!(
-        add_mailbox(
-            dir.path(),
-            &mailbox,
-            server.imaps_port,
-            &mailbox.password,
-            &[]
-        )
-        .status
-        .success()
-    );
+    let (dir, mailbox) = new_shop(server, "idle");
 
     // Polling every 10 minutes: only IDLE can bring the mail in within seconds.
     let mut serve = guichet(dir.path(), &["serve"])
@@ -432,27 +276,16 @@ fn serve_files_new_mail_through_idle_quickly() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    server.append(
+    server.append_mail(
         &mailbox,
-        "INBOX",
-        &sample_mail(
-            "jade@client.test",
-            &mailbox.email,
-            "Colis abîmé",
-            "Le carton est écrasé.",
-            Some("j1@client.test"),
-            &[],
-        ),
+        "jade@client.test",
+        "Colis abîmé",
+        "Le carton est écrasé.",
+        "j1@client.test",
     );
-    let mut filed = false;
-    for _ in 0..40 {
-        std::thread::sleep(Duration::from_millis(250));
-        let list = ok(guichet(dir.path(), &["tickets", "list", "--json"]));
-        if list.contains("jade@client.test") {
-            filed = true;
-            break;
-        }
-    }
+    let filed = eventually(Duration::from_secs(10), || {
+        tickets_json(dir.path()).contains("jade@client.test")
+    });
     serve.kill().unwrap();
     serve.wait().unwrap();
     assert!(filed, "serve filed the new message within 10 s");
@@ -460,13 +293,7 @@ fn serve_files_new_mail_through_idle_quickly() {
 
 /// The messages filed in the data dir's store: (Message-ID or content) for each.
 pub(crate) async fn filed_messages(data_dir: &std::path::Path) -> Vec<String> {
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        data_dir.join("guichet.db").display()
-    );
-    let store = guichet::store::Store::open(&url, &data_dir.join("blobs"))
-        .await
-        .unwrap();
+    let store = open_data_dir(data_dir).await;
     let mut filed = Vec::new();
     for ticket in store.tickets(None).await.unwrap() {
         let shop = store.shop_by_name(&ticket.shop).await.unwrap();

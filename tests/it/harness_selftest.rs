@@ -1,23 +1,12 @@
 //! The harness itself works: a broken harness must not pass for a working product.
 
-use crate::support::{DropProxy, MailServer, TestDatabase, sample_mail};
+use crate::support::{DropProxy, MailServer, TestDatabase, eventually, sample_mail};
 
 #[test]
 fn dovecot_serves_appended_and_seeded_mail() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("selftest");
-    server.append(
-        &mailbox,
-        "INBOX",
-        &sample_mail(
-            "a@x.test",
-            &mailbox.email,
-            "one",
-            "body",
-            Some("st1@x"),
-            &[],
-        ),
-    );
+    server.append_mail(&mailbox, "a@x.test", "one", "body", "st1@x");
     server.append(
         &mailbox,
         "Archive",
@@ -51,19 +40,17 @@ fn drop_proxy_cuts_after_the_limit() {
         }
     });
     let proxy = DropProxy::start(port, Some(1000));
-    let mut received = Vec::new();
-    std::net::TcpStream::connect(("127.0.0.1", proxy.port))
-        .unwrap()
-        .read_to_end(&mut received)
-        .ok();
-    assert_eq!(received.len(), 1000);
+    let received_through_proxy = || {
+        let mut received = Vec::new();
+        std::net::TcpStream::connect(("127.0.0.1", proxy.port))
+            .unwrap()
+            .read_to_end(&mut received)
+            .ok();
+        received.len()
+    };
+    assert_eq!(received_through_proxy(), 1000);
     proxy.set_cut_after(None);
-    let mut received = Vec::new();
-    std::net::TcpStream::connect(("127.0.0.1", proxy.port))
-        .unwrap()
-        .read_to_end(&mut received)
-        .ok();
-    assert_eq!(received.len(), 10_000);
+    assert_eq!(received_through_proxy(), 10_000);
 }
 
 #[test]
@@ -126,15 +113,12 @@ fn postfix_delivers_into_dovecot_and_submission_wants_a_login() {
         ],
     );
     assert!(replies[5].starts_with("250"), "{replies:?}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while server.maildir_messages(&mailbox, "INBOX").is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not delivered:\n{}",
-            server.postfix_log()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let delivered = || !server.maildir_messages(&mailbox, "INBOX").is_empty();
+    assert!(
+        eventually(std::time::Duration::from_secs(20), delivered),
+        "not delivered:\n{}",
+        server.postfix_log()
+    );
     let delivered = server.maildir_messages(&mailbox, "INBOX");
     assert!(String::from_utf8_lossy(&delivered[0]).contains("Message-ID: <pf1@x.test>"));
 

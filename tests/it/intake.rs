@@ -3,12 +3,15 @@
 use std::collections::HashSet;
 
 use guichet::crypto::SealingKey;
-use guichet::intake::sync::{self, FolderSummary, LogProgress, SyncOptions};
+use guichet::intake::sync::FolderSummary;
 use guichet::model::UiLang;
 use guichet::store::{NewMailbox, Store};
 use secrecy::SecretString;
 
-use crate::support::{DropProxy, MailServer, TestMailbox, sample_mail, watched_mailbox};
+use crate::support::{
+    DropProxy, MailServer, TestMailbox, open_data_dir, plain_imap, sample_mail, sync_pass,
+    watched_mailbox,
+};
 
 /// A Guichet instance of its own: data dir, SQLite store, one shop.
 pub struct Instance {
@@ -21,11 +24,7 @@ pub struct Instance {
 impl Instance {
     pub async fn new() -> Instance {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("guichet.db").display()
-        );
-        let store = Store::open(&url, &dir.path().join("blobs")).await.unwrap();
+        let store = open_data_dir(dir.path()).await;
         let key = SealingKey::load_or_create(&dir.path().join("secret.key")).unwrap();
         let shop_id = store.add_shop("boutique").await.unwrap().id;
         Instance {
@@ -49,15 +48,7 @@ impl Instance {
     }
 
     pub async fn sync(&self, attempts: u32) -> Vec<FolderSummary> {
-        let options = SyncOptions {
-            batch_size: 50,
-            node_name: "test".into(),
-            lang: UiLang::En,
-            attempts,
-        };
-        sync::sync_all_once(&self.store, &self.key, &options, &LogProgress::default())
-            .await
-            .unwrap()
+        sync_pass(&self.store, &self.key, "test", 50, attempts).await
     }
 
     pub async fn message_count(&self) -> i64 {
@@ -232,22 +223,8 @@ async fn resync_restart_copies_and_two_mailboxes_store_once() {
     );
 
     // A restart: a new process on the same data dir.
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        app.dir.path().join("guichet.db").display()
-    );
-    let reopened = Store::open(&url, &app.dir.path().join("blobs"))
-        .await
-        .unwrap();
-    let options = SyncOptions {
-        batch_size: 50,
-        node_name: "restarted".into(),
-        lang: UiLang::En,
-        attempts: 1,
-    };
-    let after_restart = sync::sync_all_once(&reopened, &app.key, &options, &LogProgress::default())
-        .await
-        .unwrap();
+    let reopened = open_data_dir(app.dir.path()).await;
+    let after_restart = sync_pass(&reopened, &app.key, "restarted", 50, 1).await;
     assert_eq!(totals(&after_restart), (0, 0, 0));
     assert_eq!(app.message_count().await, 2);
 }
@@ -517,7 +494,7 @@ async fn mark_as_read_and_delete_after_import_act_only_on_filed_mail() {
     no_errors(&app.sync(1).await);
     assert_eq!(app.message_count().await, 6);
 
-    let mut client = guichet::intake::imap::ImapClient::connect(&plain_settings(server, &read))
+    let mut client = guichet::intake::imap::ImapClient::connect(&plain_imap(server, &read))
         .await
         .unwrap();
     let state = client.select("INBOX").await.unwrap();
@@ -525,7 +502,7 @@ async fn mark_as_read_and_delete_after_import_act_only_on_filed_mail() {
     client.logout().await;
     assert_eq!(server.unseen_count(&read, "INBOX"), 0, "all marked read");
 
-    let mut client = guichet::intake::imap::ImapClient::connect(&plain_settings(server, &delete))
+    let mut client = guichet::intake::imap::ImapClient::connect(&plain_imap(server, &delete))
         .await
         .unwrap();
     assert_eq!(
@@ -536,26 +513,12 @@ async fn mark_as_read_and_delete_after_import_act_only_on_filed_mail() {
     client.logout().await;
 }
 
-fn plain_settings(
-    server: &MailServer,
-    mailbox: &TestMailbox,
-) -> guichet::intake::imap::ImapSettings {
-    guichet::intake::imap::ImapSettings {
-        host: "127.0.0.1".into(),
-        port: server.imap_port,
-        security: guichet::intake::imap::Security::None,
-        accept_invalid_certs: false,
-        username: mailbox.email.clone(),
-        password: SecretString::from(mailbox.password.clone()),
-    }
-}
-
 #[tokio::test]
 async fn connection_problems_are_told_apart() {
     use guichet::intake::imap::{ImapClient, ImapError, Security};
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("errors");
-    let base = plain_settings(server, &mailbox);
+    let base = plain_imap(server, &mailbox);
 
     let starttls = guichet::intake::imap::ImapSettings {
         security: Security::Starttls,

@@ -4,7 +4,7 @@
 use guichet::store::{RETRAIN_INTENTS, Store, now_ms};
 
 use crate::store::{incoming, parsed};
-use crate::support::TestDatabase;
+use crate::support::store_tests;
 
 /// A kind only a newer Guichet knows, as an older node meets it during a rolling upgrade.
 const NEWER_KIND: &str = "from_a_newer_version";
@@ -52,26 +52,9 @@ async fn unknown_kind_suite(store: Store) {
     assert_eq!(store.shop_jobs(shop.id).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn unknown_job_kind_is_left_for_another_node_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    unknown_kind_suite(store).await;
-}
-
-#[tokio::test]
-async fn unknown_job_kind_is_left_for_another_node_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    unknown_kind_suite(store.clone()).await;
-    store.close().await;
-}
+store_tests!(unknown_kind_suite =>
+    unknown_job_kind_is_left_for_another_node_sqlite,
+    unknown_job_kind_is_left_for_another_node_postgres);
 
 /// Makes every new job fail to insert, as a crash or a lost connection would between two
 /// statements: what must happen together then visibly happens together or not at all.
@@ -160,23 +143,6 @@ async fn retraining_suite(store: Store, url: &str) {
     assert!(retrain_jobs(store.clone()).await.is_empty());
 }
 
-#[tokio::test]
-async fn retraining_is_scheduled_with_the_correction_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    retraining_suite(store, &db.url).await;
-}
-
-#[tokio::test]
-async fn retraining_is_scheduled_with_the_correction_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    retraining_suite(store.clone(), &db.url).await;
-    store.close().await;
-}
+store_tests!(at retraining_suite =>
+    retraining_is_scheduled_with_the_correction_sqlite,
+    retraining_is_scheduled_with_the_correction_postgres);

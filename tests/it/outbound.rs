@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use guichet::intake::imap::{ImapClient, ImapSettings, Security};
+use guichet::intake::imap::{ImapClient, Security};
 use guichet::model::UiLang;
 use guichet::outbound::{
     Author, OutgoingEmail, Refusal, SendError, SmtpSettings, append_to_sent, build_mime, send,
@@ -14,17 +14,47 @@ use guichet::outbound::{
 use mail_parser::MessageParser;
 use secrecy::SecretString;
 
-use crate::support::{MailServer, TestMailbox};
+use crate::support::{MailServer, TestMailbox, plain_imap};
 
-fn imap_settings(server: &MailServer, mailbox: &TestMailbox) -> ImapSettings {
-    ImapSettings {
-        host: "127.0.0.1".into(),
-        port: server.imap_port,
-        security: Security::None,
-        accept_invalid_certs: false,
-        username: mailbox.email.clone(),
-        password: SecretString::from(mailbox.password.clone()),
-    }
+/// Asserts that `error` is a refusal, permanent or not, whose reason matches the pattern.
+macro_rules! assert_refused {
+    ($error:expr, permanent: $permanent:literal, $reason:pat) => {
+        assert!(
+            matches!(
+                $error,
+                SendError::Refused {
+                    permanent: $permanent,
+                    reason: $reason
+                }
+            ),
+            "{:?}",
+            $error
+        )
+    };
+}
+
+/// A shop's mailbox and a customer's, on the test server.
+fn shop_and_customer(server: &MailServer, purpose: &str) -> (TestMailbox, TestMailbox) {
+    (
+        server.new_mailbox(&format!("{purpose} shop")),
+        server.new_mailbox(&format!("{purpose} customer")),
+    )
+}
+
+/// Sends `raw` from `from` to the one recipient `to`.
+async fn send_one(
+    settings: &SmtpSettings,
+    from: &TestMailbox,
+    to: &str,
+    raw: &[u8],
+) -> Result<(), SendError> {
+    send(settings, &from.email, &[to.to_string()], raw).await
+}
+
+async fn imap_login(server: &MailServer, mailbox: &TestMailbox) -> ImapClient {
+    ImapClient::connect(&plain_imap(server, mailbox))
+        .await
+        .expect("IMAP login")
 }
 
 /// Postfix on its plain port: no TLS, no AUTH.
@@ -85,9 +115,7 @@ pub(crate) async fn wait_for_messages(
 ) -> Vec<Vec<u8>> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let mut client = ImapClient::connect(&imap_settings(server, mailbox))
-            .await
-            .expect("IMAP login to read the delivered mail");
+        let mut client = imap_login(server, mailbox).await;
         if client.select(folder).await.is_ok() {
             let uids = client.uids_after(0).await.unwrap();
             if uids.len() >= count {
@@ -110,20 +138,12 @@ pub(crate) async fn wait_for_messages(
 #[tokio::test]
 async fn a_reply_through_postfix_reaches_the_customer_intact() {
     let server = MailServer::shared();
-    let (shop, customer) = (
-        server.new_mailbox("outbound shop"),
-        server.new_mailbox("outbound customer"),
-    );
+    let (shop, customer) = shop_and_customer(server, "outbound");
     let email = reply(&shop, &customer, "postfix-reply");
     let raw = build_mime(&email).unwrap();
-    send(
-        &postfix(server),
-        &shop.email,
-        std::slice::from_ref(&customer.email),
-        &raw,
-    )
-    .await
-    .expect("Postfix accepts the reply");
+    send_one(&postfix(server), &shop, &customer.email, &raw)
+        .await
+        .expect("Postfix accepts the reply");
 
     let delivered = wait_for_messages(server, &customer, "INBOX", 1).await;
     assert_eq!(delivered.len(), 1, "delivered exactly once");
@@ -155,14 +175,13 @@ async fn a_reply_through_postfix_reaches_the_customer_intact() {
             .and_then(|v| v.as_text()),
         Some("All")
     );
-    assert_eq!(
-        message.body_text(0).unwrap().replace("\r\n", "\n"),
-        email.text
-    );
-    assert_eq!(
-        message.body_html(0).unwrap().replace("\r\n", "\n"),
-        email.html.unwrap()
-    );
+    let html = email.html.unwrap();
+    for (received, sent) in [
+        (message.body_text(0), email.text),
+        (message.body_html(0), html),
+    ] {
+        assert_eq!(received.unwrap().replace("\r\n", "\n"), sent);
+    }
     // Postfix added its trace: the message really went through it.
     assert!(message.header("Received").is_some());
 }
@@ -170,42 +189,22 @@ async fn a_reply_through_postfix_reaches_the_customer_intact() {
 #[tokio::test]
 async fn submission_with_starttls_and_auth_sends_and_a_wrong_password_is_refused() {
     let server = MailServer::shared();
-    let (shop, customer) = (
-        server.new_mailbox("submission shop"),
-        server.new_mailbox("submission customer"),
-    );
+    let (shop, customer) = shop_and_customer(server, "submission");
     let raw = build_mime(&reply(&shop, &customer, "submission-reply")).unwrap();
-    send(
-        &submission(server, &shop, &shop.password),
-        &shop.email,
-        std::slice::from_ref(&customer.email),
-        &raw,
-    )
-    .await
-    .expect("submission accepts the shop's own login");
+    let own_login = submission(server, &shop, &shop.password);
+    send_one(&own_login, &shop, &customer.email, &raw)
+        .await
+        .expect("submission accepts the shop's own login");
     let delivered = wait_for_messages(server, &customer, "INBOX", 1).await;
     let message = MessageParser::default().parse(&delivered[0]).unwrap();
     assert_eq!(message.message_id(), Some("submission-reply@guichet.test"));
 
     let wrong_password = "Wr0ng-P4ssw0rd-d0-not-leak";
-    let error = send(
-        &submission(server, &shop, wrong_password),
-        &shop.email,
-        std::slice::from_ref(&customer.email),
-        &raw,
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            SendError::Refused {
-                permanent: true,
-                reason: Refusal::AuthenticationFailed { .. }
-            }
-        ),
-        "{error:?}"
-    );
+    let wrong_login = submission(server, &shop, wrong_password);
+    let error = send_one(&wrong_login, &shop, &customer.email, &raw)
+        .await
+        .unwrap_err();
+    assert_refused!(error, permanent: true, Refusal::AuthenticationFailed { .. });
     for text in [
         error.to_string(),
         format!("{error:?}"),
@@ -226,24 +225,10 @@ async fn a_certificate_the_shop_did_not_accept_is_refused_before_sending() {
         accept_invalid_certs: false,
         ..submission(server, &shop, &shop.password)
     };
-    let error = send(
-        &strict,
-        &shop.email,
-        std::slice::from_ref(&shop.email),
-        b"Subject: x\r\n\r\nx\r\n",
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            SendError::Refused {
-                permanent: true,
-                reason: Refusal::Certificate { .. }
-            }
-        ),
-        "{error:?}"
-    );
+    let error = send_one(&strict, &shop, &shop.email, b"Subject: x\r\n\r\nx\r\n")
+        .await
+        .unwrap_err();
+    assert_refused!(error, permanent: true, Refusal::Certificate { .. });
     assert!(
         error
             .localized(UiLang::En)
@@ -254,20 +239,12 @@ async fn a_certificate_the_shop_did_not_accept_is_refused_before_sending() {
 #[tokio::test]
 async fn recipients_the_server_rejects_are_refused_before_data() {
     let server = MailServer::shared();
-    let (shop, customer) = (
-        server.new_mailbox("rejected shop"),
-        server.new_mailbox("rejected customer"),
-    );
+    let (shop, customer) = shop_and_customer(server, "rejected");
     let raw = build_mime(&reply(&shop, &customer, "rejected")).unwrap();
     let refused = format!("{}@shop.test", MailServer::REFUSED_RECIPIENT);
-    let error = send(
-        &postfix(server),
-        &shop.email,
-        std::slice::from_ref(&refused),
-        &raw,
-    )
-    .await
-    .unwrap_err();
+    let error = send_one(&postfix(server), &shop, &refused, &raw)
+        .await
+        .unwrap_err();
     match &error {
         SendError::Refused {
             permanent: true,
@@ -281,19 +258,10 @@ async fn recipients_the_server_rejects_are_refused_before_data() {
     assert!(error.localized(UiLang::Fr).contains(&refused));
 
     let busy = format!("{}@shop.test", MailServer::DEFERRED_RECIPIENT);
-    let error = send(&postfix(server), &shop.email, &[busy], &raw)
+    let error = send_one(&postfix(server), &shop, &busy, &raw)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            SendError::Refused {
-                permanent: false,
-                reason: Refusal::RecipientRefused { .. }
-            }
-        ),
-        "{error:?}"
-    );
+    assert_refused!(error, permanent: false, Refusal::RecipientRefused { .. });
     assert!(error.is_retryable());
 
     // One refused recipient stops the whole transaction: the good one gets nothing either.
@@ -307,9 +275,7 @@ async fn recipients_the_server_rejects_are_refused_before_data() {
     .unwrap_err();
     assert!(matches!(error, SendError::Refused { .. }), "{error:?}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut client = ImapClient::connect(&imap_settings(server, &customer))
-        .await
-        .unwrap();
+    let mut client = imap_login(server, &customer).await;
     client.select("INBOX").await.unwrap();
     assert!(client.uids_after(0).await.unwrap().is_empty());
     client.logout().await;
@@ -328,16 +294,7 @@ async fn a_closed_port_is_a_temporary_refusal() {
     let error = send(&settings, "a@shop.test", &["b@shop.test".into()], b"x")
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            SendError::Refused {
-                permanent: false,
-                reason: Refusal::ConnectionRefused { .. }
-            }
-        ),
-        "{error:?}"
-    );
+    assert_refused!(error, permanent: false, Refusal::ConnectionRefused { .. });
 }
 
 /// A fake SMTP server that accepts everything up to DATA, reads part of the message, then
@@ -398,14 +355,9 @@ async fn a_connection_cut_during_data_is_uncertain() {
         password: String::new(),
     };
     let raw = build_mime(&reply(&shop, &customer, "cut")).unwrap();
-    let error = send(
-        &settings,
-        &shop.email,
-        std::slice::from_ref(&customer.email),
-        &raw,
-    )
-    .await
-    .unwrap_err();
+    let error = send_one(&settings, &shop, &customer.email, &raw)
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, SendError::Uncertain { .. }),
         "a cut during DATA may have delivered: {error:?}"
@@ -421,16 +373,11 @@ async fn a_connection_cut_during_data_is_uncertain() {
 #[tokio::test]
 async fn the_copy_goes_to_sent_created_when_missing_and_found_again() {
     let server = MailServer::shared();
-    let (shop, customer) = (
-        server.new_mailbox("sent folder shop"),
-        server.new_mailbox("sent folder customer"),
-    );
+    let (shop, customer) = shop_and_customer(server, "sent folder");
     let first = build_mime(&reply(&shop, &customer, "sent-copy-1")).unwrap();
     let second = build_mime(&reply(&shop, &customer, "sent-copy-2")).unwrap();
 
-    let mut client = ImapClient::connect(&imap_settings(server, &shop))
-        .await
-        .unwrap();
+    let mut client = imap_login(server, &shop).await;
     assert!(
         !client
             .list_folders()
@@ -473,15 +420,10 @@ async fn the_copy_goes_to_sent_created_when_missing_and_found_again() {
 #[tokio::test]
 async fn the_folder_marked_sent_is_preferred_over_common_names() {
     let server = MailServer::shared();
-    let (shop, customer) = (
-        server.new_mailbox("special-use shop"),
-        server.new_mailbox("special-use customer"),
-    );
+    let (shop, customer) = shop_and_customer(server, "special-use");
     // The harness's Dovecot marks "Messages envoyés" \Sent (RFC 6154); "Sent Items" is only a
     // common name.
-    let mut client = ImapClient::connect(&imap_settings(server, &shop))
-        .await
-        .unwrap();
+    let mut client = imap_login(server, &shop).await;
     client.create_folder("Sent Items").await.unwrap();
     client
         .create_folder(MailServer::SPECIAL_USE_SENT_UTF7)

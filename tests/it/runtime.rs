@@ -12,7 +12,11 @@ use guichet::runtime::{RuntimeOptions, Supervisor};
 
 use crate::cli::{add_mailbox, filed_messages, guichet, ok};
 use crate::intake::Instance;
-use crate::support::{MailServer, TestMailbox, realistic_mail, sample_mail};
+use crate::support::cli::{empty_shop, new_shop, sync_once, tickets_json};
+use crate::support::{
+    MailServer, TestMailbox, eventually, eventually_async, open_data_dir, realistic_mail,
+    sample_mail,
+};
 
 /// A `guichet serve` process whose log lines the test reads as they come.
 struct Serve {
@@ -109,20 +113,6 @@ impl Drop for Serve {
     }
 }
 
-/// Polls `check` every 100 ms for up to `timeout`; true as soon as it holds.
-fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// `guichet mailbox add` of `mailbox` (IMAPS on the test server) to the shop "boutique".
 fn add_watched_mailbox(dir: &std::path::Path, server: &MailServer, mailbox: &TestMailbox) {
     let output = add_mailbox(dir, mailbox, server.imaps_port, &mailbox.password, &[]);
@@ -143,29 +133,19 @@ fn remove_mailbox(dir: &std::path::Path, mailbox: &TestMailbox) -> std::process:
     )
 }
 
-fn tickets_json(dir: &std::path::Path) -> String {
-    ok(guichet(dir, &["tickets", "list", "--json"]))
-}
-
 #[test]
 fn serve_watches_a_mailbox_added_while_it_runs_and_stops_when_it_is_removed() {
     let server = MailServer::shared();
     let mailbox = server.new_mailbox("runtime-added");
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let dir = empty_shop();
     // Polling every 10 minutes: only the reconcile loop can notice the new mailbox in seconds.
     let mut serve = Serve::start(dir.path(), &[("GUICHET_SYNC_POLL_INTERVAL", "10m")]);
-    server.append(
+    server.append_mail(
         &mailbox,
-        "INBOX",
-        &sample_mail(
-            "lou@client.test",
-            &mailbox.email,
-            "Où est ma commande ?",
-            "Bonjour, toujours rien reçu.",
-            Some("added-1@client.test"),
-            &[],
-        ),
+        "lou@client.test",
+        "Où est ma commande ?",
+        "Bonjour, toujours rien reçu.",
+        "added-1@client.test",
     );
 
     let added = Instant::now();
@@ -275,11 +255,11 @@ async fn supervisor_restarts_a_watcher_whose_folders_changed_and_stops_idle_at_o
             .map(|t| t.customer_email)
             .collect::<HashSet<String>>()
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !senders().await.contains("ines@client.test") {
-        assert!(Instant::now() < deadline, "INBOX filed by the supervisor");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let inbox_filed = async || senders().await.contains("ines@client.test");
+    assert!(
+        eventually_async(Duration::from_secs(20), inbox_filed).await,
+        "INBOX filed by the supervisor"
+    );
     assert!(
         !senders().await.contains("arno@client.test"),
         "Archive is not watched yet"
@@ -292,26 +272,21 @@ async fn supervisor_restarts_a_watcher_whose_folders_changed_and_stops_idle_at_o
         .unwrap();
     handle.reconcile_now();
     let changed = Instant::now();
-    while !senders().await.contains("arno@client.test") {
-        assert!(
-            changed.elapsed() < Duration::from_secs(15),
-            "the new folder is watched after the change"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let archive_filed = async || senders().await.contains("arno@client.test");
+    assert!(
+        eventually_async(Duration::from_secs(15), archive_filed).await,
+        "the new folder is watched after the change"
+    );
     eprintln!(
         "folders changed → new folder filed: {:?}",
         changed.elapsed()
     );
     // The restarted watcher is in IDLE (10-minute poll) once its connection is open again.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.imap_connections(&mailbox) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the watcher idles on the mailbox"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let idling = async || server.imap_connections(&mailbox) > 0;
+    assert!(
+        eventually_async(Duration::from_secs(5), idling).await,
+        "the watcher idles on the mailbox"
+    );
 
     let signalled = Instant::now();
     stop.send(()).unwrap();
@@ -339,11 +314,8 @@ async fn supervisor_restarts_a_watcher_whose_folders_changed_and_stops_idle_at_o
 async fn sigterm_mid_import_exits_within_10_s_releases_the_lease_and_files_nothing_twice() {
     const MESSAGES: usize = 3000;
     let server = MailServer::shared();
-    let mailbox = server.new_mailbox("runtime-sigterm");
+    let (dir, mailbox) = new_shop(server, "runtime-sigterm");
     server.seed_maildir(&mailbox, "INBOX", (0..MESSAGES).map(realistic_mail));
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
-    add_watched_mailbox(dir.path(), server, &mailbox);
 
     // Small batches make the import last long enough to be cut in the middle.
     let mut serve = Serve::start(dir.path(), &[("GUICHET_SYNC_BATCH_SIZE", "25")]);
@@ -373,13 +345,7 @@ async fn sigterm_mid_import_exits_within_10_s_releases_the_lease_and_files_nothi
         filed > 0 && filed < MESSAGES,
         "SIGTERM came in the middle of the import ({filed} of {MESSAGES} filed)"
     );
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("guichet.db").display()
-    );
-    let store = guichet::store::Store::open(&url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
+    let store = open_data_dir(dir.path()).await;
     let mailbox_id = store.mailboxes().await.unwrap()[0].id;
     assert!(
         store
@@ -394,7 +360,7 @@ async fn sigterm_mid_import_exits_within_10_s_releases_the_lease_and_files_nothi
         .unwrap();
     store.close().await;
 
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    sync_once(dir.path());
     let filed = filed_messages(dir.path()).await;
     let distinct: HashSet<&String> = filed.iter().collect();
     assert_eq!(distinct.len(), filed.len(), "no message filed twice");

@@ -4,13 +4,13 @@
 use guichet::shop::{ImportedOrders, Order, find_order};
 use guichet::store::Store;
 
-use crate::cli::{guichet, ok, run};
-use crate::support::TestDatabase;
+use crate::cli::{guichet, run};
+use crate::support::cli::empty_shop;
+use crate::support::{open_data_dir, store_tests};
 
 #[tokio::test]
 async fn a_french_spreadsheet_export_imports_its_good_rows_and_names_the_bad_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+    let dir = empty_shop();
     let file = dir.path().join("commandes.csv");
     // What a French spreadsheet writes: a byte order mark, `;`, CRLF, its own column names
     // and order, a quoted value holding the separator, an extra column, blank rows at the end.
@@ -49,12 +49,7 @@ async fn a_french_spreadsheet_export_imports_its_good_rows_and_names_the_bad_one
     );
     assert!(String::from_utf8_lossy(&french.stdout).contains("Commandes importées : 2"));
 
-    let store = Store::open(
-        &format!("sqlite://{}", dir.path().join("guichet.db").display()),
-        &dir.path().join("blobs"),
-    )
-    .await
-    .unwrap();
+    let store = open_data_dir(dir.path()).await;
     let shop = store.shop_by_name("boutique").await.unwrap();
     let orders = store
         .customer_orders(shop.id, "marie@client.example")
@@ -191,23 +186,4 @@ async fn lookups_suite(store: Store) {
     );
 }
 
-#[tokio::test]
-async fn order_lookups_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    lookups_suite(store).await;
-}
-
-#[tokio::test]
-async fn order_lookups_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    lookups_suite(store.clone()).await;
-    store.close().await;
-}
+store_tests!(lookups_suite => order_lookups_sqlite, order_lookups_postgres);

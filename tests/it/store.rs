@@ -6,7 +6,7 @@ use guichet::store::{
 };
 use guichet::triage::Triager;
 
-use crate::support::TestDatabase;
+use crate::support::store_tests;
 
 pub(crate) fn parsed(message_id: &str, from: &str, subject: &str, date_ms: i64) -> ParsedMessage {
     ParsedMessage {
@@ -154,16 +154,17 @@ async fn suite(store: Store) {
     );
 
     // Same message again: a duplicate, nothing new.
-    let again = store
-        .file_batch(
-            shop.id,
-            Some(mailbox_id),
+    let file_first_in = async |shop_id, mailbox_id| {
+        let filing = store.file_batch(
+            shop_id,
+            mailbox_id,
             None,
             None,
             std::slice::from_ref(&first),
-        )
-        .await
-        .unwrap();
+        );
+        filing.await.unwrap()
+    };
+    let again = file_first_in(shop.id, Some(mailbox_id)).await;
     assert_eq!((again.new_messages, again.duplicates), (0, 1));
 
     // Reply by References, by tag, by subject; a tag from someone else opens a new ticket.
@@ -225,16 +226,7 @@ async fn suite(store: Store) {
     assert_eq!(messages[0].attachments[0].size, 10);
 
     // Other shops are separate worlds: same Message-ID files again there, numbering restarts.
-    let there = store
-        .file_batch(
-            other_shop.id,
-            None,
-            None,
-            None,
-            std::slice::from_ref(&first),
-        )
-        .await
-        .unwrap();
+    let there = file_first_in(other_shop.id, None).await;
     assert_eq!((there.new_messages, there.new_tickets), (1, 1));
     assert_eq!(
         store.tickets(Some(other_shop.id)).await.unwrap()[0].number,
@@ -407,23 +399,4 @@ async fn suite(store: Store) {
     ));
 }
 
-#[tokio::test]
-async fn store_suite_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    suite(store).await;
-}
-
-#[tokio::test]
-async fn store_suite_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    suite(store.clone()).await;
-    store.close().await;
-}
+store_tests!(suite => store_suite_sqlite, store_suite_postgres);

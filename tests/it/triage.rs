@@ -1,24 +1,18 @@
 //! Triage as users meet it: `guichet triage` on files and JSON lines, `triage eval`, triage of
 //! synced mail shown by `tickets show`, and a shop's corrections, rules and retrained model.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use guichet::store::Store;
 use guichet::triage::{Reason, ShopExample, Triager};
 
-use crate::cli::{add_mailbox, guichet, ok, run};
-use crate::support::{MailServer, TestDatabase, sample_mail};
+use crate::cli::{guichet, ok, run};
+use crate::support::cli::{
+    new_shop, sync_once, ticket_shown, ticket_with_subject, tickets_list, with_stdin,
+};
+use crate::support::{MailServer, TestDatabase, sample_mail, store_tests};
 
 #[test]
 fn jsonl_answers_every_line_in_order_and_flags_bad_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = guichet(dir.path(), &["triage", "--jsonl"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let input = concat!(
         r#"{"subject": "Commande #1042", "text": "Bonjour, ma commande #1042 n'est toujours pas arrivée, le suivi 6A12345678901 ne bouge plus depuis une semaine. Merci"}"#,
         "\n",
@@ -26,13 +20,10 @@ fn jsonl_answers_every_line_in_order_and_flags_bad_ones() {
         r#"{"text": "Hello, I was charged twice for order 58213, please refund the duplicate payment of €49.90"}"#,
         "\n"
     );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = with_stdin(
+        guichet(dir.path(), &["triage", "--jsonl"]),
+        input.as_bytes(),
+    );
     assert_eq!(
         output.status.code(),
         Some(1),
@@ -169,39 +160,16 @@ fn eval_reports_scores_confusion_curve_and_facts() {
 #[test]
 fn synced_mail_is_triaged_and_the_shop_teaches_its_model() {
     let server = MailServer::shared();
-    let mailbox = server.new_mailbox("triage");
-    let dir = tempfile::tempdir().unwrap();
-    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
-    let added = add_mailbox(
-        dir.path(),
+    let (dir, mailbox) = new_shop(server, "triage");
+    server.append_mail(
         &mailbox,
-        server.imaps_port,
-        &mailbox.password,
-        &[],
+        "Marie Dupont <marie@client.example>",
+        "Commande XKBKNABJK",
+        "Bonjour,\r\nje voudrais annuler ma commande XKBKNABJK passée hier soir, je me suis trompée de modèle.\r\nMerci d'avance,\r\nMarie",
+        "marie-1@client.example",
     );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    server.append(
-        &mailbox,
-        "INBOX",
-        &sample_mail(
-            "Marie Dupont <marie@client.example>",
-            &mailbox.email,
-            "Commande XKBKNABJK",
-            "Bonjour,\r\nje voudrais annuler ma commande XKBKNABJK passée hier soir, je me suis trompée de modèle.\r\nMerci d'avance,\r\nMarie",
-            Some("marie-1@client.example"),
-            &[],
-        ),
-    );
-    ok(guichet(dir.path(), &["sync", "--once"]));
-    let show: serde_json::Value = serde_json::from_str(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", "1001", "--json"],
-    )))
-    .unwrap();
+    sync_once(dir.path());
+    let show = ticket_shown(dir.path(), "1001");
     assert_eq!(show["ticket"]["intent"], "cancel_order");
     assert_eq!(show["ticket"]["language"], "fr");
     let message = &show["messages"][0];
@@ -220,11 +188,7 @@ fn synced_mail_is_triaged_and_the_shop_teaches_its_model() {
         dir.path(),
         &["intents", "correct", &id, "change_order", "--by", "Julie"],
     ));
-    let show: serde_json::Value = serde_json::from_str(&ok(guichet(
-        dir.path(),
-        &["tickets", "show", "1001", "--json"],
-    )))
-    .unwrap();
+    let show = ticket_shown(dir.path(), "1001");
     assert_eq!(show["ticket"]["intent"], "change_order");
     assert_eq!(show["messages"][0]["triage"]["confidence"], 1.0);
     assert_eq!(
@@ -238,7 +202,7 @@ fn synced_mail_is_triaged_and_the_shop_teaches_its_model() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown intent: teleportation"));
 
     // Retraining is a job: the next sync runs it and the shop's model exists.
-    ok(guichet(dir.path(), &["sync", "--once"]));
+    sync_once(dir.path());
     let listed = ok(guichet(dir.path(), &["intents", "list"]));
     assert!(listed.contains("Shop model: trained"), "{listed}");
     assert!(
@@ -259,42 +223,23 @@ fn synced_mail_is_triaged_and_the_shop_teaches_its_model() {
     ok(guichet(dir.path(), &["intents", "disable", "invoice"]));
     let refused = run(guichet(dir.path(), &["intents", "disable", "other"]));
     assert!(!refused.status.success());
-    server.append(
+    server.append_mail(
         &mailbox,
-        "INBOX",
-        &sample_mail(
-            "Paul <paul@client.example>",
-            &mailbox.email,
-            "Colis",
-            "Où est mon colis ? Sans réponse je contacte une association de consommateurs.",
-            Some("paul-1@client.example"),
-            &[],
-        ),
+        "Paul <paul@client.example>",
+        "Colis",
+        "Où est mon colis ? Sans réponse je contacte une association de consommateurs.",
+        "paul-1@client.example",
     );
-    server.append(
+    server.append_mail(
         &mailbox,
-        "INBOX",
-        &sample_mail(
-            "Jeanne <jeanne@client.example>",
-            &mailbox.email,
-            "Facture",
-            "Bonjour, pouvez-vous m'envoyer la facture de ma commande 4410 ? Merci.",
-            Some("jeanne-1@client.example"),
-            &[],
-        ),
+        "Jeanne <jeanne@client.example>",
+        "Facture",
+        "Bonjour, pouvez-vous m'envoyer la facture de ma commande 4410 ? Merci.",
+        "jeanne-1@client.example",
     );
-    ok(guichet(dir.path(), &["sync", "--once"]));
-    let tickets: serde_json::Value =
-        serde_json::from_str(&ok(guichet(dir.path(), &["tickets", "list", "--json"]))).unwrap();
-    let intent_of = |subject: &str| {
-        tickets
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["subject"] == subject)
-            .map(|t| t["intent"].clone())
-            .unwrap()
-    };
+    sync_once(dir.path());
+    let tickets = tickets_list(dir.path());
+    let intent_of = |subject: &str| ticket_with_subject(&tickets, subject)["intent"].clone();
     assert_eq!(intent_of("Colis"), "complaint");
     assert_eq!(intent_of("Facture"), "other");
 }
@@ -375,28 +320,7 @@ async fn shop_settings_suite(store: Store) {
     assert_eq!(by_model.intent, "wholesale", "{by_model:?}");
 }
 
-#[tokio::test]
-async fn shop_settings_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    shop_settings_suite(
-        Store::open(&db.url, &dir.path().join("blobs"))
-            .await
-            .unwrap(),
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn shop_settings_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    shop_settings_suite(store.clone()).await;
-    store.close().await;
-}
+store_tests!(shop_settings_suite => shop_settings_sqlite, shop_settings_postgres);
 
 /// A shop's triager is decoded once per model, and a change made through any node (here a
 /// second `Store` on the same database) is picked up at the next load.
@@ -429,11 +353,13 @@ async fn triager_cache_suite(url: &str, blobs: &std::path::Path) {
     assert_eq!(second.triage(invoice.0, invoice.1).intent, "invoice");
 
     // A setting changed elsewhere is seen at once, without decoding the model again.
-    other_node
-        .set_intent_enabled(shop.id, "invoice", false)
-        .await
-        .unwrap();
-    let disabled = store.shop_triager(shop.id).await.unwrap();
+    let enable_invoices = async |enabled| {
+        let setting = other_node.set_intent_enabled(shop.id, "invoice", enabled);
+        setting.await.unwrap();
+    };
+    let load = async || store.shop_triager(shop.id).await.unwrap();
+    enable_invoices(false).await;
+    let disabled = load().await;
     assert_eq!(disabled.triage(invoice.0, invoice.1).intent, "other");
     assert!(same_model(&first, &disabled));
     let rule = other_node
@@ -450,11 +376,8 @@ async fn triager_cache_suite(url: &str, blobs: &std::path::Path) {
         "complaint"
     );
     other_node.delete_intent_rule(shop.id, rule).await.unwrap();
-    other_node
-        .set_intent_enabled(shop.id, "invoice", true)
-        .await
-        .unwrap();
-    let restored = store.shop_triager(shop.id).await.unwrap();
+    enable_invoices(true).await;
+    let restored = load().await;
     assert_eq!(restored.triage(invoice.0, invoice.1).intent, "invoice");
     assert!(same_model(&first, &restored));
 

@@ -457,29 +457,41 @@ impl MailServer {
         let _ = session.command("LOGOUT");
     }
 
+    /// APPENDs to the INBOX of `mailbox` a plain-text mail from `from`, with a Message-ID.
+    pub fn append_mail(
+        &self,
+        mailbox: &TestMailbox,
+        from: &str,
+        subject: &str,
+        body: &str,
+        message_id: &str,
+    ) {
+        let raw = super::sample_mail(from, &mailbox.email, subject, body, Some(message_id), &[]);
+        self.append(mailbox, "INBOX", &raw);
+    }
+
     /// Messages in a folder not flagged \Seen, read from the Maildir file names.
     pub fn unseen_count(&self, mailbox: &TestMailbox, folder: &str) -> usize {
-        let root = self.maildir(mailbox, folder);
-        let mut unseen = 0;
-        for sub in ["cur", "new"] {
-            for entry in std::fs::read_dir(root.join(sub))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let flags = name
-                    .rsplit_once(":2,")
-                    .map(|(_, f)| f.to_string())
-                    .unwrap_or_default();
-                unseen += (!flags.contains('S')) as usize;
-            }
-        }
-        unseen
+        self.maildir_files(mailbox, folder)
+            .iter()
+            .filter(|path| {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                let flags = name.rsplit_once(":2,").map(|(_, f)| f).unwrap_or_default();
+                !flags.contains('S')
+            })
+            .count()
     }
 
     /// Messages in a folder, read straight from its Maildir (independent of any IMAP client).
     pub fn maildir_messages(&self, mailbox: &TestMailbox, folder: &str) -> Vec<Vec<u8>> {
+        self.maildir_files(mailbox, folder)
+            .iter()
+            .filter_map(|path| std::fs::read(path).ok())
+            .collect()
+    }
+
+    /// The message files of a folder's Maildir (`new` and `cur`), sorted.
+    fn maildir_files(&self, mailbox: &TestMailbox, folder: &str) -> Vec<PathBuf> {
         let root = self.maildir(mailbox, folder);
         let mut paths: Vec<PathBuf> = ["new", "cur"]
             .iter()
@@ -489,25 +501,12 @@ impl MailServer {
             .collect();
         paths.sort();
         paths
-            .iter()
-            .filter_map(|path| std::fs::read(path).ok())
-            .collect()
     }
 
     /// IMAP connections the server has open for `mailbox` (`doveadm who`), seen from the
     /// server side: whether a client still watches it.
     pub fn imap_connections(&self, mailbox: &TestMailbox) -> usize {
-        let output = Command::new("doveadm")
-            .arg("-c")
-            .arg(&self.config)
-            .args(["who", "-1", &mailbox.email])
-            .output()
-            .expect("doveadm runs");
-        assert!(
-            output.status.success(),
-            "doveadm who failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = self.doveadm(&["who", "-1", &mailbox.email]);
         String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter(|line| line.split_whitespace().next() == Some(mailbox.email.as_str()))
@@ -517,25 +516,33 @@ impl MailServer {
 
     /// Makes the server renumber the folder, as after a restore or a migration.
     pub fn set_uid_validity(&self, mailbox: &TestMailbox, folder: &str, value: u32) {
+        let value = value.to_string();
+        self.doveadm(&[
+            "mailbox",
+            "update",
+            "-u",
+            &mailbox.email,
+            "--uid-validity",
+            &value,
+            folder,
+        ]);
+    }
+
+    /// `doveadm ARGS` on this server; panics with its error output when it fails.
+    fn doveadm(&self, args: &[&str]) -> std::process::Output {
         let output = Command::new("doveadm")
             .arg("-c")
             .arg(&self.config)
-            .args([
-                "mailbox",
-                "update",
-                "-u",
-                &mailbox.email,
-                "--uid-validity",
-                &value.to_string(),
-                folder,
-            ])
+            .args(args)
             .output()
             .expect("doveadm runs");
         assert!(
             output.status.success(),
-            "doveadm mailbox update failed: {}",
+            "doveadm {} failed: {}",
+            args[..2].join(" "),
             String::from_utf8_lossy(&output.stderr)
         );
+        output
     }
 }
 

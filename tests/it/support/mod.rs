@@ -1,22 +1,28 @@
 //! What the integration tests (and the import benchmark) need running: a real Dovecot on free
 //! loopback ports in a temp dir, throwaway PostgreSQL databases, a proxy that cuts connections,
 //! and realistic mail. Started once per test process; nothing outlives it.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
+pub mod cli;
 mod mail;
 mod mail_server;
 mod proxy;
+mod store;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use guichet::crypto::SealingKey;
+use guichet::intake::imap::{ImapSettings, Security};
 use guichet::store::NewMailbox;
 use secrecy::SecretString;
 
 pub use mail::{mail_date, realistic_mail, sample_mail};
 pub use mail_server::{MailServer, TestMailbox};
 pub use proxy::DropProxy;
+pub(crate) use store::store_tests;
+pub use store::{Dialect, on_store, on_store_at, open_data_dir, sqlite_url, sync_pass};
 
 /// The `guichet` binary with its own data dir.
 pub fn guichet_cmd(data_dir: &Path) -> Command {
@@ -74,7 +80,7 @@ impl TestDatabase {
 
     pub fn sqlite(dir: &Path) -> TestDatabase {
         TestDatabase {
-            url: format!("sqlite://{}?mode=rwc", dir.join("guichet.db").display()),
+            url: sqlite_url(dir),
             postgres: None,
         }
     }
@@ -116,5 +122,45 @@ pub fn watched_mailbox(
         smtp_port: 25,
         smtp_security: "none".into(),
         contact_id: None,
+    }
+}
+
+/// Plain IMAP (no TLS) to `mailbox` on the test server, with its password.
+pub fn plain_imap(server: &MailServer, mailbox: &TestMailbox) -> ImapSettings {
+    ImapSettings {
+        host: "127.0.0.1".into(),
+        port: server.imap_port,
+        security: Security::None,
+        accept_invalid_certs: false,
+        username: mailbox.email.clone(),
+        password: SecretString::from(mailbox.password.clone()),
+    }
+}
+
+/// Polls `check` every 100 ms for up to `timeout`; true as soon as it holds.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// [`eventually`] for a check that awaits, without blocking the runtime between polls.
+pub async fn eventually_async(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
