@@ -105,3 +105,8 @@ impl Desk {
         Ok(self.store.search(shop.id, query).await?)
     }
 }
+
+/// The decision recorded beside a customer's message, typed.
+pub fn recorded_decision(message: &MessageView) -> Option<answering::RecordedDecision> {
+    serde::Deserialize::deserialize(message.decision.as_ref()?).ok()
+}
