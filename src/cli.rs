@@ -340,15 +340,16 @@ fn print_rows(rows: impl IntoIterator<Item = String>, none: Option<&str>) {
     }
 }
 
-/// Prints the JSON shape or, for people, the text lines of `items`.
-fn print_list<T, J: serde::Serialize>(
-    items: &[T],
-    json: Option<J>,
+/// Prints the JSON shape `J` of `items` or, for people, a text line per item (`none` when
+/// there is none).
+fn print_list<'a, T, J: From<&'a T> + serde::Serialize>(
+    items: &'a [T],
+    json: bool,
     line: impl Fn(&T) -> String,
     none: Option<&str>,
 ) -> Result<()> {
-    if let Some(view) = json {
-        return print_json(&view);
+    if json {
+        return print_json(&views::list::<T, J>(items));
     }
     print_rows(items.iter().map(line), none);
     Ok(())
@@ -370,7 +371,7 @@ async fn sync_once(desk: &Desk, json: bool) -> Result<ExitCode> {
     };
     let pass = desk.sync_once(progress.as_ref()).await.say(desk.lang)?;
     if json {
-        print_json(&pass.folders)?;
+        print_json(&views::list::<_, views::SyncFolderJson>(&pass.folders))?;
     } else {
         print_sync_summary(desk.lang, &pass);
     }
@@ -452,12 +453,7 @@ async fn shop(desk: &Desk, command: ShopCommand) -> Result<ExitCode> {
                 ),
                 None => s.name.clone(),
             };
-            print_list(
-                &shops,
-                json.then_some(&shops),
-                line,
-                Some(t!(lang, "shop.none")),
-            )?;
+            print_list::<_, views::ShopJson>(&shops, json, line, Some(t!(lang, "shop.none")))?;
         }
         ShopCommand::Set { name, change } => {
             let shop = desk.shop_named(&name).await.say(lang)?;
@@ -499,7 +495,7 @@ async fn contact(desk: &Desk, command: ContactCommand) -> Result<ExitCode> {
             let contacts = desk.contacts(&shop).await.say(lang)?;
             let line =
                 |c: &guichet::store::Contact| format!("{} <{}> {}", c.name, c.email, c.description);
-            print_list(&contacts, json.then_some(&contacts), line, None)?;
+            print_list::<_, views::ContactJson>(&contacts, json, line, None)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -559,9 +555,9 @@ async fn mailbox(desk: &Desk, command: MailboxCommand) -> Result<ExitCode> {
                     m.shop_name, m.email, m.imap_host, m.imap_port, m.imap_security
                 )
             };
-            print_list(
+            print_list::<_, views::MailboxJson>(
                 &mailboxes,
-                json.then_some(&mailboxes),
+                json,
                 line,
                 Some(t!(lang, "mailbox.none")),
             )?;
@@ -598,12 +594,17 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
             let line = |t: &guichet::store::TicketView| {
                 format!(
                     "[{}] {:<9} {:>3} msg  {}  {}  ({})",
-                    t.number, t.status, t.message_count, t.customer_email, t.subject, t.updated_at
+                    t.number,
+                    t.status.as_str(),
+                    t.message_count,
+                    t.customer_email,
+                    t.subject,
+                    views::rfc3339(t.updated_at)
                 )
             };
-            print_list(
+            print_list::<_, views::TicketJson>(
                 &tickets,
-                json.then_some(&tickets),
+                json,
                 line,
                 Some(t!(lang, "tickets.none")),
             )?;
@@ -612,7 +613,7 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
             let shop = chosen(desk, shop.as_deref()).await?;
             let detail = desk.ticket(&shop, number).await.say(lang)?;
             if json {
-                print_json(&detail)?;
+                print_json(&views::TicketDetailJson::from(&detail))?;
             } else {
                 print_ticket(&detail, lang)?;
             }
@@ -652,7 +653,7 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
         TicketsCommand::Search { query, shop, json } => {
             let shop = chosen(desk, shop.as_deref()).await?;
             let numbers = desk.search(&shop, &query).await.say(lang)?;
-            print_list(&numbers, json.then_some(&numbers), i64::to_string, None)?;
+            print_list::<_, &i64>(&numbers, json, i64::to_string, None)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -662,12 +663,15 @@ fn print_ticket(detail: &guichet::desk::tickets::TicketDetail, lang: UiLang) -> 
     let ticket = &detail.ticket;
     println!(
         "[{}] {} — {} ({})",
-        ticket.number, ticket.subject, ticket.customer_email, ticket.status
+        ticket.number,
+        ticket.subject,
+        ticket.customer_email,
+        ticket.status.as_str()
     );
     for m in &detail.messages {
         println!(
             "\n--- {} {} {}",
-            m.date.as_deref().unwrap_or("?"),
+            m.date.map_or_else(|| "?".into(), views::rfc3339),
             m.from,
             m.subject
         );

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 
-use guichet::desk::templates::TemplateInput;
+use guichet::desk::templates::{TemplateInput, TemplateView};
 use guichet::desk::{Desk, input};
 use guichet::model::UiLang;
 use guichet::replies::templates::WhenComplete;
@@ -55,9 +55,9 @@ pub async fn replies_command(desk: &Desk, command: RepliesCommand) -> Result<Exi
                 .await
                 .say(lang)?;
             let line = |r: &ReplyView| reply_line(r, lang);
-            print_list(
+            print_list::<_, views::ReplyJson>(
                 &replies,
-                json.then_some(&replies),
+                json,
                 line,
                 Some(t!(lang, "replies.none")),
             )?;
@@ -65,7 +65,7 @@ pub async fn replies_command(desk: &Desk, command: RepliesCommand) -> Result<Exi
         RepliesCommand::Show { id, json } => {
             let reply = desk.reply_by_id(id).await.say(lang)?;
             if json {
-                return print_json(&reply).map(|_| ExitCode::SUCCESS);
+                return print_json(&views::ReplyJson::from(&reply)).map(|_| ExitCode::SUCCESS);
             }
             println!("{}", reply_line(&reply, lang));
             if let Some(error) = &reply.error {
@@ -165,7 +165,7 @@ pub async fn templates_command(desk: &Desk, command: TemplatesCommand) -> Result
         TemplatesCommand::List { shop, json } => {
             let shop = chosen(desk, shop.as_deref()).await?;
             let templates = desk.templates(&shop).await.say(lang)?;
-            let line = |view: &guichet::desk::templates::TemplateView| {
+            let line = |view: &TemplateView| {
                 let origin = match view.edited {
                     true => t!(lang, "templates.edited"),
                     false => t!(lang, "templates.shipped"),
@@ -177,7 +177,7 @@ pub async fn templates_command(desk: &Desk, command: TemplatesCommand) -> Result
                 let asks_for = t!(lang, "templates.asks_for", needs = needs);
                 format!("{:<24} {} {origin:<10} {asks_for}", view.intent, view.lang)
             };
-            print_list(&templates, json.then_some(&templates), line, None)?;
+            print_list::<_, &TemplateView>(&templates, json, line, None)?;
         }
         TemplatesCommand::Show {
             intent,

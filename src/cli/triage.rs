@@ -12,6 +12,7 @@ use guichet::desk::triage::{self as desk_triage, CustomIntent, EvalRequest};
 use guichet::desk::{Desk, DeskResult};
 use guichet::model::UiLang;
 use guichet::t;
+use guichet::triage::KeywordRule;
 use guichet::views;
 
 use super::{Say, chosen, exit_code, print_json, print_list, read_input, say};
@@ -113,7 +114,7 @@ pub async fn triage(desk: Option<&Desk>, lang: UiLang, args: TriageArgs) -> Resu
             triage.collect::<String>()
         )
     };
-    print_list(&results, args.json.then_some(&results), lines, None)?;
+    print_list::<_, &desk_triage::FileTriage>(&results, args.json, lines, None)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -212,7 +213,7 @@ pub async fn intents(desk: &Desk, command: IntentsCommand) -> Result<ExitCode> {
                 };
                 format!("{:<24} {:<32} {state}{own}", intent.id, intent.label)
             };
-            print_list(&view.intents, json.then_some(&view.intents), line, None)?;
+            print_list::<_, views::IntentJson>(&view.intents, json, line, None)?;
             if let (false, Some(info)) = (json, view.model) {
                 let at = views::rfc3339(info.trained_at);
                 let (examples, corrections) = (info.examples, info.corrections);
@@ -275,7 +276,7 @@ pub async fn intents(desk: &Desk, command: IntentsCommand) -> Result<ExitCode> {
         IntentsCommand::Rules { shop, json } => {
             let shop = chosen(desk, shop.as_deref()).await?;
             let rules = desk.intent_rules(&shop).await.say(lang)?;
-            let line = |rule: &guichet::triage::KeywordRule| {
+            let line = |rule: &KeywordRule| {
                 format!(
                     "{:>4} {:<24} {}",
                     rule.id,
@@ -283,7 +284,7 @@ pub async fn intents(desk: &Desk, command: IntentsCommand) -> Result<ExitCode> {
                     rule.keywords.join(" | ")
                 )
             };
-            print_list(&rules, json.then_some(&rules), line, None)?;
+            print_list::<_, &KeywordRule>(&rules, json, line, None)?;
             Ok(ExitCode::SUCCESS)
         }
         IntentsCommand::RuleDelete { id, shop } => {

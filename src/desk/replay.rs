@@ -11,8 +11,9 @@ use crate::model::UiLang;
 use crate::replies::safety::SENDER_WINDOW_MS;
 use crate::replies::{Decision, QuotaState};
 use crate::shop::{ImportedOrders, find_order};
-use crate::store::{Shop, rfc3339};
+use crate::store::Shop;
 use crate::t;
+use crate::views::rfc3339;
 
 use super::{Desk, DeskError, DeskResult};
 

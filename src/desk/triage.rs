@@ -349,7 +349,7 @@ pub async fn evaluate(
 }
 
 /// A shop's intents with the state of its retrained model.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct IntentsView {
     pub intents: Vec<IntentSetting>,
     pub model: Option<ShopModelInfo>,

@@ -1,7 +1,6 @@
 //! Mailboxes (IMAP/SMTP settings with a sealed password), their per-folder checkpoints, and the
 //! lease that lets one node at a time sync a mailbox.
 
-use serde::Serialize;
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, is_unique_violation, now_ms};
@@ -25,7 +24,8 @@ pub struct NewMailbox {
     pub contact_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A mailbox as stored (`views::MailboxJson` is its JSON shape, without the password).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxRow {
     pub id: i64,
     pub shop_id: i64,
@@ -36,7 +36,6 @@ pub struct MailboxRow {
     pub imap_security: String,
     pub accept_invalid_certs: bool,
     pub username: String,
-    #[serde(skip)]
     pub password_sealed: Vec<u8>,
     pub folders: Vec<String>,
     pub delete_after_import: bool,
@@ -45,7 +44,6 @@ pub struct MailboxRow {
     pub smtp_port: u16,
     pub smtp_security: String,
     pub contact_id: Option<i64>,
-    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
     pub last_sync_at: Option<i64>,
     pub last_error: Option<String>,
 }

@@ -1,20 +1,18 @@
 //! Shops and their contacts (the addresses customers write to: "Service client", "Webmaster"...).
 
-use serde::Serialize;
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, is_unique_violation, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Shop {
     pub id: i64,
     pub name: String,
     pub retention_months: Option<i64>,
-    #[serde(serialize_with = "super::tickets::serialize_time")]
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Contact {
     pub id: i64,
     pub name: String,
