@@ -281,14 +281,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let config = load_config(&cli)?;
     let lang = cli.lang.unwrap_or(config.lang);
     // Triage with the shipped model needs no database: it runs anywhere, touching nothing.
-    if let Command::Triage(args) = cli.command {
-        if !args.needs_store() {
-            return triage::triage(None, lang, args).await;
-        }
-        let desk = Desk::open(config, lang).await.say(lang)?;
-        let result = triage::triage(Some(&desk), lang, args).await;
-        desk.store.close().await;
-        return result;
+    if let Command::Triage(args) = &cli.command
+        && !args.needs_store()
+    {
+        return triage::triage(None, lang, args).await;
     }
     let desk = Desk::open(config, lang).await.say(lang)?;
     let result = match cli.command {
@@ -299,7 +295,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Contact(command) => contact(&desk, command).await,
         Command::Mailbox(command) => mailbox(&desk, command).await,
         Command::Tickets(command) => tickets(&desk, command).await,
-        Command::Triage(_) => unreachable!("handled above"),
+        Command::Triage(args) => triage::triage(Some(&desk), lang, &args).await,
         Command::Intents(command) => triage::intents(&desk, command).await,
         Command::Replies(command) => replies::replies_command(&desk, command).await,
         Command::Templates(command) => replies::templates_command(&desk, command).await,
@@ -577,6 +573,14 @@ async fn mailbox(desk: &Desk, command: MailboxCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The named shop, or None for every shop.
+async fn named(desk: &Desk, shop: Option<&str>) -> Result<Option<guichet::store::Shop>> {
+    match shop {
+        Some(name) => desk.shop_named(name).await.map(Some).say(desk.lang),
+        None => Ok(None),
+    }
+}
+
 /// The named shop, or the only one.
 async fn chosen(desk: &Desk, shop: Option<&str>) -> Result<guichet::store::Shop> {
     desk.choose_shop(shop).await.say(desk.lang)
@@ -586,10 +590,7 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
     let lang = desk.lang;
     match command {
         TicketsCommand::List { shop, json } => {
-            let shop = match &shop {
-                Some(name) => Some(desk.shop_named(name).await.say(lang)?),
-                None => None,
-            };
+            let shop = named(desk, shop.as_deref()).await?;
             let tickets = desk.tickets(shop.as_ref()).await.say(lang)?;
             let line = |t: &guichet::store::TicketView| {
                 format!(

@@ -15,7 +15,7 @@ use guichet::store::ReplyView;
 use guichet::t;
 use guichet::views::{self, state_label};
 
-use super::{Say, chosen, exit_code, print_json, print_list, read_input, say};
+use super::{Say, chosen, exit_code, named, print_json, print_list, read_input, say};
 
 #[derive(Debug, Subcommand)]
 pub enum RepliesCommand {
@@ -46,10 +46,7 @@ pub async fn replies_command(desk: &Desk, command: RepliesCommand) -> Result<Exi
     let lang = desk.lang;
     match command {
         RepliesCommand::List { shop, state, json } => {
-            let shop = match shop {
-                Some(name) => Some(desk.shop_named(&name).await.say(lang)?),
-                None => None,
-            };
+            let shop = named(desk, shop.as_deref()).await?;
             let replies = desk
                 .replies(shop.as_ref(), state.as_deref())
                 .await

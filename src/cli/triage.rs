@@ -70,8 +70,8 @@ struct EvalArgs {
     json: bool,
 }
 
-pub async fn triage(desk: Option<&Desk>, lang: UiLang, args: TriageArgs) -> Result<ExitCode> {
-    if let Some(TriageCommand::Eval(eval)) = args.command {
+pub async fn triage(desk: Option<&Desk>, lang: UiLang, args: &TriageArgs) -> Result<ExitCode> {
+    if let Some(TriageCommand::Eval(eval)) = &args.command {
         let request = EvalRequest {
             dataset: eval.dataset.as_deref(),
             train: eval.train.as_deref(),

@@ -13,7 +13,7 @@ use crate::replies::{Decision, QuotaState};
 use crate::shop::{ImportedOrders, find_order};
 use crate::store::Shop;
 use crate::t;
-use crate::views::rfc3339;
+use crate::views::{intent_label, rfc3339};
 
 use super::{Desk, DeskError, DeskResult};
 
@@ -212,10 +212,6 @@ struct ReportView<'a> {
     summary: String,
     intents: Vec<IntentRow<'a>>,
     items: Vec<ItemView<'a>>,
-}
-
-fn intent_label(intent: &str, lang: UiLang) -> &str {
-    crate::triage::builtin_label(intent, lang).unwrap_or(intent)
 }
 
 /// The report as a standalone HTML page.
