@@ -1,29 +1,27 @@
 //! Command-line interface (clap): argument parsing and output formatting only; every command
-//! calls a `guichet::desk` use-case. Every command has `--help`; output follows `--lang`.
+//! calls a `guichet::desk` use-case and prints what comes back, as text in `--lang` or as the
+//! JSON shapes of `guichet::views`.
 
 mod replies;
 mod triage;
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
 
 use guichet::config::{Config, Overrides};
-use guichet::crypto::SealingKey;
-use guichet::desk::mailboxes::{MailboxInput, MailboxTest};
+use guichet::desk::mailboxes::{MailboxInput, MailboxTest, SyncState, plan_servers};
+use guichet::desk::settings::SettingsChange;
 use guichet::desk::shops::ContactInput;
-use guichet::desk::sync::SyncPass;
-use guichet::desk::{Desk, DeskError};
-use guichet::intake::imap::Security;
-use guichet::intake::sync::{BarProgress, FolderSummary, LogProgress, Progress};
+use guichet::desk::sync::{SyncPass, termination};
+use guichet::desk::{Desk, DeskError, input};
+use guichet::intake::sync::{BarProgress, LogProgress, Progress};
 use guichet::model::{Status, UiLang};
-use guichet::runtime::{RuntimeOptions, Supervisor};
-use guichet::store::{MailboxRow, Store};
 use guichet::t;
+use guichet::views;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -105,11 +103,8 @@ enum ShopCommand {
     /// Change a shop's settings.
     Set {
         name: String,
-        /// Delete tickets not updated for this many months (0: keep forever).
-        #[arg(long)]
-        retention_months: Option<i64>,
         #[command(flatten)]
-        answers: Box<replies::AnswerSettingsArgs>,
+        change: Box<SettingsChange>,
     },
 }
 
@@ -142,70 +137,11 @@ enum ContactCommand {
 struct MailboxAddArgs {
     #[arg(long)]
     shop: String,
-    /// The support address, e.g. sav@boutique.fr.
-    #[arg(long)]
-    email: String,
-    /// Known provider whose settings to use when the domain does not tell (gmail, outlook, ovh...).
-    #[arg(long)]
-    provider: Option<String>,
-    #[arg(long)]
-    imap_host: Option<String>,
-    #[arg(long)]
-    imap_port: Option<u16>,
-    #[arg(long, value_enum)]
-    imap_security: Option<Security>,
-    /// Accept a self-signed or otherwise invalid certificate.
-    #[arg(long)]
-    accept_invalid_certs: bool,
-    /// Login name (default: the email address).
-    #[arg(long)]
-    username: Option<String>,
-    /// Folder to watch; repeat for several (default: INBOX).
-    #[arg(long = "folder")]
-    folders: Vec<String>,
-    /// Delete messages from the server once filed.
-    #[arg(long)]
-    delete_after_import: bool,
-    /// Mark messages as read on the server once filed.
-    #[arg(long)]
-    mark_as_read: bool,
-    #[arg(long)]
-    smtp_host: Option<String>,
-    #[arg(long)]
-    smtp_port: Option<u16>,
-    #[arg(long, value_enum)]
-    smtp_security: Option<Security>,
-    /// Contact (by name) whose tickets this mailbox files.
-    #[arg(long)]
-    contact: Option<String>,
+    #[command(flatten)]
+    input: MailboxInput,
     /// Read the password from the first line of standard input.
     #[arg(long, required = true)]
     password_stdin: bool,
-    /// Save without testing the connection first.
-    #[arg(long)]
-    no_test: bool,
-}
-
-impl MailboxAddArgs {
-    fn into_input(self) -> MailboxInput {
-        MailboxInput {
-            email: self.email,
-            provider: self.provider,
-            imap_host: self.imap_host,
-            imap_port: self.imap_port,
-            imap_security: self.imap_security,
-            accept_invalid_certs: self.accept_invalid_certs,
-            username: self.username,
-            folders: self.folders,
-            delete_after_import: self.delete_after_import,
-            mark_as_read: self.mark_as_read,
-            smtp_host: self.smtp_host,
-            smtp_port: self.smtp_port,
-            smtp_security: self.smtp_security,
-            contact: self.contact,
-            skip_test: self.no_test,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -287,27 +223,32 @@ enum TicketsCommand {
     },
 }
 
-/// The desk this run works on, and the language it speaks.
-struct App {
-    desk: Desk,
-    lang: UiLang,
-}
+/// A desk error in the user's language, with what lies under it, for the binary to print.
+#[derive(Debug)]
+struct Said(String, DeskError);
 
-impl std::ops::Deref for App {
-    type Target = Desk;
-    fn deref(&self) -> &Desk {
-        &self.desk
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
-/// A desk error in the user's language, for the binary to print.
+impl std::error::Error for Said {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.1.cause()
+    }
+}
+
 trait Say<T> {
     fn say(self, lang: UiLang) -> Result<T>;
 }
 
-impl<T> Say<T> for Result<T, DeskError> {
+impl<T, E: Into<DeskError>> Say<T> for Result<T, E> {
     fn say(self, lang: UiLang) -> Result<T> {
-        self.map_err(|e| anyhow!(e.localized(lang)))
+        self.map_err(|e| {
+            let error = e.into();
+            Said(error.localized(lang), error).into()
+        })
     }
 }
 
@@ -327,40 +268,8 @@ fn load_config(cli: &Cli) -> Result<Config> {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
-    Ok(Config::load(
-        cli.config.as_deref(),
-        |k| std::env::var(k).ok(),
-        &overrides,
-    )?)
-}
-
-async fn open(cli: &Cli) -> Result<App> {
-    let config = load_config(cli)?;
-    let lang = cli.lang.unwrap_or(config.lang);
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        t!(
-            lang,
-            "cli.cannot_create_data_dir",
-            path = config.data_dir.display()
-        )
-    })?;
-    let key = match &config.secret_key_hex {
-        Some(hex_key) => SealingKey::from_hex(hex_key)?,
-        None => SealingKey::load_or_create(&config.key_file)?,
-    };
-    let store = Store::open(&config.database_url, &config.data_dir.join("blobs"))
-        .await
-        .context(t!(lang, "cli.cannot_open_database"))?
-        .with_outbox_lease(config.sending_lease);
-    Ok(App {
-        desk: Desk {
-            store,
-            key,
-            config,
-            lang,
-        },
-        lang,
-    })
+    let env = |k: &str| std::env::var(k).ok();
+    Ok(Config::load(cli.config.as_deref(), env, &overrides)?)
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -369,51 +278,76 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve | Command::Sync { .. } | Command::Demo
     );
     init_logging(if verbose { "info" } else { "warn" });
+    let config = load_config(&cli)?;
+    let lang = cli.lang.unwrap_or(config.lang);
     // Triage with the shipped model needs no database: it runs anywhere, touching nothing.
     if let Command::Triage(args) = &cli.command
         && !args.needs_store()
     {
-        let lang = cli.lang.unwrap_or(load_config(&cli)?.lang);
-        let Command::Triage(args) = cli.command else {
-            unreachable!("matched above")
-        };
         return triage::triage(None, lang, args).await;
     }
-    let ctx = open(&cli).await?;
+    let desk = Desk::open(config, lang).await.say(lang)?;
     let result = match cli.command {
-        Command::Serve => serve(&ctx, true).await,
-        Command::Sync { once: false, .. } => serve(&ctx, false).await,
-        Command::Sync { once: true, json } => sync_once(&ctx, json).await,
-        Command::Shop(command) => shop(&ctx, command).await,
-        Command::Contact(command) => contact(&ctx, command).await,
-        Command::Mailbox(command) => mailbox(&ctx, command).await,
-        Command::Tickets(command) => tickets(&ctx, command).await,
-        Command::Triage(args) => triage::triage(Some(&ctx), ctx.lang, args).await,
-        Command::Intents(command) => triage::intents(&ctx, command).await,
-        Command::Replies(command) => replies::replies_command(&ctx, command).await,
-        Command::Templates(command) => replies::templates_command(&ctx, command).await,
-        Command::Orders(command) => replies::orders_command(&ctx, command).await,
-        Command::Replay(args) => replies::replay(&ctx, args).await,
-        Command::Demo => demo(&ctx).await,
+        Command::Serve => serve(&desk, true).await,
+        Command::Sync { once: false, .. } => serve(&desk, false).await,
+        Command::Sync { once: true, json } => sync_once(&desk, json).await,
+        Command::Shop(command) => shop(&desk, command).await,
+        Command::Contact(command) => contact(&desk, command).await,
+        Command::Mailbox(command) => mailbox(&desk, command).await,
+        Command::Tickets(command) => tickets(&desk, command).await,
+        Command::Triage(args) => triage::triage(Some(&desk), lang, &args).await,
+        Command::Intents(command) => triage::intents(&desk, command).await,
+        Command::Replies(command) => replies::replies_command(&desk, command).await,
+        Command::Templates(command) => replies::templates_command(&desk, command).await,
+        Command::Orders(command) => replies::orders_command(&desk, command).await,
+        Command::Replay(args) => replies::replay(&desk, args).await,
+        Command::Demo => demo(&desk).await,
     };
-    ctx.store.close().await;
+    desk.store.close().await;
     result
 }
 
 /// The text of FILE, or of standard input for "-".
 fn read_input(path: &std::path::Path, lang: UiLang) -> Result<String> {
-    if path.as_os_str() == "-" {
-        return std::io::read_to_string(std::io::stdin())
-            .context(t!(lang, "cli.cannot_read_stdin"));
-    }
-    std::fs::read_to_string(path)
-        .with_context(|| t!(lang, "cli.cannot_read", path = path.display()))
+    input::read_text(path).say(lang)
+}
+
+/// Prints one text for people, e.g. `say(t!(lang, "shop.added", name = shop.name))`.
+fn say(text: impl std::fmt::Display) {
+    println!("{text}");
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
+    Ok(())
+}
+
+/// Prints `rows` one per line, or `none` when there is none.
+fn print_rows(rows: impl IntoIterator<Item = String>, none: Option<&str>) {
+    let mut any = false;
+    for row in rows {
+        println!("{row}");
+        any = true;
+    }
+    if let (false, Some(none)) = (any, none) {
+        println!("{none}");
+    }
+}
+
+/// Prints the JSON shape `J` of `items` or, for people, a text line per item (`none` when
+/// there is none).
+fn print_list<'a, T, J: From<&'a T> + serde::Serialize>(
+    items: &'a [T],
+    json: bool,
+    line: impl Fn(&T) -> String,
+    none: Option<&str>,
+) -> Result<()> {
+    if json {
+        return print_json(&views::list::<T, J>(items));
+    }
+    print_rows(items.iter().map(line), none);
     Ok(())
 }
 
@@ -425,136 +359,109 @@ fn exit_code(success: bool) -> ExitCode {
     }
 }
 
-async fn sync_once(ctx: &App, json: bool) -> Result<ExitCode> {
+async fn sync_once(desk: &Desk, json: bool) -> Result<ExitCode> {
     let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
         Box::new(BarProgress::default())
     } else {
         Box::new(LogProgress::default())
     };
-    let pass = ctx.sync_once(progress.as_ref()).await.say(ctx.lang)?;
+    let pass = desk.sync_once(progress.as_ref()).await.say(desk.lang)?;
     if json {
-        print_json(&pass.folders)?;
+        print_json(&views::list::<_, views::SyncFolderJson>(&pass.folders))?;
     } else {
-        print_sync_summary(ctx.lang, &pass);
-        replies::print_answer_run(&pass.answers, ctx.lang);
+        print_sync_summary(desk.lang, &pass);
     }
     Ok(exit_code(!pass.failed()))
 }
 
 fn print_sync_summary(lang: UiLang, pass: &SyncPass) {
-    let summaries = &pass.folders;
-    if summaries.is_empty() {
-        println!("{}", t!(lang, "sync.no_mailbox"));
+    if pass.folders.is_empty() {
+        say(t!(lang, "sync.no_mailbox"));
     }
-    for s in summaries {
-        let folder = if s.folder.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", s.folder)
-        };
-        println!("{} {}{}:", s.shop, s.mailbox, folder);
-        println!(
-            "  {}",
-            t!(
-                lang,
-                "sync.folder_line",
-                new_messages = s.filed.new_messages,
-                new_tickets = s.filed.new_tickets,
-                duplicates = s.filed.duplicates,
-                own = s.own_skipped,
-                raw = s.parse_errors
-            )
+    for s in &pass.folders {
+        let folder = if s.folder.is_empty() { "" } else { " " };
+        println!("{} {}{folder}{}:", s.shop, s.mailbox, s.folder);
+        let f = &s.filed;
+        let (own, raw) = (s.own_skipped, s.parse_errors);
+        let line = t!(
+            lang,
+            "sync.folder_line",
+            new_messages = f.new_messages,
+            new_tickets = f.new_tickets,
+            duplicates = f.duplicates,
+            own = own,
+            raw = raw
         );
+        println!("  {line}");
         if let Some(error) = &s.error {
             println!("  {}", t!(lang, "sync.error", error = error));
         }
     }
-    let total = |f: fn(&FolderSummary) -> u64| summaries.iter().map(f).sum::<u64>();
-    println!(
-        "{}",
-        t!(
-            lang,
-            "sync.total",
-            new_messages = total(|s| s.filed.new_messages),
-            new_tickets = total(|s| s.filed.new_tickets),
-            duplicates = total(|s| s.filed.duplicates),
-            errors = summaries.iter().filter(|s| s.error.is_some()).count()
-        )
-    );
+    let (f, errors) = pass.totals();
+    say(t!(
+        lang,
+        "sync.total",
+        new_messages = f.new_messages,
+        new_tickets = f.new_tickets,
+        duplicates = f.duplicates,
+        errors = errors
+    ));
     if pass.jobs > 0 {
-        println!("{}", t!(lang, "sync.jobs_run", jobs = pass.jobs));
+        say(t!(lang, "sync.jobs_run", jobs = pass.jobs));
+    }
+    if pass.answered_anything() {
+        let (plan, sent) = (&pass.answers.planned, &pass.answers.sent);
+        let refused = sent.retried + sent.failed;
+        say(t!(
+            lang,
+            "sync.answers",
+            scheduled = plan.scheduled,
+            shadow = plan.shadow,
+            handed_over = plan.handed_over,
+            sent = sent.sent,
+            refused = refused,
+            uncertain = sent.uncertain
+        ));
     }
 }
 
-/// Syncs every mailbox until SIGTERM or Ctrl-C (IDLE when offered, polling otherwise) and,
-/// with `workers`, runs due jobs and automatic answers; mailboxes added, changed or removed
-/// meanwhile are followed.
-async fn serve(ctx: &App, workers: bool) -> Result<ExitCode> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = terminate.recv() => {}
-            _ = interrupt.recv() => {}
-        }
-    };
-    let options = RuntimeOptions {
-        workers,
-        ..RuntimeOptions::from_config(&ctx.config, ctx.lang)
-    };
-    Supervisor::new(ctx.store.clone(), ctx.key.clone(), options)
-        .run(shutdown)
-        .await;
+/// Runs until SIGTERM or Ctrl-C; with `workers`, jobs and automatic answers too.
+async fn serve(desk: &Desk, workers: bool) -> Result<ExitCode> {
+    desk.serve(workers, termination()?).await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shop(ctx: &App, command: ShopCommand) -> Result<ExitCode> {
-    let lang = ctx.lang;
+async fn shop(desk: &Desk, command: ShopCommand) -> Result<ExitCode> {
+    let lang = desk.lang;
     match command {
         ShopCommand::Add { name } => {
-            let shop = ctx.add_shop(&name).await.say(lang)?;
-            println!("{}", t!(lang, "shop.added", name = shop.name));
+            let shop = desk.add_shop(&name).await.say(lang)?;
+            say(t!(lang, "shop.added", name = shop.name));
         }
         ShopCommand::List { json } => {
-            let shops = ctx.shops().await.say(lang)?;
-            if json {
-                print_json(&shops)?;
-            } else if shops.is_empty() {
-                println!("{}", t!(lang, "shop.none"));
-            } else {
-                for s in shops {
-                    match s.retention_months {
-                        Some(months) => println!(
-                            "{}",
-                            t!(
-                                lang,
-                                "shop.line_with_retention",
-                                name = s.name,
-                                months = months
-                            )
-                        ),
-                        None => println!("{}", s.name),
-                    }
-                }
-            }
+            let shops = desk.shops().await.say(lang)?;
+            let line = |s: &guichet::store::Shop| match s.retention_months {
+                Some(months) => t!(
+                    lang,
+                    "shop.line_with_retention",
+                    name = s.name,
+                    months = months
+                ),
+                None => s.name.clone(),
+            };
+            print_list::<_, views::ShopJson>(&shops, json, line, Some(t!(lang, "shop.none")))?;
         }
-        ShopCommand::Set {
-            name,
-            retention_months,
-            answers,
-        } => {
-            let shop = ctx.shop_named(&name).await.say(lang)?;
-            let change = answers.into_change(retention_months);
-            ctx.change_settings(&shop, &change).await.say(lang)?;
-            println!("{}", t!(lang, "shop.updated", name = shop.name));
+        ShopCommand::Set { name, change } => {
+            let shop = desk.shop_named(&name).await.say(lang)?;
+            desk.change_settings(&shop, &change).await.say(lang)?;
+            say(t!(lang, "shop.updated", name = shop.name));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
-    let lang = ctx.lang;
+async fn contact(desk: &Desk, command: ContactCommand) -> Result<ExitCode> {
+    let lang = desk.lang;
     match command {
         ContactCommand::Add {
             shop,
@@ -563,230 +470,191 @@ async fn contact(ctx: &App, command: ContactCommand) -> Result<ExitCode> {
             description,
             not_customer_service,
         } => {
-            let shop = ctx.shop_named(&shop).await.say(lang)?;
+            let shop = desk.shop_named(&shop).await.say(lang)?;
+            let customer_service = !not_customer_service;
             let input = ContactInput {
                 name,
                 email,
                 description,
-                customer_service: !not_customer_service,
+                customer_service,
             };
-            let added = ctx.add_contact(&shop, input).await.say(lang)?;
-            println!(
-                "{}",
-                t!(
-                    lang,
-                    "contact.added",
-                    name = added.name,
-                    email = added.email
-                )
-            );
+            let added = desk.add_contact(&shop, input).await.say(lang)?;
+            say(t!(
+                lang,
+                "contact.added",
+                name = added.name,
+                email = added.email
+            ));
         }
         ContactCommand::List { shop, json } => {
-            let shop = ctx.shop_named(&shop).await.say(lang)?;
-            let contacts = ctx.contacts(&shop).await.say(lang)?;
-            if json {
-                print_json(&contacts)?;
-            } else {
-                for c in contacts {
-                    println!("{} <{}> {}", c.name, c.email, c.description);
-                }
-            }
+            let shop = desk.shop_named(&shop).await.say(lang)?;
+            let contacts = desk.contacts(&shop).await.say(lang)?;
+            let line =
+                |c: &guichet::store::Contact| format!("{} <{}> {}", c.name, c.email, c.description);
+            print_list::<_, views::ContactJson>(&contacts, json, line, None)?;
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn read_password_from_stdin(lang: UiLang) -> Result<SecretString> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context(t!(lang, "mailbox.cannot_read_password"))?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
-    if password.is_empty() {
-        return Err(anyhow!(t!(lang, "mailbox.empty_password")));
-    }
-    Ok(SecretString::from(password))
 }
 
 /// Prints a mailbox test in plain words; true when it worked.
 fn print_mailbox_test(test: &MailboxTest, lang: UiLang) -> bool {
     match &test.outcome {
-        Ok(report) => {
-            println!("{}: {}", test.email, t!(lang, "mailbox.imap_works"));
-            println!("  {report}");
-            true
-        }
-        Err(e) => {
-            println!("{}: {}", test.email, e.localized(lang));
-            false
-        }
-    }
-}
-
-fn mailbox_state(m: &MailboxRow, lang: UiLang) -> String {
-    match (&m.last_error, m.last_sync_at) {
-        (Some(e), _) => t!(lang, "mailbox.state_error", error = e),
-        (None, Some(at)) => t!(
-            lang,
-            "mailbox.state_synced",
-            at = guichet::store::rfc3339(at)
+        Ok(report) => println!(
+            "{}: {}\n  {report}",
+            test.email,
+            t!(lang, "mailbox.imap_works")
         ),
-        (None, None) => t!(lang, "mailbox.state_never").into(),
+        Err(e) => println!("{}: {}", test.email, e.localized(lang)),
     }
+    test.outcome.is_ok()
 }
 
-async fn mailbox(ctx: &App, command: MailboxCommand) -> Result<ExitCode> {
-    let lang = ctx.lang;
+async fn mailbox(desk: &Desk, command: MailboxCommand) -> Result<ExitCode> {
+    let lang = desk.lang;
     match command {
         MailboxCommand::Add(args) => {
-            let shop = ctx.shop_named(&args.shop).await.say(lang)?;
-            let input = args.into_input();
+            let shop = desk.shop_named(&args.shop).await.say(lang)?;
             // Incomplete settings are said before the password is asked for.
-            guichet::desk::mailboxes::plan_servers(&input)
-                .map_err(DeskError::from)
-                .say(lang)?;
-            let password = read_password_from_stdin(lang)?;
-            match ctx.add_mailbox(&shop, &input, password).await {
+            plan_servers(&args.input).say(lang)?;
+            let password = input::read_password(std::io::stdin().lock()).say(lang)?;
+            match desk.add_mailbox(&shop, &args.input, password).await {
                 Ok((_, test)) => {
                     if let Some(test) = &test {
                         print_mailbox_test(test, lang);
                     }
-                    println!(
-                        "{}",
-                        t!(
-                            lang,
-                            "mailbox.added",
-                            email = input.email.trim().to_lowercase()
-                        )
-                    );
+                    say(t!(
+                        lang,
+                        "mailbox.added",
+                        email = args.input.email.trim().to_lowercase()
+                    ));
                 }
                 Err(DeskError::MailboxTest(test)) => {
                     print_mailbox_test(&test, lang);
                     return Err(anyhow!(t!(lang, "mailbox.not_saved")));
                 }
-                Err(other) => return Err(anyhow!(other.localized(lang))),
+                Err(other) => return Err(other).say(lang),
             }
         }
         MailboxCommand::Remove { shop, email } => {
-            let shop = ctx.shop_named(&shop).await.say(lang)?;
-            ctx.remove_mailbox(&shop, &email).await.say(lang)?;
-            println!("{}", t!(lang, "mailbox.removed", email = email));
+            let shop = desk.shop_named(&shop).await.say(lang)?;
+            desk.remove_mailbox(&shop, &email).await.say(lang)?;
+            say(t!(lang, "mailbox.removed", email = email));
         }
         MailboxCommand::List { json } => {
-            let mailboxes = ctx.mailboxes().await.say(lang)?;
-            if json {
-                print_json(&mailboxes)?;
-            } else if mailboxes.is_empty() {
-                println!("{}", t!(lang, "mailbox.none"));
-            } else {
-                for m in mailboxes {
-                    println!(
-                        "{} {} imap {}:{} ({}) [{}] - {}",
-                        m.shop_name,
-                        m.email,
-                        m.imap_host,
-                        m.imap_port,
-                        m.imap_security,
-                        m.folders.join(", "),
-                        mailbox_state(&m, lang)
-                    );
-                }
-            }
+            let mailboxes = desk.mailboxes().await.say(lang)?;
+            let line = |m: &guichet::store::MailboxRow| {
+                let state = views::sync_state_label(SyncState::of(m), lang);
+                let folders = m.folders.join(", ");
+                format!(
+                    "{} {} imap {}:{} ({}) [{folders}] - {state}",
+                    m.shop_name, m.email, m.imap_host, m.imap_port, m.imap_security
+                )
+            };
+            print_list::<_, views::MailboxJson>(
+                &mailboxes,
+                json,
+                line,
+                Some(t!(lang, "mailbox.none")),
+            )?;
         }
         MailboxCommand::Test { shop, email } => {
-            let tests = ctx
+            let tests = desk
                 .test_mailboxes(shop.as_deref(), email.as_deref())
                 .await
                 .say(lang)?;
-            let mut all_work = true;
-            for test in &tests {
-                all_work &= print_mailbox_test(test, lang);
-            }
-            return Ok(exit_code(all_work));
+            let worked: Vec<bool> = tests
+                .iter()
+                .map(|test| print_mailbox_test(test, lang))
+                .collect();
+            return Ok(exit_code(worked.iter().all(|w| *w)));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
-    let lang = ctx.lang;
+/// The named shop, or None for every shop.
+async fn named(desk: &Desk, shop: Option<&str>) -> Result<Option<guichet::store::Shop>> {
+    match shop {
+        Some(name) => desk.shop_named(name).await.map(Some).say(desk.lang),
+        None => Ok(None),
+    }
+}
+
+/// The named shop, or the only one.
+async fn chosen(desk: &Desk, shop: Option<&str>) -> Result<guichet::store::Shop> {
+    desk.choose_shop(shop).await.say(desk.lang)
+}
+
+async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
+    let lang = desk.lang;
     match command {
         TicketsCommand::List { shop, json } => {
-            let shop = match &shop {
-                Some(name) => Some(ctx.shop_named(name).await.say(lang)?),
-                None => None,
+            let shop = named(desk, shop.as_deref()).await?;
+            let tickets = desk.tickets(shop.as_ref()).await.say(lang)?;
+            let line = |t: &guichet::store::TicketView| {
+                format!(
+                    "[{}] {:<9} {:>3} msg  {}  {}  ({})",
+                    t.number,
+                    t.status.as_str(),
+                    t.message_count,
+                    t.customer_email,
+                    t.subject,
+                    views::rfc3339(t.updated_at)
+                )
             };
-            let tickets = ctx.tickets(shop.as_ref()).await.say(lang)?;
-            if json {
-                print_json(&tickets)?;
-            } else if tickets.is_empty() {
-                println!("{}", t!(lang, "tickets.none"));
-            } else {
-                for t in tickets {
-                    println!(
-                        "[{}] {:<9} {:>3} msg  {}  {}  ({})",
-                        t.number,
-                        t.status,
-                        t.message_count,
-                        t.customer_email,
-                        t.subject,
-                        t.updated_at
-                    );
-                }
-            }
+            print_list::<_, views::TicketJson>(
+                &tickets,
+                json,
+                line,
+                Some(t!(lang, "tickets.none")),
+            )?;
         }
         TicketsCommand::Show { number, shop, json } => {
-            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
-            let detail = ctx.ticket(&shop, number).await.say(lang)?;
+            let shop = chosen(desk, shop.as_deref()).await?;
+            let detail = desk.ticket(&shop, number).await.say(lang)?;
             if json {
-                print_json(&detail)?;
+                print_json(&views::TicketDetailJson::from(&detail))?;
             } else {
                 print_ticket(&detail, lang)?;
             }
         }
         TicketsCommand::Delete { number, shop } => {
-            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
-            ctx.delete_ticket(&shop, number).await.say(lang)?;
-            println!("{}", t!(lang, "tickets.deleted", number = number));
+            let shop = chosen(desk, shop.as_deref()).await?;
+            desk.delete_ticket(&shop, number).await.say(lang)?;
+            say(t!(lang, "tickets.deleted", number = number));
         }
         TicketsCommand::Status {
             number,
             status,
             shop,
         } => {
-            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
-            ctx.set_status(&shop, number, status).await.say(lang)?;
+            let shop = chosen(desk, shop.as_deref()).await?;
+            desk.set_status(&shop, number, status).await.say(lang)?;
             println!("[{number}] {}", status.as_str());
         }
         TicketsCommand::Reply { number, file, shop } => {
             let body = read_input(&file, lang)?;
-            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
-            let reply = ctx.reply(&shop, number, &body).await.say(lang)?;
-            replies::print_reply_line(&reply, lang);
+            let shop = chosen(desk, shop.as_deref()).await?;
+            let reply = desk.reply(&shop, number, &body).await.say(lang)?;
+            println!("{}", replies::reply_line(&reply, lang));
             if let Some(error) = &reply.error {
                 println!("  {error}");
             }
             return Ok(exit_code(reply.state == guichet::model::ReplyState::Sent));
         }
         TicketsCommand::Raw { message_id } => {
-            let raw = ctx.raw_message(message_id).await.say(lang)?;
+            let raw = desk.raw_message(message_id).await.say(lang)?;
             std::io::stdout().lock().write_all(&raw)?;
         }
         TicketsCommand::Attachment { sha256 } => {
-            let data = ctx.attachment(&sha256).say(lang)?;
+            let data = desk.attachment(&sha256).say(lang)?;
             std::io::stdout().lock().write_all(&data)?;
         }
         TicketsCommand::Search { query, shop, json } => {
-            let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
-            let numbers = ctx.search(&shop, &query).await.say(lang)?;
-            if json {
-                print_json(&numbers)?;
-            } else {
-                for n in numbers {
-                    println!("{n}");
-                }
-            }
+            let shop = chosen(desk, shop.as_deref()).await?;
+            let numbers = desk.search(&shop, &query).await.say(lang)?;
+            print_list::<_, &i64>(&numbers, json, i64::to_string, None)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -796,12 +664,15 @@ fn print_ticket(detail: &guichet::desk::tickets::TicketDetail, lang: UiLang) -> 
     let ticket = &detail.ticket;
     println!(
         "[{}] {} — {} ({})",
-        ticket.number, ticket.subject, ticket.customer_email, ticket.status
+        ticket.number,
+        ticket.subject,
+        ticket.customer_email,
+        ticket.status.as_str()
     );
     for m in &detail.messages {
         println!(
             "\n--- {} {} {}",
-            m.date.as_deref().unwrap_or("?"),
+            m.date.map_or_else(|| "?".into(), views::rfc3339),
             m.from,
             m.subject
         );
@@ -809,34 +680,33 @@ fn print_ticket(detail: &guichet::desk::tickets::TicketDetail, lang: UiLang) -> 
             println!("({}: {error})", t!(lang, "tickets.malformed"));
         }
         println!("{}", m.new_text);
-        if let Some(triage) = &m.triage {
-            print!("{}", triage::describe(triage, lang, "  » "));
-        }
-        if let Some(why) = m
-            .decision
-            .as_ref()
-            .and_then(|d| replies::describe_decision(d, lang))
-        {
-            println!("  » {}: {why}", t!(lang, "tickets.automatic_answer"));
+        let triage = m.triage.iter().flat_map(|t| views::triage_lines(t, lang));
+        print_rows(triage.map(|line| format!("  » {line}")), None);
+        if let Some(decision) = guichet::desk::tickets::recorded_decision(m) {
+            println!(
+                "  » {}: {}",
+                t!(lang, "tickets.automatic_answer"),
+                views::decision_label(&decision, lang)
+            );
         }
         for a in &m.attachments {
-            println!(
-                "  📎 {}",
-                t!(
-                    lang,
-                    "tickets.attachment_line",
-                    name = a.filename.as_deref().unwrap_or("-"),
-                    content_type = a.content_type,
-                    size = a.size
-                )
+            let name = a.filename.as_deref().unwrap_or("-");
+            let line = t!(
+                lang,
+                "tickets.attachment_line",
+                name = name,
+                content_type = a.content_type,
+                size = a.size
             );
+            println!("  📎 {line}");
         }
     }
     if !detail.replies.is_empty() {
         println!("\n--- {}", t!(lang, "tickets.automatic_answers"));
-        for reply in &detail.replies {
-            replies::print_reply_line(reply, lang);
-        }
+        print_rows(
+            detail.replies.iter().map(|r| replies::reply_line(r, lang)),
+            None,
+        );
     }
     if let Some(case_file) = &detail.case_file {
         println!(
@@ -848,30 +718,30 @@ fn print_ticket(detail: &guichet::desk::tickets::TicketDetail, lang: UiLang) -> 
     Ok(())
 }
 
-async fn demo(ctx: &App) -> Result<ExitCode> {
-    let (shop, outcome) = guichet::demo::load_demo(&ctx.store).await?;
-    let lang = ctx.lang;
-    println!(
-        "{}",
-        t!(lang, "demo.data_dir", path = ctx.config.data_dir.display())
-    );
-    println!(
-        "{}",
-        t!(
-            lang,
-            "demo.filed",
-            shop = shop.name,
-            new_messages = outcome.new_messages,
-            new_tickets = outcome.new_tickets,
-            duplicates = outcome.duplicates
-        )
-    );
-    for t in ctx.tickets(Some(&shop)).await.say(lang)? {
-        println!(
+async fn demo(desk: &Desk) -> Result<ExitCode> {
+    let lang = desk.lang;
+    let demo = desk.demo().await.say(lang)?;
+    say(t!(
+        lang,
+        "demo.data_dir",
+        path = desk.config.data_dir.display()
+    ));
+    let f = &demo.filed;
+    say(t!(
+        lang,
+        "demo.filed",
+        shop = demo.shop.name,
+        new_messages = f.new_messages,
+        new_tickets = f.new_tickets,
+        duplicates = f.duplicates
+    ));
+    let line = |t: &guichet::store::TicketView| {
+        format!(
             "  [{}] {} msg  {}  {}",
             t.number, t.message_count, t.customer_email, t.subject
-        );
-    }
-    println!("{}", t!(lang, "demo.next"));
+        )
+    };
+    print_rows(demo.tickets.iter().map(line), None);
+    say(t!(lang, "demo.next"));
     Ok(ExitCode::SUCCESS)
 }

@@ -20,4 +20,5 @@ pub mod shop;
 pub mod store;
 pub mod threading;
 pub mod triage;
+pub mod views;
 pub mod worker;

@@ -48,6 +48,22 @@ pub enum Status {
     Closed,
 }
 
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [
+            Status::Open,
+            Status::Pending1,
+            Status::Pending2,
+            Status::Closed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| format!("unknown ticket status {text}"))
+    }
+}
+
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {

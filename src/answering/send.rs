@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
 use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings, parse_security};
-use crate::model::{ReplyKind, ReplyState, UiLang};
+use crate::model::{ReplyState, UiLang};
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html, ui_lang};
 use crate::store::{LeaseOutcome, LeasedReply, MailboxRow, ReplyLease, ReplyView, Store, now_ms};

@@ -1,26 +1,21 @@
 //! `guichet triage` (classify files or JSON lines, evaluate on a dataset) and `guichet intents`
 //! (a shop's intents, keyword rules and retrained model).
 
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
-use guichet::desk::DeskResult;
-use guichet::desk::triage::{
-    self as desk_triage, CustomIntent, EvalModel, EvalReport, MessageTriage,
-};
+use guichet::desk::triage::{self as desk_triage, CustomIntent, EvalRequest};
+use guichet::desk::{Desk, DeskResult};
 use guichet::model::UiLang;
 use guichet::t;
-use guichet::triage::corpus::{self, Record};
-use guichet::triage::eval::Report;
-use guichet::triage::{self, Reason, Triage};
+use guichet::triage::KeywordRule;
+use guichet::views;
 
-use super::{App, Say, exit_code, print_json, read_input};
+use super::{Say, chosen, exit_code, print_json, print_list, read_input, say};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -75,274 +70,52 @@ struct EvalArgs {
     json: bool,
 }
 
-/// One triaged file, as `triage --json` prints it.
-#[derive(Debug, Serialize)]
-struct FileTriage<'a> {
-    file: String,
-    #[serde(flatten)]
-    triage: &'a MessageTriage,
-}
-
-pub async fn triage(app: Option<&App>, lang: UiLang, args: TriageArgs) -> Result<ExitCode> {
-    if let Some(TriageCommand::Eval(eval)) = args.command {
-        return evaluate(app, lang, eval).await;
+pub async fn triage(desk: Option<&Desk>, lang: UiLang, args: &TriageArgs) -> Result<ExitCode> {
+    if let Some(TriageCommand::Eval(eval)) = &args.command {
+        let request = EvalRequest {
+            dataset: eval.dataset.as_deref(),
+            train: eval.train.as_deref(),
+            holdout: eval.holdout,
+            shop: eval.shop.as_deref(),
+        };
+        let report = desk_triage::evaluate_request(desk, request)
+            .await
+            .say(lang)?;
+        match eval.json {
+            true => print_json(&report)?,
+            false => print!("{}", views::eval_report_text(&report, lang)),
+        }
+        return Ok(ExitCode::SUCCESS);
     }
-    let triager = match (app, &args.shop) {
-        (Some(app), Some(name)) => {
-            let shop = app.choose_shop(Some(name)).await.say(lang)?;
-            app.triager(Some(&shop)).await.say(lang)?
+    let triager = match (desk, &args.shop) {
+        (Some(desk), Some(name)) => {
+            let shop = chosen(desk, Some(name)).await?;
+            desk.triager(Some(&shop)).await.say(lang)?
         }
         _ => guichet::triage::Triager::default(),
     };
     if args.jsonl {
-        return triage_lines(&triager, lang);
+        let (input, output) = (std::io::stdin().lock(), std::io::stdout().lock());
+        let output = std::io::BufWriter::new(output);
+        let all_triaged = desk_triage::triage_stream(&triager, input, output, lang).say(lang)?;
+        return Ok(exit_code(all_triaged));
     }
     if args.files.is_empty() {
         return Err(anyhow!(t!(lang, "triage.nothing")));
     }
-    let mut results = Vec::with_capacity(args.files.len());
-    for file in &args.files {
-        let raw = std::fs::read(file)
-            .with_context(|| t!(lang, "cli.cannot_read", path = file.display()))?;
-        results.push((
-            file.display().to_string(),
-            desk_triage::triage_raw(&triager, &raw),
-        ));
-    }
-    if args.json {
-        let views: Vec<FileTriage<'_>> = results
-            .iter()
-            .map(|(file, triage)| FileTriage {
-                file: file.clone(),
-                triage,
-            })
-            .collect();
-        print_json(&views)?;
-    } else {
-        for (file, result) in &results {
-            println!("{file}: {}", result.subject);
-            print!("{}", describe(&result.triage, lang, "  "));
-        }
-    }
+    let results = desk_triage::triage_files(&triager, &args.files).say(lang)?;
+    let lines = |r: &desk_triage::FileTriage| {
+        let triage = views::triage_lines(&r.triage.triage, lang);
+        let triage = triage.iter().map(|line| format!("\n  {line}"));
+        format!(
+            "{}: {}{}",
+            r.file,
+            r.triage.subject,
+            triage.collect::<String>()
+        )
+    };
+    print_list::<_, &desk_triage::FileTriage>(&results, args.json, lines, None)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Streams JSON lines: one answer per input line, in order. A bad line gets an error line in
-/// its place, so answers stay aligned with inputs, and the exit code says something failed.
-fn triage_lines(triager: &guichet::triage::Triager, lang: UiLang) -> Result<ExitCode> {
-    let stdin = std::io::stdin().lock();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut failed = false;
-    // Bytes, not `lines()`: a line that is not UTF-8 gets its own error answer instead of
-    // stopping the whole stream.
-    for (index, line) in stdin.split(b'\n').enumerate() {
-        let line = line.context(t!(lang, "cli.cannot_read_stdin"))?;
-        let line = String::from_utf8_lossy(&line);
-        if line.trim().is_empty() {
-            continue;
-        }
-        match desk_triage::triage_line(triager, &line) {
-            Ok(answer) => serde_json::to_writer(&mut out, &answer)?,
-            Err(error) => {
-                failed = true;
-                let message = t!(lang, "triage.bad_line", line = index + 1, reason = error);
-                serde_json::to_writer(&mut out, &serde_json::json!({ "error": message }))?;
-            }
-        }
-        writeln!(out)?;
-    }
-    out.flush()?;
-    Ok(exit_code(!failed))
-}
-
-/// A triage in a few indented lines, for people.
-pub fn describe(triage: &Triage, lang: UiLang, indent: &str) -> String {
-    let label = triage::builtin_label(&triage.intent, lang).unwrap_or(&triage.intent);
-    let mut out = format!(
-        "{indent}{}\n",
-        t!(
-            lang,
-            "triage.summary",
-            lang_code = triage.lang.as_deref().unwrap_or("?"),
-            label = label,
-            intent = triage.intent,
-            confidence = format!("{:.0}", triage.confidence * 100.0)
-        )
-    );
-    let why = match &triage.reason {
-        Reason::Model { features } => {
-            t!(lang, "triage.why_model", features = features.join(", "))
-        }
-        Reason::Rule { rule_id, keyword } => {
-            t!(lang, "triage.why_rule", id = rule_id, keyword = keyword)
-        }
-        Reason::Correction { by } => t!(lang, "triage.why_correction", by = by),
-    };
-    out.push_str(&format!("{indent}{}\n", t!(lang, "triage.why", why = why)));
-    let facts = &triage.facts;
-    let lists: [(&str, &[String]); 6] = [
-        (t!(lang, "facts.orders"), &facts.order_refs),
-        (t!(lang, "facts.tracking"), &facts.tracking_numbers),
-        (t!(lang, "facts.emails"), &facts.emails),
-        (t!(lang, "facts.phones"), &facts.phones),
-        (t!(lang, "facts.amounts"), &facts.amounts),
-        ("IBAN", &facts.ibans),
-    ];
-    for (name, values) in lists {
-        if !values.is_empty() {
-            out.push_str(&format!("{indent}{name}: {}\n", values.join(", ")));
-        }
-    }
-    out
-}
-
-async fn evaluate(app: Option<&App>, lang: UiLang, args: EvalArgs) -> Result<ExitCode> {
-    let read_dataset = |path: &Path| -> Result<Vec<Record>> {
-        let content = std::fs::read_to_string(path)
-            .with_context(|| t!(lang, "cli.cannot_read", path = path.display()))?;
-        corpus::parse_jsonl(&content).with_context(|| path.display().to_string())
-    };
-    let dataset = args.dataset.as_deref().map(read_dataset).transpose()?;
-    let model = match (&args.train, args.holdout) {
-        (Some(train), _) => EvalModel::TrainedOn {
-            name: train.display().to_string(),
-            records: read_dataset(train)?,
-        },
-        (None, Some(percent)) => EvalModel::Holdout { percent },
-        (None, None) => EvalModel::Current {
-            shop: match (app, &args.shop) {
-                (Some(app), Some(name)) => Some(app.choose_shop(Some(name)).await.say(lang)?),
-                _ => None,
-            },
-        },
-    };
-    if matches!(model, EvalModel::TrainedOn { .. }) && dataset.is_none() {
-        return Err(anyhow!(t!(lang, "triage.train_needs_dataset")));
-    }
-    let report = desk_triage::evaluate(app.map(|a| &a.desk), model, dataset)
-        .await
-        .say(lang)?;
-    if args.json {
-        print_json(&report)?;
-    } else {
-        print_report(&report, lang);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_report(report: &EvalReport, lang: UiLang) {
-    println!("{}", t!(lang, "eval.model", model = report.model));
-    if let Some(seconds) = report.training_seconds {
-        println!(
-            "{}",
-            t!(lang, "eval.training", seconds = format!("{seconds:.2}"))
-        );
-    }
-    if let Some(intents) = &report.intents {
-        print_intent_report(intents, lang);
-    }
-    print_language_and_facts(report, lang);
-}
-
-fn print_intent_report(r: &Report, lang: UiLang) {
-    println!(
-        "{}",
-        t!(
-            lang,
-            "eval.headline",
-            messages = r.messages,
-            accuracy = format!("{:.4}", r.accuracy),
-            macro_f1 = format!("{:.4}", r.macro_f1)
-        )
-    );
-    println!(
-        "\n{:<24} {:>9} {:>9} {:>9} {:>8}",
-        t!(lang, "eval.intent"),
-        t!(lang, "eval.precision"),
-        t!(lang, "eval.recall"),
-        "F1",
-        t!(lang, "eval.support")
-    );
-    for score in &r.intents {
-        println!(
-            "{:<24} {:>9.3} {:>9.3} {:>9.3} {:>8}",
-            score.intent, score.precision, score.recall, score.f1, score.support
-        );
-    }
-    println!("\n{}", t!(lang, "eval.confusion"));
-    print!("{:<24}", "");
-    for (i, _) in r.labels.iter().enumerate() {
-        print!(" {:>4}", i + 1);
-    }
-    println!();
-    for (i, row) in r.confusion.iter().enumerate() {
-        print!("{:<24}", format!("{:>2} {}", i + 1, r.labels[i]));
-        for count in row {
-            print!(" {count:>4}");
-        }
-        println!();
-    }
-    println!("\n{}", t!(lang, "eval.curve"));
-    println!(
-        "{:>9} {:>10} {:>10}",
-        t!(lang, "eval.threshold"),
-        t!(lang, "eval.coverage"),
-        t!(lang, "eval.precision")
-    );
-    for point in &r.curve {
-        println!(
-            "{:>9.3} {:>9.1} % {:>9.1} %",
-            point.threshold,
-            point.coverage * 100.0,
-            point.precision * 100.0
-        );
-    }
-}
-
-fn print_language_and_facts(report: &EvalReport, lang: UiLang) {
-    if let Some(accuracy) = report.language_accuracy {
-        let long = report
-            .language_accuracy_20_words
-            .map(|a| t!(lang, "eval.language_long", accuracy = format!("{a:.4}")))
-            .unwrap_or_default();
-        println!(
-            "\n{}",
-            t!(
-                lang,
-                "eval.language",
-                accuracy = format!("{accuracy:.4}"),
-                long = long
-            )
-        );
-    }
-    for (name, score) in [
-        (t!(lang, "eval.order_refs"), &report.order_refs),
-        (t!(lang, "eval.tracking_numbers"), &report.tracking_numbers),
-    ] {
-        if let Some(s) = score {
-            println!(
-                "{}",
-                t!(
-                    lang,
-                    "eval.extraction",
-                    name = name,
-                    precision = format!("{:.3}", s.precision),
-                    recall = format!("{:.3}", s.recall),
-                    f1 = format!("{:.3}", s.f1),
-                    expected = s.expected,
-                    found = s.found
-                )
-            );
-        }
-    }
-    println!(
-        "{}",
-        t!(
-            lang,
-            "eval.speed",
-            rate = format!("{:.0}", report.messages_per_second)
-        )
-    );
 }
 
 #[derive(Debug, Subcommand)]
@@ -418,60 +191,53 @@ pub enum IntentsCommand {
     },
 }
 
-pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
-    let lang = app.lang;
-    let shop = |name: Option<String>| async move { app.choose_shop(name.as_deref()).await };
-    let done = |result: DeskResult<()>, key_text: String| -> Result<ExitCode> {
+pub async fn intents(desk: &Desk, command: IntentsCommand) -> Result<ExitCode> {
+    let lang = desk.lang;
+    let done = |result: DeskResult<()>, text: String| -> Result<ExitCode> {
         result.say(lang)?;
-        println!("{key_text}");
+        say(text);
         Ok(ExitCode::SUCCESS)
     };
     match command {
-        IntentsCommand::List { shop: name, json } => {
-            let shop = shop(name).await.say(lang)?;
-            let view = app.intents(&shop).await.say(lang)?;
-            if json {
-                print_json(&view.intents)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            for intent in &view.intents {
-                let state = if intent.enabled {
-                    t!(lang, "intents.enabled")
-                } else {
-                    t!(lang, "intents.disabled")
+        IntentsCommand::List { shop, json } => {
+            let shop = chosen(desk, shop.as_deref()).await?;
+            let view = desk.intents(&shop).await.say(lang)?;
+            let line = |intent: &guichet::store::IntentSetting| {
+                let state = match intent.enabled {
+                    true => t!(lang, "intents.enabled"),
+                    false => t!(lang, "intents.disabled"),
                 };
-                let own = if intent.custom {
-                    t!(lang, "intents.own", examples = intent.examples)
-                } else {
-                    String::new()
+                let own = match intent.custom {
+                    true => t!(lang, "intents.own", examples = intent.examples),
+                    false => String::new(),
                 };
-                println!("{:<24} {:<32} {state}{own}", intent.id, intent.label);
-            }
-            if let Some(info) = view.model {
-                println!(
-                    "{}",
-                    t!(
-                        lang,
-                        "intents.model",
-                        at = guichet::store::rfc3339(info.trained_at),
-                        examples = info.examples,
-                        corrections = info.corrections
-                    )
-                );
+                format!("{:<24} {:<32} {state}{own}", intent.id, intent.label)
+            };
+            print_list::<_, views::IntentJson>(&view.intents, json, line, None)?;
+            if let (false, Some(info)) = (json, view.model) {
+                let at = views::rfc3339(info.trained_at);
+                let (examples, corrections) = (info.examples, info.corrections);
+                say(t!(
+                    lang,
+                    "intents.model",
+                    at = at,
+                    examples = examples,
+                    corrections = corrections
+                ));
             }
             Ok(ExitCode::SUCCESS)
         }
-        IntentsCommand::Disable { intent, shop: name } => {
-            let shop = shop(name).await.say(lang)?;
+        IntentsCommand::Disable { intent, shop } => {
+            let shop = chosen(desk, shop.as_deref()).await?;
             done(
-                app.set_intent_enabled(&shop, &intent, false).await,
+                desk.set_intent_enabled(&shop, &intent, false).await,
                 t!(lang, "intents.disabled_now", intent = intent),
             )
         }
-        IntentsCommand::Enable { intent, shop: name } => {
-            let shop = shop(name).await.say(lang)?;
+        IntentsCommand::Enable { intent, shop } => {
+            let shop = chosen(desk, shop.as_deref()).await?;
             done(
-                app.set_intent_enabled(&shop, &intent, true).await,
+                desk.set_intent_enabled(&shop, &intent, true).await,
                 t!(lang, "intents.enabled_now", intent = intent),
             )
         }
@@ -480,54 +246,51 @@ pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
             label_fr,
             label_en,
             examples,
-            shop: name,
+            shop,
         } => {
             let examples = read_input(&examples, lang)?;
-            let shop = shop(name).await.say(lang)?;
+            let shop = chosen(desk, shop.as_deref()).await?;
             let intent = CustomIntent {
                 id: id.clone(),
                 label_fr,
                 label_en,
                 examples,
             };
-            let count = app.add_custom_intent(&shop, &intent).await.say(lang)?;
-            println!("{}", t!(lang, "intents.added", id = id, count = count));
+            let count = desk.add_custom_intent(&shop, &intent).await.say(lang)?;
+            say(t!(lang, "intents.added", id = id, count = count));
             Ok(ExitCode::SUCCESS)
         }
         IntentsCommand::RuleAdd {
             intent,
             keywords,
-            shop: name,
+            shop,
         } => {
-            let shop = shop(name).await.say(lang)?;
-            let id = app
+            let shop = chosen(desk, shop.as_deref()).await?;
+            let id = desk
                 .add_intent_rule(&shop, &intent, &keywords)
                 .await
                 .say(lang)?;
-            println!("{}", t!(lang, "intents.rule_added", id = id));
+            say(t!(lang, "intents.rule_added", id = id));
             Ok(ExitCode::SUCCESS)
         }
-        IntentsCommand::Rules { shop: name, json } => {
-            let shop = shop(name).await.say(lang)?;
-            let rules = app.intent_rules(&shop).await.say(lang)?;
-            if json {
-                print_json(&rules)?;
-            } else {
-                for rule in rules {
-                    println!(
-                        "{:>4} {:<24} {}",
-                        rule.id,
-                        rule.intent,
-                        rule.keywords.join(" | ")
-                    );
-                }
-            }
+        IntentsCommand::Rules { shop, json } => {
+            let shop = chosen(desk, shop.as_deref()).await?;
+            let rules = desk.intent_rules(&shop).await.say(lang)?;
+            let line = |rule: &KeywordRule| {
+                format!(
+                    "{:>4} {:<24} {}",
+                    rule.id,
+                    rule.intent,
+                    rule.keywords.join(" | ")
+                )
+            };
+            print_list::<_, &KeywordRule>(&rules, json, line, None)?;
             Ok(ExitCode::SUCCESS)
         }
-        IntentsCommand::RuleDelete { id, shop: name } => {
-            let shop = shop(name).await.say(lang)?;
+        IntentsCommand::RuleDelete { id, shop } => {
+            let shop = chosen(desk, shop.as_deref()).await?;
             done(
-                app.delete_intent_rule(&shop, id).await,
+                desk.delete_intent_rule(&shop, id).await,
                 t!(lang, "intents.rule_deleted", id = id),
             )
         }
@@ -535,30 +298,30 @@ pub async fn intents(app: &App, command: IntentsCommand) -> Result<ExitCode> {
             message_id,
             intent,
             by,
-            shop: name,
+            shop,
         } => {
-            let shop = shop(name).await.say(lang)?;
+            let shop = chosen(desk, shop.as_deref()).await?;
             done(
-                app.correct_intent(&shop, message_id, &intent, &by).await,
+                desk.correct_intent(&shop, message_id, &intent, &by).await,
                 t!(lang, "intents.corrected", id = message_id, intent = intent),
             )
         }
-        IntentsCommand::Retrain { shop: name } => {
-            let shop = shop(name).await.say(lang)?;
+        IntentsCommand::Retrain { shop } => {
+            let shop = chosen(desk, shop.as_deref()).await?;
             let started = Instant::now();
-            let trained = app.retrain(&shop).await.say(lang)?;
-            println!(
-                "{}",
-                t!(
-                    lang,
-                    "intents.retrained",
-                    shop = shop.name,
-                    seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
-                    total = trained.total,
-                    examples = trained.examples,
-                    corrections = trained.corrections
-                )
-            );
+            let trained = desk.retrain(&shop).await.say(lang)?;
+            let seconds = format!("{:.1}", started.elapsed().as_secs_f64());
+            let (total, examples, corrections) =
+                (trained.total, trained.examples, trained.corrections);
+            say(t!(
+                lang,
+                "intents.retrained",
+                shop = shop.name,
+                seconds = seconds,
+                total = total,
+                examples = examples,
+                corrections = corrections
+            ));
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -12,24 +12,47 @@ use super::shops::email_address;
 use super::{Desk, DeskError, DeskResult};
 
 /// A mailbox as a person describes it; what is left out comes from the provider or defaults.
-#[derive(Debug, Clone, Default)]
+/// The command line parses it as `mailbox add` options (the doc comments are their help).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct MailboxInput {
+    /// The support address, e.g. sav@boutique.fr.
+    #[arg(long)]
     pub email: String,
+    /// Known provider whose settings to use when the domain does not tell (gmail, outlook, ovh...).
+    #[arg(long)]
     pub provider: Option<String>,
+    #[arg(long)]
     pub imap_host: Option<String>,
+    #[arg(long)]
     pub imap_port: Option<u16>,
+    #[arg(long, value_enum)]
     pub imap_security: Option<Security>,
+    /// Accept a self-signed or otherwise invalid certificate.
+    #[arg(long)]
     pub accept_invalid_certs: bool,
+    /// Login name (default: the email address).
+    #[arg(long)]
     pub username: Option<String>,
+    /// Folder to watch; repeat for several (default: INBOX).
+    #[arg(long = "folder")]
     pub folders: Vec<String>,
+    /// Delete messages from the server once filed.
+    #[arg(long)]
     pub delete_after_import: bool,
+    /// Mark messages as read on the server once filed.
+    #[arg(long)]
     pub mark_as_read: bool,
+    #[arg(long)]
     pub smtp_host: Option<String>,
+    #[arg(long)]
     pub smtp_port: Option<u16>,
+    #[arg(long, value_enum)]
     pub smtp_security: Option<Security>,
     /// Contact (by name) whose tickets this mailbox files.
+    #[arg(long)]
     pub contact: Option<String>,
     /// Save without testing the connection first.
+    #[arg(long = "no-test")]
     pub skip_test: bool,
 }
 
@@ -291,5 +314,25 @@ mod tests {
             error,
             Err(MailboxSettingsError::UnknownProvider("nowhere".into()))
         );
+    }
+}
+
+/// Where a mailbox's sync stands, from its last run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState<'a> {
+    /// The last sync failed, for this reason.
+    Failed(&'a str),
+    /// The last sync worked, at this time (ms).
+    SyncedAt(i64),
+    Never,
+}
+
+impl<'a> SyncState<'a> {
+    pub fn of(mailbox: &'a MailboxRow) -> Self {
+        match (&mailbox.last_error, mailbox.last_sync_at) {
+            (Some(error), _) => SyncState::Failed(error),
+            (None, Some(at)) => SyncState::SyncedAt(at),
+            (None, None) => SyncState::Never,
+        }
     }
 }

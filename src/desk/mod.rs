@@ -2,6 +2,8 @@
 //! Each takes typed input and returns typed results or a [`DeskError`]; none prints. The
 //! edges only parse requests and format what comes back.
 
+pub mod demo;
+pub mod input;
 pub mod mailboxes;
 pub mod orders;
 pub mod replay;
@@ -15,7 +17,7 @@ pub mod triage;
 
 use crate::answering::AnsweringError;
 use crate::config::Config;
-use crate::crypto::SealingKey;
+use crate::crypto::{CryptoError, SealingKey};
 use crate::intake::sync::SyncError;
 use crate::model::UiLang;
 use crate::store::{Shop, Store, StoreError};
@@ -108,6 +110,31 @@ pub enum DeskError {
     Answering(#[from] AnsweringError),
     #[error(transparent)]
     Store(StoreError),
+    #[error(transparent)]
+    Input(#[from] input::InputError),
+    #[error("cannot create the data directory {path}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] CryptoError),
+    #[error("cannot open the database")]
+    OpenDatabase(#[source] StoreError),
+    #[error("cannot write {path}: {source}")]
+    CannotWrite {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: unreadable dataset")]
+    Dataset {
+        path: std::path::PathBuf,
+        source: crate::triage::corpus::DatasetError,
+    },
+    #[error("a model trained on a file is evaluated on a dataset")]
+    TrainNeedsDataset,
+    #[error("bad date {0}")]
+    BadSince(String),
 }
 
 impl From<StoreError> for DeskError {
@@ -204,6 +231,32 @@ impl DeskError {
             DeskError::Sync(error) => error.localized(lang),
             DeskError::Answering(error) => error.to_string(),
             DeskError::Store(error) => error.to_string(),
+            DeskError::Input(error) => error.localized(lang),
+            DeskError::DataDir { path, .. } => {
+                t!(lang, "cli.cannot_create_data_dir", path = path.display())
+            }
+            DeskError::Key(error) => error.to_string(),
+            DeskError::OpenDatabase(_) => t!(lang, "cli.cannot_open_database").into(),
+            DeskError::CannotWrite { path, source } => {
+                t!(lang, "cli.cannot_write", path = path, reason = source)
+            }
+            DeskError::Dataset { path, .. } => path.display().to_string(),
+            DeskError::TrainNeedsDataset => t!(lang, "triage.train_needs_dataset").into(),
+            DeskError::BadSince(since) => t!(lang, "replay.bad_since", since = since),
+        }
+    }
+
+    /// What lies under the localized text and is worth showing beside it (an I/O or database
+    /// error), for the edges that print a cause chain.
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        use std::error::Error;
+        match self {
+            DeskError::Input(error) => error.source(),
+            DeskError::DataDir { source, .. } => Some(source),
+            DeskError::Key(error) => error.source(),
+            DeskError::OpenDatabase(error) => Some(error),
+            DeskError::Dataset { source, .. } => Some(source),
+            _ => None,
         }
     }
 }
@@ -214,6 +267,29 @@ impl Desk {
     /// How answers go out, from the configuration.
     pub(crate) fn send_options(&self) -> crate::answering::send::SendOptions {
         crate::answering::send::SendOptions::from_config(&self.config)
+    }
+
+    /// The desk a configuration describes: its data directory (created when missing), its
+    /// sealing key (given, or read from the key file, created the first time) and its store.
+    pub async fn open(config: Config, lang: UiLang) -> DeskResult<Desk> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| DeskError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let key = match &config.secret_key_hex {
+            Some(hex_key) => SealingKey::from_hex(hex_key)?,
+            None => SealingKey::load_or_create(&config.key_file)?,
+        };
+        let store = Store::open(&config.database_url, &config.data_dir.join("blobs"))
+            .await
+            .map_err(DeskError::OpenDatabase)?
+            .with_outbox_lease(config.sending_lease);
+        Ok(Desk {
+            store,
+            key,
+            config,
+            lang,
+        })
     }
 
     /// The shop called `name`.

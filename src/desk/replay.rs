@@ -11,10 +11,11 @@ use crate::model::UiLang;
 use crate::replies::safety::SENDER_WINDOW_MS;
 use crate::replies::{Decision, QuotaState};
 use crate::shop::{ImportedOrders, find_order};
-use crate::store::{Shop, rfc3339};
+use crate::store::Shop;
 use crate::t;
+use crate::views::{intent_label, rfc3339};
 
-use super::{Desk, DeskResult};
+use super::{Desk, DeskError, DeskResult};
 
 /// One replayed message. Field names are a stable interface (`replay --json`).
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +76,26 @@ pub fn parse_date(text: &str) -> Option<i64> {
 }
 
 impl Desk {
+    /// Replays the mail since `since` (YYYY-MM-DD or RFC 3339) of the named shop (or the only
+    /// one) and writes the HTML report to `html`.
+    pub async fn replay_to(
+        &self,
+        shop: Option<&str>,
+        since: &str,
+        html: &std::path::Path,
+    ) -> DeskResult<ReplayReport> {
+        let since_ms = parse_date(since).ok_or_else(|| DeskError::BadSince(since.to_string()))?;
+        let shop = self.choose_shop(shop).await?;
+        let report = self.replay(&shop, since_ms).await?;
+        std::fs::write(html, replay_html(&report, self.lang)?).map_err(|source| {
+            DeskError::CannotWrite {
+                path: html.display().to_string(),
+                source,
+            }
+        })?;
+        Ok(report)
+    }
+
     /// Runs the decision on the shop's mail since `since_ms` as if answers had been on.
     pub async fn replay(&self, shop: &Shop, since_ms: i64) -> DeskResult<ReplayReport> {
         let answering = ShopAnswering::load(&self.store, shop.id, self.lang).await?;
@@ -191,10 +212,6 @@ struct ReportView<'a> {
     summary: String,
     intents: Vec<IntentRow<'a>>,
     items: Vec<ItemView<'a>>,
-}
-
-fn intent_label(intent: &str, lang: UiLang) -> &str {
-    crate::triage::builtin_label(intent, lang).unwrap_or(intent)
 }
 
 /// The report as a standalone HTML page.

@@ -9,28 +9,53 @@ use crate::t;
 use super::{Desk, DeskResult};
 
 /// The settings to change; `None` keeps the current value. Texts are as a person typed them.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The command line parses it as `shop set` options (the doc comments are their help).
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 pub struct SettingsChange {
-    /// Months of retention; 0 keeps tickets forever.
+    /// Delete tickets not updated for this many months (0: keep forever).
+    #[arg(long)]
     pub retention_months: Option<i64>,
-    /// `on`, `shadow` or `off`.
+    /// on: answer; shadow: decide and draft without sending; off: never answer.
+    #[arg(long, value_parser = ["on", "shadow", "off"])]
     pub auto_answers: Option<String>,
+    /// Delay before an answer goes out, e.g. 3h, 90m, 0s.
+    #[arg(long)]
     pub reply_delay: Option<String>,
+    /// Random spread around the delay, e.g. 20m (0s for none).
+    #[arg(long)]
     pub reply_spread: Option<String>,
-    /// e.g. "mon-fri 09:00-18:00 Europe/Paris", or "none".
+    /// Answers go out only then, e.g. "mon-fri 09:00-18:00 Europe/Paris" ("none": any time).
+    #[arg(long)]
     pub business_hours: Option<String>,
+    /// IANA time zone of the shop (months, dates in answers), e.g. Europe/Paris.
+    #[arg(long)]
     pub time_zone: Option<String>,
-    /// `basic`, `plus`, `custom` (`trial` only while it runs).
+    /// basic, plus, custom (trial only while it runs).
+    #[arg(long, value_parser = ["basic", "plus", "custom", "trial"])]
     pub plan: Option<String>,
-    /// Monthly answers of the custom plan; 0 is unlimited.
+    /// Monthly automatic answers of the custom plan (0: unlimited).
+    #[arg(long)]
     pub quota: Option<u32>,
+    /// Confidence needed to answer, 0 to 1 (default 0.9).
+    #[arg(long)]
     pub threshold: Option<f64>,
-    /// `INTENT=THRESHOLD` entries.
+    /// Threshold of one intent, e.g. refund=0.95; repeat for several.
+    #[arg(long = "intent-threshold", value_name = "INTENT=T")]
     pub intent_thresholds: Vec<String>,
+    /// Name customers see in From (default: the shop's name).
+    #[arg(long)]
     pub display_name: Option<String>,
+    /// Closing lines of answers.
+    #[arg(long)]
     pub signature: Option<String>,
+    /// https URL of the logo shown in HTML answers.
+    #[arg(long)]
     pub logo_url: Option<String>,
+    /// Brand colour of HTML answers, #rrggbb.
+    #[arg(long)]
     pub brand_color: Option<String>,
+    /// Small print under answers (address, legal mentions).
+    #[arg(long)]
     pub footer: Option<String>,
 }
 

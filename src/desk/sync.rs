@@ -3,6 +3,8 @@
 
 use crate::answering::{self, AnswerRun};
 use crate::intake::sync::{self, FolderSummary, Progress, SyncOptions};
+use crate::runtime::{RuntimeOptions, Supervisor};
+use crate::store::FileOutcome;
 
 use super::{Desk, DeskResult};
 
@@ -43,4 +45,48 @@ impl Desk {
             answers,
         })
     }
+
+    /// Syncs every mailbox until `shutdown` resolves (IDLE when offered, polling otherwise)
+    /// and, with `workers`, runs due jobs and automatic answers; mailboxes added, changed or
+    /// removed meanwhile are followed.
+    pub async fn serve(&self, workers: bool, shutdown: impl Future<Output = ()>) {
+        let options = RuntimeOptions {
+            workers,
+            ..RuntimeOptions::from_config(&self.config, self.lang)
+        };
+        Supervisor::new(self.store.clone(), self.key.clone(), options)
+            .run(shutdown)
+            .await;
+    }
+}
+
+impl SyncPass {
+    /// Messages filed and errors over every folder.
+    pub fn totals(&self) -> (FileOutcome, usize) {
+        let mut filed = FileOutcome::default();
+        for folder in &self.folders {
+            filed += folder.filed;
+        }
+        let errors = self.folders.iter().filter(|s| s.error.is_some()).count();
+        (filed, errors)
+    }
+
+    /// Automatic answering decided or sent something.
+    pub fn answered_anything(&self) -> bool {
+        let (plan, sent) = (&self.answers.planned, &self.answers.sent);
+        plan.decided + sent.sent + sent.retried + sent.failed + sent.uncertain > 0
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT): how a `serve` is stopped.
+pub fn termination() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
 }

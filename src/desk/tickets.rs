@@ -1,17 +1,15 @@
 //! Tickets: list, show with their answers and case file, status, employee replies, search,
 //! deletion, and the raw message or attachment behind them.
 
-use serde::Serialize;
-
 use crate::answering::{self, AnsweringError};
 use crate::model::Status;
 use crate::store::{MessageView, ReplyView, Shop, StoreError, TicketView};
 
 use super::{Desk, DeskError, DeskResult, not_found};
 
-/// A ticket with everything `tickets show` and the ticket page display. Field names are a
-/// stable interface (README, `tickets show --json`).
-#[derive(Debug, Clone, Serialize)]
+/// A ticket with everything `tickets show` and the ticket page display
+/// (`views::TicketDetailJson` is its JSON shape).
+#[derive(Debug, Clone)]
 pub struct TicketDetail {
     pub ticket: TicketView,
     pub messages: Vec<MessageView>,
@@ -110,4 +108,9 @@ impl Desk {
     pub async fn search(&self, shop: &Shop, query: &str) -> DeskResult<Vec<i64>> {
         Ok(self.store.search(shop.id, query).await?)
     }
+}
+
+/// The decision recorded beside a customer's message, typed.
+pub fn recorded_decision(message: &MessageView) -> Option<answering::RecordedDecision> {
+    serde::Deserialize::deserialize(message.decision.as_ref()?).ok()
 }

@@ -2,6 +2,8 @@
 //! manage a shop's intents (disable, its own, keyword rules, corrections, retraining).
 
 use std::collections::HashSet;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,7 +18,9 @@ use crate::triage::eval::{self, ExtractionScore, Outcome, Report};
 use crate::triage::{self, Facts, KeywordRule, Triage, Triager};
 use crate::worker::{self, Trained};
 
-use super::{Desk, DeskError, DeskResult};
+use super::{Desk, DeskError, DeskResult, input};
+use crate::model::UiLang;
+use crate::t;
 
 /// Fewest examples that teach a shop's own intent.
 pub const MIN_EXAMPLES: usize = 5;
@@ -66,6 +70,109 @@ pub fn triage_line(triager: &Triager, line: &str) -> Result<LineTriage, serde_js
         confidence: triage.confidence,
         facts: triage.facts,
     })
+}
+
+/// One triaged file, as `triage --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct FileTriage {
+    pub file: String,
+    #[serde(flatten)]
+    pub triage: MessageTriage,
+}
+
+/// Triages each raw message file, in order.
+pub fn triage_files(triager: &Triager, files: &[PathBuf]) -> DeskResult<Vec<FileTriage>> {
+    files
+        .iter()
+        .map(|file| {
+            Ok(FileTriage {
+                file: file.display().to_string(),
+                triage: triage_raw(triager, &input::read_bytes(file)?),
+            })
+        })
+        .collect()
+}
+
+/// Streams JSON lines: one answer per input line, in order. A bad line gets an error line in
+/// its place, so answers stay aligned with inputs; returns whether every line was triaged.
+pub fn triage_stream(
+    triager: &Triager,
+    input: impl BufRead,
+    mut output: impl Write,
+    lang: UiLang,
+) -> DeskResult<bool> {
+    let written = |e: std::io::Error| DeskError::CannotWrite {
+        path: "-".into(),
+        source: e,
+    };
+    let mut all_triaged = true;
+    // Bytes, not `lines()`: a line that is not UTF-8 gets its own error answer instead of
+    // stopping the whole stream.
+    for (index, line) in input.split(b'\n').enumerate() {
+        let line = line.map_err(input::InputError::Stdin)?;
+        let line = String::from_utf8_lossy(&line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match triage_line(triager, &line) {
+            Ok(answer) => serde_json::to_value(answer),
+            Err(error) => {
+                all_triaged = false;
+                let message = t!(lang, "triage.bad_line", line = index + 1, reason = error);
+                Ok(serde_json::json!({ "error": message }))
+            }
+        };
+        let answer = answer.map_err(|e| written(e.into()))?;
+        serde_json::to_writer(&mut output, &answer).map_err(|e| written(e.into()))?;
+        writeln!(output).map_err(written)?;
+    }
+    output.flush().map_err(written)?;
+    Ok(all_triaged)
+}
+
+/// What `triage eval` is asked to measure: JSON-lines files, as given on the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EvalRequest<'a> {
+    pub dataset: Option<&'a Path>,
+    /// Train a fresh model on this file instead of using the current one.
+    pub train: Option<&'a Path>,
+    /// Train on the shipped corpus minus this share, evaluated on it (or on `dataset`).
+    pub holdout: Option<u64>,
+    /// The shop whose model and settings to measure (with a desk).
+    pub shop: Option<&'a str>,
+}
+
+fn read_dataset(path: &Path) -> DeskResult<Vec<Record>> {
+    let content = input::read_text(path)?;
+    corpus::parse_jsonl(&content).map_err(|source| DeskError::Dataset {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads the request's files and evaluates the model it names.
+pub async fn evaluate_request(
+    desk: Option<&Desk>,
+    request: EvalRequest<'_>,
+) -> DeskResult<EvalReport> {
+    let dataset = request.dataset.map(read_dataset).transpose()?;
+    let model = match (request.train, request.holdout) {
+        (Some(train), _) => EvalModel::TrainedOn {
+            name: train.display().to_string(),
+            records: read_dataset(train)?,
+        },
+        (None, Some(percent)) => EvalModel::Holdout { percent },
+        (None, None) => EvalModel::Current {
+            shop: match (desk, request.shop) {
+                (Some(desk), Some(name)) => Some(desk.choose_shop(Some(name)).await?),
+                _ => None,
+            },
+        },
+    };
+    if matches!(model, EvalModel::TrainedOn { .. }) && dataset.is_none() {
+        return Err(DeskError::TrainNeedsDataset);
+    }
+    evaluate(desk, model, dataset).await
 }
 
 /// Which model an evaluation measures.
@@ -242,7 +349,7 @@ pub async fn evaluate(
 }
 
 /// A shop's intents with the state of its retrained model.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct IntentsView {
     pub intents: Vec<IntentSetting>,
     pub model: Option<ShopModelInfo>,

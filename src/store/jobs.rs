@@ -8,7 +8,7 @@ use super::{Dialect, Result, Store, now_ms};
 /// Deletes a shop's tickets older than its retention, then runs again a day later.
 pub const PURGE_RETENTION: &str = "purge_retention";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Job {
     pub id: i64,
     pub kind: String,
@@ -18,7 +18,7 @@ pub struct Job {
 }
 
 /// A job as it waits in the queue, for display and checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct QueuedJob {
     pub id: i64,
     pub kind: String,
@@ -73,23 +73,14 @@ impl Store {
             }
         };
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(sql)
+        let job = sqlx::query_as(sql)
             .bind(owner)
             .bind(now + lease_ms)
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
         tx.commit().await?;
-        row.map(|r| {
-            Ok(Job {
-                id: r.try_get("id")?,
-                kind: r.try_get("kind")?,
-                shop_id: r.try_get("shop_id")?,
-                payload: r.try_get("payload")?,
-                attempts: r.try_get("attempts")?,
-            })
-        })
-        .transpose()
+        Ok(job)
     }
 
     pub async fn finish_job(&self, id: i64) -> Result<()> {
@@ -113,24 +104,12 @@ impl Store {
 
     /// A shop's jobs, soonest first.
     pub async fn shop_jobs(&self, shop_id: i64) -> Result<Vec<QueuedJob>> {
-        sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, kind, run_at, attempts, lease_owner, last_error FROM jobs WHERE shop_id = $1 ORDER BY run_at, id",
         )
         .bind(shop_id)
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(QueuedJob {
-                id: r.try_get("id")?,
-                kind: r.try_get("kind")?,
-                run_at: r.try_get("run_at")?,
-                attempts: r.try_get("attempts")?,
-                lease_owner: r.try_get("lease_owner")?,
-                last_error: r.try_get("last_error")?,
-            })
-        })
-        .collect()
+        .await?)
     }
 
     /// Puts a job back untouched for `run_at`: its lease is released and the attempt the lease

@@ -1,7 +1,6 @@
 //! Mailboxes (IMAP/SMTP settings with a sealed password), their per-folder checkpoints, and the
 //! lease that lets one node at a time sync a mailbox.
 
-use serde::Serialize;
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, is_unique_violation, now_ms};
@@ -25,7 +24,8 @@ pub struct NewMailbox {
     pub contact_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A mailbox as stored (`views::MailboxJson` is its JSON shape, without the password).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxRow {
     pub id: i64,
     pub shop_id: i64,
@@ -36,7 +36,6 @@ pub struct MailboxRow {
     pub imap_security: String,
     pub accept_invalid_certs: bool,
     pub username: String,
-    #[serde(skip)]
     pub password_sealed: Vec<u8>,
     pub folders: Vec<String>,
     pub delete_after_import: bool,
@@ -45,7 +44,6 @@ pub struct MailboxRow {
     pub smtp_port: u16,
     pub smtp_security: String,
     pub contact_id: Option<i64>,
-    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
     pub last_sync_at: Option<i64>,
     pub last_error: Option<String>,
 }
@@ -60,34 +58,56 @@ const MAILBOX_COLUMNS: &str = "m.id, m.shop_id, s.name AS shop_name, m.email, m.
      m.accept_invalid_certs, m.username, m.password_sealed, m.folders, m.delete_after_import, m.mark_as_read, \
      m.smtp_host, m.smtp_port, m.smtp_security, m.contact_id, m.last_sync_at, m.last_error";
 
-fn mailbox_from_row(row: &sqlx::any::AnyRow) -> Result<MailboxRow> {
-    let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
-    let port = |name: &str| -> Result<u16> { Ok(row.try_get::<i64, _>(name)? as u16) };
-    Ok(MailboxRow {
-        id: row.try_get("id")?,
-        shop_id: row.try_get("shop_id")?,
-        shop_name: row.try_get("shop_name")?,
-        email: row.try_get("email")?,
-        imap_host: row.try_get("imap_host")?,
-        imap_port: port("imap_port")?,
-        imap_security: row.try_get("imap_security")?,
-        accept_invalid_certs: flag("accept_invalid_certs")?,
-        username: row.try_get("username")?,
-        password_sealed: row.try_get("password_sealed")?,
-        folders: row
-            .try_get::<String, _>("folders")?
-            .lines()
-            .map(str::to_string)
-            .collect(),
-        delete_after_import: flag("delete_after_import")?,
-        mark_as_read: flag("mark_as_read")?,
-        smtp_host: row.try_get("smtp_host")?,
-        smtp_port: port("smtp_port")?,
-        smtp_security: row.try_get("smtp_security")?,
-        contact_id: row.try_get("contact_id")?,
-        last_sync_at: row.try_get("last_sync_at")?,
-        last_error: row.try_get("last_error")?,
-    })
+/// A mailbox row as the database holds it: flags are 0 or 1, folders one per line.
+#[derive(sqlx::FromRow)]
+struct MailboxRecord {
+    id: i64,
+    shop_id: i64,
+    shop_name: String,
+    email: String,
+    #[sqlx(try_from = "i64")]
+    imap_port: u16,
+    imap_host: String,
+    imap_security: String,
+    accept_invalid_certs: i64,
+    username: String,
+    password_sealed: Vec<u8>,
+    folders: String,
+    delete_after_import: i64,
+    mark_as_read: i64,
+    smtp_host: String,
+    #[sqlx(try_from = "i64")]
+    smtp_port: u16,
+    smtp_security: String,
+    contact_id: Option<i64>,
+    last_sync_at: Option<i64>,
+    last_error: Option<String>,
+}
+
+impl From<MailboxRecord> for MailboxRow {
+    fn from(r: MailboxRecord) -> Self {
+        MailboxRow {
+            id: r.id,
+            shop_id: r.shop_id,
+            shop_name: r.shop_name,
+            email: r.email,
+            imap_host: r.imap_host,
+            imap_port: r.imap_port,
+            imap_security: r.imap_security,
+            accept_invalid_certs: r.accept_invalid_certs != 0,
+            username: r.username,
+            password_sealed: r.password_sealed,
+            folders: r.folders.lines().map(str::to_string).collect(),
+            delete_after_import: r.delete_after_import != 0,
+            mark_as_read: r.mark_as_read != 0,
+            smtp_host: r.smtp_host,
+            smtp_port: r.smtp_port,
+            smtp_security: r.smtp_security,
+            contact_id: r.contact_id,
+            last_sync_at: r.last_sync_at,
+            last_error: r.last_error,
+        }
+    }
 }
 
 impl Store {
@@ -131,10 +151,10 @@ impl Store {
         let sql = format!(
             "SELECT {MAILBOX_COLUMNS} FROM mailboxes m JOIN shops s ON s.id = m.shop_id ORDER BY s.name, m.email"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<MailboxRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(mailbox_from_row).collect()
+        Ok(rows.into_iter().map(MailboxRow::from).collect())
     }
 
     /// Removes a shop's mailbox with its checkpoints; the mail it filed stays in its tickets.

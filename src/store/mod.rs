@@ -26,7 +26,7 @@ pub use replies::{
 };
 pub use shops::{Contact, NewContact, Shop};
 pub use tickets::{
-    AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView, rfc3339,
+    AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView,
 };
 pub use triage::{IntentSetting, RETRAIN_INTENTS, ShopModelInfo};
 

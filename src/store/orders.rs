@@ -1,8 +1,5 @@
 //! A shop's orders as imported (`guichet orders import`): one row per reference, updated when
 //! the same reference comes again.
-
-use sqlx::Row;
-
 use super::{Result, Store, now_ms};
 use crate::shop::Order;
 
@@ -44,14 +41,12 @@ impl Store {
             "SELECT {ORDER_COLUMNS} FROM orders WHERE shop_id = $1 AND customer_email = $2 \
              ORDER BY CASE WHEN ordered_at IS NULL THEN 1 ELSE 0 END, ordered_at DESC, id DESC"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<OrderRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(shop_id)
             .bind(customer_email.to_lowercase())
             .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(order_from_row)
-            .collect()
+            .await?;
+        Ok(rows.into_iter().map(Order::from).collect())
     }
 
     /// The order with this reference, written with or without Shopify's `#` either in the
@@ -62,26 +57,39 @@ impl Store {
             "SELECT {ORDER_COLUMNS} FROM orders WHERE shop_id = $1 AND reference IN ($2, $3, $4) \
              ORDER BY CASE WHEN reference = $2 THEN 0 ELSE 1 END LIMIT 1"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<OrderRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(shop_id)
             .bind(reference.trim())
             .bind(bare)
             .bind(format!("#{bare}"))
             .fetch_optional(&self.pool)
-            .await?
-            .map(|row| order_from_row(&row))
-            .transpose()
+            .await?;
+        Ok(row.map(Order::from))
     }
 }
 
-fn order_from_row(row: &sqlx::any::AnyRow) -> Result<Order> {
-    Ok(Order {
-        reference: row.try_get("reference")?,
-        customer_email: row.try_get("customer_email")?,
-        status: row.try_get("status")?,
-        ordered_at: row.try_get("ordered_at")?,
-        items: serde_json::from_str(&row.try_get::<String, _>("items")?).unwrap_or_default(),
-        carrier: row.try_get("carrier")?,
-        tracking_number: row.try_get("tracking_number")?,
-    })
+/// An order row as the database holds it: `items` is JSON.
+#[derive(sqlx::FromRow)]
+struct OrderRecord {
+    reference: String,
+    customer_email: String,
+    status: String,
+    ordered_at: Option<i64>,
+    items: String,
+    carrier: Option<String>,
+    tracking_number: Option<String>,
+}
+
+impl From<OrderRecord> for Order {
+    fn from(r: OrderRecord) -> Self {
+        Order {
+            reference: r.reference,
+            customer_email: r.customer_email,
+            status: r.status,
+            ordered_at: r.ordered_at,
+            items: serde_json::from_str(&r.items).unwrap_or_default(),
+            carrier: r.carrier,
+            tracking_number: r.tracking_number,
+        }
+    }
 }

@@ -12,11 +12,10 @@ use crate::model::{ReplyKind, ReplyState};
 use crate::triage::Triage;
 
 /// A shop's automatic-answer settings and branding, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReplySettings {
     /// `off`, `shadow` or `on`.
     pub auto_answers: String,
-    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
     pub auto_answers_since: Option<i64>,
     pub reply_delay_ms: i64,
     pub reply_spread_ms: i64,
@@ -30,9 +29,7 @@ pub struct ReplySettings {
     pub plan: String,
     /// Monthly automatic answers of the `custom` plan (None: unlimited).
     pub plan_quota: Option<i64>,
-    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
     pub trial_until: Option<i64>,
-    #[serde(skip)]
     pub quota_notice_month: Option<String>,
     pub display_name: Option<String>,
     pub signature: String,
@@ -97,8 +94,8 @@ pub struct DecisionRecord {
     pub reply: Option<NewReply>,
 }
 
-/// An outbox row as `replies list --json` shows it. Field names are a stable interface.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// An outbox row as read back (`views::ReplyJson` is its JSON shape).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReplyView {
     pub id: i64,
     pub shop: String,
@@ -108,7 +105,6 @@ pub struct ReplyView {
     pub intent: Option<String>,
     pub lang: String,
     pub state: ReplyState,
-    #[serde(serialize_with = "super::tickets::serialize_time")]
     pub due_at: i64,
     pub to: String,
     pub subject: String,
@@ -116,13 +112,9 @@ pub struct ReplyView {
     pub message_id: String,
     pub attempts: i64,
     pub error: Option<String>,
-    #[serde(serialize_with = "super::tickets::serialize_optional_time")]
     pub sent_at: Option<i64>,
-    #[serde(skip)]
     pub shop_id: i64,
-    #[serde(skip)]
     pub ticket_id: Option<i64>,
-    #[serde(skip)]
     pub reply_to_message: Option<i64>,
 }
 

@@ -1,20 +1,18 @@
 //! Shops and their contacts (the addresses customers write to: "Service client", "Webmaster"...).
 
-use serde::Serialize;
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, is_unique_violation, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Shop {
     pub id: i64,
     pub name: String,
     pub retention_months: Option<i64>,
-    #[serde(serialize_with = "super::tickets::serialize_time")]
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Contact {
     pub id: i64,
     pub name: String,
@@ -32,18 +30,31 @@ pub struct NewContact {
     pub customer_service: bool,
 }
 
-fn shop_from_row(row: &sqlx::any::AnyRow) -> Result<Shop> {
-    Ok(Shop {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        retention_months: row.try_get("retention_months")?,
-        created_at: row.try_get("created_at")?,
-    })
+/// A contact as stored: `customer_service` is 0 or 1 in both dialects.
+#[derive(sqlx::FromRow)]
+struct ContactRow {
+    id: i64,
+    name: String,
+    email: String,
+    description: String,
+    customer_service: i64,
+}
+
+impl From<ContactRow> for Contact {
+    fn from(row: ContactRow) -> Self {
+        Contact {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            description: row.description,
+            customer_service: row.customer_service != 0,
+        }
+    }
 }
 
 impl Store {
     pub async fn add_shop(&self, name: &str) -> Result<Shop> {
-        let result = sqlx::query(
+        let result = sqlx::query_as::<_, Shop>(
             "INSERT INTO shops (name, created_at) VALUES ($1, $2) RETURNING id, name, retention_months, created_at",
         )
         .bind(name)
@@ -51,7 +62,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await;
         match result {
-            Ok(row) => shop_from_row(&row),
+            Ok(shop) => Ok(shop),
             Err(e) if is_unique_violation(&e) => {
                 Err(StoreError::AlreadyExists(format!("shop {name}")))
             }
@@ -60,21 +71,21 @@ impl Store {
     }
 
     pub async fn shops(&self) -> Result<Vec<Shop>> {
-        let rows =
-            sqlx::query("SELECT id, name, retention_months, created_at FROM shops ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(shop_from_row).collect()
+        Ok(
+            sqlx::query_as(
+                "SELECT id, name, retention_months, created_at FROM shops ORDER BY name",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        )
     }
 
     pub async fn shop_by_name(&self, name: &str) -> Result<Shop> {
-        let row =
-            sqlx::query("SELECT id, name, retention_months, created_at FROM shops WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("shop {name}")))?;
-        shop_from_row(&row)
+        sqlx::query_as("SELECT id, name, retention_months, created_at FROM shops WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("shop {name}")))
     }
 
     /// Sets how many months tickets are kept (None: forever) and schedules the daily purge.
@@ -126,22 +137,12 @@ impl Store {
     }
 
     pub async fn contacts(&self, shop_id: i64) -> Result<Vec<Contact>> {
-        let rows = sqlx::query(
+        let rows: Vec<ContactRow> = sqlx::query_as(
             "SELECT id, name, email, description, customer_service FROM contacts WHERE shop_id = $1 ORDER BY name",
         )
         .bind(shop_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Contact {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    email: row.try_get("email")?,
-                    description: row.try_get("description")?,
-                    customer_service: row.try_get::<i64, _>("customer_service")? != 0,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(Contact::from).collect())
     }
 }

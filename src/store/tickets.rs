@@ -63,26 +63,26 @@ impl std::ops::AddAssign for FileOutcome {
     }
 }
 
-/// A ticket as `tickets list --json` shows it. Field names are a stable interface.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A ticket as read back (`views::TicketJson` is its JSON shape).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketView {
     pub number: i64,
     pub shop: String,
     pub subject: String,
     pub customer_email: String,
     pub customer_name: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub assignee: Option<String>,
     pub contact: Option<String>,
     pub language: Option<String>,
     /// Intent of the customer's latest message.
     pub intent: Option<String>,
     pub message_count: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentView {
     pub filename: Option<String>,
     pub content_type: String,
@@ -91,8 +91,8 @@ pub struct AttachmentView {
     pub inline: bool,
 }
 
-/// A message as `tickets show --json` shows it. Field names are a stable interface.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// A message of a ticket as read back (`views::MessageJson` is its JSON shape).
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageView {
     pub id: i64,
     pub message_id: Option<String>,
@@ -100,7 +100,8 @@ pub struct MessageView {
     pub from: String,
     pub from_name: Option<String>,
     pub to: Vec<String>,
-    pub date: Option<String>,
+    /// The Date header, in ms.
+    pub date: Option<i64>,
     pub subject: String,
     pub new_text: String,
     pub text: String,
@@ -110,34 +111,6 @@ pub struct MessageView {
     pub triage: Option<Triage>,
     /// What automatic answering decided for a customer's message, and why.
     pub decision: Option<serde_json::Value>,
-}
-
-/// RFC 3339 in UTC, the format of every time in the JSON output.
-pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-pub(super) fn serialize_time<S: serde::Serializer>(
-    ms: &i64,
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(&rfc3339(*ms))
-}
-
-pub(super) fn serialize_optional_time<S: serde::Serializer>(
-    ms: &Option<i64>,
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match ms {
-        Some(ms) => serializer.serialize_str(&rfc3339(*ms)),
-        None => serializer.serialize_none(),
-    }
 }
 
 const UNKNOWN_SENDER: &str = "unknown@invalid";
@@ -154,14 +127,17 @@ fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
             subject: row.try_get("subject")?,
             customer_email: row.try_get("customer_email")?,
             customer_name: row.try_get("customer_name")?,
-            status: row.try_get("status")?,
+            status: row
+                .try_get::<String, _>("status")?
+                .parse()
+                .map_err(StoreError::Invalid)?,
             assignee: row.try_get("assignee")?,
             contact: row.try_get("contact")?,
             language: row.try_get("language")?,
             intent: row.try_get("intent")?,
             message_count: row.try_get("message_count")?,
-            created_at: rfc3339(row.try_get("created_at")?),
-            updated_at: rfc3339(row.try_get("updated_at")?),
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
         },
     ))
 }
@@ -350,7 +326,7 @@ impl Store {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
                     .collect(),
-                date: row.try_get::<Option<i64>, _>("date_ms")?.map(rfc3339),
+                date: row.try_get("date_ms")?,
                 subject: row.try_get("subject")?,
                 // IBANs never leave the store unmasked.
                 new_text: mask_ibans(&row.try_get::<String, _>("new_text")?),

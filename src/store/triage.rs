@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::Serialize;
 use sqlx::Row;
 
 use super::jobs::schedule_unique_job_in;
@@ -16,8 +15,8 @@ use crate::triage::{self, KeywordRule, Reason, ShopExample, Triage, Triager};
 /// Retrains a shop's intent model from the shipped corpus, its examples and corrections.
 pub const RETRAIN_INTENTS: &str = "retrain_intents";
 
-/// An intent as a shop sees it (`intents list --json`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// An intent as a shop sees it (`views::IntentJson` is its JSON shape).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntentSetting {
     pub id: String,
     pub label: String,
@@ -29,11 +28,10 @@ pub struct IntentSetting {
 }
 
 /// The state of a shop's model (`intents model --json`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShopModelInfo {
     pub examples: i64,
     pub corrections: i64,
-    #[serde(serialize_with = "super::tickets::serialize_time")]
     pub trained_at: i64,
 }
 
