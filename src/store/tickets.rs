@@ -182,8 +182,11 @@ impl Store {
         batch: &[Incoming],
     ) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
-        let mut known = BatchLookups::load(&mut tx, self.dialect, shop_id, batch).await?;
+        // The shop row is locked before anything is looked up: a batch another node is filing
+        // for the same shop is then committed and visible (PostgreSQL reads committed rows per
+        // statement), so its messages are found as duplicates and its tickets as threads.
         let mut numbers = TicketNumbers::reserve(&mut tx, self.dialect, shop_id).await?;
+        let mut known = BatchLookups::load(&mut tx, self.dialect, shop_id, batch).await?;
         let mut outcome = FileOutcome::default();
         let mut new_tickets: Vec<NewTicket> = Vec::new();
         // Per stored ticket: messages added, latest date, latest message (its intent becomes the ticket's).
@@ -583,7 +586,7 @@ struct NewTicket<'a> {
 
 /// The shop's ticket counter, read once per batch and written back at its end. The row is
 /// locked for the transaction (SQLite: by `BEGIN IMMEDIATE`; PostgreSQL: `FOR UPDATE`), so two
-/// batches never hand out the same number.
+/// batches never hand out the same number, and batches of one shop are filed one after another.
 struct TicketNumbers {
     next: i64,
     first: i64,

@@ -8,6 +8,7 @@ mod jobs;
 mod mail_loops;
 mod outbound;
 mod parse_corpus;
+mod racing;
 mod runtime;
 mod shop;
 mod store;
