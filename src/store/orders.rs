@@ -3,11 +3,11 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, now_ms};
+use super::{Result, Store, decode_json, now_ms};
 use crate::shop::Order;
 
 const ORDER_COLUMNS: &str =
-    "reference, customer_email, status, ordered_at, items, carrier, tracking_number";
+    "id, reference, customer_email, status, ordered_at, items, carrier, tracking_number";
 
 impl Store {
     /// Stores the orders in one transaction; a known reference is updated. Returns how many.
@@ -80,7 +80,12 @@ fn order_from_row(row: &sqlx::any::AnyRow) -> Result<Order> {
         customer_email: row.try_get("customer_email")?,
         status: row.try_get("status")?,
         ordered_at: row.try_get("ordered_at")?,
-        items: serde_json::from_str(&row.try_get::<String, _>("items")?).unwrap_or_default(),
+        items: decode_json(
+            "orders",
+            row.try_get("id")?,
+            "items",
+            &row.try_get::<String, _>("items")?,
+        )?,
         carrier: row.try_get("carrier")?,
         tracking_number: row.try_get("tracking_number")?,
     })

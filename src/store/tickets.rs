@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
 use super::mailboxes::Checkpoint;
-use super::{Dialect, Result, Store, StoreError, now_ms};
+use super::{Dialect, Result, Store, StoreError, decode_optional_json, now_ms};
 use crate::intake::parse::{AutomationHeaders, ParsedMessage};
 use crate::model::Status;
 use crate::threading::{self, Evidence, Placement, TaggedTicket};
@@ -360,12 +360,13 @@ impl Store {
                 text: mask_ibans(&row.try_get::<String, _>("body_text")?),
                 parse_error: row.try_get("parse_error")?,
                 attachments,
-                triage: row
-                    .try_get::<Option<String>, _>("triage")?
-                    .and_then(|json| serde_json::from_str(&json).ok()),
-                decision: row
-                    .try_get::<Option<String>, _>("reply_decision")?
-                    .and_then(|json| serde_json::from_str(&json).ok()),
+                triage: decode_optional_json("messages", id, "triage", row.try_get("triage")?)?,
+                decision: decode_optional_json(
+                    "messages",
+                    id,
+                    "reply_decision",
+                    row.try_get("reply_decision")?,
+                )?,
             });
         }
         Ok((view, messages))

@@ -12,5 +12,6 @@ mod racing;
 mod runtime;
 mod shop;
 mod store;
+mod store_corrupt;
 mod support;
 mod triage;
