@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use blobs::{BlobStore, sha256_hex};
+pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{

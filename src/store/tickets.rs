@@ -467,13 +467,13 @@ impl Store {
         let mut hashes = Vec::new();
         for &ticket_id in ticket_ids {
             let rows = sqlx::query(
-                "SELECT a.blob_hash FROM attachments a JOIN messages m ON m.id = a.message_row_id WHERE m.ticket_id = $1",
+                "SELECT a.blob_hash, m.received_at FROM attachments a JOIN messages m ON m.id = a.message_row_id WHERE m.ticket_id = $1",
             )
             .bind(ticket_id)
             .fetch_all(&mut *tx)
             .await?;
             for r in rows {
-                hashes.push(r.try_get::<String, _>("blob_hash")?);
+                hashes.push((r.try_get("blob_hash")?, r.try_get("received_at")?));
             }
             sqlx::query("DELETE FROM attachments WHERE message_row_id IN (SELECT id FROM messages WHERE ticket_id = $1)")
                 .bind(ticket_id)
@@ -501,13 +501,16 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("message {message_row_id}")))?;
         let ticket_id: i64 = row.try_get("ticket_id")?;
-        let hashes = sqlx::query("SELECT blob_hash FROM attachments WHERE message_row_id = $1")
-            .bind(message_row_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| Ok(r.try_get::<String, _>("blob_hash")?))
-            .collect::<Result<Vec<_>>>()?;
+        let hashes = sqlx::query(
+            "SELECT a.blob_hash, m.received_at FROM attachments a JOIN messages m ON m.id = a.message_row_id \
+             WHERE a.message_row_id = $1",
+        )
+        .bind(message_row_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("blob_hash")?, r.try_get("received_at")?)))
+        .collect::<Result<Vec<_>>>()?;
         sqlx::query("DELETE FROM attachments WHERE message_row_id = $1")
             .bind(message_row_id)
             .execute(&mut *tx)
@@ -551,17 +554,22 @@ impl Store {
         }
     }
 
-    async fn remove_unused_blobs(&self, mut hashes: Vec<String>) -> Result<()> {
-        hashes.sort();
-        hashes.dedup();
-        for hash in hashes {
+    /// Sweeps the blobs of deleted messages (hash, when the message was filed) that nothing
+    /// references any more.
+    async fn remove_unused_blobs(&self, hashes: Vec<(String, i64)>) -> Result<()> {
+        let mut last_used: HashMap<String, i64> = HashMap::new();
+        for (hash, filed_at) in hashes {
+            let entry = last_used.entry(hash).or_insert(filed_at);
+            *entry = (*entry).max(filed_at);
+        }
+        for (hash, last_used_ms) in last_used {
             let still_used =
                 sqlx::query("SELECT 1 AS one FROM attachments WHERE blob_hash = $1 LIMIT 1")
                     .bind(&hash)
                     .fetch_optional(&self.pool)
                     .await?;
             if still_used.is_none() {
-                self.blobs.remove(&hash)?;
+                self.blobs.sweep(&hash, last_used_ms)?;
             }
         }
         Ok(())

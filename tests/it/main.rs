@@ -1,6 +1,7 @@
 //! The one integration-test binary. `support` starts the real servers the tests talk to.
 
 mod answering;
+mod blob_sweep;
 mod cli;
 mod harness_selftest;
 mod intake;
