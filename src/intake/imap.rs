@@ -173,30 +173,20 @@ impl ImapError {
                 lang,
             ) => connection_problem_text(self, Protocol::Imap, lang),
             (ImapError::AuthenticationFailed { hint }, lang) => {
-                let base = lang.pick(
-                    "Authentification refusée : identifiant ou mot de passe incorrect.",
-                    "Authentication refused: wrong user name or password.",
-                );
+                let base = crate::t!(lang, "intake.authentication_refused");
                 match hint {
                     Some((fr, en)) => format!("{base} {}", lang.pick(fr, en)),
                     None => base.to_string(),
                 }
             }
-            (ImapError::FolderMissing { folder }, UiLang::Fr) => {
-                format!("Le dossier « {folder} » n'existe pas sur le serveur.")
+            (ImapError::FolderMissing { folder }, lang) => {
+                crate::t!(lang, "intake.folder_missing", folder = folder)
             }
-            (ImapError::FolderMissing { folder }, UiLang::En) => {
-                format!("The folder \"{folder}\" does not exist on the server.")
+            (ImapError::Connection(reason), lang) => {
+                crate::t!(lang, "intake.connection_lost", reason = reason)
             }
-            (ImapError::Connection(reason), UiLang::Fr) => {
-                format!("Connexion interrompue : {reason}.")
-            }
-            (ImapError::Connection(reason), UiLang::En) => format!("Connection lost: {reason}."),
-            (ImapError::Protocol(reason), UiLang::Fr) => {
-                format!("Réponse IMAP inattendue : {reason}.")
-            }
-            (ImapError::Protocol(reason), UiLang::En) => {
-                format!("Unexpected IMAP response: {reason}.")
+            (ImapError::Protocol(reason), lang) => {
+                crate::t!(lang, "intake.unexpected_imap_response", reason = reason)
             }
         }
     }
