@@ -125,38 +125,38 @@ pub fn connection_problem_text(error: &ImapError, protocol: Protocol, lang: UiLa
         Protocol::Imap => ("IMAP", 993, 143),
         Protocol::Smtp => ("SMTP", 465, 587),
     };
-    match (error, lang) {
-        (ImapError::Dns { host }, UiLang::Fr) => {
-            format!("Serveur {host} introuvable (DNS) : vérifiez le nom du serveur {name}.")
+    match error {
+        ImapError::Dns { host } => {
+            crate::t!(
+                lang,
+                "intake.server_not_found",
+                host = host,
+                protocol = name
+            )
         }
-        (ImapError::Dns { host }, UiLang::En) => {
-            format!("Server {host} not found (DNS): check the {name} server name.")
+        ImapError::ConnectionRefused { host, port } => crate::t!(
+            lang,
+            "intake.connection_refused",
+            host = host,
+            port = port,
+            tls_port = tls_port,
+            starttls_port = starttls_port
+        ),
+        ImapError::Timeout { host, port } => {
+            crate::t!(lang, "intake.timed_out", host = host, port = port)
         }
-        (ImapError::ConnectionRefused { host, port }, UiLang::Fr) => format!(
-            "Connexion refusée par {host}:{port} : vérifiez le port et la sécurité ({tls_port} en TLS, {starttls_port} en STARTTLS)."
-        ),
-        (ImapError::ConnectionRefused { host, port }, UiLang::En) => format!(
-            "Connection refused by {host}:{port}: check the port and security ({tls_port} for TLS, {starttls_port} for STARTTLS)."
-        ),
-        (ImapError::Timeout { host, port }, UiLang::Fr) => {
-            format!("{host}:{port} ne répond pas (délai dépassé) : serveur arrêté ou pare-feu.")
+        ImapError::Certificate { host, reason } => {
+            crate::t!(
+                lang,
+                "intake.invalid_certificate",
+                host = host,
+                reason = reason
+            )
         }
-        (ImapError::Timeout { host, port }, UiLang::En) => {
-            format!("{host}:{port} does not answer (timed out): server down or a firewall.")
+        ImapError::Tls { host, reason } => {
+            crate::t!(lang, "intake.tls_failed", host = host, reason = reason)
         }
-        (ImapError::Certificate { host, reason }, UiLang::Fr) => format!(
-            "Le certificat TLS de {host} n'est pas valide ({reason}). S'il s'agit d'un certificat auto-signé que vous connaissez, utilisez --accept-invalid-certs."
-        ),
-        (ImapError::Certificate { host, reason }, UiLang::En) => format!(
-            "The TLS certificate of {host} is not valid ({reason}). If it is a self-signed certificate you trust, use --accept-invalid-certs."
-        ),
-        (ImapError::Tls { host, reason }, UiLang::Fr) => format!(
-            "Échec de la négociation TLS avec {host} ({reason}) : le port et le mode de sécurité correspondent-ils ?"
-        ),
-        (ImapError::Tls { host, reason }, UiLang::En) => format!(
-            "TLS negotiation with {host} failed ({reason}): do the port and security mode match?"
-        ),
-        (other, _) => other.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -173,30 +173,20 @@ impl ImapError {
                 lang,
             ) => connection_problem_text(self, Protocol::Imap, lang),
             (ImapError::AuthenticationFailed { hint }, lang) => {
-                let base = lang.pick(
-                    "Authentification refusée : identifiant ou mot de passe incorrect.",
-                    "Authentication refused: wrong user name or password.",
-                );
+                let base = crate::t!(lang, "intake.authentication_refused");
                 match hint {
                     Some((fr, en)) => format!("{base} {}", lang.pick(fr, en)),
                     None => base.to_string(),
                 }
             }
-            (ImapError::FolderMissing { folder }, UiLang::Fr) => {
-                format!("Le dossier « {folder} » n'existe pas sur le serveur.")
+            (ImapError::FolderMissing { folder }, lang) => {
+                crate::t!(lang, "intake.folder_missing", folder = folder)
             }
-            (ImapError::FolderMissing { folder }, UiLang::En) => {
-                format!("The folder \"{folder}\" does not exist on the server.")
+            (ImapError::Connection(reason), lang) => {
+                crate::t!(lang, "intake.connection_lost", reason = reason)
             }
-            (ImapError::Connection(reason), UiLang::Fr) => {
-                format!("Connexion interrompue : {reason}.")
-            }
-            (ImapError::Connection(reason), UiLang::En) => format!("Connection lost: {reason}."),
-            (ImapError::Protocol(reason), UiLang::Fr) => {
-                format!("Réponse IMAP inattendue : {reason}.")
-            }
-            (ImapError::Protocol(reason), UiLang::En) => {
-                format!("Unexpected IMAP response: {reason}.")
+            (ImapError::Protocol(reason), lang) => {
+                crate::t!(lang, "intake.unexpected_imap_response", reason = reason)
             }
         }
     }

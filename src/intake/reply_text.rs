@@ -28,13 +28,17 @@ static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 static QUOTE_HEADER_START: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*(on|le|am|el|il|op)\s").expect("valid regex"));
 
-/// Outlook, AOL, Yahoo and forward separators in several languages.
+/// Outlook, AOL, Yahoo, Zimbra and forward separators in several languages.
 static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(-{2,}\s*(original message|message d['’]origine|ursprüngliche nachricht|mensaje original|messaggio originale|forwarded message|message transféré|mensaje reenviado|weitergeleitete nachricht|messaggio inoltrato)\s*-{2,}|(begin forwarded message|début du message réexpédié)\s*:)\s*$",
+        r"(?i)^\s*([-–—]{2,}\s*(original message|original mail|mail original|message original|mail transféré|message d['’]origine|ursprüngliche nachricht|mensaje original|messaggio originale|forwarded message|message transféré|mensaje reenviado|weitergeleitete nachricht|messaggio inoltrato)\s*[-–—]{2,}|(begin forwarded message|début du message réexpédié)\s*:)\s*$",
     )
     .expect("valid regex")
 });
+
+/// A dashed title line ("----- Mail original -----", "-- Original --") above a header block.
+static DASHED_TITLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*[-–—]{2,}[^-–—]{1,40}[-–—]{2,}\s*$").expect("valid regex"));
 
 /// Outlook's `________________________________` line above a "From:" block.
 static UNDERSCORE_LINE: LazyLock<Regex> =
@@ -138,8 +142,11 @@ fn unquoted_lines<'a>(history: &[&'a str]) -> Vec<&'a str> {
 fn history_start(lines: &[&str]) -> Option<(usize, HistoryKind)> {
     for index in 0..lines.len() {
         let line = lines[index];
-        if SEPARATOR.is_match(line) || is_outlook_block(lines, index) {
+        if SEPARATOR.is_match(line) {
             return Some((index, HistoryKind::Separator));
+        }
+        if is_outlook_block(lines, index) {
+            return Some((dashed_title_above(lines, index), HistoryKind::Separator));
         }
         if UNDERSCORE_LINE.is_match(line)
             && lines[index + 1..]
@@ -167,6 +174,18 @@ fn is_outlook_block(lines: &[&str], index: usize) -> bool {
             .iter()
             .take(OUTLOOK_BLOCK_LOOKAHEAD)
             .any(|next| BLOCK_SENT.is_match(next))
+}
+
+/// A header block may sit under a dashed title line in any language; the title is history too.
+fn dashed_title_above(lines: &[&str], block_index: usize) -> usize {
+    let mut above = block_index;
+    while above > 0 && lines[above - 1].trim().is_empty() {
+        above -= 1;
+    }
+    match above.checked_sub(1) {
+        Some(title) if DASHED_TITLE.is_match(lines[title]) => title,
+        _ => block_index,
+    }
 }
 
 /// Number of lines (1 to 3) of the quote header starting at `index`, if there is one.
@@ -220,12 +239,116 @@ fn attribution_above(lines: &[&str], quoted_index: usize) -> usize {
 }
 
 /// Cuts the signature ("-- ") and automatic sign-offs ("Sent from my iPhone").
+/// Then cuts a signature block typed without "-- " under the closing formula and the name
+/// ("Cordialement,\nClaire Martin\nResponsable achats\n01 23 45 67 89"): the sign-off stays.
 fn without_signature<'a, 'b>(lines: &'b [&'a str]) -> &'b [&'a str] {
     let end = lines
         .iter()
         .position(|line| SIGNATURE_DELIMITER.is_match(line) || AUTOMATIC_SIGN_OFF.is_match(line))
         .unwrap_or(lines.len());
-    &lines[..end]
+    let lines = &lines[..end];
+    &lines[..signature_block_start(lines).unwrap_or(lines.len())]
+}
+
+/// A signature block has at most this many lines before a confidentiality notice.
+const MAX_SIGNATURE_BLOCK_LINES: usize = 12;
+/// A line of this many words under the name is a sentence: the customer is still writing.
+const MIN_SENTENCE_WORDS: usize = 8;
+/// A name under a closing formula is short.
+const MAX_NAME_CHARS: usize = 50;
+const MAX_NAME_WORDS: usize = 5;
+
+/// Closing formulas typed above the name, alone on their line, in French and English.
+static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*((bien |très |tres )?cordialement|bien [àa] (vous|toi)|((sinc[eè]res|meilleures|bien) )?salutations( distinguées)?|bonne (journée|soirée|fin de journée|semaine)|belle journée|(bien )?amicalement|respectueusement|[àa] bientôt|merci( beaucoup| d['’]avance| par avance| encore| pour votre aide)?|d['’]avance merci|((best|kind|warm|warmest) )?regards|best( wishes)?|(many )?thanks( again| in advance)?|thank you( very much| in advance)?|cheers|(yours )?(sincerely|faithfully|truly)|all the best)\s*[,.!]*\s*$",
+    )
+    .expect("valid regex")
+});
+
+/// What only a signature holds: a phone number or its label, an address, a web site, a postal
+/// code and city, a street, a job title or a company's legal form.
+static SIGNATURE_EVIDENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        \+?\d[\d\ .()\-]{7,}\d
+        | ^\s*(t[ée]l|tel|phone|mobile|portable|fax|mob|[tmf])\s*[.:]
+        | @ | https?:// | \bwww\.
+        | \b\d{4,5}\s+\p{Lu}
+        | \b\d{1,4}(\s*(bis|ter))?,?\s+(rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|place|impasse|route|quai|street|st\.|road|rd\.|lane|ave\.?)\b
+        | \b(sarl|sas|sasu|eurl|ltd|inc|gmbh|llc|plc)\b
+        | \b(directeur|directrice|responsable|g[ée]rante?|fondat(eur|rice)|manager|director|ceo|cto|founder|head\ of|assistante?|comptable|acheteur|acheteuse|buyer)\b
+        ",
+    )
+    .expect("valid regex")
+});
+
+/// The first line of a confidentiality notice; the notice runs to the end.
+static CONFIDENTIALITY_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)confidenti|intended recipient|disclaimer|avertissement|destinataire")
+        .expect("valid regex")
+});
+
+/// "P.S.", "PS :", "P.-S." under the name: the customer is still writing.
+static POSTSCRIPT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*p\.?\s*-?\s*s\b").expect("valid regex"));
+
+/// Lower-case words a name may hold: "Anne de la Tour", "Jan van Dijk".
+const NAME_PARTICLES: [&str; 10] = [
+    "de", "du", "des", "la", "le", "van", "von", "der", "et", "&",
+];
+
+/// Where the block under "closing formula, name" starts, if what follows the name is a
+/// signature: a few short lines, at least one holding what only a signature holds (or a
+/// confidentiality notice), no sentence and no postscript. Text above the closing formula and
+/// the sign-off itself are never cut.
+fn signature_block_start(lines: &[&str]) -> Option<usize> {
+    let closing = lines.iter().rposition(|line| CLOSING.is_match(line))?;
+    let name = closing
+        + 1
+        + lines[closing + 1..]
+            .iter()
+            .position(|l| !l.trim().is_empty())?;
+    if !is_name(lines[name]) {
+        return None;
+    }
+    let mut evidence = false;
+    let block = lines[name + 1..]
+        .iter()
+        .filter(|line| !line.trim().is_empty());
+    for (count, line) in block.enumerate() {
+        if CONFIDENTIALITY_NOTICE.is_match(line) {
+            evidence = true;
+            break;
+        }
+        if count >= MAX_SIGNATURE_BLOCK_LINES
+            || POSTSCRIPT.is_match(line)
+            || line.split_whitespace().count() >= MIN_SENTENCE_WORDS
+        {
+            return None;
+        }
+        evidence |= SIGNATURE_EVIDENCE.is_match(line);
+    }
+    evidence.then_some(name + 1)
+}
+
+/// A few capitalised words without sentence punctuation or digits: "Claire", "J.-P. Martin".
+fn is_name(line: &str) -> bool {
+    let line = line.trim();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    line.chars().count() <= MAX_NAME_CHARS
+        && words.len() <= MAX_NAME_WORDS
+        && !line
+            .chars()
+            .any(|c| c.is_ascii_digit() || "@?!:;,".contains(c))
+        && words.iter().all(|word| {
+            NAME_PARTICLES.contains(&word.to_lowercase().as_str())
+                || word
+                    .chars()
+                    .find(|c| c.is_alphabetic())
+                    .is_some_and(char::is_uppercase)
+        })
+        && !CLOSING.is_match(line)
 }
 
 fn is_blank(lines: &[&str]) -> bool {
@@ -513,5 +636,117 @@ mod tests {
             "On Mon, Jun 3, 2024 at 10:00 AM, X <x@y.example> wrote:\n",
             "On Mon, Jun 3, 2024 at 10:00 AM, X <x@y.example> wrote:",
         );
+    }
+
+    #[test]
+    fn zimbra_french_separator_is_history() {
+        check(
+            "Bonjour,\nmerci pour la réponse.\n\n----- Mail original -----\nDe: \"Boutique\" <contact@boutique.fr>\nÀ: \"Claire\" <claire@exemple.fr>\nEnvoyé: Lundi 3 Juin 2024 10:00:00\nObjet: Re: Commande 10452\n\nBonjour Claire,\n",
+            "Bonjour,\nmerci pour la réponse.",
+        );
+        check(
+            "Voir plus bas.\n\n----- Mail transféré -----\nDe: \"Claire\" <claire@exemple.fr>\n",
+            "Voir plus bas.",
+        );
+        check(
+            "D'accord.\n\n----- Mail original -----\n\nBonjour\n",
+            "D'accord.",
+        );
+    }
+
+    #[test]
+    fn english_original_message_variants_are_history() {
+        for separator in [
+            "----- Original Message -----",
+            "-------- Original Message --------",
+            "-----Original Mail-----",
+            "—— Original Message ——",
+        ] {
+            check(
+                &format!(
+                    "Please refund me.\n\n{separator}\nFrom: Shop <s@shop.example>\nTo: Ann <ann@example.com>\nSent: Monday, June 3, 2024 10:00 AM\nSubject: Your order\n\nHello Ann,\n"
+                ),
+                "Please refund me.",
+            );
+        }
+        // A dashed title in any language above a header block goes with it.
+        check(
+            "Obrigado.\n\n-----Mensagem original-----\nFrom: Shop <s@shop.example>\nSent: Monday, June 3, 2024 10:00 AM\n",
+            "Obrigado.",
+        );
+    }
+
+    #[test]
+    fn french_signature_block_under_the_name_is_removed() {
+        check(
+            "Bonjour,\n\nJe n'ai pas reçu mon colis.\n\nCordialement,\nClaire Martin\nResponsable achats\nFleurs & Co SARL\nTél. : 01 23 45 67 89\n12 rue des Lilas, 75011 Paris\n",
+            "Bonjour,\n\nJe n'ai pas reçu mon colis.\n\nCordialement,\nClaire Martin",
+        );
+        check(
+            "Le colis est arrivé abîmé.\n\nMerci,\nClaire\n\nCe message et ses pièces jointes sont confidentiels et destinés\nexclusivement à leurs destinataires. Si vous l'avez reçu par erreur,\nmerci de le détruire et d'en avertir l'expéditeur.\n",
+            "Le colis est arrivé abîmé.\n\nMerci,\nClaire",
+        );
+        check(
+            "Je voudrais échanger la robe.\n\nBien à vous\n\nAnne de la Tour\n06 12 34 56 78\n",
+            "Je voudrais échanger la robe.\n\nBien à vous\n\nAnne de la Tour",
+        );
+    }
+
+    #[test]
+    fn english_signature_block_under_the_name_is_removed() {
+        check(
+            "Hi,\n\nThe parcel never arrived.\n\nBest regards,\nJohn Smith\nSenior Buyer | ACME Ltd\nPhone: +44 20 7946 0958\nwww.acme.example\n",
+            "Hi,\n\nThe parcel never arrived.\n\nBest regards,\nJohn Smith",
+        );
+        check(
+            "Can I change the size?\n\nThanks,\nJohn\n\nJohn Smith\nHead of Operations\n+1 555 123 4567\n",
+            "Can I change the size?\n\nThanks,\nJohn",
+        );
+        check(
+            "Please cancel order 10452.\n\nKind regards,\nMary\n\nThis email and any attachments are confidential and intended solely\nfor the addressee. If you received it in error, please delete it.\n",
+            "Please cancel order 10452.\n\nKind regards,\nMary",
+        );
+    }
+
+    #[test]
+    fn typed_sign_off_and_the_customers_own_details_are_kept() {
+        check("Merci,\nClaire\n", "Merci,\nClaire");
+        check("Thanks,\nJohn\n", "Thanks,\nJohn");
+        // An address and a phone number given in the message are content.
+        check(
+            "Pouvez-vous livrer au 12 rue des Lilas, 75011 Paris ?\nMon téléphone : 06 12 34 56 78.\n\nMerci,\nClaire\n",
+            "Pouvez-vous livrer au 12 rue des Lilas, 75011 Paris ?\nMon téléphone : 06 12 34 56 78.\n\nMerci,\nClaire",
+        );
+        // Under the closing formula, but not a name: still the message.
+        check(
+            "Bonjour,\nMerci\nvoici mon numéro\n06 12 34 56 78\n",
+            "Bonjour,\nMerci\nvoici mon numéro\n06 12 34 56 78",
+        );
+        // A postscript or a sentence under the name is the customer still writing.
+        check(
+            "Merci,\nClaire\n\nPS : mon numéro est le 06 12 34 56 78\n",
+            "Merci,\nClaire\n\nPS : mon numéro est le 06 12 34 56 78",
+        );
+        check(
+            "Regards,\nJohn\n\nI forgot: please call me back on +44 20 7946 0958 tomorrow morning.\n",
+            "Regards,\nJohn\n\nI forgot: please call me back on +44 20 7946 0958 tomorrow morning.",
+        );
+        // An order reference under the name is not a signature.
+        check(
+            "Cordialement,\nMarie Dubois\nCommande n° 10452\n",
+            "Cordialement,\nMarie Dubois\nCommande n° 10452",
+        );
+    }
+
+    /// talon's signature fixtures (Apache-2.0, tests/data/replies/talon_signature): a typed
+    /// sign-off, and a street address inside the message, are both the customer's words.
+    #[test]
+    fn talon_signature_fixtures_keep_the_message() {
+        for body in [
+            include_str!("../../tests/data/replies/talon_signature/short_url_body"),
+            include_str!("../../tests/data/replies/talon_signature/camel_case_body"),
+        ] {
+            check(body, body.trim());
+        }
     }
 }

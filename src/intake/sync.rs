@@ -171,15 +171,7 @@ pub async fn sync_all_once(
             summaries.push(FolderSummary {
                 shop: mailbox.shop_name.clone(),
                 mailbox: mailbox.email.clone(),
-                error: Some(
-                    options
-                        .lang
-                        .pick(
-                            "synchronisée par un autre nœud",
-                            "being synced by another node",
-                        )
-                        .into(),
-                ),
+                error: Some(crate::t!(options.lang, "intake.synced_by_another_node").into()),
                 ..Default::default()
             });
             continue;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use blobs::{BlobStore, sha256_hex};
+pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
@@ -47,6 +47,14 @@ pub enum StoreError {
     AlreadyExists(String),
     #[error("{0}")]
     Invalid(String),
+    /// A stored value that does not decode: the row is named so it can be repaired.
+    #[error("corrupt {column} in {table} row {id}: {reason}")]
+    Corrupt {
+        table: &'static str,
+        id: i64,
+        column: &'static str,
+        reason: String,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -167,6 +175,33 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Decodes a JSON column of row `id`; a value that does not decode is [`StoreError::Corrupt`],
+/// never an empty value.
+fn decode_json<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    id: i64,
+    column: &'static str,
+    json: &str,
+) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        table,
+        id,
+        column,
+        reason: e.to_string(),
+    })
+}
+
+/// [`decode_json`] for a nullable column: NULL is `None`.
+fn decode_optional_json<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    id: i64,
+    column: &'static str,
+    json: Option<String>,
+) -> Result<Option<T>> {
+    json.map(|json| decode_json(table, id, column, &json))
+        .transpose()
 }
 
 /// True when the error is a unique-constraint violation (both dialects).

@@ -1,10 +1,10 @@
 //! A shop's orders as imported (`guichet orders import`): one row per reference, updated when
 //! the same reference comes again.
-use super::{Result, Store, now_ms};
+use super::{Result, Store, decode_json, now_ms};
 use crate::shop::Order;
 
 const ORDER_COLUMNS: &str =
-    "reference, customer_email, status, ordered_at, items, carrier, tracking_number";
+    "id, reference, customer_email, status, ordered_at, items, carrier, tracking_number";
 
 impl Store {
     /// Stores the orders in one transaction; a known reference is updated. Returns how many.
@@ -46,7 +46,7 @@ impl Store {
             .bind(customer_email.to_lowercase())
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(Order::from).collect())
+        rows.into_iter().map(OrderRecord::into_order).collect()
     }
 
     /// The order with this reference, written with or without Shopify's `#` either in the
@@ -64,13 +64,14 @@ impl Store {
             .bind(format!("#{bare}"))
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(Order::from))
+        row.map(OrderRecord::into_order).transpose()
     }
 }
 
 /// An order row as the database holds it: `items` is JSON.
 #[derive(sqlx::FromRow)]
 struct OrderRecord {
+    id: i64,
     reference: String,
     customer_email: String,
     status: String,
@@ -80,16 +81,16 @@ struct OrderRecord {
     tracking_number: Option<String>,
 }
 
-impl From<OrderRecord> for Order {
-    fn from(r: OrderRecord) -> Self {
-        Order {
-            reference: r.reference,
-            customer_email: r.customer_email,
-            status: r.status,
-            ordered_at: r.ordered_at,
-            items: serde_json::from_str(&r.items).unwrap_or_default(),
-            carrier: r.carrier,
-            tracking_number: r.tracking_number,
-        }
+impl OrderRecord {
+    fn into_order(self) -> Result<Order> {
+        Ok(Order {
+            items: decode_json("orders", self.id, "items", &self.items)?,
+            reference: self.reference,
+            customer_email: self.customer_email,
+            status: self.status,
+            ordered_at: self.ordered_at,
+            carrier: self.carrier,
+            tracking_number: self.tracking_number,
+        })
     }
 }

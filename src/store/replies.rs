@@ -808,13 +808,19 @@ fn pending_from_row(row: &sqlx::any::AnyRow) -> Result<PendingMessage> {
         date_ms: row.try_get("date_ms")?,
         received_at: row.try_get("received_at")?,
         new_text: row.try_get("new_text")?,
-        triage: row
-            .try_get::<Option<String>, _>("triage")?
-            .and_then(|json| serde_json::from_str(&json).ok()),
-        automation: row
-            .try_get::<Option<String>, _>("automation")?
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default(),
+        triage: super::decode_optional_json(
+            "messages",
+            row.try_get("id")?,
+            "triage",
+            row.try_get("triage")?,
+        )?,
+        automation: super::decode_optional_json(
+            "messages",
+            row.try_get("id")?,
+            "automation",
+            row.try_get("automation")?,
+        )?
+        .unwrap_or_default(),
         has_image: row.try_get::<i64, _>("images")? > 0,
     })
 }

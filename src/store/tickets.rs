@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
 use super::mailboxes::Checkpoint;
-use super::{Dialect, Result, Store, StoreError, now_ms};
+use super::{Dialect, Result, Store, StoreError, decode_optional_json, now_ms};
 use crate::intake::parse::{AutomationHeaders, ParsedMessage};
 use crate::model::Status;
 use crate::threading::{self, Evidence, Placement, TaggedTicket};
@@ -158,8 +158,11 @@ impl Store {
         batch: &[Incoming],
     ) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
-        let mut known = BatchLookups::load(&mut tx, self.dialect, shop_id, batch).await?;
+        // The shop row is locked before anything is looked up: a batch another node is filing
+        // for the same shop is then committed and visible (PostgreSQL reads committed rows per
+        // statement), so its messages are found as duplicates and its tickets as threads.
         let mut numbers = TicketNumbers::reserve(&mut tx, self.dialect, shop_id).await?;
+        let mut known = BatchLookups::load(&mut tx, self.dialect, shop_id, batch).await?;
         let mut outcome = FileOutcome::default();
         let mut new_tickets: Vec<NewTicket> = Vec::new();
         // Per stored ticket: messages added, latest date, latest message (its intent becomes the ticket's).
@@ -333,12 +336,13 @@ impl Store {
                 text: mask_ibans(&row.try_get::<String, _>("body_text")?),
                 parse_error: row.try_get("parse_error")?,
                 attachments,
-                triage: row
-                    .try_get::<Option<String>, _>("triage")?
-                    .and_then(|json| serde_json::from_str(&json).ok()),
-                decision: row
-                    .try_get::<Option<String>, _>("reply_decision")?
-                    .and_then(|json| serde_json::from_str(&json).ok()),
+                triage: decode_optional_json("messages", id, "triage", row.try_get("triage")?)?,
+                decision: decode_optional_json(
+                    "messages",
+                    id,
+                    "reply_decision",
+                    row.try_get("reply_decision")?,
+                )?,
             });
         }
         Ok((view, messages))
@@ -439,13 +443,13 @@ impl Store {
         let mut hashes = Vec::new();
         for &ticket_id in ticket_ids {
             let rows = sqlx::query(
-                "SELECT a.blob_hash FROM attachments a JOIN messages m ON m.id = a.message_row_id WHERE m.ticket_id = $1",
+                "SELECT a.blob_hash, m.received_at FROM attachments a JOIN messages m ON m.id = a.message_row_id WHERE m.ticket_id = $1",
             )
             .bind(ticket_id)
             .fetch_all(&mut *tx)
             .await?;
             for r in rows {
-                hashes.push(r.try_get::<String, _>("blob_hash")?);
+                hashes.push((r.try_get("blob_hash")?, r.try_get("received_at")?));
             }
             sqlx::query("DELETE FROM attachments WHERE message_row_id IN (SELECT id FROM messages WHERE ticket_id = $1)")
                 .bind(ticket_id)
@@ -473,13 +477,16 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("message {message_row_id}")))?;
         let ticket_id: i64 = row.try_get("ticket_id")?;
-        let hashes = sqlx::query("SELECT blob_hash FROM attachments WHERE message_row_id = $1")
-            .bind(message_row_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| Ok(r.try_get::<String, _>("blob_hash")?))
-            .collect::<Result<Vec<_>>>()?;
+        let hashes = sqlx::query(
+            "SELECT a.blob_hash, m.received_at FROM attachments a JOIN messages m ON m.id = a.message_row_id \
+             WHERE a.message_row_id = $1",
+        )
+        .bind(message_row_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("blob_hash")?, r.try_get("received_at")?)))
+        .collect::<Result<Vec<_>>>()?;
         sqlx::query("DELETE FROM attachments WHERE message_row_id = $1")
             .bind(message_row_id)
             .execute(&mut *tx)
@@ -523,17 +530,22 @@ impl Store {
         }
     }
 
-    async fn remove_unused_blobs(&self, mut hashes: Vec<String>) -> Result<()> {
-        hashes.sort();
-        hashes.dedup();
-        for hash in hashes {
+    /// Sweeps the blobs of deleted messages (hash, when the message was filed) that nothing
+    /// references any more.
+    async fn remove_unused_blobs(&self, hashes: Vec<(String, i64)>) -> Result<()> {
+        let mut last_used: HashMap<String, i64> = HashMap::new();
+        for (hash, filed_at) in hashes {
+            let entry = last_used.entry(hash).or_insert(filed_at);
+            *entry = (*entry).max(filed_at);
+        }
+        for (hash, last_used_ms) in last_used {
             let still_used =
                 sqlx::query("SELECT 1 AS one FROM attachments WHERE blob_hash = $1 LIMIT 1")
                     .bind(&hash)
                     .fetch_optional(&self.pool)
                     .await?;
             if still_used.is_none() {
-                self.blobs.remove(&hash)?;
+                self.blobs.sweep(&hash, last_used_ms)?;
             }
         }
         Ok(())
@@ -559,7 +571,7 @@ struct NewTicket<'a> {
 
 /// The shop's ticket counter, read once per batch and written back at its end. The row is
 /// locked for the transaction (SQLite: by `BEGIN IMMEDIATE`; PostgreSQL: `FOR UPDATE`), so two
-/// batches never hand out the same number.
+/// batches never hand out the same number, and batches of one shop are filed one after another.
 struct TicketNumbers {
     next: i64,
     first: i64,

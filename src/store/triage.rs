@@ -388,17 +388,17 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("message {message_row_id}")))?;
         let ticket_id: i64 = row.try_get("ticket_id")?;
         let previous: Option<String> = row.try_get("triage")?;
-        let mut corrected: Triage = previous
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_else(|| Triage {
-                lang: None,
-                intent: String::new(),
-                confidence: 0.0,
-                facts: Default::default(),
-                reason: Reason::Model {
-                    features: Vec::new(),
-                },
-            });
+        let mut corrected: Triage =
+            super::decode_optional_json("messages", message_row_id, "triage", previous)?
+                .unwrap_or_else(|| Triage {
+                    lang: None,
+                    intent: String::new(),
+                    confidence: 0.0,
+                    facts: Default::default(),
+                    reason: Reason::Model {
+                        features: Vec::new(),
+                    },
+                });
         corrected.intent = intent.to_string();
         corrected.confidence = 1.0;
         corrected.reason = Reason::Correction {

@@ -1,6 +1,7 @@
 //! The one integration-test binary. `support` starts the real servers the tests talk to.
 
 mod answering;
+mod blob_sweep;
 mod cli;
 mod crash_send;
 mod harness_selftest;
@@ -10,9 +11,11 @@ mod mail_loops;
 mod outbound;
 mod outbox_lease;
 mod parse_corpus;
+mod racing;
 mod runtime;
 mod sending;
 mod shop;
 mod store;
+mod store_corrupt;
 mod support;
 mod triage;
