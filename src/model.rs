@@ -12,6 +12,9 @@ pub enum UiLang {
 }
 
 impl UiLang {
+    /// Every language, in the order of the catalogue files.
+    pub const ALL: &[UiLang] = &[UiLang::Fr, UiLang::En];
+
     /// From a locale string such as `fr_FR.UTF-8`; English unless it says French.
     pub fn from_locale(locale: &str) -> Self {
         if locale.to_ascii_lowercase().starts_with("fr") {

@@ -14,6 +14,7 @@ use super::quota::QuotaState;
 use super::safety::NoAutoReply;
 use super::templates::{Need, ReplyTemplate, WhenComplete, missing_needs};
 use crate::model::UiLang;
+use crate::t;
 use crate::triage::Facts;
 
 /// At most one automatic answer per ticket in this window.
@@ -56,12 +57,9 @@ impl Mode {
 
     pub fn label(self, lang: UiLang) -> &'static str {
         match self {
-            Mode::Off => lang.pick("Désactivées", "Off"),
-            Mode::Shadow => lang.pick(
-                "Essai à blanc (rien n'est envoyé)",
-                "Shadow (nothing is sent)",
-            ),
-            Mode::On => lang.pick("Activées", "On"),
+            Mode::Off => t!(lang, "decision.mode_off"),
+            Mode::Shadow => t!(lang, "decision.mode_shadow"),
+            Mode::On => t!(lang, "decision.mode_on"),
         }
     }
 }

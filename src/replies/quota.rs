@@ -5,6 +5,8 @@
 //! would change what customers receive without anyone deciding it, while stopping is visible
 //! (every ticket then says why it waits) and costs nothing that an employee cannot pick up.
 
+use std::fmt;
+
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::UiLang;
+use crate::t;
 
 /// Automatic answers per month of the Basic plan.
 pub const BASIC_MONTHLY: u32 = 150;
@@ -34,27 +37,26 @@ pub enum Plan {
     },
 }
 
-/// A plan setting that could not be read.
+/// A plan setting that could not be read; shown in English by `Display` (logs).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlanError {
-    #[error("unknown plan {0:?}; choose basic, plus, custom or trial")]
     Unknown(String),
-    #[error("a trial needs its end date")]
     TrialWithoutEnd,
 }
 
 impl PlanError {
-    /// The error for a person, in French or English.
+    /// The error for a person, in their language.
     pub fn explain(&self, lang: UiLang) -> String {
-        match (self, lang) {
-            (_, UiLang::En) => self.to_string(),
-            (PlanError::Unknown(name), UiLang::Fr) => {
-                format!("Abonnement inconnu « {name} » ; choisissez basic, plus, custom ou trial.")
-            }
-            (PlanError::TrialWithoutEnd, UiLang::Fr) => {
-                "Une période d'essai doit avoir une date de fin.".to_string()
-            }
+        match self {
+            PlanError::Unknown(name) => t!(lang, "quota.unknown_plan", name = name),
+            PlanError::TrialWithoutEnd => t!(lang, "quota.trial_without_end").to_string(),
         }
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain(UiLang::En))
     }
 }
 

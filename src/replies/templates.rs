@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::UiLang;
+use crate::t;
 use crate::triage::Facts;
 
 pub use super::html::{Branding, quote_original, render_html};
@@ -63,22 +64,10 @@ impl Need {
     /// How an answer asks for it: a list item completing "could you tell us:".
     pub fn label(self, lang: UiLang) -> &'static str {
         match self {
-            Need::OrderRef => lang.pick(
-                "le numéro de votre commande (il figure dans l'e-mail de confirmation)",
-                "your order number (you will find it in the confirmation email)",
-            ),
-            Need::Photo => lang.pick(
-                "une photo de l'article reçu et, si possible, de son emballage",
-                "a photo of the item you received and, if possible, of its packaging",
-            ),
-            Need::NewAddress => lang.pick(
-                "la nouvelle adresse de livraison complète (numéro, rue, code postal, ville)",
-                "the complete new delivery address (number, street, postcode, town)",
-            ),
-            Need::ProductName => lang.pick(
-                "le nom du produit concerné (ou le lien vers sa page)",
-                "the name of the product (or a link to its page)",
-            ),
+            Need::OrderRef => t!(lang, "reply_templates.need_order_ref"),
+            Need::Photo => t!(lang, "reply_templates.need_photo"),
+            Need::NewAddress => t!(lang, "reply_templates.need_new_address"),
+            Need::ProductName => t!(lang, "reply_templates.need_product_name"),
         }
     }
 }
@@ -138,7 +127,7 @@ pub fn reply_lang(detected: Option<&str>, shop_default: UiLang) -> &'static str 
 }
 
 pub fn lang_code(lang: UiLang) -> &'static str {
-    lang.pick("fr", "en")
+    lang.code()
 }
 
 /// `fr…` is French; anything else English.
@@ -241,32 +230,16 @@ impl TemplateError {
     /// For the person editing the template, in French or English.
     pub fn explain(&self, lang: UiLang) -> String {
         let what = match self.kind {
-            TemplateErrorKind::Syntax => lang.pick(
-                "Le modèle contient une erreur de syntaxe (balise mal fermée, accolade en trop…).",
-                "The template has a syntax error (a tag not closed, a stray brace…).",
-            ),
-            TemplateErrorKind::Undefined => lang.pick(
-                "Le modèle utilise une donnée qui n'existe pas ; vérifiez son nom (customer_name, ticket_number, shop_name, signature, order, order_reference, missing).",
-                "The template uses data that does not exist; check its name (customer_name, ticket_number, shop_name, signature, order, order_reference, missing).",
-            ),
-            TemplateErrorKind::OutOfFuel => lang.pick(
-                "Le modèle travaille trop longtemps : une boucle ne s'arrête sans doute pas.",
-                "The template runs too long: a loop probably never ends.",
-            ),
-            TemplateErrorKind::TooLong => lang.pick(
-                "Le modèle produit un texte bien trop long pour une réponse.",
-                "The template produces far too much text for an answer.",
-            ),
-            TemplateErrorKind::Invalid => lang.pick(
-                "Le modèle demande une opération impossible.",
-                "The template asks for an impossible operation.",
-            ),
+            TemplateErrorKind::Syntax => t!(lang, "reply_templates.error_syntax"),
+            TemplateErrorKind::Undefined => t!(lang, "reply_templates.error_undefined"),
+            TemplateErrorKind::OutOfFuel => t!(lang, "reply_templates.error_out_of_fuel"),
+            TemplateErrorKind::TooLong => t!(lang, "reply_templates.error_too_long"),
+            TemplateErrorKind::Invalid => t!(lang, "reply_templates.error_invalid"),
         };
-        let place = match (self.line, lang) {
-            (Some(line), UiLang::Fr) => format!(" (ligne {line})"),
-            (Some(line), UiLang::En) => format!(" (line {line})"),
-            (None, _) => String::new(),
-        };
+        let place = self
+            .line
+            .map(|line| t!(lang, "reply_templates.at_line", line = line))
+            .unwrap_or_default();
         format!("{what}{place} — {}", self.detail)
     }
 
@@ -363,21 +336,15 @@ pub fn sample_contexts(lang: UiLang) -> Vec<ReplyContext> {
     let order = |status: &str, shipped: bool| OrderSummary {
         reference: "10482".to_string(),
         status: status.to_string(),
-        status_label: match status {
-            "shipped" => lang.pick("expédiée", "shipped"),
-            "delivered" => lang.pick("livrée", "delivered"),
-            "refunded" => lang.pick("remboursée", "refunded"),
-            _ => lang.pick("en préparation", "being prepared"),
-        }
-        .to_string(),
-        date: lang.pick("12 nov. 2026", "12 Nov 2026").to_string(),
+        status_label: crate::shop::status_label(status, lang).to_string(),
+        date: super::html::format_date(jiff::civil::date(2026, 11, 12), lang).unwrap_or_default(),
         items: vec![
             OrderItem {
-                name: lang.pick("Mug en grès", "Stoneware mug").to_string(),
+                name: t!(lang, "reply_templates.sample_mug").to_string(),
                 quantity: 2,
             },
             OrderItem {
-                name: lang.pick("Théière", "Teapot").to_string(),
+                name: t!(lang, "reply_templates.sample_teapot").to_string(),
                 quantity: 1,
             },
         ],
@@ -386,13 +353,12 @@ pub fn sample_contexts(lang: UiLang) -> Vec<ReplyContext> {
         tracking_url: shipped
             .then(|| "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901".into()),
     };
+    let shop_name = "Ma Boutique";
     let base = ReplyContext {
         customer_name: "Marie Dupont".to_string(),
         ticket_number: 1527,
-        shop_name: "Ma Boutique".to_string(),
-        signature: lang
-            .pick("L'équipe Ma Boutique", "The Ma Boutique team")
-            .to_string(),
+        shop_name: shop_name.to_string(),
+        signature: t!(lang, "reply_templates.sample_signature", shop = shop_name),
         order: None,
         order_reference: String::new(),
         missing: Vec::new(),
