@@ -1,6 +1,50 @@
 //! Domain types shared by the pipeline.
 
+use serde::de::{DeserializeOwned, IntoDeserializer, value::StrDeserializer};
 use serde::{Deserialize, Serialize};
+
+/// The serde name of a unit variant (as stored in rows and shown in JSON): serde is the one
+/// place that spells each name.
+pub fn name_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        // Only unit variants are named this way; anything else shows as its JSON.
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The unit variant serde names `name` (trimmed, any case), if there is one.
+pub fn from_name<T: DeserializeOwned>(name: &str) -> Option<T> {
+    let name = name.trim().to_ascii_lowercase();
+    let deserializer: StrDeserializer<'_, serde::de::value::Error> =
+        name.as_str().into_deserializer();
+    T::deserialize(deserializer).ok()
+}
+
+/// A name that is none of an enum's variants.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value \"{0}\"")]
+pub struct UnknownName(pub String);
+
+/// `FromStr` and `Display` for enums whose names serde spells (lowercase, as in JSON).
+#[macro_export]
+macro_rules! serde_names {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl std::str::FromStr for $ty {
+            type Err = $crate::model::UnknownName;
+            fn from_str(name: &str) -> Result<Self, Self::Err> {
+                $crate::model::from_name(name)
+                    .ok_or_else(|| $crate::model::UnknownName(name.to_string()))
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&$crate::model::name_of(self))
+            }
+        }
+    )+};
+}
 
 /// Language of the user interface and of user-facing errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -51,13 +95,28 @@ pub enum Status {
     Closed,
 }
 
+serde_names!(UiLang, Status);
+
 impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Pending1 => "pending1",
-            Status::Pending2 => "pending2",
-            Status::Closed => "closed",
+    /// The name stored in ticket rows and shown in JSON.
+    pub fn as_str(self) -> String {
+        self.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_serde_and_read_back_in_any_case() {
+        assert_eq!(Status::Pending1.to_string(), "pending1");
+        assert_eq!(" CLOSED ".parse::<Status>(), Ok(Status::Closed));
+        assert_eq!("fr".parse::<UiLang>(), Ok(UiLang::Fr));
+        assert_eq!(UiLang::En.to_string(), UiLang::En.code());
+        assert_eq!("de".parse::<UiLang>(), Err(UnknownName("de".to_string())));
+        for lang in UiLang::ALL {
+            assert_eq!(lang.code().parse::<UiLang>().as_ref(), Ok(lang));
         }
     }
 }

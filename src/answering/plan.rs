@@ -102,7 +102,7 @@ impl ShopAnswering {
             .map(|i| i.id)
             .collect();
         let mut answer = AutoAnswerSettings {
-            mode: Mode::parse(&settings.auto_answers).unwrap_or(Mode::Off),
+            mode: settings.auto_answers,
             threshold: settings.threshold as f32,
             per_intent_threshold: settings
                 .intent_thresholds
@@ -112,8 +112,8 @@ impl ShopAnswering {
             ..AutoAnswerSettings::default()
         };
         answer.automatic_intents.retain(|i| !disabled.contains(i));
-        let plan = Plan::parse(
-            &settings.plan,
+        let plan = Plan::new(
+            settings.plan,
             settings
                 .plan_quota
                 .map(|q| q.clamp(0, u32::MAX as i64) as u32),
@@ -218,7 +218,7 @@ pub async fn plan_shop(
     let mut summary = PlanSummary::default();
     // With answers off nothing is decided: messages stay pending, and whatever arrived before
     // answers are turned on is then handed over as too old, never answered late.
-    if store.reply_settings(shop_id).await?.auto_answers == Mode::Off.as_str() {
+    if store.reply_settings(shop_id).await?.auto_answers == Mode::Off {
         return Ok(summary);
     }
     let mut loaded: Option<ShopAnswering> = None;

@@ -111,8 +111,8 @@ async fn send_one(store: &Store, key: &SealingKey, reply: &ReplyView) -> Result<
         references = original.references.clone();
         references.extend(original.message_id.clone());
     }
-    let plan = crate::replies::Plan::parse(
-        &settings.plan,
+    let plan = crate::replies::Plan::new(
+        settings.plan,
         settings
             .plan_quota
             .map(|q| q.clamp(0, u32::MAX as i64) as u32),

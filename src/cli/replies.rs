@@ -24,8 +24,8 @@ use super::{App, Say, exit_code, print_json, read_input};
 #[derive(Debug, Args, Default)]
 pub struct AnswerSettingsArgs {
     /// on: answer; shadow: decide and draft without sending; off: never answer.
-    #[arg(long, value_parser = ["on", "shadow", "off"])]
-    auto_answers: Option<String>,
+    #[arg(long)]
+    auto_answers: Option<guichet::replies::Mode>,
     /// Delay before an answer goes out, e.g. 3h, 90m, 0s.
     #[arg(long)]
     reply_delay: Option<String>,
@@ -38,8 +38,8 @@ pub struct AnswerSettingsArgs {
     /// IANA time zone of the shop (months, dates in answers), e.g. Europe/Paris.
     #[arg(long)]
     time_zone: Option<String>,
-    #[arg(long, value_parser = ["basic", "plus", "custom", "trial"])]
-    plan: Option<String>,
+    #[arg(long)]
+    plan: Option<guichet::replies::PlanName>,
     /// Monthly automatic answers of the custom plan (0: unlimited).
     #[arg(long)]
     quota: Option<u32>,

@@ -24,8 +24,8 @@ pub const ANSWER_WINDOW_MS: i64 = 24 * 3600 * 1000;
 pub const DEFAULT_THRESHOLD: f32 = 0.9;
 
 /// Whether a shop's automatic answers go out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// No automatic answer.
     #[default]
@@ -36,25 +36,9 @@ pub enum Mode {
     On,
 }
 
+crate::serde_names!(Mode);
+
 impl Mode {
-    /// Reads `off`, `shadow` or `on` (any case).
-    pub fn parse(text: &str) -> Option<Mode> {
-        match text.trim().to_lowercase().as_str() {
-            "off" => Some(Mode::Off),
-            "shadow" => Some(Mode::Shadow),
-            "on" => Some(Mode::On),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Off => "off",
-            Mode::Shadow => "shadow",
-            Mode::On => "on",
-        }
-    }
-
     pub fn label(self, lang: UiLang) -> &'static str {
         match self {
             Mode::Off => t!(lang, "decision.mode_off"),
@@ -635,10 +619,10 @@ mod tests {
     #[test]
     fn mode_parses_and_labels() {
         for mode in [Mode::Off, Mode::Shadow, Mode::On] {
-            assert_eq!(Mode::parse(mode.as_str()), Some(mode));
+            assert_eq!(mode.to_string().parse::<Mode>(), Ok(mode));
             assert_ne!(mode.label(UiLang::Fr), mode.label(UiLang::En));
         }
-        assert_eq!(Mode::parse(" ON "), Some(Mode::On));
-        assert_eq!(Mode::parse("yes"), None);
+        assert_eq!(" ON ".parse::<Mode>(), Ok(Mode::On));
+        assert!("yes".parse::<Mode>().is_err());
     }
 }

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Dialect, Result, Store, StoreError, now_ms};
+use super::{Dialect, Result, Store, StoreError, decode_column, now_ms};
 use crate::intake::parse::AutomationHeaders;
+use crate::replies::{Mode, PlanName};
 use crate::triage::Triage;
 
 /// A shop's automatic-answer settings and branding, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplySettings {
-    /// `off`, `shadow` or `on`.
-    pub auto_answers: String,
+    pub auto_answers: Mode,
     #[serde(serialize_with = "super::tickets::serialize_optional_time")]
     pub auto_answers_since: Option<i64>,
     pub reply_delay_ms: i64,
@@ -25,8 +25,7 @@ pub struct ReplySettings {
     pub threshold: f64,
     /// Per-intent thresholds that replace `threshold`.
     pub intent_thresholds: HashMap<String, f64>,
-    /// `basic`, `plus`, `custom` or `trial`.
-    pub plan: String,
+    pub plan: PlanName,
     /// Monthly automatic answers of the `custom` plan (None: unlimited).
     pub plan_quota: Option<i64>,
     #[serde(serialize_with = "super::tickets::serialize_optional_time")]
@@ -188,7 +187,7 @@ impl Store {
         .collect::<Result<_>>()?;
         let created_at: i64 = row.try_get("created_at")?;
         Ok(ReplySettings {
-            auto_answers: row.try_get("auto_answers")?,
+            auto_answers: decode_column(&row, "auto_answers", "shop", shop_id)?,
             auto_answers_since: row.try_get("auto_answers_since")?,
             reply_delay_ms: row.try_get("reply_delay_ms")?,
             reply_spread_ms: row.try_get("reply_spread_ms")?,
@@ -196,7 +195,7 @@ impl Store {
             time_zone: row.try_get("time_zone")?,
             threshold: row.try_get("threshold")?,
             intent_thresholds,
-            plan: row.try_get("plan")?,
+            plan: decode_column(&row, "plan", "shop", shop_id)?,
             plan_quota: row.try_get("plan_quota")?,
             // A shop created before plans existed starts its trial on its creation.
             trial_until: Some(
@@ -223,14 +222,14 @@ impl Store {
              plan_quota = $9, trial_until = $10, display_name = $11, signature = $12, logo_url = $13, brand_color = $14, \
              footer = $15 WHERE id = $16",
         )
-        .bind(&settings.auto_answers)
+        .bind(settings.auto_answers.to_string())
         .bind(now_ms())
         .bind(settings.reply_delay_ms)
         .bind(settings.reply_spread_ms)
         .bind(&settings.business_hours)
         .bind(&settings.time_zone)
         .bind(settings.threshold)
-        .bind(&settings.plan)
+        .bind(settings.plan.to_string())
         .bind(settings.plan_quota)
         .bind(settings.trial_until)
         .bind(&settings.display_name)
