@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
-use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings, parse_security};
+use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings};
 use crate::model::UiLang;
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html, ui_lang};
@@ -150,8 +150,7 @@ async fn send_one(store: &Store, key: &SealingKey, reply: &ReplyView) -> Result<
     let smtp = SmtpSettings {
         host: mailbox.smtp_host.clone(),
         port: mailbox.smtp_port,
-        security: parse_security(&mailbox.smtp_security)
-            .unwrap_or(crate::intake::imap::Security::Tls),
+        security: mailbox.smtp_security,
         accept_invalid_certs: mailbox.accept_invalid_certs,
         username: mailbox.username.clone(),
         password,

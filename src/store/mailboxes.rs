@@ -4,7 +4,8 @@
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, is_unique_violation, now_ms};
+use super::{Result, Store, StoreError, decode_column, is_unique_violation, now_ms};
+use crate::intake::imap::Security;
 
 /// A mailbox to add. The password arrives already sealed: the store never sees it in clear.
 #[derive(Debug, Clone)]
@@ -12,7 +13,7 @@ pub struct NewMailbox {
     pub email: String,
     pub imap_host: String,
     pub imap_port: u16,
-    pub imap_security: String,
+    pub imap_security: Security,
     pub accept_invalid_certs: bool,
     pub username: String,
     pub password_sealed: Vec<u8>,
@@ -21,7 +22,7 @@ pub struct NewMailbox {
     pub mark_as_read: bool,
     pub smtp_host: String,
     pub smtp_port: u16,
-    pub smtp_security: String,
+    pub smtp_security: Security,
     pub contact_id: Option<i64>,
 }
 
@@ -33,7 +34,7 @@ pub struct MailboxRow {
     pub email: String,
     pub imap_host: String,
     pub imap_port: u16,
-    pub imap_security: String,
+    pub imap_security: Security,
     pub accept_invalid_certs: bool,
     pub username: String,
     #[serde(skip)]
@@ -43,7 +44,7 @@ pub struct MailboxRow {
     pub mark_as_read: bool,
     pub smtp_host: String,
     pub smtp_port: u16,
-    pub smtp_security: String,
+    pub smtp_security: Security,
     pub contact_id: Option<i64>,
     #[serde(serialize_with = "super::tickets::serialize_optional_time")]
     pub last_sync_at: Option<i64>,
@@ -63,14 +64,14 @@ const MAILBOX_COLUMNS: &str = "m.id, m.shop_id, s.name AS shop_name, m.email, m.
 fn mailbox_from_row(row: &sqlx::any::AnyRow) -> Result<MailboxRow> {
     let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
     let port = |name: &str| -> Result<u16> { Ok(row.try_get::<i64, _>(name)? as u16) };
+    let email: String = row.try_get("email")?;
     Ok(MailboxRow {
         id: row.try_get("id")?,
         shop_id: row.try_get("shop_id")?,
         shop_name: row.try_get("shop_name")?,
-        email: row.try_get("email")?,
         imap_host: row.try_get("imap_host")?,
         imap_port: port("imap_port")?,
-        imap_security: row.try_get("imap_security")?,
+        imap_security: decode_column(row, "imap_security", "mailbox", &email)?,
         accept_invalid_certs: flag("accept_invalid_certs")?,
         username: row.try_get("username")?,
         password_sealed: row.try_get("password_sealed")?,
@@ -83,10 +84,11 @@ fn mailbox_from_row(row: &sqlx::any::AnyRow) -> Result<MailboxRow> {
         mark_as_read: flag("mark_as_read")?,
         smtp_host: row.try_get("smtp_host")?,
         smtp_port: port("smtp_port")?,
-        smtp_security: row.try_get("smtp_security")?,
+        smtp_security: decode_column(row, "smtp_security", "mailbox", &email)?,
         contact_id: row.try_get("contact_id")?,
         last_sync_at: row.try_get("last_sync_at")?,
         last_error: row.try_get("last_error")?,
+        email,
     })
 }
 
@@ -102,7 +104,7 @@ impl Store {
         .bind(mailbox.email.to_lowercase())
         .bind(&mailbox.imap_host)
         .bind(mailbox.imap_port as i64)
-        .bind(&mailbox.imap_security)
+        .bind(mailbox.imap_security.to_string())
         .bind(mailbox.accept_invalid_certs as i64)
         .bind(&mailbox.username)
         .bind(&mailbox.password_sealed)
@@ -111,7 +113,7 @@ impl Store {
         .bind(mailbox.mark_as_read as i64)
         .bind(&mailbox.smtp_host)
         .bind(mailbox.smtp_port as i64)
-        .bind(&mailbox.smtp_security)
+        .bind(mailbox.smtp_security.to_string())
         .bind(mailbox.contact_id)
         .bind(now_ms())
         .fetch_one(&self.pool)

@@ -11,5 +11,6 @@ mod parse_corpus;
 mod runtime;
 mod shop;
 mod store;
+mod stored_names;
 mod support;
 mod triage;
