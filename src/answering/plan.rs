@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::model::UiLang;
-use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang, ui_lang};
+use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang};
 use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
     PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
@@ -329,7 +329,7 @@ pub struct Draft {
     pub reply: Option<NewReply>,
     /// Some(None) clears the case file; None leaves it.
     pub case_file: Option<Option<CaseFile>>,
-    pub lang: &'static str,
+    pub lang: UiLang,
 }
 
 /// Decides and drafts the answer to one message. Pure given its inputs; `replay` uses it with
@@ -416,7 +416,7 @@ pub fn draft_for(
                 ticket_number: message.ticket_number,
                 shop_name: shop.shop_name.clone(),
                 signature: shop.settings.signature.clone(),
-                order: order.map(|o| order_summary(o, ui_lang(lang), &shop.settings.time_zone)),
+                order: order.map(|o| order_summary(o, lang, &shop.settings.time_zone)),
                 order_reference: order
                     .map(|o| o.reference.clone())
                     .or_else(|| facts.order_refs.first().cloned())
@@ -428,7 +428,7 @@ pub fn draft_for(
                 Err(error) => (
                     Decision::HandOver {
                         reason: NoAutoReply::TemplateFailed {
-                            error: error.explain(ui_lang(lang)),
+                            error: error.explain(lang),
                         },
                     },
                     None,
@@ -476,7 +476,7 @@ pub fn draft_for(
             "answer".into()
         },
         intent: Some(template_intent.to_string()),
-        lang: lang.to_string(),
+        lang,
         state: if shadow { "shadow" } else { "scheduled" }.into(),
         due_at: replies::due_at(
             message

@@ -9,7 +9,7 @@ use crate::intake::imap::ImapClient;
 use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings};
 use crate::model::UiLang;
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
-use crate::replies::templates::{Branding, quote_original, render_html, ui_lang};
+use crate::replies::templates::{Branding, quote_original, render_html};
 use crate::store::{MailboxRow, ReplyView, Store, now_ms};
 
 use super::AnsweringError;
@@ -78,7 +78,7 @@ enum Failure {
 
 async fn send_one(store: &Store, key: &SealingKey, reply: &ReplyView) -> Result<(), Failure> {
     let setup = |e: &dyn std::fmt::Display| Failure::Setup(e.to_string());
-    let lang = ui_lang(&reply.lang);
+    let lang = reply.lang;
     let mailbox = sending_mailbox(store, reply).await.map_err(|e| setup(&e))?;
     let settings = store
         .reply_settings(reply.shop_id)

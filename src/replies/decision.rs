@@ -310,7 +310,7 @@ mod tests {
             quota: QuotaState::Available { left: Some(10) },
             has_image: false,
             order_found: true,
-            template: find_template(templates, intent, "fr"),
+            template: find_template(templates, intent, UiLang::Fr),
         }
     }
 
@@ -572,7 +572,7 @@ mod tests {
                 confidence: 0.3,
                 last_auto_answer_ms: Some(NOW - HOUR),
                 pending_request: Some(&asked_photo),
-                template: find_template(&templates, "damaged_or_wrong_item", "fr"),
+                template: find_template(&templates, "damaged_or_wrong_item", UiLang::Fr),
                 ..input(&settings, &templates, "other", &facts)
             }),
             hand_over(NoAutoReply::CaseComplete)
@@ -583,7 +583,7 @@ mod tests {
                 has_image: false,
                 last_auto_answer_ms: Some(NOW - HOUR),
                 pending_request: Some(&asked_photo),
-                template: find_template(&templates, "damaged_or_wrong_item", "fr"),
+                template: find_template(&templates, "damaged_or_wrong_item", UiLang::Fr),
                 ..input(&settings, &templates, "damaged_or_wrong_item", &facts)
             }),
             hand_over(NoAutoReply::AlreadyAnsweredToday)

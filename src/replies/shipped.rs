@@ -20,7 +20,7 @@ pub fn shipped_templates() -> Vec<ReplyTemplate> {
                 let body = i18n::lookup(lang, &format!("shipped.{}", shipped.intent))?;
                 Some(ReplyTemplate {
                     intent: shipped.intent.to_string(),
-                    lang: lang.code().to_string(),
+                    lang,
                     needs: shipped.needs.to_vec(),
                     when_complete: shipped.when_complete,
                     needs_order_data: shipped.needs_order_data,

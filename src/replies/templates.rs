@@ -87,8 +87,7 @@ pub enum WhenComplete {
 pub struct ReplyTemplate {
     /// Intent identifier (`order_status`, …).
     pub intent: String,
-    /// `fr` or `en`.
-    pub lang: String,
+    pub lang: UiLang,
     /// What the answer cannot do without; missing ones are asked for.
     pub needs: Vec<Need>,
     pub when_complete: WhenComplete,
@@ -99,44 +98,24 @@ pub struct ReplyTemplate {
     pub body: String,
 }
 
-impl ReplyTemplate {
-    pub fn ui_lang(&self) -> UiLang {
-        ui_lang(&self.lang)
-    }
-}
-
 /// The template of `intent` in `lang`, if there is one.
 pub fn find_template<'a>(
     templates: &'a [ReplyTemplate],
     intent: &str,
-    lang: &str,
+    lang: UiLang,
 ) -> Option<&'a ReplyTemplate> {
     templates
         .iter()
         .find(|template| template.intent == intent && template.lang == lang)
 }
 
-/// The language to answer in: the customer's when we write it (French or English), else the
-/// shop's default.
-pub fn reply_lang(detected: Option<&str>, shop_default: UiLang) -> &'static str {
-    match detected.map(|code| code.trim().to_ascii_lowercase()) {
-        Some(code) if code.starts_with("fr") => "fr",
-        Some(code) if code.starts_with("en") => "en",
-        _ => lang_code(shop_default),
-    }
-}
-
-pub fn lang_code(lang: UiLang) -> &'static str {
-    lang.code()
-}
-
-/// `fr…` is French; anything else English.
-pub fn ui_lang(code: &str) -> UiLang {
-    if code.trim().to_ascii_lowercase().starts_with("fr") {
-        UiLang::Fr
-    } else {
-        UiLang::En
-    }
+/// The language to answer in: the customer's (a detected code such as `fr` or `fr-FR`) when
+/// we write it, else the shop's default.
+pub fn reply_lang(detected: Option<&str>, shop_default: UiLang) -> UiLang {
+    detected
+        .and_then(|code| code.trim().get(..2))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(shop_default)
 }
 
 /// A line of an order, for templates.
@@ -291,7 +270,7 @@ fn environment() -> Environment<'static> {
 /// Renders the plain-text body of an answer: lines trimmed on the right, at most one blank
 /// line in a row, ending with one newline.
 pub fn render(template: &ReplyTemplate, context: &ReplyContext) -> Result<String, TemplateError> {
-    let lang = template.ui_lang();
+    let lang = template.lang;
     let data = TemplateData {
         customer_name: context.customer_name.trim(),
         ticket_number: context.ticket_number,
@@ -325,7 +304,7 @@ pub fn render(template: &ReplyTemplate, context: &ReplyContext) -> Result<String
 /// Renders a template against sample data (with and without an order, with and without
 /// missing information), so an edited template is checked before it is saved.
 pub fn check_template(template: &ReplyTemplate) -> Result<(), TemplateError> {
-    for context in sample_contexts(template.ui_lang()) {
+    for context in sample_contexts(template.lang) {
         render(template, &context)?;
     }
     Ok(())
@@ -511,7 +490,7 @@ mod tests {
     fn template(body: &str) -> ReplyTemplate {
         ReplyTemplate {
             intent: "custom".into(),
-            lang: "fr".into(),
+            lang: UiLang::Fr,
             needs: Vec::new(),
             when_complete: WhenComplete::HandOver,
             needs_order_data: false,
@@ -523,7 +502,7 @@ mod tests {
     fn shipped_templates_cover_the_automatic_intents_in_both_languages() {
         let templates = shipped_templates();
         for intent in crate::replies::decision::DEFAULT_AUTOMATIC_INTENTS {
-            for lang in ["fr", "en"] {
+            for &lang in UiLang::ALL {
                 assert!(
                     find_template(&templates, intent, lang).is_some(),
                     "{intent} {lang}"
@@ -539,13 +518,13 @@ mod tests {
     #[test]
     fn every_shipped_template_renders_every_sample_context() {
         for template in shipped_templates() {
-            for context in sample_contexts(template.ui_lang()) {
+            for context in sample_contexts(template.lang) {
                 let text = render(&template, &context).unwrap_or_else(|error| {
                     panic!("{} {}: {error}", template.intent, template.lang)
                 });
-                let (hello, closing) = match template.lang.as_str() {
-                    "fr" => ("Bonjour", "Bien cordialement,"),
-                    _ => ("Hello", "Kind regards,"),
+                let (hello, closing) = match template.lang {
+                    UiLang::Fr => ("Bonjour", "Bien cordialement,"),
+                    UiLang::En => ("Hello", "Kind regards,"),
                 };
                 assert!(text.starts_with(hello), "{text}");
                 assert!(text.contains(closing), "{text}");
@@ -565,7 +544,7 @@ mod tests {
                 }
                 for need in &context.missing {
                     if template.needs.contains(need) {
-                        let label = need.label(template.ui_lang());
+                        let label = need.label(template.lang);
                         assert!(text.contains(&format!("- {label}")), "{text}");
                     }
                 }
@@ -581,7 +560,7 @@ mod tests {
             .iter()
             .find(|c| c.order.as_ref().is_some_and(|o| o.status == "shipped"))
             .expect("shipped sample");
-        let template = find_template(&templates, "order_status", "fr").expect("template");
+        let template = find_template(&templates, "order_status", UiLang::Fr).expect("template");
         let text = render(template, shipped).expect("renders");
         assert!(text.contains("Voici où en est votre commande 10482 du 12 nov. 2026 : expédiée."));
         assert!(text.contains("- 2 × Mug en grès"));
@@ -590,7 +569,7 @@ mod tests {
             text.contains("https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901")
         );
 
-        let english = find_template(&templates, "order_status", "en").expect("template");
+        let english = find_template(&templates, "order_status", UiLang::En).expect("template");
         let asking = ReplyContext {
             missing: vec![Need::OrderRef],
             ..ReplyContext::default()
@@ -787,9 +766,11 @@ mod tests {
 
     #[test]
     fn reply_language_follows_the_customer_when_we_write_it() {
-        assert_eq!(reply_lang(Some("fr"), UiLang::En), "fr");
-        assert_eq!(reply_lang(Some("en"), UiLang::Fr), "en");
-        assert_eq!(reply_lang(Some("de"), UiLang::Fr), "fr");
-        assert_eq!(reply_lang(None, UiLang::En), "en");
+        assert_eq!(reply_lang(Some("fr"), UiLang::En), UiLang::Fr);
+        assert_eq!(reply_lang(Some(" FR-ca"), UiLang::En), UiLang::Fr);
+        assert_eq!(reply_lang(Some("en"), UiLang::Fr), UiLang::En);
+        assert_eq!(reply_lang(Some("de"), UiLang::Fr), UiLang::Fr);
+        assert_eq!(reply_lang(Some("é"), UiLang::Fr), UiLang::Fr);
+        assert_eq!(reply_lang(None, UiLang::En), UiLang::En);
     }
 }

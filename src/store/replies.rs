@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use super::{Dialect, Result, Store, StoreError, decode_column, now_ms};
 use crate::intake::parse::AutomationHeaders;
+use crate::model::UiLang;
 use crate::replies::{Mode, PlanName};
 use crate::triage::Triage;
 
@@ -73,7 +74,7 @@ pub struct NewReply {
     /// `answer`, `ask` (asks for missing information) or `notice` (to the shop itself).
     pub kind: String,
     pub intent: Option<String>,
-    pub lang: String,
+    pub lang: UiLang,
     /// `scheduled`, or `shadow` when the shop only watches what would be sent.
     pub state: String,
     pub due_at: i64,
@@ -105,7 +106,7 @@ pub struct ReplyView {
     pub ticket: Option<i64>,
     pub kind: String,
     pub intent: Option<String>,
-    pub lang: String,
+    pub lang: UiLang,
     /// `scheduled`, `sending`, `sent`, `failed`, `cancelled`, `uncertain` or `shadow`.
     pub state: String,
     #[serde(serialize_with = "super::tickets::serialize_time")]
@@ -130,7 +131,7 @@ pub struct ReplyView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredTemplate {
     pub intent: String,
-    pub lang: String,
+    pub lang: UiLang,
     pub body: String,
     pub needs: Vec<String>,
     pub when_complete: String,
@@ -146,7 +147,7 @@ fn reply_from_row(row: &sqlx::any::AnyRow) -> Result<ReplyView> {
         ticket: row.try_get("number")?,
         kind: row.try_get("kind")?,
         intent: row.try_get("intent")?,
-        lang: row.try_get("lang")?,
+        lang: decode_column(row, "lang", "reply", row.try_get::<i64, _>("id")?)?,
         state: row.try_get("state")?,
         due_at: row.try_get("due_at")?,
         to: row.try_get("to_email")?,
@@ -584,9 +585,10 @@ impl Store {
             .await?
             .iter()
             .map(|row| {
+                let intent: String = row.try_get("intent")?;
                 Ok(StoredTemplate {
-                    intent: row.try_get("intent")?,
-                    lang: row.try_get("lang")?,
+                    lang: decode_column(row, "lang", "reply template", &intent)?,
+                    intent,
                     body: row.try_get("body")?,
                     needs: row
                         .try_get::<String, _>("needs")?
@@ -607,7 +609,7 @@ impl Store {
         )
         .bind(shop_id)
         .bind(&template.intent)
-        .bind(&template.lang)
+        .bind(template.lang.code())
         .bind(&template.body)
         .bind(template.needs.join("\n"))
         .bind(&template.when_complete)
@@ -677,7 +679,7 @@ async fn insert_reply(
     .bind(reply.reply_to_message)
     .bind(&reply.kind)
     .bind(&reply.intent)
-    .bind(&reply.lang)
+    .bind(reply.lang.code())
     .bind(&reply.state)
     .bind(reply.due_at)
     .bind(&reply.to_email)

@@ -519,7 +519,7 @@ async fn outbox_suite(store: Store) {
         reply_to_message: Some(pending[0].id),
         kind: "answer".into(),
         intent: Some("other".into()),
-        lang: "fr".into(),
+        lang: guichet::model::UiLang::Fr,
         state: "scheduled".into(),
         due_at: 0,
         to_email: "a@client.test".into(),

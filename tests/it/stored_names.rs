@@ -1,10 +1,11 @@
-//! Enum columns (answer mode, plan, connection security) are decoded once, in the store: a
+//! Enum columns (answer mode, plan, connection security, language) are decoded once, in the store: a
 //! value this version does not know is an error naming the row and the column, never a silent
 //! default. On SQLite and PostgreSQL.
 
 use guichet::intake::imap::Security;
+use guichet::model::UiLang;
 use guichet::replies::{Mode, PlanName};
-use guichet::store::{NewMailbox, Store, StoreError};
+use guichet::store::{NewMailbox, Store, StoreError, StoredTemplate};
 
 use crate::support::TestDatabase;
 
@@ -92,6 +93,22 @@ async fn unknown_values_name_their_row(store: Store, url: &str) {
     assert_eq!(
         json["imap_security"], "starttls",
         "JSON keeps the stored names"
+    );
+
+    let template = StoredTemplate {
+        intent: "refund".into(),
+        lang: UiLang::Fr,
+        body: "Bonjour,".into(),
+        needs: Vec::new(),
+        when_complete: "hand_over".into(),
+    };
+    store.save_template(shop.id, &template).await.unwrap();
+    assert_eq!(store.shop_templates(shop.id).await.unwrap(), vec![template]);
+    write_behind(url, "UPDATE reply_templates SET lang = 'de'").await;
+    let error = store.shop_templates(shop.id).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "reply template refund: unknown lang \"de\""
     );
 
     write_behind(url, "UPDATE mailboxes SET smtp_security = 'ssl'").await;
