@@ -756,7 +756,7 @@ async fn tickets(ctx: &App, command: TicketsCommand) -> Result<ExitCode> {
         } => {
             let shop = ctx.choose_shop(shop.as_deref()).await.say(lang)?;
             ctx.set_status(&shop, number, status).await.say(lang)?;
-            println!("[{number}] {}", status.as_str());
+            println!("[{number}] {}", status);
         }
         TicketsCommand::Reply { number, file, shop } => {
             let body = read_input(&file, lang)?;

@@ -97,13 +97,6 @@ pub enum Status {
 
 serde_names!(UiLang, Status);
 
-impl Status {
-    /// The name stored in ticket rows and shown in JSON.
-    pub fn as_str(self) -> String {
-        self.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

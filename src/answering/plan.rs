@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::UiLang;
+use crate::model::{Status, UiLang};
 use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang};
 use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
@@ -385,7 +385,7 @@ pub fn draft_for(
         &message.automation,
         &shop.own_addresses,
     )
-    .or((message.ticket_status == "closed").then_some(NoAutoReply::TicketClosed))
+    .or((message.ticket_status == Status::Closed).then_some(NoAutoReply::TicketClosed))
     .or((too_old && settings.mode != Mode::Off).then_some(NoAutoReply::TooOld))
     .or(replies::sender_refusal(earlier.to_sender));
     let decision = replies::decide(&DecisionInput {

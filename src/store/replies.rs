@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::{Dialect, Result, Store, StoreError, decode_column, now_ms};
 use crate::intake::parse::AutomationHeaders;
-use crate::model::UiLang;
+use crate::model::{Status, UiLang};
 use crate::replies::{Mode, PlanName};
 use crate::triage::Triage;
 
@@ -48,7 +48,7 @@ pub struct PendingMessage {
     pub ticket_id: i64,
     pub ticket_number: i64,
     pub ticket_subject: String,
-    pub ticket_status: String,
+    pub ticket_status: Status,
     /// The ticket's case file (JSON) when it waits for information.
     pub case_file: Option<String>,
     pub mailbox_id: Option<i64>,
@@ -702,7 +702,7 @@ fn pending_from_row(row: &sqlx::any::AnyRow) -> Result<PendingMessage> {
         ticket_id: row.try_get("ticket_id")?,
         ticket_number: row.try_get("number")?,
         ticket_subject: row.try_get("ticket_subject")?,
-        ticket_status: row.try_get("status")?,
+        ticket_status: decode_column(row, "status", "ticket", row.try_get::<i64, _>("number")?)?,
         case_file: row.try_get("case_file")?,
         mailbox_id: row.try_get("mailbox_id")?,
         message_id: row.try_get("message_id")?,

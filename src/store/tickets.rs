@@ -71,7 +71,7 @@ pub struct TicketView {
     pub subject: String,
     pub customer_email: String,
     pub customer_name: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub assignee: Option<String>,
     pub contact: Option<String>,
     pub language: Option<String>,
@@ -154,7 +154,12 @@ fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
             subject: row.try_get("subject")?,
             customer_email: row.try_get("customer_email")?,
             customer_name: row.try_get("customer_name")?,
-            status: row.try_get("status")?,
+            status: super::decode_column(
+                row,
+                "status",
+                "ticket",
+                row.try_get::<i64, _>("number")?,
+            )?,
             assignee: row.try_get("assignee")?,
             contact: row.try_get("contact")?,
             language: row.try_get("language")?,
@@ -385,7 +390,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE tickets SET status = $1, updated_at = $2 WHERE shop_id = $3 AND number = $4",
         )
-        .bind(status.as_str())
+        .bind(status.to_string())
         .bind(now)
         .bind(shop_id)
         .bind(number)

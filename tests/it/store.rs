@@ -220,7 +220,7 @@ async fn suite(store: Store) {
     );
     let (ticket, messages) = store.ticket(shop.id, 1001).await.unwrap();
     assert_eq!(ticket.contact.as_deref(), Some("Service client"));
-    assert_eq!(ticket.status, "open");
+    assert_eq!(ticket.status, guichet::model::Status::Open);
     assert_eq!(messages.len(), 4);
     assert_eq!(messages[0].attachments.len(), 1);
     assert_eq!(messages[0].attachments[0].size, 10);

@@ -1,9 +1,9 @@
-//! Enum columns (answer mode, plan, connection security, language) are decoded once, in the store: a
+//! Enum columns (answer mode, plan, connection security, language, ticket status) are decoded once, in the store: a
 //! value this version does not know is an error naming the row and the column, never a silent
 //! default. On SQLite and PostgreSQL.
 
 use guichet::intake::imap::Security;
-use guichet::model::UiLang;
+use guichet::model::{Status, UiLang};
 use guichet::replies::{Mode, PlanName};
 use guichet::store::{NewMailbox, Store, StoreError, StoredTemplate};
 
@@ -109,6 +109,21 @@ async fn unknown_values_name_their_row(store: Store, url: &str) {
     assert_eq!(
         error.to_string(),
         "reply template refund: unknown lang \"de\""
+    );
+
+    let message = crate::store::parsed("names-1@client.test", "a@client.test", "Hello", 0);
+    let filed = crate::store::incoming(&store, message, &[]);
+    store
+        .file_batch(shop.id, None, None, None, &[filed])
+        .await
+        .unwrap();
+    let tickets = store.tickets(Some(shop.id)).await.unwrap();
+    assert_eq!(tickets[0].status, Status::Open);
+    write_behind(url, "UPDATE tickets SET status = 'archived'").await;
+    let error = store.tickets(Some(shop.id)).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("ticket {}: unknown status \"archived\"", tickets[0].number)
     );
 
     write_behind(url, "UPDATE mailboxes SET smtp_security = 'ssl'").await;
