@@ -596,7 +596,7 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
                 format!(
                     "[{}] {:<9} {:>3} msg  {}  {}  ({})",
                     t.number,
-                    t.status.as_str(),
+                    t.status.to_string(),
                     t.message_count,
                     t.customer_email,
                     t.subject,
@@ -631,7 +631,7 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
         } => {
             let shop = chosen(desk, shop.as_deref()).await?;
             desk.set_status(&shop, number, status).await.say(lang)?;
-            println!("[{number}] {}", status.as_str());
+            println!("[{number}] {}", status);
         }
         TicketsCommand::Reply { number, file, shop } => {
             let body = read_input(&file, lang)?;
@@ -664,10 +664,7 @@ fn print_ticket(detail: &guichet::desk::tickets::TicketDetail, lang: UiLang) -> 
     let ticket = &detail.ticket;
     println!(
         "[{}] {} — {} ({})",
-        ticket.number,
-        ticket.subject,
-        ticket.customer_email,
-        ticket.status.as_str()
+        ticket.number, ticket.subject, ticket.customer_email, ticket.status
     );
     for m in &detail.messages {
         println!(

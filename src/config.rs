@@ -221,16 +221,13 @@ impl Config {
             None => env("LANG")
                 .map(|l| UiLang::from_locale(&l))
                 .unwrap_or_default(),
-            Some(l) => match l.as_str() {
-                "fr" => UiLang::Fr,
-                "en" => UiLang::En,
-                other => {
-                    return Err(invalid(
-                        "lang",
-                        format!("`{other}` is not a supported language (fr, en)"),
-                    ));
-                }
-            },
+            Some(l) => l.parse().map_err(|_| {
+                let known: Vec<&str> = UiLang::ALL.iter().map(|lang| lang.code()).collect();
+                invalid(
+                    "lang",
+                    format!("`{l}` is not a supported language ({})", known.join(", ")),
+                )
+            })?,
         };
 
         let batch_size = match env("GUICHET_SYNC_BATCH_SIZE") {

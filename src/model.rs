@@ -1,6 +1,50 @@
 //! Domain types shared by the pipeline.
 
+use serde::de::{DeserializeOwned, IntoDeserializer, value::StrDeserializer};
 use serde::{Deserialize, Serialize};
+
+/// The serde name of a unit variant (as stored in rows and shown in JSON): serde is the one
+/// place that spells each name.
+pub fn name_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        // Only unit variants are named this way; anything else shows as its JSON.
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The unit variant serde names `name` (trimmed, any case), if there is one.
+pub fn from_name<T: DeserializeOwned>(name: &str) -> Option<T> {
+    let name = name.trim().to_ascii_lowercase();
+    let deserializer: StrDeserializer<'_, serde::de::value::Error> =
+        name.as_str().into_deserializer();
+    T::deserialize(deserializer).ok()
+}
+
+/// A name that is none of an enum's variants.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value \"{0}\"")]
+pub struct UnknownName(pub String);
+
+/// `FromStr` and `Display` for enums whose names serde spells (lowercase, as in JSON).
+#[macro_export]
+macro_rules! serde_names {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl std::str::FromStr for $ty {
+            type Err = $crate::model::UnknownName;
+            fn from_str(name: &str) -> Result<Self, Self::Err> {
+                $crate::model::from_name(name)
+                    .ok_or_else(|| $crate::model::UnknownName(name.to_string()))
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&$crate::model::name_of(self))
+            }
+        }
+    )+};
+}
 
 /// Language of the user interface and of user-facing errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -12,6 +56,9 @@ pub enum UiLang {
 }
 
 impl UiLang {
+    /// Every language, in the order of the catalogue files.
+    pub const ALL: &[UiLang] = &[UiLang::Fr, UiLang::En];
+
     /// From a locale string such as `fr_FR.UTF-8`; English unless it says French.
     pub fn from_locale(locale: &str) -> Self {
         if locale.to_ascii_lowercase().starts_with("fr") {
@@ -48,32 +95,7 @@ pub enum Status {
     Closed,
 }
 
-impl std::str::FromStr for Status {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        [
-            Status::Open,
-            Status::Pending1,
-            Status::Pending2,
-            Status::Closed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-        .ok_or_else(|| format!("unknown ticket status {text}"))
-    }
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Pending1 => "pending1",
-            Status::Pending2 => "pending2",
-            Status::Closed => "closed",
-        }
-    }
-}
+serde_names!(UiLang, Status, ReplyState, ReplyKind);
 
 /// Where an outbox row is on its way out; the `state` column holds its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -103,23 +125,6 @@ impl ReplyState {
         ReplyState::Uncertain,
         ReplyState::Shadow,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReplyState::Scheduled => "scheduled",
-            ReplyState::Sending => "sending",
-            ReplyState::Sent => "sent",
-            ReplyState::Failed => "failed",
-            ReplyState::Cancelled => "cancelled",
-            ReplyState::Uncertain => "uncertain",
-            ReplyState::Shadow => "shadow",
-        }
-    }
-
-    /// From the `state` column; None for a state this version does not know.
-    pub fn parse(text: &str) -> Option<ReplyState> {
-        ReplyState::ALL.into_iter().find(|s| s.as_str() == text)
-    }
 }
 
 /// What an outbox row is; the `kind` column holds its lowercase name.
@@ -143,20 +148,6 @@ impl ReplyKind {
         ReplyKind::Notice,
         ReplyKind::Employee,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReplyKind::Answer => "answer",
-            ReplyKind::Ask => "ask",
-            ReplyKind::Notice => "notice",
-            ReplyKind::Employee => "employee",
-        }
-    }
-
-    /// From the `kind` column; None for a kind this version does not know.
-    pub fn parse(text: &str) -> Option<ReplyKind> {
-        ReplyKind::ALL.into_iter().find(|k| k.as_str() == text)
-    }
 }
 
 #[cfg(test)]
@@ -164,22 +155,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_come_from_serde_and_read_back_in_any_case() {
+        assert_eq!(Status::Pending1.to_string(), "pending1");
+        assert_eq!(" CLOSED ".parse::<Status>(), Ok(Status::Closed));
+        assert_eq!("fr".parse::<UiLang>(), Ok(UiLang::Fr));
+        assert_eq!(UiLang::En.to_string(), UiLang::En.code());
+        assert_eq!("de".parse::<UiLang>(), Err(UnknownName("de".to_string())));
+        for lang in UiLang::ALL {
+            assert_eq!(lang.code().parse::<UiLang>().as_ref(), Ok(lang));
+        }
+    }
+
+    #[test]
     fn reply_states_and_kinds_read_back_as_the_columns_and_json_spell_them() {
         for state in ReplyState::ALL {
-            assert_eq!(ReplyState::parse(state.as_str()), Some(state));
+            assert_eq!(state.to_string().parse::<ReplyState>(), Ok(state));
             assert_eq!(
                 serde_json::to_value(state).unwrap(),
-                serde_json::Value::from(state.as_str())
+                serde_json::Value::from(state.to_string())
             );
         }
         for kind in ReplyKind::ALL {
-            assert_eq!(ReplyKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.to_string().parse::<ReplyKind>(), Ok(kind));
             assert_eq!(
                 serde_json::to_value(kind).unwrap(),
-                serde_json::Value::from(kind.as_str())
+                serde_json::Value::from(kind.to_string())
             );
         }
-        assert_eq!(ReplyState::parse("Sent"), None);
-        assert_eq!(ReplyKind::parse("robot"), None);
+        assert_eq!(ReplyState::Uncertain.to_string(), "uncertain");
+        assert!("robot".parse::<ReplyKind>().is_err());
     }
 }

@@ -9,8 +9,9 @@ use crate::answering::RecordedDecision;
 use crate::desk::mailboxes::SyncState;
 use crate::desk::tickets::TicketDetail;
 use crate::desk::triage::EvalReport;
+use crate::intake::imap::Security;
 use crate::intake::sync::FolderSummary;
-use crate::model::{Status, UiLang};
+use crate::model::{ReplyKind, ReplyState, Status, UiLang};
 use crate::store::{
     AttachmentView, Contact, IntentSetting, MailboxRow, MessageView, ReplyView, Shop, TicketView,
 };
@@ -160,10 +161,10 @@ pub struct ReplyJson<'a> {
     pub shop: &'a str,
     /// None for a notice to the shop itself.
     pub ticket: Option<i64>,
-    pub kind: &'a str,
+    pub kind: ReplyKind,
     pub intent: Option<&'a str>,
-    pub lang: &'a str,
-    pub state: &'a str,
+    pub lang: UiLang,
+    pub state: ReplyState,
     pub due_at: String,
     pub to: &'a str,
     pub subject: &'a str,
@@ -180,10 +181,10 @@ impl<'a> From<&'a ReplyView> for ReplyJson<'a> {
             id: r.id,
             shop: &r.shop,
             ticket: r.ticket,
-            kind: r.kind.as_str(),
+            kind: r.kind,
             intent: r.intent.as_deref(),
-            lang: &r.lang,
-            state: r.state.as_str(),
+            lang: r.lang,
+            state: r.state,
             due_at: rfc3339(r.due_at),
             to: &r.to,
             subject: &r.subject,
@@ -205,7 +206,7 @@ pub struct MailboxJson<'a> {
     pub email: &'a str,
     pub imap_host: &'a str,
     pub imap_port: u16,
-    pub imap_security: &'a str,
+    pub imap_security: Security,
     pub accept_invalid_certs: bool,
     pub username: &'a str,
     pub folders: &'a [String],
@@ -213,7 +214,7 @@ pub struct MailboxJson<'a> {
     pub mark_as_read: bool,
     pub smtp_host: &'a str,
     pub smtp_port: u16,
-    pub smtp_security: &'a str,
+    pub smtp_security: Security,
     pub contact_id: Option<i64>,
     pub last_sync_at: Option<String>,
     pub last_error: Option<&'a str>,
@@ -228,7 +229,7 @@ impl<'a> From<&'a MailboxRow> for MailboxJson<'a> {
             email: &m.email,
             imap_host: &m.imap_host,
             imap_port: m.imap_port,
-            imap_security: &m.imap_security,
+            imap_security: m.imap_security,
             accept_invalid_certs: m.accept_invalid_certs,
             username: &m.username,
             folders: &m.folders,
@@ -236,7 +237,7 @@ impl<'a> From<&'a MailboxRow> for MailboxJson<'a> {
             mark_as_read: m.mark_as_read,
             smtp_host: &m.smtp_host,
             smtp_port: m.smtp_port,
-            smtp_security: &m.smtp_security,
+            smtp_security: m.smtp_security,
             contact_id: m.contact_id,
             last_sync_at: rfc3339_opt(m.last_sync_at),
             last_error: m.last_error.as_deref(),
@@ -536,7 +537,7 @@ mod tests {
             ticket: Some(1001),
             kind: crate::model::ReplyKind::Answer,
             intent: Some("order_status".into()),
-            lang: "fr".into(),
+            lang: UiLang::Fr,
             state: crate::model::ReplyState::Sent,
             due_at: NOV_22,
             to: "marie@client.example".into(),
@@ -565,7 +566,7 @@ mod tests {
             email: "sav@boutique.fr".into(),
             imap_host: "imap.boutique.fr".into(),
             imap_port: 993,
-            imap_security: "tls".into(),
+            imap_security: Security::Tls,
             accept_invalid_certs: false,
             username: "sav".into(),
             password_sealed: b"sealed secret".to_vec(),
@@ -574,7 +575,7 @@ mod tests {
             mark_as_read: true,
             smtp_host: "smtp.boutique.fr".into(),
             smtp_port: 465,
-            smtp_security: "tls".into(),
+            smtp_security: Security::Tls,
             contact_id: None,
             last_sync_at: Some(NOV_22),
             last_error: None,

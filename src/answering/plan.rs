@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ReplyKind, ReplyState, UiLang};
-use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang, ui_lang};
+use crate::model::{ReplyKind, ReplyState, Status, UiLang};
+use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang};
 use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
     PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
@@ -102,7 +102,7 @@ impl ShopAnswering {
             .map(|i| i.id)
             .collect();
         let mut answer = AutoAnswerSettings {
-            mode: Mode::parse(&settings.auto_answers).unwrap_or(Mode::Off),
+            mode: settings.auto_answers,
             threshold: settings.threshold as f32,
             per_intent_threshold: settings
                 .intent_thresholds
@@ -112,8 +112,8 @@ impl ShopAnswering {
             ..AutoAnswerSettings::default()
         };
         answer.automatic_intents.retain(|i| !disabled.contains(i));
-        let plan = Plan::parse(
-            &settings.plan,
+        let plan = Plan::new(
+            settings.plan,
             settings
                 .plan_quota
                 .map(|q| q.clamp(0, u32::MAX as i64) as u32),
@@ -218,7 +218,7 @@ pub async fn plan_shop(
     let mut summary = PlanSummary::default();
     // With answers off nothing is decided: messages stay pending, and whatever arrived before
     // answers are turned on is then handed over as too old, never answered late.
-    if store.reply_settings(shop_id).await?.auto_answers == Mode::Off.as_str() {
+    if store.reply_settings(shop_id).await?.auto_answers == Mode::Off {
         return Ok(summary);
     }
     let mut loaded: Option<ShopAnswering> = None;
@@ -329,7 +329,7 @@ pub struct Draft {
     pub reply: Option<NewReply>,
     /// Some(None) clears the case file; None leaves it.
     pub case_file: Option<Option<CaseFile>>,
-    pub lang: &'static str,
+    pub lang: UiLang,
 }
 
 /// Decides and drafts the answer to one message. Pure given its inputs; `replay` uses it with
@@ -385,7 +385,7 @@ pub fn draft_for(
         &message.automation,
         &shop.own_addresses,
     )
-    .or((message.ticket_status == "closed").then_some(NoAutoReply::TicketClosed))
+    .or((message.ticket_status == Status::Closed).then_some(NoAutoReply::TicketClosed))
     .or((too_old && settings.mode != Mode::Off).then_some(NoAutoReply::TooOld))
     .or(replies::sender_refusal(earlier.to_sender));
     let decision = replies::decide(&DecisionInput {
@@ -416,7 +416,7 @@ pub fn draft_for(
                 ticket_number: message.ticket_number,
                 shop_name: shop.shop_name.clone(),
                 signature: shop.settings.signature.clone(),
-                order: order.map(|o| order_summary(o, ui_lang(lang), &shop.settings.time_zone)),
+                order: order.map(|o| order_summary(o, lang, &shop.settings.time_zone)),
                 order_reference: order
                     .map(|o| o.reference.clone())
                     .or_else(|| facts.order_refs.first().cloned())
@@ -428,7 +428,7 @@ pub fn draft_for(
                 Err(error) => (
                     Decision::HandOver {
                         reason: NoAutoReply::TemplateFailed {
-                            error: error.explain(ui_lang(lang)),
+                            error: error.explain(lang),
                         },
                     },
                     None,
@@ -476,7 +476,7 @@ pub fn draft_for(
             ReplyKind::Answer
         },
         intent: Some(template_intent.to_string()),
-        lang: lang.to_string(),
+        lang,
         state: if shadow {
             ReplyState::Shadow
         } else {

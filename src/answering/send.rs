@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
-use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings, parse_security};
+use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings};
 use crate::model::{ReplyState, UiLang};
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
-use crate::replies::templates::{Branding, quote_original, render_html, ui_lang};
+use crate::replies::templates::{Branding, quote_original, render_html};
 use crate::store::{LeaseOutcome, LeasedReply, MailboxRow, ReplyLease, ReplyView, Store, now_ms};
 
 use super::AnsweringError;
@@ -195,7 +195,7 @@ async fn send_one(
     reply: &ReplyView,
 ) -> Result<Sent, Failure> {
     let setup = |e: &dyn std::fmt::Display| Failure::Setup(e.to_string());
-    let lang = ui_lang(&reply.lang);
+    let lang = reply.lang;
     let mailbox = sending_mailbox(store, reply).await.map_err(|e| setup(&e))?;
     let settings = store
         .reply_settings(reply.shop_id)
@@ -228,8 +228,8 @@ async fn send_one(
         references = original.references.clone();
         references.extend(original.message_id.clone());
     }
-    let plan = crate::replies::Plan::parse(
-        &settings.plan,
+    let plan = crate::replies::Plan::new(
+        settings.plan,
         settings
             .plan_quota
             .map(|q| q.clamp(0, u32::MAX as i64) as u32),
@@ -268,8 +268,7 @@ async fn send_one(
     let smtp = SmtpSettings {
         host: mailbox.smtp_host.clone(),
         port: mailbox.smtp_port,
-        security: parse_security(&mailbox.smtp_security)
-            .unwrap_or(crate::intake::imap::Security::Tls),
+        security: mailbox.smtp_security,
         accept_invalid_certs: mailbox.accept_invalid_certs,
         username: mailbox.username.clone(),
         password,

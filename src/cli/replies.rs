@@ -95,12 +95,13 @@ pub async fn replies_command(desk: &Desk, command: RepliesCommand) -> Result<Exi
 
 /// One answer in a line: id, ticket, state, when (sent or due), to whom, what, subject.
 pub fn reply_line(reply: &ReplyView, lang: UiLang) -> String {
-    let when = match reply.state.as_str() {
-        "sent" => reply.sent_at.map(views::rfc3339).unwrap_or_default(),
+    let when = match reply.state {
+        ReplyState::Sent => reply.sent_at.map(views::rfc3339).unwrap_or_default(),
         _ => views::rfc3339(reply.due_at),
     };
     let ticket = reply.ticket.map_or_else(|| "-".into(), |n| n.to_string());
-    let what = reply.intent.as_deref().unwrap_or(reply.kind.as_str());
+    let kind = reply.kind.to_string();
+    let what = reply.intent.as_deref().unwrap_or(&kind);
     let state = state_label(reply.state, lang);
     format!(
         "{:>5} [{ticket}] {state:<24} {when} → {} · {what} · {}",

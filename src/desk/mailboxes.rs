@@ -202,7 +202,7 @@ impl Desk {
             email: plan.email,
             imap_host: plan.imap_host,
             imap_port: plan.imap_port,
-            imap_security: plan.imap_security.as_str().into(),
+            imap_security: plan.imap_security,
             accept_invalid_certs: input.accept_invalid_certs,
             username: settings.username.clone(),
             password_sealed: self.key.seal(&settings.password, PASSWORD_PURPOSE),
@@ -211,7 +211,7 @@ impl Desk {
             mark_as_read: input.mark_as_read,
             smtp_host: plan.smtp_host,
             smtp_port: plan.smtp_port,
-            smtp_security: plan.smtp_security.as_str().into(),
+            smtp_security: plan.smtp_security,
             contact_id,
         };
         let id = self.store.add_mailbox(shop.id, &mailbox).await?;

@@ -95,7 +95,7 @@ pub enum DeskError {
     UnknownIntent(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
-    #[error("reply {id} is {}", state.as_str())]
+    #[error("reply {id} is {state}")]
     ReplyNotActionable {
         id: i64,
         state: crate::model::ReplyState,

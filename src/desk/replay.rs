@@ -58,7 +58,7 @@ pub struct ReplayReport {
     pub items: Vec<ReplayItem>,
     /// The plan's monthly quota, when the replay would spend more than it.
     #[serde(skip)]
-    pub over_quota: Option<(u32, &'static str)>,
+    pub over_quota: Option<(u32, crate::replies::PlanName)>,
 }
 
 /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 instant into milliseconds.

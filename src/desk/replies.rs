@@ -11,7 +11,7 @@ use super::{Desk, DeskError, DeskResult, not_found};
 
 /// A reply's state in a person's words.
 pub fn state_label(state: ReplyState, lang: UiLang) -> String {
-    crate::i18n::text(lang, &format!("reply_state.{}", state.as_str())).to_string()
+    crate::i18n::text(lang, &format!("reply_state.{}", state)).to_string()
 }
 
 impl Desk {
@@ -73,10 +73,7 @@ mod tests {
     fn states_have_labels() {
         for state in ReplyState::ALL {
             for lang in [UiLang::Fr, UiLang::En] {
-                assert_ne!(
-                    state_label(state, lang),
-                    format!("reply_state.{}", state.as_str())
-                );
+                assert_ne!(state_label(state, lang), format!("reply_state.{}", state));
             }
         }
         assert_eq!(t!(UiLang::En, "reply_state.sent"), "sent");

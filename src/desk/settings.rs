@@ -2,7 +2,7 @@
 //! checked before anything is saved, and a refusal names the setting and what it accepts.
 
 use crate::model::UiLang;
-use crate::replies::{self, BusinessHours, ScheduleError};
+use crate::replies::{self, BusinessHours, PlanName, ScheduleError};
 use crate::store::Shop;
 use crate::t;
 
@@ -16,8 +16,8 @@ pub struct SettingsChange {
     #[arg(long)]
     pub retention_months: Option<i64>,
     /// on: answer; shadow: decide and draft without sending; off: never answer.
-    #[arg(long, value_parser = ["on", "shadow", "off"])]
-    pub auto_answers: Option<String>,
+    #[arg(long)]
+    pub auto_answers: Option<replies::Mode>,
     /// Delay before an answer goes out, e.g. 3h, 90m, 0s.
     #[arg(long)]
     pub reply_delay: Option<String>,
@@ -31,8 +31,8 @@ pub struct SettingsChange {
     #[arg(long)]
     pub time_zone: Option<String>,
     /// basic, plus, custom (trial only while it runs).
-    #[arg(long, value_parser = ["basic", "plus", "custom", "trial"])]
-    pub plan: Option<String>,
+    #[arg(long)]
+    pub plan: Option<PlanName>,
     /// Monthly automatic answers of the custom plan (0: unlimited).
     #[arg(long)]
     pub quota: Option<u32>,
@@ -71,11 +71,9 @@ pub struct SettingError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
     NegativeRetention,
-    UnknownMode(String),
     Schedule(ScheduleError),
     UnknownTimeZone(String),
     TrialNotChoosable,
-    UnknownPlan(String),
     QuotaNeedsCustomPlan,
     ThresholdRange,
     IntentThresholdShape,
@@ -89,11 +87,9 @@ impl SettingError {
         let field = format!("--{}", self.field.replace('_', "-"));
         let problem = match &self.problem {
             Problem::NegativeRetention => t!(lang, "settings.negative_retention").to_string(),
-            Problem::UnknownMode(mode) => t!(lang, "settings.unknown_mode", mode = mode),
             Problem::Schedule(error) => error.explain(lang),
             Problem::UnknownTimeZone(zone) => t!(lang, "settings.unknown_zone", zone = zone),
             Problem::TrialNotChoosable => t!(lang, "settings.trial_not_choosable").into(),
-            Problem::UnknownPlan(plan) => t!(lang, "settings.unknown_plan", plan = plan),
             Problem::QuotaNeedsCustomPlan => t!(lang, "settings.quota_needs_custom").into(),
             Problem::ThresholdRange => t!(lang, "settings.threshold_range").into(),
             Problem::IntentThresholdShape => t!(lang, "settings.intent_threshold_shape").into(),
@@ -123,10 +119,8 @@ pub fn apply_answer_settings(
     settings: &mut crate::store::ReplySettings,
     change: &SettingsChange,
 ) -> Result<(), SettingError> {
-    if let Some(mode) = &change.auto_answers {
-        let mode = replies::Mode::parse(mode)
-            .ok_or_else(|| refuse("auto_answers", Problem::UnknownMode(mode.clone())))?;
-        settings.auto_answers = mode.as_str().to_string();
+    if let Some(mode) = change.auto_answers {
+        settings.auto_answers = mode;
     }
     let duration = |text: &str, field| {
         replies::parse_duration(text).map_err(|e| refuse(field, Problem::Schedule(e)))
@@ -152,17 +146,14 @@ pub fn apply_answer_settings(
         }
         settings.time_zone = zone.clone();
     }
-    if let Some(plan) = &change.plan {
-        match plan.as_str() {
-            "trial" if settings.plan != "trial" => {
-                return Err(refuse("plan", Problem::TrialNotChoosable));
-            }
-            "basic" | "plus" | "custom" | "trial" => settings.plan = plan.clone(),
-            other => return Err(refuse("plan", Problem::UnknownPlan(other.to_string()))),
+    if let Some(plan) = change.plan {
+        if plan == PlanName::Trial && settings.plan != PlanName::Trial {
+            return Err(refuse("plan", Problem::TrialNotChoosable));
         }
+        settings.plan = plan;
     }
     if let Some(quota) = change.quota {
-        if settings.plan != "custom" {
+        if settings.plan != PlanName::Custom {
             return Err(refuse("quota", Problem::QuotaNeedsCustomPlan));
         }
         settings.plan_quota = (quota > 0).then_some(quota as i64);
@@ -243,7 +234,7 @@ mod tests {
 
     fn settings() -> crate::store::ReplySettings {
         crate::store::ReplySettings {
-            auto_answers: "off".into(),
+            auto_answers: replies::Mode::Off,
             auto_answers_since: None,
             reply_delay_ms: 3 * 3600 * 1000,
             reply_spread_ms: 0,
@@ -251,7 +242,7 @@ mod tests {
             time_zone: "Europe/Paris".into(),
             threshold: 0.9,
             intent_thresholds: Default::default(),
-            plan: "basic".into(),
+            plan: PlanName::Basic,
             plan_quota: None,
             trial_until: None,
             quota_notice_month: None,
@@ -267,31 +258,24 @@ mod tests {
     fn a_valid_change_applies_every_value() {
         let mut s = settings();
         let change = SettingsChange {
-            auto_answers: Some("shadow".into()),
+            auto_answers: Some(replies::Mode::Shadow),
             reply_delay: Some("90m".into()),
-            plan: Some("custom".into()),
+            plan: Some(PlanName::Custom),
             quota: Some(300),
             intent_thresholds: vec!["refund=0.95".into()],
             brand_color: Some("#1d4ed8".into()),
             ..Default::default()
         };
         apply_answer_settings(&mut s, &change).unwrap();
-        assert_eq!(s.auto_answers, "shadow");
+        assert_eq!(s.auto_answers, replies::Mode::Shadow);
         assert_eq!(s.reply_delay_ms, 90 * 60 * 1000);
-        assert_eq!((s.plan.as_str(), s.plan_quota), ("custom", Some(300)));
+        assert_eq!((s.plan, s.plan_quota), (PlanName::Custom, Some(300)));
         assert_eq!(s.intent_thresholds["refund"], 0.95);
     }
 
     #[test]
     fn each_bad_value_is_refused_by_name_and_changes_nothing() {
-        let cases: [(SettingsChange, &str); 7] = [
-            (
-                SettingsChange {
-                    auto_answers: Some("maybe".into()),
-                    ..Default::default()
-                },
-                "auto_answers",
-            ),
+        let cases: [(SettingsChange, &str); 6] = [
             (
                 SettingsChange {
                     reply_delay: Some("soon".into()),
@@ -308,7 +292,7 @@ mod tests {
             ),
             (
                 SettingsChange {
-                    plan: Some("trial".into()),
+                    plan: Some(PlanName::Trial),
                     ..Default::default()
                 },
                 "plan",

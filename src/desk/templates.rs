@@ -16,7 +16,7 @@ use super::{Desk, DeskError, DeskResult};
 #[derive(Debug, Clone, Serialize)]
 pub struct TemplateView {
     pub intent: String,
-    pub lang: String,
+    pub lang: UiLang,
     pub needs: Vec<&'static str>,
     pub when_complete: WhenComplete,
     pub edited: bool,
@@ -52,7 +52,7 @@ impl Desk {
             .iter()
             .map(|t| TemplateView {
                 intent: t.intent.clone(),
-                lang: t.lang.clone(),
+                lang: t.lang,
                 needs: t.needs.iter().map(|n| n.id()).collect(),
                 when_complete: t.when_complete,
                 edited: edited
@@ -65,7 +65,7 @@ impl Desk {
 
     pub async fn template(&self, shop: &Shop, intent: &str, lang: UiLang) -> DeskResult<String> {
         let answering = ShopAnswering::load(&self.store, shop.id, self.lang).await?;
-        find_template(&answering.templates, intent, lang.code())
+        find_template(&answering.templates, intent, lang)
             .map(|t| t.body.clone())
             .ok_or_else(|| DeskError::NoTemplate {
                 intent: intent.to_string(),
@@ -85,7 +85,7 @@ impl Desk {
             .collect::<Result<Vec<_>, _>>()?;
         let template = ReplyTemplate {
             intent: input.intent.clone(),
-            lang: input.lang.code().into(),
+            lang: input.lang,
             needs,
             when_complete: input.when_complete,
             needs_order_data: false,
@@ -101,7 +101,7 @@ impl Desk {
                 shop.id,
                 &StoredTemplate {
                     intent: input.intent,
-                    lang: input.lang.code().into(),
+                    lang: input.lang,
                     body: input.body,
                     needs: input.needs,
                     when_complete: when_complete.into(),

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use crate::model::UiLang;
 
 /// Each language's file, embedded in the binary.
-const SOURCES: [(UiLang, &str); 2] = [
+const SOURCES: [(UiLang, &str); UiLang::ALL.len()] = [
     (UiLang::Fr, include_str!("fr.toml")),
     (UiLang::En, include_str!("en.toml")),
 ];
@@ -71,13 +71,45 @@ pub fn text(lang: UiLang, key: &str) -> &'static str {
     }
 }
 
-/// The text of `key` with each `{name}` replaced by its value.
+/// The text of `key` with each `{name}` replaced by its value, in one pass: a value that
+/// itself contains `{name}` (a customer's name, say) is never substituted again.
 pub fn format(lang: UiLang, key: &str, args: &[(&str, &dyn Display)]) -> String {
-    let mut out = text(lang, key).to_string();
-    for (name, value) in args {
-        out = out.replace(&format!("{{{name}}}"), &value.to_string());
+    let text = text(lang, key);
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let value = after.find('}').and_then(|end| {
+            let name = &after[..end];
+            args.iter()
+                .find(|(arg, _)| *arg == name)
+                .map(|(_, value)| (end, value))
+        });
+        match value {
+            Some((end, value)) => {
+                out.push_str(&value.to_string());
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     out
+}
+
+/// The keys of a language's file.
+pub fn keys(lang: UiLang) -> impl Iterator<Item = &'static str> {
+    texts(lang).keys().map(String::as_str)
+}
+
+/// The text of a key computed at run time (a shipped template per intent), None when the
+/// language has none.
+pub fn lookup(lang: UiLang, key: &str) -> Option<&'static str> {
+    texts(lang).get(key).map(String::as_str)
 }
 
 /// `t!(lang, KEY)` is the text of the literal KEY; `t!(lang, KEY, name = value, ...)` fills its
@@ -118,6 +150,11 @@ mod tests {
                 let text = texts
                     .get(key)
                     .unwrap_or_else(|| panic!("{key} has no {} text", lang.code()));
+                // Shipped reply templates are minijinja sources, not `{name}` texts: their
+                // rendering is tested in `replies`.
+                if key.starts_with("shipped.") {
+                    continue;
+                }
                 assert_eq!(
                     placeholders(text),
                     placeholders(&reference[key]),
@@ -172,6 +209,16 @@ mod tests {
             missing.is_empty(),
             "keys missing from the catalogue: {missing:#?}"
         );
+    }
+
+    #[test]
+    fn values_are_not_substituted_twice() {
+        let text = format(
+            UiLang::En,
+            "html.wrote_on",
+            &[("moment", &"{from}"), ("from", &"Eve {moment}")],
+        );
+        assert_eq!(text, "On {from}, Eve {moment} wrote:");
     }
 
     #[test]

@@ -32,16 +32,8 @@ pub enum Security {
     None,
 }
 
-impl Security {
-    /// The name stored in mailbox rows and accepted by `--imap-security`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Security::Tls => "tls",
-            Security::Starttls => "starttls",
-            Security::None => "none",
-        }
-    }
-}
+// The names stored in mailbox rows and accepted by `--imap-security`.
+crate::serde_names!(Security);
 
 #[derive(Debug, Clone)]
 pub struct ImapSettings {

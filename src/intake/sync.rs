@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::crypto::{CryptoError, SealingKey};
-use crate::intake::imap::{FetchedMessage, ImapClient, ImapError, ImapSettings, Security};
+use crate::intake::imap::{FetchedMessage, ImapClient, ImapError, ImapSettings};
 use crate::intake::parse::parse_message;
 use crate::model::UiLang;
 use crate::store::{
@@ -138,21 +138,11 @@ pub fn imap_settings(mailbox: &MailboxRow, key: &SealingKey) -> Result<ImapSetti
     Ok(ImapSettings {
         host: mailbox.imap_host.clone(),
         port: mailbox.imap_port,
-        security: parse_security(&mailbox.imap_security)
-            .ok_or(SyncError::Setting("imap_security"))?,
+        security: mailbox.imap_security,
         accept_invalid_certs: mailbox.accept_invalid_certs,
         username: mailbox.username.clone(),
         password: key.open(&mailbox.password_sealed, PASSWORD_PURPOSE)?,
     })
-}
-
-pub fn parse_security(text: &str) -> Option<Security> {
-    match text {
-        "tls" => Some(Security::Tls),
-        "starttls" => Some(Security::Starttls),
-        "none" => Some(Security::None),
-        _ => None,
-    }
 }
 
 /// Syncs every mailbox once. A failing mailbox is reported and never stops the others.

@@ -30,10 +30,12 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// `t(KEY)` in a template: the catalogue text in the language of the render.
 fn translate(state: &State, key: &str) -> String {
-    let lang = match state.lookup("lang").as_ref().and_then(Value::as_str) {
-        Some("fr") => UiLang::Fr,
-        _ => UiLang::En,
-    };
+    let lang = state
+        .lookup("lang")
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_default();
     crate::i18n::text(lang, key).to_string()
 }
 

@@ -14,6 +14,7 @@ use super::quota::QuotaState;
 use super::safety::NoAutoReply;
 use super::templates::{Need, ReplyTemplate, WhenComplete, missing_needs};
 use crate::model::UiLang;
+use crate::t;
 use crate::triage::Facts;
 
 /// At most one automatic answer per ticket in this window.
@@ -23,8 +24,8 @@ pub const ANSWER_WINDOW_MS: i64 = 24 * 3600 * 1000;
 pub const DEFAULT_THRESHOLD: f32 = 0.9;
 
 /// Whether a shop's automatic answers go out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// No automatic answer.
     #[default]
@@ -35,33 +36,14 @@ pub enum Mode {
     On,
 }
 
+crate::serde_names!(Mode);
+
 impl Mode {
-    /// Reads `off`, `shadow` or `on` (any case).
-    pub fn parse(text: &str) -> Option<Mode> {
-        match text.trim().to_lowercase().as_str() {
-            "off" => Some(Mode::Off),
-            "shadow" => Some(Mode::Shadow),
-            "on" => Some(Mode::On),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Off => "off",
-            Mode::Shadow => "shadow",
-            Mode::On => "on",
-        }
-    }
-
     pub fn label(self, lang: UiLang) -> &'static str {
         match self {
-            Mode::Off => lang.pick("Désactivées", "Off"),
-            Mode::Shadow => lang.pick(
-                "Essai à blanc (rien n'est envoyé)",
-                "Shadow (nothing is sent)",
-            ),
-            Mode::On => lang.pick("Activées", "On"),
+            Mode::Off => t!(lang, "decision.mode_off"),
+            Mode::Shadow => t!(lang, "decision.mode_shadow"),
+            Mode::On => t!(lang, "decision.mode_on"),
         }
     }
 }
@@ -328,7 +310,7 @@ mod tests {
             quota: QuotaState::Available { left: Some(10) },
             has_image: false,
             order_found: true,
-            template: find_template(templates, intent, "fr"),
+            template: find_template(templates, intent, UiLang::Fr),
         }
     }
 
@@ -590,7 +572,7 @@ mod tests {
                 confidence: 0.3,
                 last_auto_answer_ms: Some(NOW - HOUR),
                 pending_request: Some(&asked_photo),
-                template: find_template(&templates, "damaged_or_wrong_item", "fr"),
+                template: find_template(&templates, "damaged_or_wrong_item", UiLang::Fr),
                 ..input(&settings, &templates, "other", &facts)
             }),
             hand_over(NoAutoReply::CaseComplete)
@@ -601,7 +583,7 @@ mod tests {
                 has_image: false,
                 last_auto_answer_ms: Some(NOW - HOUR),
                 pending_request: Some(&asked_photo),
-                template: find_template(&templates, "damaged_or_wrong_item", "fr"),
+                template: find_template(&templates, "damaged_or_wrong_item", UiLang::Fr),
                 ..input(&settings, &templates, "damaged_or_wrong_item", &facts)
             }),
             hand_over(NoAutoReply::AlreadyAnsweredToday)
@@ -637,10 +619,10 @@ mod tests {
     #[test]
     fn mode_parses_and_labels() {
         for mode in [Mode::Off, Mode::Shadow, Mode::On] {
-            assert_eq!(Mode::parse(mode.as_str()), Some(mode));
+            assert_eq!(mode.to_string().parse::<Mode>(), Ok(mode));
             assert_ne!(mode.label(UiLang::Fr), mode.label(UiLang::En));
         }
-        assert_eq!(Mode::parse(" ON "), Some(Mode::On));
-        assert_eq!(Mode::parse("yes"), None);
+        assert_eq!(" ON ".parse::<Mode>(), Ok(Mode::On));
+        assert!("yes".parse::<Mode>().is_err());
     }
 }

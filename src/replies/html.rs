@@ -12,6 +12,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::model::UiLang;
+use crate::t;
 
 /// Colour used when the shop has none (or an invalid one).
 pub const DEFAULT_BRAND_COLOUR: &str = "#2f5d8a";
@@ -259,38 +260,30 @@ fn is_web_url(url: &str) -> bool {
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-const FRENCH_MONTHS: [&str; 12] = [
-    "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
-    "déc.",
-];
-const ENGLISH_MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 /// A moment as customers read it: "24 nov. 2026 à 10:00" / "24 Nov 2026 at 10:00", in
 /// `time_zone` (UTC when unknown). None for a time outside the calendar.
 pub fn format_moment(ms: i64, time_zone: &str, lang: UiLang) -> Option<String> {
     let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
     let local = Timestamp::from_millisecond(ms).ok()?.to_zoned(zone);
-    let month = usize::try_from(local.month() - 1).ok()?;
-    Some(match lang {
-        UiLang::Fr => format!(
-            "{} {} {} à {:02}:{:02}",
-            local.day(),
-            FRENCH_MONTHS.get(month)?,
-            local.year(),
-            local.hour(),
-            local.minute()
-        ),
-        UiLang::En => format!(
-            "{} {} {} at {:02}:{:02}",
-            local.day(),
-            ENGLISH_MONTHS.get(month)?,
-            local.year(),
-            local.hour(),
-            local.minute()
-        ),
-    })
+    Some(t!(
+        lang,
+        "html.moment",
+        date = format_date(local.date(), lang)?,
+        time = format!("{:02}:{:02}", local.hour(), local.minute())
+    ))
+}
+
+/// A day as customers read it: "24 nov. 2026" / "24 Nov 2026".
+pub fn format_date(date: jiff::civil::Date, lang: UiLang) -> Option<String> {
+    let month = usize::try_from(date.month() - 1).ok()?;
+    let month = t!(lang, "html.months").split_whitespace().nth(month)?;
+    Some(t!(
+        lang,
+        "html.date",
+        day = date.day(),
+        month = month,
+        year = date.year()
+    ))
 }
 
 /// The customer's message quoted under our answer:
@@ -310,15 +303,11 @@ pub fn quote_original(
         .collect();
     let from = from.trim();
     let moment = format_moment(date_ms, time_zone, lang);
-    let header = match (lang, moment, from.is_empty()) {
-        (UiLang::Fr, Some(moment), false) => format!("Le {moment}, {from} a écrit :"),
-        (UiLang::Fr, Some(moment), true) => format!("Le {moment}, vous avez écrit :"),
-        (UiLang::Fr, None, false) => format!("{from} a écrit :"),
-        (UiLang::Fr, None, true) => "Vous avez écrit :".to_string(),
-        (UiLang::En, Some(moment), false) => format!("On {moment}, {from} wrote:"),
-        (UiLang::En, Some(moment), true) => format!("On {moment}, you wrote:"),
-        (UiLang::En, None, false) => format!("{from} wrote:"),
-        (UiLang::En, None, true) => "You wrote:".to_string(),
+    let header = match (moment, from.is_empty()) {
+        (Some(moment), false) => t!(lang, "html.wrote_on", moment = moment, from = from),
+        (Some(moment), true) => t!(lang, "html.you_wrote_on", moment = moment),
+        (None, false) => t!(lang, "html.wrote", from = from),
+        (None, true) => t!(lang, "html.you_wrote").to_string(),
     };
     let mut quoted = header;
     quoted.push('\n');
@@ -357,6 +346,22 @@ mod tests {
             ),
             remove_guichet_mention: false,
         }
+    }
+
+    #[test]
+    fn every_language_names_twelve_months() {
+        for lang in [UiLang::Fr, UiLang::En] {
+            assert_eq!(t!(lang, "html.months").split_whitespace().count(), 12);
+        }
+        let date = jiff::civil::date(2026, 11, 12);
+        assert_eq!(
+            format_date(date, UiLang::Fr).as_deref(),
+            Some("12 nov. 2026")
+        );
+        assert_eq!(
+            format_date(date, UiLang::En).as_deref(),
+            Some("12 Nov 2026")
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod subject;
 pub mod templates;
 
 pub use decision::{AutoAnswerSettings, Decision, DecisionInput, Mode, PendingRequest, decide};
-pub use quota::{Plan, QuotaState, month_start_ms, quota_state};
+pub use quota::{Plan, PlanName, QuotaState, month_start_ms, quota_state};
 pub use safety::{NoAutoReply, machine_refusal, sender_refusal};
 pub use schedule::{BusinessHours, DelayPolicy, ScheduleError, due_at, parse_duration};
 pub use subject::reply_subject;
@@ -88,7 +88,7 @@ mod tests {
             let _ = BusinessHours::parse(&text);
             let _ = parse_duration(&text);
             let _ = month_start_ms(0, &text);
-            let _ = Plan::parse(&text, None, None);
+            let _ = text.parse::<PlanName>();
         }
     }
 }

@@ -5,6 +5,8 @@
 //! would change what customers receive without anyone deciding it, while stopping is visible
 //! (every ticket then says why it waits) and costs nothing that an employee cannot pick up.
 
+use std::fmt;
+
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::UiLang;
+use crate::t;
 
 /// Automatic answers per month of the Basic plan.
 pub const BASIC_MONTHLY: u32 = 150;
@@ -34,58 +37,65 @@ pub enum Plan {
     },
 }
 
-/// A plan setting that could not be read.
+/// A plan by name, as the `plan` column, `--plan` and JSON spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanName {
+    Basic,
+    Plus,
+    Custom,
+    Trial,
+}
+
+crate::serde_names!(PlanName);
+
+/// A plan setting that could not be read; shown in English by `Display` (logs).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlanError {
-    #[error("unknown plan {0:?}; choose basic, plus, custom or trial")]
-    Unknown(String),
-    #[error("a trial needs its end date")]
     TrialWithoutEnd,
 }
 
 impl PlanError {
-    /// The error for a person, in French or English.
+    /// The error for a person, in their language.
     pub fn explain(&self, lang: UiLang) -> String {
-        match (self, lang) {
-            (_, UiLang::En) => self.to_string(),
-            (PlanError::Unknown(name), UiLang::Fr) => {
-                format!("Abonnement inconnu « {name} » ; choisissez basic, plus, custom ou trial.")
-            }
-            (PlanError::TrialWithoutEnd, UiLang::Fr) => {
-                "Une période d'essai doit avoir une date de fin.".to_string()
-            }
+        match self {
+            PlanError::TrialWithoutEnd => t!(lang, "quota.trial_without_end").to_string(),
         }
     }
 }
 
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain(UiLang::En))
+    }
+}
+
 impl Plan {
-    /// Reads a plan name (`basic`, `plus`, `custom`, `trial`, any case) with the settings the
-    /// last two need: the custom monthly quota (None: unlimited) and the trial's end.
-    pub fn parse(
-        name: &str,
+    /// The plan of a name with the settings the last two need: the custom monthly quota
+    /// (None: unlimited) and the trial's end.
+    pub fn new(
+        name: PlanName,
         custom_monthly: Option<u32>,
         trial_until_ms: Option<i64>,
     ) -> Result<Plan, PlanError> {
-        match name.trim().to_lowercase().as_str() {
-            "basic" => Ok(Plan::Basic),
-            "plus" => Ok(Plan::Plus),
-            "custom" => Ok(Plan::Custom {
+        match name {
+            PlanName::Basic => Ok(Plan::Basic),
+            PlanName::Plus => Ok(Plan::Plus),
+            PlanName::Custom => Ok(Plan::Custom {
                 monthly: custom_monthly,
             }),
-            "trial" => trial_until_ms
+            PlanName::Trial => trial_until_ms
                 .map(|until_ms| Plan::Trial { until_ms })
                 .ok_or(PlanError::TrialWithoutEnd),
-            _ => Err(PlanError::Unknown(name.to_string())),
         }
     }
 
-    /// The name `parse` reads.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> PlanName {
         match self {
-            Plan::Basic => "basic",
-            Plan::Plus => "plus",
-            Plan::Custom { .. } => "custom",
-            Plan::Trial { .. } => "trial",
+            Plan::Basic => PlanName::Basic,
+            Plan::Plus => PlanName::Plus,
+            Plan::Custom { .. } => PlanName::Custom,
+            Plan::Trial { .. } => PlanName::Trial,
         }
     }
 
@@ -170,6 +180,7 @@ pub fn month_key(now_ms: i64, time_zone: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::UnknownName;
 
     #[test]
     fn month_keys_follow_the_shops_zone() {
@@ -208,31 +219,42 @@ mod tests {
     }
 
     #[test]
-    fn plans_parse_from_their_names() {
-        assert_eq!(Plan::parse("basic", None, None), Ok(Plan::Basic));
-        assert_eq!(Plan::parse(" PLUS ", None, None), Ok(Plan::Plus));
+    fn plans_come_from_their_names() {
+        let plan = |name: &str, monthly, until| {
+            let name: PlanName = name.parse().map_err(|e: UnknownName| e.to_string())?;
+            Plan::new(name, monthly, until).map_err(|e| e.to_string())
+        };
+        assert_eq!(plan("basic", None, None), Ok(Plan::Basic));
+        assert_eq!(plan(" PLUS ", None, None), Ok(Plan::Plus));
         assert_eq!(
-            Plan::parse("custom", Some(300), None),
+            plan("custom", Some(300), None),
             Ok(Plan::Custom { monthly: Some(300) })
         );
         assert_eq!(
-            Plan::parse("trial", None, Some(99)),
+            plan("trial", None, Some(99)),
             Ok(Plan::Trial { until_ms: 99 })
         );
         assert_eq!(
-            Plan::parse("trial", None, None),
+            Plan::new(PlanName::Trial, None, None),
             Err(PlanError::TrialWithoutEnd)
         );
-        let unknown = Plan::parse("gold", None, None).unwrap_err();
-        assert!(unknown.explain(UiLang::Fr).contains("« gold »"));
-        assert!(unknown.explain(UiLang::En).contains("\"gold\""));
+        assert_eq!(
+            plan("gold", None, None),
+            Err("unknown value \"gold\"".into())
+        );
+        assert!(
+            PlanError::TrialWithoutEnd
+                .explain(UiLang::Fr)
+                .contains("date de fin")
+        );
         for plan in [
             Plan::Basic,
             Plan::Plus,
             Plan::Custom { monthly: Some(1) },
             Plan::Trial { until_ms: 5 },
         ] {
-            assert_eq!(Plan::parse(plan.name(), Some(1), Some(5)), Ok(plan));
+            assert_eq!(Plan::new(plan.name(), Some(1), Some(5)), Ok(plan));
+            assert_eq!(plan.name().to_string().parse(), Ok(plan.name()));
         }
     }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::intake::parse::AutomationHeaders;
 use crate::model::UiLang;
+use crate::t;
 
 /// Why no automatic answer goes out; the ticket then waits for an employee.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,109 +65,44 @@ pub enum NoAutoReply {
 impl NoAutoReply {
     /// A sentence for employees saying why the ticket waits for them.
     pub fn explain(&self, lang: UiLang) -> String {
-        let text = match self {
-            NoAutoReply::AutoSubmitted => lang.pick(
-                "Le message a été envoyé automatiquement (réponse automatique, accusé de réception) : y répondre risquerait une boucle de messages.",
-                "The message was sent automatically (auto-reply, receipt notice): answering it could start a mail loop.",
-            ),
-            NoAutoReply::BulkOrList => lang.pick(
-                "Le message est un envoi en nombre (Precedence: bulk, list ou junk) : on n'y répond pas automatiquement.",
-                "The message is bulk mail (Precedence: bulk, list or junk): it gets no automatic answer.",
-            ),
-            NoAutoReply::MailingList => lang.pick(
-                "Le message vient d'une liste de diffusion : une réponse automatique partirait à tous ses abonnés.",
-                "The message came through a mailing list: an automatic answer would reach all its subscribers.",
-            ),
-            NoAutoReply::Bounce => lang.pick(
-                "Le message est un avis de non-remise (mailer-daemon, postmaster ou expéditeur vide) : personne ne lirait la réponse.",
-                "The message is a delivery failure notice (mailer-daemon, postmaster or empty sender): nobody would read an answer.",
-            ),
-            NoAutoReply::NoReplySender => lang.pick(
-                "L'expéditeur est une adresse qui ne lit pas les réponses (noreply, notifications…).",
-                "The sender is an address that reads no answers (noreply, notifications…).",
-            ),
-            NoAutoReply::NoSenderAddress => lang.pick(
-                "Le message n'a pas d'adresse d'expéditeur utilisable.",
-                "The message has no usable sender address.",
-            ),
-            NoAutoReply::OwnAddress => lang.pick(
-                "Le message vient d'une adresse de la boutique elle-même.",
-                "The message comes from one of the shop's own addresses.",
-            ),
-            NoAutoReply::AlreadyAnsweredToday => lang.pick(
-                "Ce ticket a déjà reçu une réponse automatique ces dernières 24 heures : la suite revient à un membre de l'équipe.",
-                "This ticket already got an automatic answer in the last 24 hours: a team member takes it from here.",
-            ),
-            NoAutoReply::SenderAnsweredToday => {
-                let most = MAX_AUTO_ANSWERS_PER_SENDER;
-                return match lang {
-                    UiLang::Fr => format!(
-                        "Cette adresse a déjà reçu {most} réponses automatiques ces dernières 24 heures, tous tickets confondus : c'est peut-être un répondeur automatique, et y répondre encore entretiendrait une boucle. La suite revient à un membre de l'équipe."
-                    ),
-                    UiLang::En => format!(
-                        "This address already got {most} automatic answers in the last 24 hours, across tickets: it may be an auto-responder, and answering again would keep a mail loop going. A team member takes it from here."
-                    ),
-                };
+        match self {
+            NoAutoReply::AutoSubmitted => t!(lang, "safety.auto_submitted").to_string(),
+            NoAutoReply::BulkOrList => t!(lang, "safety.bulk_or_list").to_string(),
+            NoAutoReply::MailingList => t!(lang, "safety.mailing_list").to_string(),
+            NoAutoReply::Bounce => t!(lang, "safety.bounce").to_string(),
+            NoAutoReply::NoReplySender => t!(lang, "safety.no_reply_sender").to_string(),
+            NoAutoReply::NoSenderAddress => t!(lang, "safety.no_sender_address").to_string(),
+            NoAutoReply::OwnAddress => t!(lang, "safety.own_address").to_string(),
+            NoAutoReply::AlreadyAnsweredToday => {
+                t!(lang, "safety.already_answered_today").to_string()
             }
-            NoAutoReply::AlreadyAnswered => lang.pick(
-                "Ce message a déjà reçu une réponse.",
-                "This message was already answered.",
+            NoAutoReply::SenderAnsweredToday => t!(
+                lang,
+                "safety.sender_answered_today",
+                most = MAX_AUTO_ANSWERS_PER_SENDER
             ),
+            NoAutoReply::AlreadyAnswered => t!(lang, "safety.already_answered").to_string(),
             NoAutoReply::LowConfidence {
                 confidence,
                 threshold,
-            } => {
-                let confidence = percent(*confidence);
-                let threshold = percent(*threshold);
-                return match lang {
-                    UiLang::Fr => format!(
-                        "Le tri n'est sûr qu'à {confidence} % de la demande, sous le seuil de {threshold} % fixé pour répondre automatiquement."
-                    ),
-                    UiLang::En => format!(
-                        "Triage is only {confidence}% sure of the request, below the {threshold}% required to answer automatically."
-                    ),
-                };
-            }
-            NoAutoReply::IntentNotAutomatic => lang.pick(
-                "Ce type de demande n'a pas de réponse automatique (ou pas de modèle dans la langue du client).",
-                "This kind of request has no automatic answer (or no template in the customer's language).",
+            } => t!(
+                lang,
+                "safety.low_confidence",
+                confidence = percent(*confidence),
+                threshold = percent(*threshold)
             ),
-            NoAutoReply::OrderNotFound => lang.pick(
-                "Le client a donné une référence, mais aucune commande correspondante n'a été trouvée : à vérifier.",
-                "The customer gave a reference, but no matching order was found: please check.",
-            ),
-            NoAutoReply::CaseComplete => lang.pick(
-                "Le client a envoyé les informations demandées : le dossier est complet et attend un membre de l'équipe.",
-                "The customer sent the requested information: the case is complete and waits for a team member.",
-            ),
-            NoAutoReply::QuotaSpent => lang.pick(
-                "Le quota mensuel de réponses automatiques de l'abonnement est atteint.",
-                "The plan's monthly quota of automatic answers is used up.",
-            ),
-            NoAutoReply::TrialOver => lang.pick(
-                "La période d'essai est terminée : les réponses automatiques reprendront dès qu'un abonnement sera choisi.",
-                "The trial has ended: automatic answers resume as soon as a plan is chosen.",
-            ),
-            NoAutoReply::Disabled => lang.pick(
-                "Les réponses automatiques sont désactivées pour cette boutique.",
-                "Automatic answers are turned off for this shop.",
-            ),
-            NoAutoReply::TooOld => lang.pick(
-                "Le message est arrivé avant l'activation des réponses automatiques, ou il y a plusieurs jours : pas de réponse automatique tardive.",
-                "The message arrived before automatic answers were turned on, or days ago: no late automatic answer.",
-            ),
-            NoAutoReply::TicketClosed => lang.pick(
-                "Le ticket est fermé.",
-                "The ticket is closed.",
-            ),
+            NoAutoReply::IntentNotAutomatic => t!(lang, "safety.intent_not_automatic").to_string(),
+            NoAutoReply::OrderNotFound => t!(lang, "safety.order_not_found").to_string(),
+            NoAutoReply::CaseComplete => t!(lang, "safety.case_complete").to_string(),
+            NoAutoReply::QuotaSpent => t!(lang, "safety.quota_spent").to_string(),
+            NoAutoReply::TrialOver => t!(lang, "safety.trial_over").to_string(),
+            NoAutoReply::Disabled => t!(lang, "safety.disabled").to_string(),
+            NoAutoReply::TooOld => t!(lang, "safety.too_old").to_string(),
+            NoAutoReply::TicketClosed => t!(lang, "safety.ticket_closed").to_string(),
             NoAutoReply::TemplateFailed { error } => {
-                return match lang {
-                    UiLang::Fr => format!("Le modèle de réponse n'a pas pu être rempli, rien n'a été envoyé : {error}"),
-                    UiLang::En => format!("The reply template could not be filled, nothing was sent: {error}"),
-                };
+                t!(lang, "safety.template_failed", error = error)
             }
-        };
-        text.to_string()
+        }
     }
 }
 

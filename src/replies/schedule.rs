@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::UiLang;
+use crate::t;
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
@@ -57,59 +58,42 @@ pub struct BusinessHours {
     pub end_minute: u16,
 }
 
-/// A schedule setting that could not be read.
+/// A schedule setting that could not be read; shown in English by `Display` (logs).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ScheduleError {
-    #[error("business hours are empty; expected e.g. \"mon-fri 09:00-18:00 Europe/Paris\"")]
     Empty,
-    #[error(
-        "business hours need days, hours and a time zone, e.g. \"mon-fri 09:00-18:00 Europe/Paris\"; got {0:?}"
-    )]
     Shape(String),
-    #[error("unknown day {0:?}; use mon, tue, wed, thu, fri, sat, sun (or lun … dim)")]
     UnknownDay(String),
-    #[error("hours {0:?} are not understood; write them like 09:00-18:00 or 9h-18h30")]
     Hours(String),
-    #[error("the closing time {end} is not after the opening time {start}")]
     EmptyWindow { start: String, end: String },
-    #[error("unknown time zone {0:?}; use an IANA name such as Europe/Paris")]
     TimeZone(String),
-    #[error("duration {0:?} is not understood; write it like 3h, 90m, 1h30m, 2d or 0s")]
     Duration(String),
-    #[error("duration {0:?} is longer than 31 days")]
     DurationTooLong(String),
 }
 
 impl ScheduleError {
-    /// The error for a person, in French or English.
+    /// The error for a person, in their language.
     pub fn explain(&self, lang: UiLang) -> String {
-        match lang {
-            UiLang::En => self.to_string(),
-            UiLang::Fr => match self {
-                ScheduleError::Empty => "Les horaires sont vides ; exemple attendu : « lun-ven 09:00-18:00 Europe/Paris ».".to_string(),
-                ScheduleError::Shape(text) => format!(
-                    "Les horaires doivent donner les jours, les heures et le fuseau horaire, par exemple « lun-ven 09:00-18:00 Europe/Paris » ; reçu « {text} »."
-                ),
-                ScheduleError::UnknownDay(day) => format!(
-                    "Jour inconnu « {day} » ; utilisez lun, mar, mer, jeu, ven, sam, dim (ou mon … sun)."
-                ),
-                ScheduleError::Hours(hours) => format!(
-                    "Horaires « {hours} » incompris ; écrivez-les comme 09:00-18:00 ou 9h-18h30."
-                ),
-                ScheduleError::EmptyWindow { start, end } => format!(
-                    "L'heure de fermeture {end} n'est pas après l'heure d'ouverture {start}."
-                ),
-                ScheduleError::TimeZone(zone) => format!(
-                    "Fuseau horaire inconnu « {zone} » ; utilisez un nom IANA comme Europe/Paris."
-                ),
-                ScheduleError::Duration(text) => format!(
-                    "Durée « {text} » incomprise ; écrivez-la comme 3h, 90m, 1h30m, 2d ou 0s."
-                ),
-                ScheduleError::DurationTooLong(text) => {
-                    format!("La durée « {text} » dépasse 31 jours.")
-                }
-            },
+        match self {
+            ScheduleError::Empty => t!(lang, "schedule.empty").to_string(),
+            ScheduleError::Shape(text) => t!(lang, "schedule.shape", text = text),
+            ScheduleError::UnknownDay(day) => t!(lang, "schedule.unknown_day", day = day),
+            ScheduleError::Hours(hours) => t!(lang, "schedule.hours", hours = hours),
+            ScheduleError::EmptyWindow { start, end } => {
+                t!(lang, "schedule.empty_window", start = start, end = end)
+            }
+            ScheduleError::TimeZone(zone) => t!(lang, "schedule.time_zone", zone = zone),
+            ScheduleError::Duration(text) => t!(lang, "schedule.duration", text = text),
+            ScheduleError::DurationTooLong(text) => {
+                t!(lang, "schedule.duration_too_long", text = text)
+            }
         }
+    }
+}
+
+impl fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain(UiLang::En))
     }
 }
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::UiLang;
+use crate::t;
 use crate::triage::Facts;
 
 pub use super::html::{Branding, quote_original, render_html};
@@ -63,22 +64,10 @@ impl Need {
     /// How an answer asks for it: a list item completing "could you tell us:".
     pub fn label(self, lang: UiLang) -> &'static str {
         match self {
-            Need::OrderRef => lang.pick(
-                "le numéro de votre commande (il figure dans l'e-mail de confirmation)",
-                "your order number (you will find it in the confirmation email)",
-            ),
-            Need::Photo => lang.pick(
-                "une photo de l'article reçu et, si possible, de son emballage",
-                "a photo of the item you received and, if possible, of its packaging",
-            ),
-            Need::NewAddress => lang.pick(
-                "la nouvelle adresse de livraison complète (numéro, rue, code postal, ville)",
-                "the complete new delivery address (number, street, postcode, town)",
-            ),
-            Need::ProductName => lang.pick(
-                "le nom du produit concerné (ou le lien vers sa page)",
-                "the name of the product (or a link to its page)",
-            ),
+            Need::OrderRef => t!(lang, "reply_templates.need_order_ref"),
+            Need::Photo => t!(lang, "reply_templates.need_photo"),
+            Need::NewAddress => t!(lang, "reply_templates.need_new_address"),
+            Need::ProductName => t!(lang, "reply_templates.need_product_name"),
         }
     }
 }
@@ -98,8 +87,7 @@ pub enum WhenComplete {
 pub struct ReplyTemplate {
     /// Intent identifier (`order_status`, …).
     pub intent: String,
-    /// `fr` or `en`.
-    pub lang: String,
+    pub lang: UiLang,
     /// What the answer cannot do without; missing ones are asked for.
     pub needs: Vec<Need>,
     pub when_complete: WhenComplete,
@@ -110,44 +98,24 @@ pub struct ReplyTemplate {
     pub body: String,
 }
 
-impl ReplyTemplate {
-    pub fn ui_lang(&self) -> UiLang {
-        ui_lang(&self.lang)
-    }
-}
-
 /// The template of `intent` in `lang`, if there is one.
 pub fn find_template<'a>(
     templates: &'a [ReplyTemplate],
     intent: &str,
-    lang: &str,
+    lang: UiLang,
 ) -> Option<&'a ReplyTemplate> {
     templates
         .iter()
         .find(|template| template.intent == intent && template.lang == lang)
 }
 
-/// The language to answer in: the customer's when we write it (French or English), else the
-/// shop's default.
-pub fn reply_lang(detected: Option<&str>, shop_default: UiLang) -> &'static str {
-    match detected.map(|code| code.trim().to_ascii_lowercase()) {
-        Some(code) if code.starts_with("fr") => "fr",
-        Some(code) if code.starts_with("en") => "en",
-        _ => lang_code(shop_default),
-    }
-}
-
-pub fn lang_code(lang: UiLang) -> &'static str {
-    lang.pick("fr", "en")
-}
-
-/// `fr…` is French; anything else English.
-pub fn ui_lang(code: &str) -> UiLang {
-    if code.trim().to_ascii_lowercase().starts_with("fr") {
-        UiLang::Fr
-    } else {
-        UiLang::En
-    }
+/// The language to answer in: the customer's (a detected code such as `fr` or `fr-FR`) when
+/// we write it, else the shop's default.
+pub fn reply_lang(detected: Option<&str>, shop_default: UiLang) -> UiLang {
+    detected
+        .and_then(|code| code.trim().get(..2))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(shop_default)
 }
 
 /// A line of an order, for templates.
@@ -241,32 +209,16 @@ impl TemplateError {
     /// For the person editing the template, in French or English.
     pub fn explain(&self, lang: UiLang) -> String {
         let what = match self.kind {
-            TemplateErrorKind::Syntax => lang.pick(
-                "Le modèle contient une erreur de syntaxe (balise mal fermée, accolade en trop…).",
-                "The template has a syntax error (a tag not closed, a stray brace…).",
-            ),
-            TemplateErrorKind::Undefined => lang.pick(
-                "Le modèle utilise une donnée qui n'existe pas ; vérifiez son nom (customer_name, ticket_number, shop_name, signature, order, order_reference, missing).",
-                "The template uses data that does not exist; check its name (customer_name, ticket_number, shop_name, signature, order, order_reference, missing).",
-            ),
-            TemplateErrorKind::OutOfFuel => lang.pick(
-                "Le modèle travaille trop longtemps : une boucle ne s'arrête sans doute pas.",
-                "The template runs too long: a loop probably never ends.",
-            ),
-            TemplateErrorKind::TooLong => lang.pick(
-                "Le modèle produit un texte bien trop long pour une réponse.",
-                "The template produces far too much text for an answer.",
-            ),
-            TemplateErrorKind::Invalid => lang.pick(
-                "Le modèle demande une opération impossible.",
-                "The template asks for an impossible operation.",
-            ),
+            TemplateErrorKind::Syntax => t!(lang, "reply_templates.error_syntax"),
+            TemplateErrorKind::Undefined => t!(lang, "reply_templates.error_undefined"),
+            TemplateErrorKind::OutOfFuel => t!(lang, "reply_templates.error_out_of_fuel"),
+            TemplateErrorKind::TooLong => t!(lang, "reply_templates.error_too_long"),
+            TemplateErrorKind::Invalid => t!(lang, "reply_templates.error_invalid"),
         };
-        let place = match (self.line, lang) {
-            (Some(line), UiLang::Fr) => format!(" (ligne {line})"),
-            (Some(line), UiLang::En) => format!(" (line {line})"),
-            (None, _) => String::new(),
-        };
+        let place = self
+            .line
+            .map(|line| t!(lang, "reply_templates.at_line", line = line))
+            .unwrap_or_default();
         format!("{what}{place} — {}", self.detail)
     }
 
@@ -318,7 +270,7 @@ fn environment() -> Environment<'static> {
 /// Renders the plain-text body of an answer: lines trimmed on the right, at most one blank
 /// line in a row, ending with one newline.
 pub fn render(template: &ReplyTemplate, context: &ReplyContext) -> Result<String, TemplateError> {
-    let lang = template.ui_lang();
+    let lang = template.lang;
     let data = TemplateData {
         customer_name: context.customer_name.trim(),
         ticket_number: context.ticket_number,
@@ -352,7 +304,7 @@ pub fn render(template: &ReplyTemplate, context: &ReplyContext) -> Result<String
 /// Renders a template against sample data (with and without an order, with and without
 /// missing information), so an edited template is checked before it is saved.
 pub fn check_template(template: &ReplyTemplate) -> Result<(), TemplateError> {
-    for context in sample_contexts(template.ui_lang()) {
+    for context in sample_contexts(template.lang) {
         render(template, &context)?;
     }
     Ok(())
@@ -363,21 +315,15 @@ pub fn sample_contexts(lang: UiLang) -> Vec<ReplyContext> {
     let order = |status: &str, shipped: bool| OrderSummary {
         reference: "10482".to_string(),
         status: status.to_string(),
-        status_label: match status {
-            "shipped" => lang.pick("expédiée", "shipped"),
-            "delivered" => lang.pick("livrée", "delivered"),
-            "refunded" => lang.pick("remboursée", "refunded"),
-            _ => lang.pick("en préparation", "being prepared"),
-        }
-        .to_string(),
-        date: lang.pick("12 nov. 2026", "12 Nov 2026").to_string(),
+        status_label: crate::shop::status_label(status, lang).to_string(),
+        date: super::html::format_date(jiff::civil::date(2026, 11, 12), lang).unwrap_or_default(),
         items: vec![
             OrderItem {
-                name: lang.pick("Mug en grès", "Stoneware mug").to_string(),
+                name: t!(lang, "reply_templates.sample_mug").to_string(),
                 quantity: 2,
             },
             OrderItem {
-                name: lang.pick("Théière", "Teapot").to_string(),
+                name: t!(lang, "reply_templates.sample_teapot").to_string(),
                 quantity: 1,
             },
         ],
@@ -386,13 +332,12 @@ pub fn sample_contexts(lang: UiLang) -> Vec<ReplyContext> {
         tracking_url: shipped
             .then(|| "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901".into()),
     };
+    let shop_name = "Ma Boutique";
     let base = ReplyContext {
         customer_name: "Marie Dupont".to_string(),
         ticket_number: 1527,
-        shop_name: "Ma Boutique".to_string(),
-        signature: lang
-            .pick("L'équipe Ma Boutique", "The Ma Boutique team")
-            .to_string(),
+        shop_name: shop_name.to_string(),
+        signature: t!(lang, "reply_templates.sample_signature", shop = shop_name),
         order: None,
         order_reference: String::new(),
         missing: Vec::new(),
@@ -545,7 +490,7 @@ mod tests {
     fn template(body: &str) -> ReplyTemplate {
         ReplyTemplate {
             intent: "custom".into(),
-            lang: "fr".into(),
+            lang: UiLang::Fr,
             needs: Vec::new(),
             when_complete: WhenComplete::HandOver,
             needs_order_data: false,
@@ -557,7 +502,7 @@ mod tests {
     fn shipped_templates_cover_the_automatic_intents_in_both_languages() {
         let templates = shipped_templates();
         for intent in crate::replies::decision::DEFAULT_AUTOMATIC_INTENTS {
-            for lang in ["fr", "en"] {
+            for &lang in UiLang::ALL {
                 assert!(
                     find_template(&templates, intent, lang).is_some(),
                     "{intent} {lang}"
@@ -573,13 +518,13 @@ mod tests {
     #[test]
     fn every_shipped_template_renders_every_sample_context() {
         for template in shipped_templates() {
-            for context in sample_contexts(template.ui_lang()) {
+            for context in sample_contexts(template.lang) {
                 let text = render(&template, &context).unwrap_or_else(|error| {
                     panic!("{} {}: {error}", template.intent, template.lang)
                 });
-                let (hello, closing) = match template.lang.as_str() {
-                    "fr" => ("Bonjour", "Bien cordialement,"),
-                    _ => ("Hello", "Kind regards,"),
+                let (hello, closing) = match template.lang {
+                    UiLang::Fr => ("Bonjour", "Bien cordialement,"),
+                    UiLang::En => ("Hello", "Kind regards,"),
                 };
                 assert!(text.starts_with(hello), "{text}");
                 assert!(text.contains(closing), "{text}");
@@ -599,7 +544,7 @@ mod tests {
                 }
                 for need in &context.missing {
                     if template.needs.contains(need) {
-                        let label = need.label(template.ui_lang());
+                        let label = need.label(template.lang);
                         assert!(text.contains(&format!("- {label}")), "{text}");
                     }
                 }
@@ -615,7 +560,7 @@ mod tests {
             .iter()
             .find(|c| c.order.as_ref().is_some_and(|o| o.status == "shipped"))
             .expect("shipped sample");
-        let template = find_template(&templates, "order_status", "fr").expect("template");
+        let template = find_template(&templates, "order_status", UiLang::Fr).expect("template");
         let text = render(template, shipped).expect("renders");
         assert!(text.contains("Voici où en est votre commande 10482 du 12 nov. 2026 : expédiée."));
         assert!(text.contains("- 2 × Mug en grès"));
@@ -624,7 +569,7 @@ mod tests {
             text.contains("https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901")
         );
 
-        let english = find_template(&templates, "order_status", "en").expect("template");
+        let english = find_template(&templates, "order_status", UiLang::En).expect("template");
         let asking = ReplyContext {
             missing: vec![Need::OrderRef],
             ..ReplyContext::default()
@@ -821,9 +766,11 @@ mod tests {
 
     #[test]
     fn reply_language_follows_the_customer_when_we_write_it() {
-        assert_eq!(reply_lang(Some("fr"), UiLang::En), "fr");
-        assert_eq!(reply_lang(Some("en"), UiLang::Fr), "en");
-        assert_eq!(reply_lang(Some("de"), UiLang::Fr), "fr");
-        assert_eq!(reply_lang(None, UiLang::En), "en");
+        assert_eq!(reply_lang(Some("fr"), UiLang::En), UiLang::Fr);
+        assert_eq!(reply_lang(Some(" FR-ca"), UiLang::En), UiLang::Fr);
+        assert_eq!(reply_lang(Some("en"), UiLang::Fr), UiLang::En);
+        assert_eq!(reply_lang(Some("de"), UiLang::Fr), UiLang::Fr);
+        assert_eq!(reply_lang(Some("é"), UiLang::Fr), UiLang::Fr);
+        assert_eq!(reply_lang(None, UiLang::En), UiLang::En);
     }
 }

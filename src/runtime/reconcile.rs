@@ -65,6 +65,7 @@ fn same_settings(a: &MailboxRow, b: &MailboxRow) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intake::imap::Security;
 
     fn mailbox(id: i64, email: &str) -> MailboxRow {
         MailboxRow {
@@ -74,7 +75,7 @@ mod tests {
             email: email.into(),
             imap_host: "imap.boutique.test".into(),
             imap_port: 993,
-            imap_security: "tls".into(),
+            imap_security: Security::Tls,
             accept_invalid_certs: false,
             username: email.into(),
             password_sealed: vec![1, 2, 3],
@@ -83,7 +84,7 @@ mod tests {
             mark_as_read: false,
             smtp_host: "smtp.boutique.test".into(),
             smtp_port: 465,
-            smtp_security: "tls".into(),
+            smtp_security: Security::Tls,
             contact_id: None,
             last_sync_at: None,
             last_error: None,

@@ -3,6 +3,7 @@
 //! spreadsheets write) or tab as the separator, columns in any order and named in any case,
 //! extra columns ignored. A bad row is reported with its line and skipped; the others import.
 
+use std::fmt;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -10,102 +11,89 @@ use regex::Regex;
 use super::{ORDER_STATUSES, Order, OrderItem};
 use crate::model::UiLang;
 use crate::store::{Store, StoreError};
+use crate::t;
 
 /// Columns an order cannot do without, then those it may leave out.
 const REQUIRED: [&str; 3] = ["reference", "customer_email", "status"];
 const OPTIONAL: [&str; 4] = ["ordered_at", "items", "carrier", "tracking_number"];
 
-/// What makes the whole file unusable: nothing of it is imported.
+/// What makes the whole file unusable: nothing of it is imported; shown in English by
+/// `Display` (logs).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CsvError {
-    #[error("the file is empty: the first line must name the columns")]
     Empty,
-    #[error("the header line is not UTF-8 text: save the file as \"CSV UTF-8\"")]
     NotUtf8,
-    #[error(
-        "missing column {}: the header needs reference, customer_email and status (ordered_at, items, carrier and tracking_number are optional)",
-        .0.join(", ")
-    )]
     MissingColumns(Vec<&'static str>),
-    #[error("the column {0} appears twice in the header")]
     DuplicateColumn(String),
-    #[error("the file cannot be read as CSV at line {line}: {reason}")]
     Unreadable { line: u64, reason: String },
 }
 
 impl CsvError {
-    /// The error for a person, in French or English.
+    /// The error for a person, in their language.
     pub fn explain(&self, lang: UiLang) -> String {
-        match lang {
-            UiLang::En => self.to_string(),
-            UiLang::Fr => match self {
-                CsvError::Empty => {
-                    "Le fichier est vide : la première ligne doit nommer les colonnes.".to_string()
-                }
-                CsvError::NotUtf8 => "La ligne d'en-tête n'est pas du texte UTF-8 : enregistrez le fichier au format « CSV UTF-8 ».".to_string(),
-                CsvError::MissingColumns(columns) => format!(
-                    "Colonne manquante : {}. L'en-tête doit contenir reference, customer_email et status (ordered_at, items, carrier et tracking_number sont facultatives).",
-                    columns.join(", ")
-                ),
-                CsvError::DuplicateColumn(column) => {
-                    format!("La colonne {column} apparaît deux fois dans l'en-tête.")
-                }
-                CsvError::Unreadable { line, reason } => {
-                    format!("Le fichier n'est pas lisible en CSV à la ligne {line} : {reason}")
-                }
-            },
+        match self {
+            CsvError::Empty => t!(lang, "shop_import.empty").to_string(),
+            CsvError::NotUtf8 => t!(lang, "shop_import.not_utf8").to_string(),
+            CsvError::MissingColumns(columns) => {
+                t!(
+                    lang,
+                    "shop_import.missing_columns",
+                    columns = columns.join(", ")
+                )
+            }
+            CsvError::DuplicateColumn(column) => {
+                t!(lang, "shop_import.duplicate_column", column = column)
+            }
+            CsvError::Unreadable { line, reason } => {
+                t!(lang, "shop_import.unreadable", line = line, reason = reason)
+            }
         }
     }
 }
 
-/// Why one row was skipped.
+impl fmt::Display for CsvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain(UiLang::En))
+    }
+}
+
+/// Why one row was skipped; shown in English by `Display` (logs).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RowProblem {
-    #[error(
-        "{found} fields where the header has {expected} (a value holding the separator must be in double quotes)"
-    )]
     FieldCount { expected: usize, found: usize },
-    #[error("not UTF-8 text")]
     NotUtf8,
-    #[error("no {0}")]
     Missing(&'static str),
-    #[error("\"{0}\" is not an e-mail address")]
     BadEmail(String),
-    #[error(
-        "unknown status \"{0}\" (known: pending, paid, processing, shipped, delivered, cancelled, refunded)"
-    )]
     UnknownStatus(String),
-    #[error("unreadable date \"{0}\" (write YYYY-MM-DD, DD/MM/YYYY or 2026-11-20T14:30:00Z)")]
     BadDate(String),
-    #[error("bad quantity in \"{0}\" (write items like 2 x Mug; 1 x Teapot)")]
     BadQuantity(String),
 }
 
 impl RowProblem {
-    /// The reason for a person, in French or English.
+    /// The reason for a person, in their language.
     pub fn explain(&self, lang: UiLang) -> String {
-        match lang {
-            UiLang::En => self.to_string(),
-            UiLang::Fr => match self {
-                RowProblem::FieldCount { expected, found } => format!(
-                    "{found} champs alors que l'en-tête en a {expected} (une valeur qui contient le séparateur doit être entre guillemets)"
-                ),
-                RowProblem::NotUtf8 => "ce n'est pas du texte UTF-8".to_string(),
-                RowProblem::Missing(column) => format!("{column} est vide"),
-                RowProblem::BadEmail(text) => {
-                    format!("« {text} » n'est pas une adresse e-mail")
-                }
-                RowProblem::UnknownStatus(text) => format!(
-                    "statut « {text} » inconnu (connus : pending, paid, processing, shipped, delivered, cancelled, refunded)"
-                ),
-                RowProblem::BadDate(text) => format!(
-                    "date « {text} » illisible (écrivez AAAA-MM-JJ, JJ/MM/AAAA ou 2026-11-20T14:30:00Z)"
-                ),
-                RowProblem::BadQuantity(text) => format!(
-                    "quantité incorrecte dans « {text} » (écrivez les articles comme 2 x Mug; 1 x Théière)"
-                ),
-            },
+        match self {
+            RowProblem::FieldCount { expected, found } => t!(
+                lang,
+                "shop_import.field_count",
+                expected = expected,
+                found = found
+            ),
+            RowProblem::NotUtf8 => t!(lang, "shop_import.row_not_utf8").to_string(),
+            RowProblem::Missing(column) => t!(lang, "shop_import.missing", column = column),
+            RowProblem::BadEmail(text) => t!(lang, "shop_import.bad_email", text = text),
+            RowProblem::UnknownStatus(text) => {
+                t!(lang, "shop_import.unknown_status", text = text)
+            }
+            RowProblem::BadDate(text) => t!(lang, "shop_import.bad_date", text = text),
+            RowProblem::BadQuantity(text) => t!(lang, "shop_import.bad_quantity", text = text),
         }
+    }
+}
+
+impl fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain(UiLang::En))
     }
 }
 
@@ -119,11 +107,12 @@ pub struct RejectedRow {
 
 impl RejectedRow {
     pub fn explain(&self, lang: UiLang) -> String {
-        let reason = self.problem.explain(lang);
-        match lang {
-            UiLang::Fr => format!("ligne {} : {reason}", self.line),
-            UiLang::En => format!("line {}: {reason}", self.line),
-        }
+        t!(
+            lang,
+            "shop_import.rejected_row",
+            line = self.line,
+            reason = self.problem.explain(lang)
+        )
     }
 }
 
@@ -330,7 +319,7 @@ impl Columns {
             return Err(RowProblem::BadEmail(value(1).to_string()));
         }
         let status = required(2)?.to_lowercase();
-        if !ORDER_STATUSES.iter().any(|(id, _, _)| *id == status) {
+        if !ORDER_STATUSES.contains(&status.as_str()) {
             return Err(RowProblem::UnknownStatus(value(2).to_string()));
         }
         let ordered_at = match value(3) {

@@ -67,24 +67,25 @@ impl Order {
     }
 }
 
-/// The order statuses Guichet knows, with what a customer reads: (id, French, English).
-pub const ORDER_STATUSES: [(&str, &str, &str); 7] = [
-    ("pending", "en attente de paiement", "awaiting payment"),
-    ("paid", "payée, bientôt préparée", "paid, soon prepared"),
-    ("processing", "en cours de préparation", "being prepared"),
-    ("shipped", "expédiée", "shipped"),
-    ("delivered", "livrée", "delivered"),
-    ("cancelled", "annulée", "cancelled"),
-    ("refunded", "remboursée", "refunded"),
+/// The order statuses Guichet knows; what a customer reads of each is in the catalogue
+/// (`[shop_status]`, one key per status).
+pub const ORDER_STATUSES: [&str; 7] = [
+    "pending",
+    "paid",
+    "processing",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "refunded",
 ];
 
 /// A status in the customer's language; an unknown one as it is.
 pub fn status_label(status: &str, lang: UiLang) -> &str {
-    ORDER_STATUSES
-        .iter()
-        .find(|(id, _, _)| *id == status)
-        .map(|(_, fr, en)| lang.pick(fr, en))
-        .unwrap_or(status)
+    if ORDER_STATUSES.contains(&status) {
+        crate::i18n::lookup(lang, &format!("shop_status.{status}")).unwrap_or(status)
+    } else {
+        status
+    }
 }
 
 /// Where a shop's orders come from.
@@ -188,6 +189,12 @@ mod tests {
         assert_eq!(status_label("shipped", UiLang::Fr), "expédiée");
         assert_eq!(status_label("shipped", UiLang::En), "shipped");
         assert_eq!(status_label("on_hold", UiLang::En), "on_hold");
+        for status in ORDER_STATUSES {
+            for &lang in UiLang::ALL {
+                let key = format!("shop_status.{status}");
+                assert!(crate::i18n::lookup(lang, &key).is_some(), "{key}");
+            }
+        }
     }
 
     /// Orders in memory, to check the rule of [`find_order`] alone.

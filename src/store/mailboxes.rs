@@ -3,7 +3,8 @@
 
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, is_unique_violation, now_ms};
+use super::{Result, Store, StoreError, decode_name, is_unique_violation, now_ms};
+use crate::intake::imap::Security;
 
 /// A mailbox to add. The password arrives already sealed: the store never sees it in clear.
 #[derive(Debug, Clone)]
@@ -11,7 +12,7 @@ pub struct NewMailbox {
     pub email: String,
     pub imap_host: String,
     pub imap_port: u16,
-    pub imap_security: String,
+    pub imap_security: Security,
     pub accept_invalid_certs: bool,
     pub username: String,
     pub password_sealed: Vec<u8>,
@@ -20,7 +21,7 @@ pub struct NewMailbox {
     pub mark_as_read: bool,
     pub smtp_host: String,
     pub smtp_port: u16,
-    pub smtp_security: String,
+    pub smtp_security: Security,
     pub contact_id: Option<i64>,
 }
 
@@ -33,7 +34,7 @@ pub struct MailboxRow {
     pub email: String,
     pub imap_host: String,
     pub imap_port: u16,
-    pub imap_security: String,
+    pub imap_security: Security,
     pub accept_invalid_certs: bool,
     pub username: String,
     pub password_sealed: Vec<u8>,
@@ -42,7 +43,7 @@ pub struct MailboxRow {
     pub mark_as_read: bool,
     pub smtp_host: String,
     pub smtp_port: u16,
-    pub smtp_security: String,
+    pub smtp_security: Security,
     pub contact_id: Option<i64>,
     pub last_sync_at: Option<i64>,
     pub last_error: Option<String>,
@@ -84,16 +85,16 @@ struct MailboxRecord {
     last_error: Option<String>,
 }
 
-impl From<MailboxRecord> for MailboxRow {
-    fn from(r: MailboxRecord) -> Self {
-        MailboxRow {
+impl MailboxRecord {
+    fn into_row(self) -> Result<MailboxRow> {
+        let r = self;
+        Ok(MailboxRow {
             id: r.id,
             shop_id: r.shop_id,
             shop_name: r.shop_name,
-            email: r.email,
             imap_host: r.imap_host,
             imap_port: r.imap_port,
-            imap_security: r.imap_security,
+            imap_security: decode_name(r.imap_security, "imap_security", "mailbox", &r.email)?,
             accept_invalid_certs: r.accept_invalid_certs != 0,
             username: r.username,
             password_sealed: r.password_sealed,
@@ -102,11 +103,12 @@ impl From<MailboxRecord> for MailboxRow {
             mark_as_read: r.mark_as_read != 0,
             smtp_host: r.smtp_host,
             smtp_port: r.smtp_port,
-            smtp_security: r.smtp_security,
+            smtp_security: decode_name(r.smtp_security, "smtp_security", "mailbox", &r.email)?,
             contact_id: r.contact_id,
             last_sync_at: r.last_sync_at,
             last_error: r.last_error,
-        }
+            email: r.email,
+        })
     }
 }
 
@@ -122,7 +124,7 @@ impl Store {
         .bind(mailbox.email.to_lowercase())
         .bind(&mailbox.imap_host)
         .bind(mailbox.imap_port as i64)
-        .bind(&mailbox.imap_security)
+        .bind(mailbox.imap_security.to_string())
         .bind(mailbox.accept_invalid_certs as i64)
         .bind(&mailbox.username)
         .bind(&mailbox.password_sealed)
@@ -131,7 +133,7 @@ impl Store {
         .bind(mailbox.mark_as_read as i64)
         .bind(&mailbox.smtp_host)
         .bind(mailbox.smtp_port as i64)
-        .bind(&mailbox.smtp_security)
+        .bind(mailbox.smtp_security.to_string())
         .bind(mailbox.contact_id)
         .bind(now_ms())
         .fetch_one(&self.pool)
@@ -154,7 +156,7 @@ impl Store {
         let rows: Vec<MailboxRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(MailboxRow::from).collect())
+        rows.into_iter().map(MailboxRecord::into_row).collect()
     }
 
     /// Removes a shop's mailbox with its checkpoints; the mail it filed stays in its tickets.

@@ -55,6 +55,41 @@ pub enum StoreError {
         column: &'static str,
         reason: String,
     },
+    /// A column holds a value this version does not know (written by hand, or by a newer one).
+    #[error("{table} {row}: unknown {column} \"{value}\"")]
+    UnknownValue {
+        table: &'static str,
+        row: String,
+        column: &'static str,
+        value: String,
+    },
+}
+
+/// Reads a column holding one of an enum's names, decoded once here: an unknown value is an
+/// error naming the row, never a silent default.
+pub(crate) fn decode_column<T: std::str::FromStr>(
+    row: &sqlx::any::AnyRow,
+    column: &'static str,
+    table: &'static str,
+    row_name: impl std::fmt::Display,
+) -> Result<T> {
+    use sqlx::Row;
+    decode_name(row.try_get(column)?, column, table, row_name)
+}
+
+/// One of an enum's names read from `column` of the row named `row_name`.
+pub(crate) fn decode_name<T: std::str::FromStr>(
+    value: String,
+    column: &'static str,
+    table: &'static str,
+    row_name: impl std::fmt::Display,
+) -> Result<T> {
+    value.parse().map_err(|_| StoreError::UnknownValue {
+        table,
+        row: row_name.to_string(),
+        column,
+        value,
+    })
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -6,16 +6,16 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Dialect, Result, Store, StoreError, now_ms};
+use super::{Dialect, Result, Store, StoreError, decode_column, now_ms};
 use crate::intake::parse::AutomationHeaders;
-use crate::model::{ReplyKind, ReplyState};
+use crate::model::{ReplyKind, ReplyState, Status, UiLang};
+use crate::replies::{Mode, PlanName};
 use crate::triage::Triage;
 
 /// A shop's automatic-answer settings and branding, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplySettings {
-    /// `off`, `shadow` or `on`.
-    pub auto_answers: String,
+    pub auto_answers: Mode,
     pub auto_answers_since: Option<i64>,
     pub reply_delay_ms: i64,
     pub reply_spread_ms: i64,
@@ -25,8 +25,7 @@ pub struct ReplySettings {
     pub threshold: f64,
     /// Per-intent thresholds that replace `threshold`.
     pub intent_thresholds: HashMap<String, f64>,
-    /// `basic`, `plus`, `custom` or `trial`.
-    pub plan: String,
+    pub plan: PlanName,
     /// Monthly automatic answers of the `custom` plan (None: unlimited).
     pub plan_quota: Option<i64>,
     pub trial_until: Option<i64>,
@@ -46,7 +45,7 @@ pub struct PendingMessage {
     pub ticket_id: i64,
     pub ticket_number: i64,
     pub ticket_subject: String,
-    pub ticket_status: String,
+    pub ticket_status: Status,
     /// The ticket's case file (JSON) when it waits for information.
     pub case_file: Option<String>,
     pub mailbox_id: Option<i64>,
@@ -71,7 +70,7 @@ pub struct NewReply {
     pub reply_to_message: Option<i64>,
     pub kind: ReplyKind,
     pub intent: Option<String>,
-    pub lang: String,
+    pub lang: UiLang,
     /// `Scheduled`, or `Shadow` when the shop only watches what would be sent.
     pub state: ReplyState,
     pub due_at: i64,
@@ -103,7 +102,7 @@ pub struct ReplyView {
     pub ticket: Option<i64>,
     pub kind: ReplyKind,
     pub intent: Option<String>,
-    pub lang: String,
+    pub lang: UiLang,
     pub state: ReplyState,
     pub due_at: i64,
     pub to: String,
@@ -164,7 +163,7 @@ impl LeaseOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredTemplate {
     pub intent: String,
-    pub lang: String,
+    pub lang: UiLang,
     pub body: String,
     pub needs: Vec<String>,
     pub when_complete: String,
@@ -178,10 +177,10 @@ fn reply_from_row(row: &sqlx::any::AnyRow) -> Result<ReplyView> {
         id: row.try_get("id")?,
         shop: row.try_get("shop")?,
         ticket: row.try_get("number")?,
-        kind: column(row, "kind", ReplyKind::parse)?,
+        kind: decode_column(row, "kind", "reply", row.try_get::<i64, _>("id")?)?,
         intent: row.try_get("intent")?,
-        lang: row.try_get("lang")?,
-        state: column(row, "state", ReplyState::parse)?,
+        lang: decode_column(row, "lang", "reply", row.try_get::<i64, _>("id")?)?,
+        state: decode_column(row, "state", "reply", row.try_get::<i64, _>("id")?)?,
         due_at: row.try_get("due_at")?,
         to: row.try_get("to_email")?,
         subject: row.try_get("subject")?,
@@ -197,11 +196,6 @@ fn reply_from_row(row: &sqlx::any::AnyRow) -> Result<ReplyView> {
 }
 
 /// A text column read into its enum; a value this version does not know is an error.
-fn column<T>(row: &sqlx::any::AnyRow, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
-    let text: String = row.try_get(name)?;
-    parse(&text).ok_or_else(|| StoreError::Invalid(format!("outbox {name} `{text}`")))
-}
-
 /// A calendar month as text (`2026-11`), for "told once a month".
 pub type MonthKey = String;
 
@@ -227,7 +221,7 @@ impl Store {
         .collect::<Result<_>>()?;
         let created_at: i64 = row.try_get("created_at")?;
         Ok(ReplySettings {
-            auto_answers: row.try_get("auto_answers")?,
+            auto_answers: decode_column(&row, "auto_answers", "shop", shop_id)?,
             auto_answers_since: row.try_get("auto_answers_since")?,
             reply_delay_ms: row.try_get("reply_delay_ms")?,
             reply_spread_ms: row.try_get("reply_spread_ms")?,
@@ -235,7 +229,7 @@ impl Store {
             time_zone: row.try_get("time_zone")?,
             threshold: row.try_get("threshold")?,
             intent_thresholds,
-            plan: row.try_get("plan")?,
+            plan: decode_column(&row, "plan", "shop", shop_id)?,
             plan_quota: row.try_get("plan_quota")?,
             // A shop created before plans existed starts its trial on its creation.
             trial_until: Some(
@@ -262,14 +256,14 @@ impl Store {
              plan_quota = $9, trial_until = $10, display_name = $11, signature = $12, logo_url = $13, brand_color = $14, \
              footer = $15 WHERE id = $16",
         )
-        .bind(&settings.auto_answers)
+        .bind(settings.auto_answers.to_string())
         .bind(now_ms())
         .bind(settings.reply_delay_ms)
         .bind(settings.reply_spread_ms)
         .bind(&settings.business_hours)
         .bind(&settings.time_zone)
         .bind(settings.threshold)
-        .bind(&settings.plan)
+        .bind(settings.plan.to_string())
         .bind(settings.plan_quota)
         .bind(settings.trial_until)
         .bind(&settings.display_name)
@@ -601,7 +595,7 @@ impl Store {
             "UPDATE outbox SET state = $1, due_at = COALESCE($2, due_at), last_error = $3, lease_until = NULL, \
              lease_owner = NULL, updated_at = $4 WHERE id = $5 AND state = 'sending' AND lease_owner = $6",
         )
-        .bind(state.as_str())
+        .bind(state.to_string())
         .bind(due_at)
         .bind(reason)
         .bind(now_ms())
@@ -639,7 +633,7 @@ impl Store {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(shop_id)
             .bind(ticket_id)
-            .bind(state.map(ReplyState::as_str))
+            .bind(state.map(|s| s.to_string()))
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -682,9 +676,10 @@ impl Store {
             .await?
             .iter()
             .map(|row| {
+                let intent: String = row.try_get("intent")?;
                 Ok(StoredTemplate {
-                    intent: row.try_get("intent")?,
-                    lang: row.try_get("lang")?,
+                    lang: decode_column(row, "lang", "reply template", &intent)?,
+                    intent,
                     body: row.try_get("body")?,
                     needs: row
                         .try_get::<String, _>("needs")?
@@ -705,7 +700,7 @@ impl Store {
         )
         .bind(shop_id)
         .bind(&template.intent)
-        .bind(&template.lang)
+        .bind(template.lang.code())
         .bind(&template.body)
         .bind(template.needs.join("\n"))
         .bind(&template.when_complete)
@@ -773,10 +768,10 @@ async fn insert_reply(
          VALUES ($13, $14, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT DO NOTHING",
     )
     .bind(reply.reply_to_message)
-    .bind(reply.kind.as_str())
+    .bind(reply.kind.to_string())
     .bind(&reply.intent)
-    .bind(&reply.lang)
-    .bind(reply.state.as_str())
+    .bind(reply.lang.code())
+    .bind(reply.state.to_string())
     .bind(reply.due_at)
     .bind(&reply.to_email)
     .bind(&reply.to_name)
@@ -798,7 +793,7 @@ fn pending_from_row(row: &sqlx::any::AnyRow) -> Result<PendingMessage> {
         ticket_id: row.try_get("ticket_id")?,
         ticket_number: row.try_get("number")?,
         ticket_subject: row.try_get("ticket_subject")?,
-        ticket_status: row.try_get("status")?,
+        ticket_status: decode_column(row, "status", "ticket", row.try_get::<i64, _>("number")?)?,
         case_file: row.try_get("case_file")?,
         mailbox_id: row.try_get("mailbox_id")?,
         message_id: row.try_get("message_id")?,

@@ -127,10 +127,12 @@ fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
             subject: row.try_get("subject")?,
             customer_email: row.try_get("customer_email")?,
             customer_name: row.try_get("customer_name")?,
-            status: row
-                .try_get::<String, _>("status")?
-                .parse()
-                .map_err(StoreError::Invalid)?,
+            status: super::decode_column(
+                row,
+                "status",
+                "ticket",
+                row.try_get::<i64, _>("number")?,
+            )?,
             assignee: row.try_get("assignee")?,
             contact: row.try_get("contact")?,
             language: row.try_get("language")?,
@@ -365,7 +367,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE tickets SET status = $1, updated_at = $2 WHERE shop_id = $3 AND number = $4",
         )
-        .bind(status.as_str())
+        .bind(status.to_string())
         .bind(now)
         .bind(shop_id)
         .bind(number)

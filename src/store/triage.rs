@@ -181,7 +181,7 @@ impl Store {
             .iter()
             .map(|intent| IntentSetting {
                 id: intent.id.to_string(),
-                label: lang.pick(intent.fr, intent.en).to_string(),
+                label: intent.label(lang).to_string(),
                 custom: false,
                 enabled: true,
                 examples: 0,
@@ -195,9 +195,14 @@ impl Store {
                 builtin.enabled = enabled;
                 continue;
             }
-            let (fr, en): (String, String) = (row.try_get("label_fr")?, row.try_get("label_en")?);
+            // A shop's own intent is named by the shop, one column per language: a new
+            // language fails to compile here until it has its column.
+            let label = match lang {
+                UiLang::Fr => row.try_get("label_fr")?,
+                UiLang::En => row.try_get("label_en")?,
+            };
             settings.push(IntentSetting {
-                label: lang.pick(&fr, &en).to_string(),
+                label,
                 custom: row.try_get::<i64, _>("custom")? != 0,
                 enabled,
                 examples: row.try_get("examples")?,

@@ -16,76 +16,43 @@ use crate::model::UiLang;
 use classifier::Model;
 pub use facts::Facts;
 
-/// A built-in intent: stable identifier and its labels.
+/// A built-in intent: its stable identifier; its label is in the catalogue
+/// (`[triage_intent]`, one key per identifier).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuiltinIntent {
     pub id: &'static str,
-    pub fr: &'static str,
-    pub en: &'static str,
+}
+
+impl BuiltinIntent {
+    /// The label in `lang`; the identifier itself if a catalogue file lacks it (the test below
+    /// keeps that from shipping).
+    pub fn label(self, lang: UiLang) -> &'static str {
+        crate::i18n::lookup(lang, &format!("triage_intent.{}", self.id)).unwrap_or(self.id)
+    }
 }
 
 /// What every shop starts with. Identifiers are a stable interface (JSON, templates, rules).
 pub const BUILTIN_INTENTS: [BuiltinIntent; 12] = [
-    BuiltinIntent {
-        id: "order_status",
-        fr: "Suivi de commande / retard",
-        en: "Order status / delay",
-    },
-    BuiltinIntent {
-        id: "refund",
-        fr: "Remboursement",
-        en: "Refund",
-    },
+    BuiltinIntent { id: "order_status" },
+    BuiltinIntent { id: "refund" },
     BuiltinIntent {
         id: "return_exchange",
-        fr: "Retour / échange",
-        en: "Return / exchange",
     },
-    BuiltinIntent {
-        id: "cancel_order",
-        fr: "Annulation de commande",
-        en: "Order cancellation",
-    },
-    BuiltinIntent {
-        id: "change_order",
-        fr: "Modification de commande",
-        en: "Order change",
-    },
+    BuiltinIntent { id: "cancel_order" },
+    BuiltinIntent { id: "change_order" },
     BuiltinIntent {
         id: "damaged_or_wrong_item",
-        fr: "Article abîmé ou erroné",
-        en: "Damaged or wrong item",
     },
-    BuiltinIntent {
-        id: "invoice",
-        fr: "Facture",
-        en: "Invoice",
-    },
+    BuiltinIntent { id: "invoice" },
     BuiltinIntent {
         id: "payment_issue",
-        fr: "Problème de paiement",
-        en: "Payment issue",
     },
     BuiltinIntent {
         id: "product_question",
-        fr: "Question sur un produit",
-        en: "Product question",
     },
-    BuiltinIntent {
-        id: "account",
-        fr: "Compte client",
-        en: "Customer account",
-    },
-    BuiltinIntent {
-        id: "complaint",
-        fr: "Réclamation",
-        en: "Complaint",
-    },
-    BuiltinIntent {
-        id: "other",
-        fr: "Autre",
-        en: "Other",
-    },
+    BuiltinIntent { id: "account" },
+    BuiltinIntent { id: "complaint" },
+    BuiltinIntent { id: "other" },
 ];
 
 /// The intent messages fall back to; it cannot be disabled.
@@ -97,7 +64,7 @@ pub fn builtin_intent(id: &str) -> Option<&'static BuiltinIntent> {
 
 /// Label of a built-in intent in the interface language; custom intents carry their own.
 pub fn builtin_label(id: &str, lang: UiLang) -> Option<&'static str> {
-    builtin_intent(id).map(|intent| lang.pick(intent.fr, intent.en))
+    builtin_intent(id).map(|intent| intent.label(lang))
 }
 
 /// Why triage chose an intent, shown to employees.
@@ -307,6 +274,22 @@ fn normalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_builtin_intent_has_a_label_in_every_language() {
+        for intent in BUILTIN_INTENTS {
+            for &lang in UiLang::ALL {
+                assert!(
+                    crate::i18n::lookup(lang, &format!("triage_intent.{}", intent.id)).is_some(),
+                    "{} has no {} label",
+                    intent.id,
+                    lang.code()
+                );
+            }
+        }
+        assert_eq!(builtin_label("refund", UiLang::Fr), Some("Remboursement"));
+        assert_eq!(builtin_label("refund", UiLang::En), Some("Refund"));
+    }
 
     #[test]
     fn every_builtin_intent_is_in_the_shipped_model() {

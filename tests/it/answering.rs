@@ -439,7 +439,7 @@ async fn outbox_suite(store: Store) {
         reply_to_message: Some(pending[0].id),
         kind: ReplyKind::Answer,
         intent: Some("other".into()),
-        lang: "fr".into(),
+        lang: guichet::model::UiLang::Fr,
         state: ReplyState::Scheduled,
         due_at: 0,
         to_email: "a@client.test".into(),

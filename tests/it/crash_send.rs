@@ -197,10 +197,14 @@ fn killed_while_sending(database_url: &str, dir: &std::path::Path, kills_wanted:
         "every answer ends sent, uncertain or failed"
     );
     for reply in &replies {
-        match reply.state.as_str() {
-            "sent" => assert!(arrived(&reply.message_id), "sent, never arrived: {reply:?}"),
-            "failed" => assert!(!arrived(&reply.message_id), "failed, arrived: {reply:?}"),
-            "uncertain" => {}
+        match reply.state {
+            ReplyState::Sent => {
+                assert!(arrived(&reply.message_id), "sent, never arrived: {reply:?}")
+            }
+            ReplyState::Failed => {
+                assert!(!arrived(&reply.message_id), "failed, arrived: {reply:?}")
+            }
+            ReplyState::Uncertain => {}
             other => panic!("answer left {other}: {reply:?}"),
         }
     }

@@ -17,5 +17,6 @@ mod sending;
 mod shop;
 mod store;
 mod store_corrupt;
+mod stored_names;
 mod support;
 mod triage;

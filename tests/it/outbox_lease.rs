@@ -27,7 +27,7 @@ pub(crate) fn submitting_mailbox(
     let server = MailServer::shared();
     NewMailbox {
         smtp_port,
-        smtp_security: "starttls".into(),
+        smtp_security: guichet::intake::imap::Security::Starttls,
         ..watched_mailbox(mailbox, server.imaps_port, true, &["INBOX"], key)
     }
 }
@@ -69,7 +69,7 @@ pub(crate) async fn due_replies(
             reply_to_message: Some(message.id),
             kind: ReplyKind::Answer,
             intent: Some("other".into()),
-            lang: "fr".into(),
+            lang: guichet::model::UiLang::Fr,
             state: ReplyState::Scheduled,
             due_at: 0,
             to_email: message.from_email.clone(),

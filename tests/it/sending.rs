@@ -24,7 +24,7 @@ pub(crate) async fn shop_with_customer_message(
     let mut mailbox = watched_mailbox(shop, server.imap_port, false, &["INBOX"], key);
     // Dovecot's submission (STARTTLS, AUTH with the mailbox's password), relayed by Postfix.
     mailbox.smtp_port = server.submission_port;
-    mailbox.smtp_security = "starttls".into();
+    mailbox.smtp_security = guichet::intake::imap::Security::Starttls;
     mailbox.accept_invalid_certs = true;
     let mailbox_id = store.add_mailbox(shop_id, &mailbox).await.unwrap();
     let raw = sample_mail(
@@ -72,7 +72,7 @@ async fn automatic_and_employee_headers(store: Store, dir: &std::path::Path) {
                 reply_to_message: Some(message.id),
                 kind: ReplyKind::Answer,
                 intent: Some("password".into()),
-                lang: "fr".into(),
+                lang: guichet::model::UiLang::Fr,
                 state: ReplyState::Scheduled,
                 due_at: 0,
                 to_email: customer.email.clone(),

@@ -1,5 +1,6 @@
 //! The same store suite against SQLite and PostgreSQL.
 
+use guichet::intake::imap::Security;
 use guichet::intake::parse::{Attachment, ParsedMessage};
 use guichet::store::{
     Checkpoint, Incoming, IncomingAttachment, NewContact, NewMailbox, Store, StoreError,
@@ -96,7 +97,7 @@ async fn suite(store: Store) {
                 email: "sav@boutique.test".into(),
                 imap_host: "127.0.0.1".into(),
                 imap_port: 993,
-                imap_security: "tls".into(),
+                imap_security: Security::Tls,
                 accept_invalid_certs: true,
                 username: "sav@boutique.test".into(),
                 password_sealed: vec![1, 2, 3],
@@ -105,7 +106,7 @@ async fn suite(store: Store) {
                 mark_as_read: true,
                 smtp_host: "127.0.0.1".into(),
                 smtp_port: 587,
-                smtp_security: "starttls".into(),
+                smtp_security: Security::Starttls,
                 contact_id: Some(contact.id),
             },
         )

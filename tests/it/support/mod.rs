@@ -111,7 +111,7 @@ pub fn watched_mailbox(
         email: mailbox.email.clone(),
         imap_host: "127.0.0.1".into(),
         imap_port: port,
-        imap_security: if tls { "tls" } else { "none" }.into(),
+        imap_security: if tls { Security::Tls } else { Security::None },
         accept_invalid_certs: tls,
         username: mailbox.email.clone(),
         password_sealed: key.seal(&password, guichet::intake::sync::PASSWORD_PURPOSE),
@@ -120,7 +120,7 @@ pub fn watched_mailbox(
         mark_as_read: false,
         smtp_host: "127.0.0.1".into(),
         smtp_port: 25,
-        smtp_security: "none".into(),
+        smtp_security: Security::None,
         contact_id: None,
     }
 }

@@ -1,0 +1,156 @@
+//! Enum columns (answer mode, plan, connection security, language, ticket status) are decoded once, in the store: a
+//! value this version does not know is an error naming the row and the column, never a silent
+//! default. On SQLite and PostgreSQL.
+
+use guichet::intake::imap::Security;
+use guichet::model::{Status, UiLang};
+use guichet::replies::{Mode, PlanName};
+use guichet::store::{NewMailbox, Store, StoreError, StoredTemplate};
+
+use crate::support::TestDatabase;
+
+/// Writes `sql` behind the store's back, as a person editing the database (or a newer
+/// version) would.
+async fn write_behind(url: &str, sql: &str) {
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+async fn unknown_values_name_their_row(store: Store, url: &str) {
+    let shop = store.add_shop("boutique").await.unwrap();
+    let settings = store.reply_settings(shop.id).await.unwrap();
+    assert_eq!(settings.auto_answers, Mode::Off);
+    assert!(matches!(settings.plan, PlanName::Trial | PlanName::Basic));
+
+    write_behind(
+        url,
+        &format!(
+            "UPDATE shops SET auto_answers = 'sometimes' WHERE id = {}",
+            shop.id
+        ),
+    )
+    .await;
+    let error = store.reply_settings(shop.id).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            StoreError::UnknownValue { table: "shop", column: "auto_answers", value, row }
+                if value == "sometimes" && *row == shop.id.to_string()
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("shop {}: unknown auto_answers \"sometimes\"", shop.id)
+    );
+
+    write_behind(
+        url,
+        &format!(
+            "UPDATE shops SET auto_answers = 'on', plan = 'gold' WHERE id = {}",
+            shop.id
+        ),
+    )
+    .await;
+    let error = store.reply_settings(shop.id).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::UnknownValue { column: "plan", value, .. } if value == "gold"),
+        "{error:?}"
+    );
+
+    store
+        .add_mailbox(
+            shop.id,
+            &NewMailbox {
+                email: "sav@boutique.test".into(),
+                imap_host: "127.0.0.1".into(),
+                imap_port: 993,
+                imap_security: Security::Starttls,
+                accept_invalid_certs: false,
+                username: "sav@boutique.test".into(),
+                password_sealed: vec![1, 2, 3],
+                folders: vec!["INBOX".into()],
+                delete_after_import: false,
+                mark_as_read: false,
+                smtp_host: "127.0.0.1".into(),
+                smtp_port: 465,
+                smtp_security: Security::Tls,
+                contact_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mailboxes = store.mailboxes().await.unwrap();
+    assert_eq!(
+        (mailboxes[0].imap_security, mailboxes[0].smtp_security),
+        (Security::Starttls, Security::Tls)
+    );
+    let json = serde_json::to_value(guichet::views::MailboxJson::from(&mailboxes[0])).unwrap();
+    assert_eq!(
+        json["imap_security"], "starttls",
+        "JSON keeps the stored names"
+    );
+
+    let template = StoredTemplate {
+        intent: "refund".into(),
+        lang: UiLang::Fr,
+        body: "Bonjour,".into(),
+        needs: Vec::new(),
+        when_complete: "hand_over".into(),
+    };
+    store.save_template(shop.id, &template).await.unwrap();
+    assert_eq!(store.shop_templates(shop.id).await.unwrap(), vec![template]);
+    write_behind(url, "UPDATE reply_templates SET lang = 'de'").await;
+    let error = store.shop_templates(shop.id).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "reply template refund: unknown lang \"de\""
+    );
+
+    let message = crate::store::parsed("names-1@client.test", "a@client.test", "Hello", 0);
+    let filed = crate::store::incoming(&store, message, &[]);
+    store
+        .file_batch(shop.id, None, None, None, &[filed])
+        .await
+        .unwrap();
+    let tickets = store.tickets(Some(shop.id)).await.unwrap();
+    assert_eq!(tickets[0].status, Status::Open);
+    write_behind(url, "UPDATE tickets SET status = 'archived'").await;
+    let error = store.tickets(Some(shop.id)).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("ticket {}: unknown status \"archived\"", tickets[0].number)
+    );
+
+    write_behind(url, "UPDATE mailboxes SET smtp_security = 'ssl'").await;
+    let error = store.mailboxes().await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "mailbox sav@boutique.test: unknown smtp_security \"ssl\""
+    );
+}
+
+#[tokio::test]
+async fn unknown_stored_values_name_their_row_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::sqlite(dir.path());
+    let store = Store::open(&db.url, &dir.path().join("blobs"))
+        .await
+        .unwrap();
+    unknown_values_name_their_row(store, &db.url).await;
+}
+
+#[tokio::test]
+async fn unknown_stored_values_name_their_row_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::postgres();
+    let store = Store::open(&db.url, &dir.path().join("blobs"))
+        .await
+        .unwrap();
+    unknown_values_name_their_row(store.clone(), &db.url).await;
+    store.close().await;
+}
