@@ -320,10 +320,22 @@ impl Store {
             })
             .collect::<Result<Vec<_>>>()?;
             let to: String = row.try_get("to_addrs")?;
+            let direction: String = row.try_get("direction")?;
+            // Our own sent copies hold the marker `sent` there (so no decision is ever looked
+            // for them), not a decision.
+            let decision = match direction.as_str() {
+                "in" => decode_optional_json(
+                    "messages",
+                    id,
+                    "reply_decision",
+                    row.try_get("reply_decision")?,
+                )?,
+                _ => None,
+            };
             messages.push(MessageView {
                 id,
                 message_id: row.try_get("message_id")?,
-                direction: row.try_get("direction")?,
+                direction,
                 from: row.try_get("from_email")?,
                 from_name: row.try_get("from_name")?,
                 to: to
@@ -339,12 +351,7 @@ impl Store {
                 parse_error: row.try_get("parse_error")?,
                 attachments,
                 triage: decode_optional_json("messages", id, "triage", row.try_get("triage")?)?,
-                decision: decode_optional_json(
-                    "messages",
-                    id,
-                    "reply_decision",
-                    row.try_get("reply_decision")?,
-                )?,
+                decision,
             });
         }
         Ok((view, messages))
