@@ -2,6 +2,7 @@
 //! traffic; a clear refusal before DATA goes back to `scheduled` with backoff, anything after
 //! it becomes `uncertain` for an employee to judge; a sent answer is copied to the Sent folder.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -11,9 +12,11 @@ use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
 use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings};
 use crate::model::{ReplyState, UiLang};
-use crate::outbound::{self, OutgoingEmail, SendError, SmtpSettings};
+use crate::outbound::{self, OutgoingEmail, SendError, SmtpSession, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html};
-use crate::store::{LeaseOutcome, LeasedReply, MailboxRow, ReplyLease, ReplyView, Store, now_ms};
+use crate::store::{
+    LeaseOutcome, LeasedReply, MailboxRow, ReplyLease, ReplySettings, ReplyView, Store, now_ms,
+};
 
 use super::AnsweringError;
 
@@ -63,16 +66,11 @@ pub async fn send_due(
     let mut summary = SendSummary::default();
     let expired = store.expire_sending_replies().await?;
     summary.uncertain += expired;
+    let mut pass = Pass::new(store, key, options);
     let lease_time = store.outbox_lease();
     while let Some(LeasedReply { reply, lease }) = store.lease_due_reply(millis(lease_time)).await?
     {
-        let attempt = while_leased(
-            store,
-            &lease,
-            lease_time,
-            send_one(store, key, options, &reply),
-        )
-        .await;
+        let attempt = while_leased(store, &lease, lease_time, pass.send_one(&reply)).await;
         let outcome = match attempt {
             None => LeaseOutcome::LeaseLost,
             Some(Ok(sent)) => {
@@ -84,7 +82,7 @@ pub async fn send_due(
                 {
                     Ok(LeaseOutcome::Applied) => {
                         summary.sent += 1;
-                        if let Err(error) = copy_to_sent(&sent.mailbox, key, &sent.raw).await {
+                        if let Err(error) = pass.copy_to_sent(&sent.mailbox, &sent.raw).await {
                             tracing::warn!(reply = reply.id, %error, "answer sent, but not copied to the Sent folder");
                         }
                         LeaseOutcome::Applied
@@ -136,6 +134,7 @@ pub async fn send_due(
             summary.lease_lost += 1;
         }
     }
+    pass.close().await;
     Ok(summary)
 }
 
@@ -188,149 +187,246 @@ enum Failure {
     Setup(String),
 }
 
-async fn send_one(
-    store: &Store,
-    key: &SealingKey,
-    options: &SendOptions,
-    reply: &ReplyView,
-) -> Result<Sent, Failure> {
-    let setup = |e: &dyn std::fmt::Display| Failure::Setup(e.to_string());
-    let lang = reply.lang;
-    let mailbox = sending_mailbox(store, reply).await.map_err(|e| setup(&e))?;
-    let settings = store
-        .reply_settings(reply.shop_id)
-        .await
-        .map_err(|e| setup(&e))?;
-    let shop_name = match &settings.display_name {
-        Some(name) => name.clone(),
-        None => reply.shop.clone(),
-    };
-    let original = match reply.reply_to_message {
-        Some(id) => store.original_for_reply(id).await.map_err(|e| setup(&e))?,
-        None => None,
-    };
-    let mut text = reply.body.clone();
-    let (mut in_reply_to, mut references) = (None, Vec::new());
-    if let Some(original) = &original {
-        let from = match &original.from_name {
-            Some(name) => format!("{name} <{}>", original.from_email),
-            None => original.from_email.clone(),
-        };
-        text.push_str("\n\n");
-        text.push_str(&quote_original(
-            &original.text,
-            &from,
-            original.date_ms,
-            lang,
-            &settings.time_zone,
-        ));
-        in_reply_to = original.message_id.clone();
-        references = original.references.clone();
-        references.extend(original.message_id.clone());
-    }
-    let plan = crate::replies::Plan::new(
-        settings.plan,
-        settings
-            .plan_quota
-            .map(|q| q.clamp(0, u32::MAX as i64) as u32),
-        settings.trial_until,
-    )
-    .ok();
-    let html = render_html(
-        &text,
-        &Branding {
-            lang,
-            shop_name: shop_name.clone(),
-            logo_url: settings.logo_url.clone(),
-            brand_colour: settings.brand_color.clone(),
-            footer: Some(settings.footer.clone()).filter(|f| !f.is_empty()),
-            remove_guichet_mention: plan.is_some_and(|p| p.advanced_branding()),
-        },
-    );
-    let email = OutgoingEmail {
-        from_name: shop_name,
-        from_email: mailbox.email.clone(),
-        to_name: None,
-        to_email: reply.to.clone(),
-        subject: reply.subject.clone(),
-        message_id: reply.message_id.clone(),
-        in_reply_to,
-        references,
-        text,
-        html: Some(html),
-        date_ms: now_ms(),
-        author: outbound::Author::of_kind(reply.kind),
-    };
-    let raw = outbound::build_mime(&email).map_err(|e| Failure::Setup(e.localized(lang)))?;
-    let password = key
-        .open(&mailbox.password_sealed, PASSWORD_PURPOSE)
-        .map_err(|e| setup(&e))?;
-    let smtp = SmtpSettings {
-        host: mailbox.smtp_host.clone(),
-        port: mailbox.smtp_port,
-        security: mailbox.smtp_security,
-        accept_invalid_certs: mailbox.accept_invalid_certs,
-        username: mailbox.username.clone(),
-        password,
-        helo_name: options.helo_name.clone(),
-    };
-    match outbound::send(&smtp, &mailbox.email, std::slice::from_ref(&reply.to), &raw).await {
-        Ok(()) => {}
-        Err(
-            error @ SendError::Refused {
-                permanent: false, ..
-            },
-        ) => return Err(Failure::Retry(error)),
-        Err(error @ SendError::Refused { .. }) => return Err(Failure::Final(error)),
-        Err(SendError::Uncertain { .. }) => {
-            return Err(Failure::Uncertain(
-                lang.pick(
-                    "la connexion s'est interrompue pendant l'envoi : le message a peut-être été reçu, vérifiez avant de le renvoyer",
-                    "the connection broke while sending: the message may have arrived, check before sending it again",
-                )
-                .to_string(),
-            ));
+/// What a sending pass keeps from one answer to the next: the mailboxes and shop settings read
+/// once, one SMTP connection per mailbox, one IMAP session per mailbox for the Sent copies.
+/// Each answer is still leased (`sending`, committed) before its own SMTP transaction.
+struct Pass<'a> {
+    store: &'a Store,
+    key: &'a SealingKey,
+    options: &'a SendOptions,
+    mailboxes: Option<Vec<MailboxRow>>,
+    shops: HashMap<i64, ShopSending>,
+    smtp: HashMap<i64, SmtpSession>,
+    sent_copies: HashMap<i64, SentCopies>,
+}
+
+/// A shop's settings as sending needs them.
+struct ShopSending {
+    settings: ReplySettings,
+    shop_name: String,
+    remove_guichet_mention: bool,
+}
+
+/// An IMAP session on a mailbox and the folder its Sent copies go to.
+struct SentCopies {
+    client: ImapClient,
+    folder: String,
+}
+
+impl<'a> Pass<'a> {
+    fn new(store: &'a Store, key: &'a SealingKey, options: &'a SendOptions) -> Pass<'a> {
+        Pass {
+            store,
+            key,
+            options,
+            mailboxes: None,
+            shops: HashMap::new(),
+            smtp: HashMap::new(),
+            sent_copies: HashMap::new(),
         }
     }
-    Ok(Sent { mailbox, raw })
-}
 
-/// The mailbox the customer wrote to, else the shop's first.
-async fn sending_mailbox(store: &Store, reply: &ReplyView) -> Result<MailboxRow, AnsweringError> {
-    let preferred = match reply.reply_to_message {
-        Some(id) => store.message_mailbox(id).await?,
-        None => None,
-    };
-    let mailboxes: Vec<MailboxRow> = store
-        .mailboxes()
-        .await?
-        .into_iter()
-        .filter(|m| m.shop_id == reply.shop_id)
-        .collect();
-    mailboxes
-        .iter()
-        .find(|m| Some(m.id) == preferred)
-        .or(mailboxes.first())
-        .cloned()
-        .ok_or_else(|| {
-            AnsweringError::Setting(
-                "the shop has no mailbox to send from (guichet mailbox add)".into(),
+    async fn shop(&mut self, reply: &ReplyView) -> Result<&ShopSending, AnsweringError> {
+        if !self.shops.contains_key(&reply.shop_id) {
+            let settings = self.store.reply_settings(reply.shop_id).await?;
+            let plan = crate::replies::Plan::new(
+                settings.plan,
+                settings
+                    .plan_quota
+                    .map(|q| q.clamp(0, u32::MAX as i64) as u32),
+                settings.trial_until,
             )
-        })
-}
+            .ok();
+            let shop = ShopSending {
+                shop_name: settings
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| reply.shop.clone()),
+                remove_guichet_mention: plan.is_some_and(|p| p.advanced_branding()),
+                settings,
+            };
+            self.shops.insert(reply.shop_id, shop);
+        }
+        Ok(&self.shops[&reply.shop_id])
+    }
 
-async fn copy_to_sent(
-    mailbox: &MailboxRow,
-    key: &SealingKey,
-    raw: &[u8],
-) -> Result<String, String> {
-    let settings = imap_settings(mailbox, key).map_err(|e| e.to_string())?;
-    let mut client = ImapClient::connect(&settings)
-        .await
-        .map_err(|e| e.to_string())?;
-    let folder = outbound::append_to_sent(&mut client, raw)
-        .await
-        .map_err(|e| e.to_string())?;
-    client.logout().await;
-    Ok(folder)
+    /// The mailbox the customer wrote to, else the shop's first.
+    async fn sending_mailbox(&mut self, reply: &ReplyView) -> Result<MailboxRow, AnsweringError> {
+        let preferred = match reply.reply_to_message {
+            Some(id) => self.store.message_mailbox(id).await?,
+            None => None,
+        };
+        if self.mailboxes.is_none() {
+            self.mailboxes = Some(self.store.mailboxes().await?);
+        }
+        let of_shop = || {
+            self.mailboxes
+                .iter()
+                .flatten()
+                .filter(|m| m.shop_id == reply.shop_id)
+        };
+        of_shop()
+            .find(|m| Some(m.id) == preferred)
+            .or_else(|| of_shop().next())
+            .cloned()
+            .ok_or_else(|| {
+                AnsweringError::Setting(
+                    "the shop has no mailbox to send from (guichet mailbox add)".into(),
+                )
+            })
+    }
+
+    /// The mailbox's SMTP connection, opened by the first message sent through it.
+    fn smtp(&mut self, mailbox: &MailboxRow) -> Result<&mut SmtpSession, Failure> {
+        if !self.smtp.contains_key(&mailbox.id) {
+            let password = self
+                .key
+                .open(&mailbox.password_sealed, PASSWORD_PURPOSE)
+                .map_err(|e| Failure::Setup(e.to_string()))?;
+            let settings = SmtpSettings {
+                host: mailbox.smtp_host.clone(),
+                port: mailbox.smtp_port,
+                security: mailbox.smtp_security,
+                accept_invalid_certs: mailbox.accept_invalid_certs,
+                username: mailbox.username.clone(),
+                password,
+                helo_name: self.options.helo_name.clone(),
+            };
+            self.smtp.insert(mailbox.id, SmtpSession::new(settings));
+        }
+        Ok(self.smtp.get_mut(&mailbox.id).expect("inserted just above"))
+    }
+
+    /// Renders and sends one leased answer; recording the outcome is the caller's, under the lease.
+    async fn send_one(&mut self, reply: &ReplyView) -> Result<Sent, Failure> {
+        let setup = |e: &dyn std::fmt::Display| Failure::Setup(e.to_string());
+        let mailbox = self.sending_mailbox(reply).await.map_err(|e| setup(&e))?;
+        let raw = self.render(reply, &mailbox).await?;
+        let lang = reply.lang;
+        let session = self.smtp(&mailbox)?;
+        match session
+            .send(&mailbox.email, std::slice::from_ref(&reply.to), &raw)
+            .await
+        {
+            Ok(()) => {}
+            Err(
+                error @ SendError::Refused {
+                    permanent: false, ..
+                },
+            ) => return Err(Failure::Retry(error)),
+            Err(error @ SendError::Refused { .. }) => return Err(Failure::Final(error)),
+            Err(SendError::Uncertain { .. }) => {
+                return Err(Failure::Uncertain(
+                    crate::t!(lang, "send.uncertain").to_string(),
+                ));
+            }
+        }
+        Ok(Sent { mailbox, raw })
+    }
+
+    /// The answer as it goes on the wire: the text with the customer's message quoted, the
+    /// shop's branding, threading headers, and who it speaks for.
+    async fn render(
+        &mut self,
+        reply: &ReplyView,
+        mailbox: &MailboxRow,
+    ) -> Result<Vec<u8>, Failure> {
+        let setup = |e: &dyn std::fmt::Display| Failure::Setup(e.to_string());
+        let lang = reply.lang;
+        let original = match reply.reply_to_message {
+            Some(id) => self
+                .store
+                .original_for_reply(id)
+                .await
+                .map_err(|e| setup(&e))?,
+            None => None,
+        };
+        let shop = self.shop(reply).await.map_err(|e| setup(&e))?;
+        let settings = &shop.settings;
+        let mut text = reply.body.clone();
+        let (mut in_reply_to, mut references) = (None, Vec::new());
+        if let Some(original) = &original {
+            let from = match &original.from_name {
+                Some(name) => format!("{name} <{}>", original.from_email),
+                None => original.from_email.clone(),
+            };
+            text.push_str("\n\n");
+            text.push_str(&quote_original(
+                &original.text,
+                &from,
+                original.date_ms,
+                lang,
+                &settings.time_zone,
+            ));
+            in_reply_to = original.message_id.clone();
+            references = original.references.clone();
+            references.extend(original.message_id.clone());
+        }
+        let html = render_html(
+            &text,
+            &Branding {
+                lang,
+                shop_name: shop.shop_name.clone(),
+                logo_url: settings.logo_url.clone(),
+                brand_colour: settings.brand_color.clone(),
+                footer: Some(settings.footer.clone()).filter(|f| !f.is_empty()),
+                remove_guichet_mention: shop.remove_guichet_mention,
+            },
+        );
+        let email = OutgoingEmail {
+            from_name: shop.shop_name.clone(),
+            from_email: mailbox.email.clone(),
+            to_name: None,
+            to_email: reply.to.clone(),
+            subject: reply.subject.clone(),
+            message_id: reply.message_id.clone(),
+            in_reply_to,
+            references,
+            text,
+            html: Some(html),
+            date_ms: now_ms(),
+            author: outbound::Author::of_kind(reply.kind),
+        };
+        outbound::build_mime(&email).map_err(|e| Failure::Setup(e.localized(lang)))
+    }
+
+    /// APPENDs the copy on the mailbox's IMAP session, opened (and its Sent folder found) by
+    /// the first copy; a session that fails is dropped and opened again by the next copy.
+    async fn copy_to_sent(&mut self, mailbox: &MailboxRow, raw: &[u8]) -> Result<(), String> {
+        let copies = match self.sent_copies.remove(&mailbox.id) {
+            Some(copies) => copies,
+            None => {
+                let settings = imap_settings(mailbox, self.key).map_err(|e| e.to_string())?;
+                let mut client = ImapClient::connect(&settings)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let (folder, _) = outbound::sent_folder(&mut client)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                SentCopies { client, folder }
+            }
+        };
+        let SentCopies { mut client, folder } = copies;
+        match client.append(&folder, raw, true).await {
+            Ok(()) => {
+                self.sent_copies
+                    .insert(mailbox.id, SentCopies { client, folder });
+                Ok(())
+            }
+            Err(error) => {
+                client.logout().await;
+                Err(error.to_string())
+            }
+        }
+    }
+
+    /// Says goodbye to every server.
+    async fn close(self) {
+        for (_, session) in self.smtp {
+            session.close().await;
+        }
+        for (_, copies) in self.sent_copies {
+            copies.client.logout().await;
+        }
+    }
 }

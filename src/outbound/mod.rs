@@ -11,7 +11,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use crate::intake::imap::{ImapClient, ImapError};
 use crate::model::{ReplyKind, UiLang};
 
-pub use smtp::{Refusal, SendError, SmtpSettings, send};
+pub use smtp::{Refusal, SendError, SmtpSession, SmtpSettings, send};
 
 /// Who a message speaks for. Only a machine's message says so (RFC 3834 `Auto-Submitted`,
 /// Microsoft's `X-Auto-Response-Suppress`): other helpdesks must treat a person's answer as a
@@ -206,10 +206,19 @@ pub const SENT_FOLDER_NAMES: &[&str] = &[
     "[Gmail]/Sent Mail",
 ];
 
-/// Stores a copy of a sent message, flagged \Seen, in the mailbox's Sent folder: the one LIST
-/// marks `\Sent`, else the first of [`SENT_FOLDER_NAMES`] that exists, else a new "Sent".
-/// Returns the folder used (its name for people).
+/// Stores a copy of a sent message, flagged \\Seen, in the mailbox's Sent folder (see
+/// [`sent_folder`]). Returns the folder used (its name for people).
 pub async fn append_to_sent(client: &mut ImapClient, raw: &[u8]) -> Result<String, ImapError> {
+    let (name, display_name) = sent_folder(client).await?;
+    client.append(&name, raw, true).await?;
+    tracing::debug!(folder = %display_name, bytes = raw.len(), "copy stored in the Sent folder");
+    Ok(display_name)
+}
+
+/// The mailbox's Sent folder: the one LIST marks `\\Sent`, else the first of
+/// [`SENT_FOLDER_NAMES`] that exists, else a new "Sent". Returns its name as IMAP spells it
+/// and as people read it.
+pub async fn sent_folder(client: &mut ImapClient) -> Result<(String, String), ImapError> {
     let folders = client.list_folders().await?;
     let selectable = |f: &&crate::intake::imap::ListedFolder| !f.has_attribute("\\Noselect");
     let by_special_use = folders
@@ -224,17 +233,14 @@ pub async fn append_to_sent(client: &mut ImapClient, raw: &[u8]) -> Result<Strin
                 .find(|f| f.display_name.eq_ignore_ascii_case(wanted))
         })
     };
-    let (name, display_name) = match by_special_use.or_else(by_name) {
-        Some(folder) => (folder.name.clone(), folder.display_name.clone()),
+    match by_special_use.or_else(by_name) {
+        Some(folder) => Ok((folder.name.clone(), folder.display_name.clone())),
         None => {
             tracing::info!("no Sent folder on the server: creating \"Sent\"");
             client.create_folder("Sent").await?;
-            ("Sent".to_string(), "Sent".to_string())
+            Ok(("Sent".to_string(), "Sent".to_string()))
         }
-    };
-    client.append(&name, raw, true).await?;
-    tracing::debug!(folder = %display_name, bytes = raw.len(), "copy stored in the Sent folder");
-    Ok(display_name)
+    }
 }
 
 #[cfg(test)]

@@ -397,51 +397,112 @@ pub fn is_valid_helo_name(name: &str) -> bool {
 }
 
 /// Sends `raw` (a whole RFC 5322 message) from the envelope sender `from` to every address in
-/// `to`, in one SMTP transaction. See the module documentation for what each error means.
+/// `to`, in one SMTP transaction on a connection of its own. See the module documentation for
+/// what each error means.
 pub async fn send(
     settings: &SmtpSettings,
     from: &str,
     to: &[String],
     raw: &[u8],
 ) -> Result<(), SendError> {
-    let sender = parse_address(from)?;
-    let recipients = to
-        .iter()
-        .map(|address| parse_address(address).map(|parsed| (address, parsed)))
-        .collect::<Result<Vec<_>, _>>()?;
-    if recipients.is_empty() {
-        return Err(SendError::refused(
-            true,
-            Refusal::InvalidAddress {
-                address: String::new(),
-            },
-        ));
+    let mut session = SmtpSession::new(settings.clone());
+    let result = session.send(from, to, raw).await;
+    session.close().await;
+    result
+}
+
+/// One SMTP connection used for several messages in a row (one transaction each): what a
+/// sending pass uses per mailbox, so that each answer does not pay for TCP, TLS, EHLO and AUTH.
+/// The connection opens on the first message and again after any failure.
+pub struct SmtpSession {
+    settings: SmtpSettings,
+    connection: Option<AsyncSmtpConnection>,
+}
+
+impl SmtpSession {
+    pub fn new(settings: SmtpSettings) -> SmtpSession {
+        SmtpSession {
+            settings,
+            connection: None,
+        }
     }
 
-    let hello = helo_name(settings.helo_name.as_deref(), &sender);
-    let mut connection = connect(settings, &hello).await?;
-    match transaction(settings, &mut connection, &sender, &recipients, raw).await {
-        Ok(()) => {
-            let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
-            tracing::info!(
-                host = %settings.host,
+    /// One transaction, on the open connection if there is one. A connection the server
+    /// closed while it waited (a failure before DATA with no SMTP reply) is opened again once:
+    /// nothing of the message was sent.
+    pub async fn send(&mut self, from: &str, to: &[String], raw: &[u8]) -> Result<(), SendError> {
+        let sender = parse_address(from)?;
+        let recipients = to
+            .iter()
+            .map(|address| parse_address(address).map(|parsed| (address, parsed)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if recipients.is_empty() {
+            return Err(SendError::refused(
+                true,
+                Refusal::InvalidAddress {
+                    address: String::new(),
+                },
+            ));
+        }
+        let reused = self.connection.is_some();
+        let mut result = self.attempt(&sender, &recipients, raw).await;
+        if reused
+            && matches!(
+                &result,
+                Err(SendError::Refused {
+                    reason: Refusal::Connection(_),
+                    ..
+                })
+            )
+        {
+            result = self.attempt(&sender, &recipients, raw).await;
+        }
+        match &result {
+            Ok(()) => tracing::debug!(
+                host = %self.settings.host,
                 recipients = recipients.len(),
                 bytes = raw.len(),
                 "message sent"
-            );
-            Ok(())
-        }
-        Err(error) => {
-            abort(&mut connection).await;
-            match &error {
-                SendError::Refused { permanent, reason } => {
-                    tracing::warn!(host = %settings.host, permanent, %reason, "message not sent")
-                }
-                SendError::Uncertain { reason } => {
-                    tracing::warn!(host = %settings.host, %reason, "message possibly sent")
-                }
+            ),
+            Err(SendError::Refused { permanent, reason }) => {
+                tracing::warn!(host = %self.settings.host, permanent, %reason, "message not sent")
             }
-            Err(error)
+            Err(SendError::Uncertain { reason }) => {
+                tracing::warn!(host = %self.settings.host, %reason, "message possibly sent")
+            }
+        }
+        result
+    }
+
+    async fn attempt(
+        &mut self,
+        sender: &Address,
+        recipients: &[(&String, Address)],
+        raw: &[u8],
+    ) -> Result<(), SendError> {
+        let mut connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => {
+                let hello = helo_name(self.settings.helo_name.as_deref(), sender);
+                connect(&self.settings, &hello).await?
+            }
+        };
+        match transaction(&self.settings, &mut connection, sender, recipients, raw).await {
+            Ok(()) => {
+                self.connection = Some(connection);
+                Ok(())
+            }
+            Err(error) => {
+                abort(&mut connection).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// QUIT, without waiting long.
+    pub async fn close(mut self) {
+        if let Some(mut connection) = self.connection.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
         }
     }
 }
