@@ -458,7 +458,7 @@ impl SmtpSession {
             result = self.attempt(&sender, &recipients, raw).await;
         }
         match &result {
-            Ok(()) => tracing::debug!(
+            Ok(()) => tracing::info!(
                 host = %self.settings.host,
                 recipients = recipients.len(),
                 bytes = raw.len(),
