@@ -66,6 +66,17 @@ pub struct RecordedDecision {
     pub explanation_en: String,
 }
 
+impl RecordedDecision {
+    /// Why the decision was taken, in `lang` (the record keeps one text per language, as
+    /// `tickets show --json` documents).
+    pub fn explanation(&self, lang: UiLang) -> &str {
+        match lang {
+            UiLang::Fr => &self.explanation_fr,
+            UiLang::En => &self.explanation_en,
+        }
+    }
+}
+
 /// A shop's settings turned into the pure types, with its templates.
 pub struct ShopAnswering {
     pub shop_id: i64,
@@ -496,13 +507,12 @@ pub fn draft_for(
         body_text: body,
         message_id: shop.message_id(message.id),
     });
-    let (explanation_fr, explanation_en) = explain(&decision);
     Draft {
         decision: RecordedDecision {
+            explanation_fr: explain(&decision, UiLang::Fr),
+            explanation_en: explain(&decision, UiLang::En),
             decision,
             shadow,
-            explanation_fr,
-            explanation_en,
         },
         reply,
         case_file,
@@ -510,29 +520,22 @@ pub fn draft_for(
     }
 }
 
-fn explain(decision: &Decision) -> (String, String) {
+/// Why the decision was taken, in `lang`: one text per language for the stored record.
+fn explain(decision: &Decision, lang: UiLang) -> String {
     match decision {
-        Decision::HandOver { reason } => (reason.explain(UiLang::Fr), reason.explain(UiLang::En)),
+        Decision::HandOver { reason } => reason.explain(lang),
         Decision::Answer {
             then_hand_over: true,
             ..
-        } => (
-            "Réponse automatique d'attente, puis le ticket revient à l'équipe.".into(),
-            "Automatic holding answer, then the ticket goes to the team.".into(),
-        ),
-        Decision::Answer { .. } => ("Réponse automatique.".into(), "Automatic answer.".into()),
+        } => crate::t!(lang, "explanation.holding_answer").into(),
+        Decision::Answer { .. } => crate::t!(lang, "explanation.answer").into(),
         Decision::AskForMissing { missing, .. } => {
-            let list = |lang| {
-                missing
-                    .iter()
-                    .map(|n| n.label(lang))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            (
-                format!("Réponse automatique demandant : {}.", list(UiLang::Fr)),
-                format!("Automatic answer asking for: {}.", list(UiLang::En)),
-            )
+            let missing = missing
+                .iter()
+                .map(|n| n.label(lang))
+                .collect::<Vec<_>>()
+                .join(", ");
+            crate::t!(lang, "explanation.asking_for", missing = missing)
         }
     }
 }
@@ -552,13 +555,7 @@ pub fn order_summary(order: &Order, lang: UiLang, time_zone: &str) -> OrderSumma
         // The day is what a customer knows of an order; the hour would only puzzle.
         date: order
             .ordered_at
-            .and_then(|ms| replies::html::format_moment(ms, time_zone, lang))
-            .map(|moment| {
-                let cut = moment
-                    .find(lang.pick(" à ", " at "))
-                    .unwrap_or(moment.len());
-                moment[..cut].to_string()
-            })
+            .and_then(|ms| replies::html::format_day(ms, time_zone, lang))
             .unwrap_or_default(),
         items: order
             .items
