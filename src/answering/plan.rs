@@ -575,6 +575,47 @@ pub fn order_summary(order: &Order, lang: UiLang, time_zone: &str) -> OrderSumma
 mod tests {
     use super::*;
 
+    /// The order's day in the shop's time zone, without the hour, in both languages: 23:30 UTC
+    /// on 23 November is already the 24th in Paris.
+    #[test]
+    fn order_summary_gives_the_local_day_without_the_hour() {
+        let order = Order {
+            reference: "A-1".into(),
+            customer_email: "marie@example.com".into(),
+            status: "paid".into(),
+            ordered_at: Some(1_763_940_600_000), // 2025-11-23T23:30:00Z
+            items: Vec::new(),
+            carrier: None,
+            tracking_number: None,
+        };
+        assert_eq!(
+            order_summary(&order, UiLang::Fr, "Europe/Paris").date,
+            "24 nov. 2025"
+        );
+        assert_eq!(
+            order_summary(&order, UiLang::En, "Europe/Paris").date,
+            "24 Nov 2025"
+        );
+        assert_eq!(order_summary(&order, UiLang::En, "UTC").date, "23 Nov 2025");
+    }
+
+    /// Each language's explanation comes from its own catalogue text.
+    #[test]
+    fn explanations_exist_in_every_language() {
+        let decision = Decision::Answer {
+            template: "order_status".into(),
+            then_hand_over: true,
+        };
+        assert_eq!(
+            explain(&decision, UiLang::Fr),
+            "Réponse automatique d'attente, puis le ticket revient à l'équipe."
+        );
+        assert_eq!(
+            explain(&decision, UiLang::En),
+            "Automatic holding answer, then the ticket goes to the team."
+        );
+    }
+
     #[test]
     fn truncate_keeps_the_end() {
         assert_eq!(truncate("abcdef", 3), "def");
