@@ -173,20 +173,10 @@ impl Refusal {
                 crate::t!(lang, "smtp.authentication_unavailable").to_string()
             }
             Refusal::SenderRefused { address, reply } => {
-                crate::t!(
-                    lang,
-                    "smtp.sender_refused",
-                    address = address,
-                    reply = reply
-                )
+                crate::t!(lang, "smtp.sender_refused", from = address, reply = reply)
             }
             Refusal::RecipientRefused { address, reply } => {
-                crate::t!(
-                    lang,
-                    "smtp.recipient_refused",
-                    address = address,
-                    reply = reply
-                )
+                crate::t!(lang, "smtp.recipient_refused", to = address, reply = reply)
             }
             Refusal::InvalidAddress { address } => {
                 crate::t!(lang, "smtp.invalid_address", address = address)
