@@ -75,14 +75,6 @@ impl UiLang {
             UiLang::En => "en",
         }
     }
-
-    /// Picks the French or English text.
-    pub fn pick<'a>(self, fr: &'a str, en: &'a str) -> &'a str {
-        match self {
-            UiLang::Fr => fr,
-            UiLang::En => en,
-        }
-    }
 }
 
 /// Ticket lifecycle as employees see it.

@@ -333,14 +333,11 @@ pub fn sync_state_label(state: SyncState<'_>, lang: UiLang) -> String {
 
 /// The decision beside a message: why, in `lang`, and whether it was only drafted.
 pub fn decision_label(decision: &RecordedDecision, lang: UiLang) -> String {
-    let why = match lang {
-        UiLang::Fr => &decision.explanation_fr,
-        UiLang::En => &decision.explanation_en,
-    };
+    let why = decision.explanation(lang);
     if decision.shadow {
         t!(lang, "tickets.shadow_decision", why = why)
     } else {
-        why.clone()
+        why.to_string()
     }
 }
 

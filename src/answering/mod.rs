@@ -104,20 +104,12 @@ async fn notify_quota_spent(
     };
     let lang = shop.default_lang;
     let quota = shop.plan.monthly_quota().unwrap_or(0);
-    let body = match lang {
-        UiLang::Fr => format!(
-            "Bonjour,\n\nLes {quota} réponses automatiques de votre abonnement Guichet pour ce mois-ci sont utilisées. \
-             Jusqu'au début du mois prochain, les nouvelles demandes attendent votre équipe, sans réponse automatique.\n\n\
-             Pour continuer dès maintenant, passez à un abonnement plus grand : guichet shop set \"{name}\" --plan plus\n\nGuichet",
-            name = shop.shop_name
-        ),
-        UiLang::En => format!(
-            "Hello,\n\nThe {quota} automatic answers of your Guichet plan for this month are used up. \
-             Until the start of next month, new requests wait for your team, with no automatic answer.\n\n\
-             To go on now, move to a bigger plan: guichet shop set \"{name}\" --plan plus\n\nGuichet",
-            name = shop.shop_name
-        ),
-    };
+    let body = crate::t!(
+        lang,
+        "quota_notice.body",
+        quota = quota,
+        name = shop.shop_name
+    );
     store
         .add_notice(&NewReply {
             shop_id: shop.shop_id,
@@ -130,12 +122,7 @@ async fn notify_quota_spent(
             due_at: now,
             to_email: address.clone(),
             to_name: Some(shop.shop_name.clone()),
-            subject: lang
-                .pick(
-                    "Guichet : quota de réponses automatiques atteint",
-                    "Guichet: automatic answer quota reached",
-                )
-                .into(),
+            subject: crate::t!(lang, "quota_notice.subject").into(),
             body_text: body,
             message_id: format!(
                 "{}{}.quota.{month}@{}",

@@ -66,6 +66,17 @@ pub struct RecordedDecision {
     pub explanation_en: String,
 }
 
+impl RecordedDecision {
+    /// Why the decision was taken, in `lang` (the record keeps one text per language, as
+    /// `tickets show --json` documents).
+    pub fn explanation(&self, lang: UiLang) -> &str {
+        match lang {
+            UiLang::Fr => &self.explanation_fr,
+            UiLang::En => &self.explanation_en,
+        }
+    }
+}
+
 /// A shop's settings turned into the pure types, with its templates.
 pub struct ShopAnswering {
     pub shop_id: i64,
@@ -496,13 +507,12 @@ pub fn draft_for(
         body_text: body,
         message_id: shop.message_id(message.id),
     });
-    let (explanation_fr, explanation_en) = explain(&decision);
     Draft {
         decision: RecordedDecision {
+            explanation_fr: explain(&decision, UiLang::Fr),
+            explanation_en: explain(&decision, UiLang::En),
             decision,
             shadow,
-            explanation_fr,
-            explanation_en,
         },
         reply,
         case_file,
@@ -510,29 +520,22 @@ pub fn draft_for(
     }
 }
 
-fn explain(decision: &Decision) -> (String, String) {
+/// Why the decision was taken, in `lang`: one text per language for the stored record.
+fn explain(decision: &Decision, lang: UiLang) -> String {
     match decision {
-        Decision::HandOver { reason } => (reason.explain(UiLang::Fr), reason.explain(UiLang::En)),
+        Decision::HandOver { reason } => reason.explain(lang),
         Decision::Answer {
             then_hand_over: true,
             ..
-        } => (
-            "Réponse automatique d'attente, puis le ticket revient à l'équipe.".into(),
-            "Automatic holding answer, then the ticket goes to the team.".into(),
-        ),
-        Decision::Answer { .. } => ("Réponse automatique.".into(), "Automatic answer.".into()),
+        } => crate::t!(lang, "explanation.holding_answer").into(),
+        Decision::Answer { .. } => crate::t!(lang, "explanation.answer").into(),
         Decision::AskForMissing { missing, .. } => {
-            let list = |lang| {
-                missing
-                    .iter()
-                    .map(|n| n.label(lang))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            (
-                format!("Réponse automatique demandant : {}.", list(UiLang::Fr)),
-                format!("Automatic answer asking for: {}.", list(UiLang::En)),
-            )
+            let missing = missing
+                .iter()
+                .map(|n| n.label(lang))
+                .collect::<Vec<_>>()
+                .join(", ");
+            crate::t!(lang, "explanation.asking_for", missing = missing)
         }
     }
 }
@@ -552,13 +555,7 @@ pub fn order_summary(order: &Order, lang: UiLang, time_zone: &str) -> OrderSumma
         // The day is what a customer knows of an order; the hour would only puzzle.
         date: order
             .ordered_at
-            .and_then(|ms| replies::html::format_moment(ms, time_zone, lang))
-            .map(|moment| {
-                let cut = moment
-                    .find(lang.pick(" à ", " at "))
-                    .unwrap_or(moment.len());
-                moment[..cut].to_string()
-            })
+            .and_then(|ms| replies::html::format_day(ms, time_zone, lang))
             .unwrap_or_default(),
         items: order
             .items
@@ -577,6 +574,47 @@ pub fn order_summary(order: &Order, lang: UiLang, time_zone: &str) -> OrderSumma
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The order's day in the shop's time zone, without the hour, in both languages: 23:30 UTC
+    /// on 23 November is already the 24th in Paris.
+    #[test]
+    fn order_summary_gives_the_local_day_without_the_hour() {
+        let order = Order {
+            reference: "A-1".into(),
+            customer_email: "marie@example.com".into(),
+            status: "paid".into(),
+            ordered_at: Some(1_763_940_600_000), // 2025-11-23T23:30:00Z
+            items: Vec::new(),
+            carrier: None,
+            tracking_number: None,
+        };
+        assert_eq!(
+            order_summary(&order, UiLang::Fr, "Europe/Paris").date,
+            "24 nov. 2025"
+        );
+        assert_eq!(
+            order_summary(&order, UiLang::En, "Europe/Paris").date,
+            "24 Nov 2025"
+        );
+        assert_eq!(order_summary(&order, UiLang::En, "UTC").date, "23 Nov 2025");
+    }
+
+    /// Each language's explanation comes from its own catalogue text.
+    #[test]
+    fn explanations_exist_in_every_language() {
+        let decision = Decision::Answer {
+            template: "order_status".into(),
+            then_hand_over: true,
+        };
+        assert_eq!(
+            explain(&decision, UiLang::Fr),
+            "Réponse automatique d'attente, puis le ticket revient à l'équipe."
+        );
+        assert_eq!(
+            explain(&decision, UiLang::En),
+            "Automatic holding answer, then the ticket goes to the team."
+        );
+    }
 
     #[test]
     fn truncate_keeps_the_end() {

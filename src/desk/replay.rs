@@ -246,10 +246,7 @@ pub fn replay_html(
                 date: &item.date,
                 intent_label: intent_label(&item.intent, lang),
                 confidence_percent: format!("{:.0}", item.confidence * 100.0),
-                why: match lang {
-                    UiLang::Fr => &item.decision.explanation_fr,
-                    UiLang::En => &item.decision.explanation_en,
-                },
+                why: item.decision.explanation(lang),
                 draft: item.draft.as_ref(),
             })
             .collect(),

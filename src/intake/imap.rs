@@ -78,8 +78,8 @@ impl ListedFolder {
     }
 }
 
-/// A provider's advice when it refuses a password, in French and English.
-pub type ProviderHint = (&'static str, &'static str);
+/// A provider's advice when it refuses a password: its catalogue key (`providers.*`).
+pub type ProviderHint = &'static str;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
@@ -167,7 +167,7 @@ impl ImapError {
             (ImapError::AuthenticationFailed { hint }, lang) => {
                 let base = crate::t!(lang, "intake.authentication_refused");
                 match hint {
-                    Some((fr, en)) => format!("{base} {}", lang.pick(fr, en)),
+                    Some(key) => format!("{base} {}", crate::i18n::text(lang, key)),
                     None => base.to_string(),
                 }
             }

@@ -16,8 +16,9 @@ pub struct Provider {
     pub domains: &'static [&'static str],
     pub imap: ServerSettings,
     pub smtp: ServerSettings,
-    /// What to tell the user when the password is refused (app password, OAuth...), in (fr, en).
-    pub auth_hint: Option<(&'static str, &'static str)>,
+    /// What to tell the user when the password is refused (app password, OAuth...): the
+    /// catalogue key of the text, under `[providers]`.
+    pub auth_hint: Option<&'static str>,
 }
 
 const fn tls(host: &'static str, port: u16) -> ServerSettings {
@@ -36,26 +37,11 @@ const fn starttls(host: &'static str, port: u16) -> ServerSettings {
     }
 }
 
-const APP_PASSWORD_GOOGLE: (&str, &str) = (
-    "Gmail refuse le mot de passe du compte : activez la validation en deux étapes et créez un mot de passe d'application (ou utilisez OAuth).",
-    "Gmail refuses the account password: turn on 2-step verification and create an app password (or use OAuth).",
-);
-const APP_PASSWORD_MICROSOFT: (&str, &str) = (
-    "Outlook / Microsoft 365 n'accepte souvent plus les mots de passe en IMAP : un mot de passe d'application ou OAuth est nécessaire, et IMAP doit être activé pour la boîte.",
-    "Outlook / Microsoft 365 often no longer accepts passwords over IMAP: an app password or OAuth is needed, and IMAP must be enabled for the mailbox.",
-);
-const APP_PASSWORD_YAHOO: (&str, &str) = (
-    "Yahoo exige un mot de passe d'application (Sécurité du compte > Générer un mot de passe d'application).",
-    "Yahoo requires an app password (Account security > Generate app password).",
-);
-const APP_PASSWORD_APPLE: (&str, &str) = (
-    "iCloud exige un mot de passe d'application créé sur appleid.apple.com.",
-    "iCloud requires an app-specific password created at appleid.apple.com.",
-);
-const APP_PASSWORD_ZOHO: (&str, &str) = (
-    "Zoho : activez l'accès IMAP et utilisez un mot de passe d'application si la double authentification est active.",
-    "Zoho: enable IMAP access and use an app password if two-factor authentication is on.",
-);
+const APP_PASSWORD_GOOGLE: &str = "providers.google_hint";
+const APP_PASSWORD_MICROSOFT: &str = "providers.microsoft_hint";
+const APP_PASSWORD_YAHOO: &str = "providers.yahoo_hint";
+const APP_PASSWORD_APPLE: &str = "providers.apple_hint";
+const APP_PASSWORD_ZOHO: &str = "providers.zoho_hint";
 
 pub static PROVIDERS: &[Provider] = &[
     Provider {
@@ -171,6 +157,26 @@ pub fn by_name(name: &str) -> Option<&'static Provider> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::UiLang;
+
+    /// Hints are catalogue keys held in data, out of reach of the i18n test that reads `t!`
+    /// calls: each must have a text in every language.
+    #[test]
+    fn every_provider_hint_has_a_text_in_every_language() {
+        for provider in PROVIDERS {
+            if let Some(key) = provider.auth_hint {
+                assert!(key.starts_with("providers."), "{key}");
+                for &lang in UiLang::ALL {
+                    assert!(
+                        crate::i18n::lookup(lang, key).is_some(),
+                        "{} hint {key} has no {} text",
+                        provider.name,
+                        lang.code()
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn finds_providers_by_domain_and_name() {

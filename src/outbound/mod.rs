@@ -68,30 +68,18 @@ pub enum OutboundError {
 impl OutboundError {
     /// The message shown to the shop, in its language.
     pub fn localized(&self, lang: UiLang) -> String {
-        match (self, lang) {
-            (OutboundError::InvalidAddress { address }, UiLang::Fr) => {
-                format!("L'adresse e-mail « {address} » n'est pas valide.")
+        match self {
+            OutboundError::InvalidAddress { address } => {
+                crate::t!(lang, "outbound.invalid_address", address = address)
             }
-            (OutboundError::InvalidAddress { address }, UiLang::En) => {
-                format!("The email address \"{address}\" is not valid.")
+            OutboundError::InvalidMessageId { id } => {
+                crate::t!(lang, "outbound.invalid_message_id", id = id)
             }
-            (OutboundError::InvalidMessageId { id }, UiLang::Fr) => {
-                format!("Identifiant de message « {id} » invalide.")
+            OutboundError::InvalidDate { date_ms } => {
+                crate::t!(lang, "outbound.invalid_date", date_ms = date_ms)
             }
-            (OutboundError::InvalidMessageId { id }, UiLang::En) => {
-                format!("Invalid message identifier \"{id}\".")
-            }
-            (OutboundError::InvalidDate { date_ms }, UiLang::Fr) => {
-                format!("Date d'envoi invalide ({date_ms}).")
-            }
-            (OutboundError::InvalidDate { date_ms }, UiLang::En) => {
-                format!("Invalid sending date ({date_ms}).")
-            }
-            (OutboundError::Build(reason), UiLang::Fr) => {
-                format!("Impossible de composer le message : {reason}.")
-            }
-            (OutboundError::Build(reason), UiLang::En) => {
-                format!("Cannot build the message: {reason}.")
+            OutboundError::Build(reason) => {
+                crate::t!(lang, "outbound.build_failed", reason = reason)
             }
         }
     }

@@ -126,34 +126,13 @@ impl SendError {
         match self {
             SendError::Refused { permanent, reason } => {
                 let explanation = reason.localized(lang);
-                let outcome = match (permanent, lang) {
-                    (false, UiLang::Fr) => {
-                        "Le message n'a pas été envoyé ; Guichet réessaiera plus tard."
-                    }
-                    (false, UiLang::En) => {
-                        "The message was not sent; Guichet will try again later."
-                    }
-                    (true, UiLang::Fr) => {
-                        "Le message n'a pas été envoyé ; corrigez le problème puis renvoyez-le."
-                    }
-                    (true, UiLang::En) => {
-                        "The message was not sent; fix the problem, then send it again."
-                    }
-                };
-                format!("{explanation} {outcome}")
+                if *permanent {
+                    crate::t!(lang, "smtp.refused_permanent", explanation = explanation)
+                } else {
+                    crate::t!(lang, "smtp.refused_temporary", explanation = explanation)
+                }
             }
-            SendError::Uncertain { reason } => match lang {
-                UiLang::Fr => format!(
-                    "L'envoi a été interrompu pendant ou après la transmission du message ({reason}) : \
-                     il est peut-être arrivé. Guichet ne le renverra pas de lui-même, pour ne pas \
-                     l'envoyer deux fois ; vérifiez auprès du destinataire avant de le renvoyer."
-                ),
-                UiLang::En => format!(
-                    "Sending was interrupted during or after the transfer of the message ({reason}): \
-                     it may have arrived. Guichet will not send it again by itself, so as not to send \
-                     it twice; check with the recipient before sending it again."
-                ),
-            },
+            SendError::Uncertain { reason } => crate::t!(lang, "smtp.uncertain", reason = reason),
         }
     }
 }
@@ -161,95 +140,53 @@ impl SendError {
 impl Refusal {
     /// The cause, in the shop's language.
     pub fn localized(&self, lang: UiLang) -> String {
-        match (self, lang) {
-            (Refusal::Dns { host }, lang) => {
-                connection_problem_text(&ImapError::Dns { host: host.clone() }, Protocol::Smtp, lang)
+        let connection = |error: ImapError| connection_problem_text(&error, Protocol::Smtp, lang);
+        match self {
+            Refusal::Dns { host } => connection(ImapError::Dns { host: host.clone() }),
+            Refusal::ConnectionRefused { host, port } => connection(ImapError::ConnectionRefused {
+                host: host.clone(),
+                port: *port,
+            }),
+            Refusal::Timeout { host, port } => connection(ImapError::Timeout {
+                host: host.clone(),
+                port: *port,
+            }),
+            Refusal::Certificate { host, reason } => connection(ImapError::Certificate {
+                host: host.clone(),
+                reason: reason.clone(),
+            }),
+            Refusal::Tls { host, reason } => connection(ImapError::Tls {
+                host: host.clone(),
+                reason: reason.clone(),
+            }),
+            Refusal::StarttlsUnavailable { host } => {
+                crate::t!(lang, "smtp.starttls_unavailable", host = host)
             }
-            (Refusal::ConnectionRefused { host, port }, lang) => connection_problem_text(
-                &ImapError::ConnectionRefused {
-                    host: host.clone(),
-                    port: *port,
-                },
-                Protocol::Smtp,
-                lang,
-            ),
-            (Refusal::Timeout { host, port }, lang) => connection_problem_text(
-                &ImapError::Timeout {
-                    host: host.clone(),
-                    port: *port,
-                },
-                Protocol::Smtp,
-                lang,
-            ),
-            (Refusal::Certificate { host, reason }, lang) => connection_problem_text(
-                &ImapError::Certificate {
-                    host: host.clone(),
-                    reason: reason.clone(),
-                },
-                Protocol::Smtp,
-                lang,
-            ),
-            (Refusal::Tls { host, reason }, lang) => connection_problem_text(
-                &ImapError::Tls {
-                    host: host.clone(),
-                    reason: reason.clone(),
-                },
-                Protocol::Smtp,
-                lang,
-            ),
-            (Refusal::StarttlsUnavailable { host }, UiLang::Fr) => format!(
-                "{host} ne propose pas STARTTLS : choisissez la sécurité TLS (port 465) ou vérifiez le port."
-            ),
-            (Refusal::StarttlsUnavailable { host }, UiLang::En) => format!(
-                "{host} does not offer STARTTLS: choose TLS security (port 465) or check the port."
-            ),
-            (Refusal::AuthenticationFailed { hint, .. }, lang) => {
-                let base = lang.pick(
-                    "Authentification SMTP refusée : identifiant ou mot de passe incorrect.",
-                    "SMTP authentication refused: wrong user name or password.",
-                );
+            Refusal::AuthenticationFailed { hint, .. } => {
+                let base = crate::t!(lang, "smtp.authentication_refused");
                 match hint {
-                    Some((fr, en)) => format!("{base} {}", lang.pick(fr, en)),
+                    Some(key) => format!("{base} {}", crate::i18n::text(lang, key)),
                     None => base.to_string(),
                 }
             }
-            (Refusal::AuthenticationUnavailable, UiLang::Fr) => "Le serveur SMTP ne propose aucune authentification utilisable (PLAIN, LOGIN) : sur une connexion non chiffrée, essayez STARTTLS ou TLS.".to_string(),
-            (Refusal::AuthenticationUnavailable, UiLang::En) => "The SMTP server offers no usable authentication (PLAIN, LOGIN): on an unencrypted connection, try STARTTLS or TLS.".to_string(),
-            (Refusal::SenderRefused { address, reply }, UiLang::Fr) => format!(
-                "Le serveur refuse d'envoyer au nom de {address} ({reply}) : l'adresse d'expédition doit être celle du compte SMTP ou un alias autorisé."
-            ),
-            (Refusal::SenderRefused { address, reply }, UiLang::En) => format!(
-                "The server refuses to send as {address} ({reply}): the sender must be the SMTP account's address or an allowed alias."
-            ),
-            (Refusal::RecipientRefused { address, reply }, UiLang::Fr) => format!(
-                "Le serveur refuse le destinataire {address} ({reply}) : adresse inexistante ou boîte indisponible."
-            ),
-            (Refusal::RecipientRefused { address, reply }, UiLang::En) => format!(
-                "The server refuses the recipient {address} ({reply}): unknown address or unavailable mailbox."
-            ),
-            (Refusal::InvalidAddress { address }, UiLang::Fr) => {
-                format!("L'adresse « {address} » n'est pas une adresse e-mail valide.")
+            Refusal::AuthenticationUnavailable => {
+                crate::t!(lang, "smtp.authentication_unavailable").to_string()
             }
-            (Refusal::InvalidAddress { address }, UiLang::En) => {
-                format!("\"{address}\" is not a valid email address.")
+            Refusal::SenderRefused { address, reply } => {
+                crate::t!(lang, "smtp.sender_refused", from = address, reply = reply)
             }
-            (Refusal::MessageRefused { reply }, UiLang::Fr) => {
-                format!("Le serveur a refusé le message ({reply}).")
+            Refusal::RecipientRefused { address, reply } => {
+                crate::t!(lang, "smtp.recipient_refused", to = address, reply = reply)
             }
-            (Refusal::MessageRefused { reply }, UiLang::En) => {
-                format!("The server refused the message ({reply}).")
+            Refusal::InvalidAddress { address } => {
+                crate::t!(lang, "smtp.invalid_address", address = address)
             }
-            (Refusal::Connection(reason), UiLang::Fr) => {
-                format!("Connexion au serveur SMTP interrompue : {reason}.")
+            Refusal::MessageRefused { reply } => {
+                crate::t!(lang, "smtp.message_refused", reply = reply)
             }
-            (Refusal::Connection(reason), UiLang::En) => {
-                format!("Connection to the SMTP server lost: {reason}.")
-            }
-            (Refusal::Protocol(reason), UiLang::Fr) => {
-                format!("Réponse SMTP inattendue : {reason}.")
-            }
-            (Refusal::Protocol(reason), UiLang::En) => {
-                format!("Unexpected SMTP response: {reason}.")
+            Refusal::Connection(reason) => crate::t!(lang, "smtp.connection_lost", reason = reason),
+            Refusal::Protocol(reason) => {
+                crate::t!(lang, "smtp.unexpected_response", reason = reason)
             }
         }
     }

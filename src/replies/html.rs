@@ -263,14 +263,24 @@ fn is_web_url(url: &str) -> bool {
 /// A moment as customers read it: "24 nov. 2026 à 10:00" / "24 Nov 2026 at 10:00", in
 /// `time_zone` (UTC when unknown). None for a time outside the calendar.
 pub fn format_moment(ms: i64, time_zone: &str, lang: UiLang) -> Option<String> {
-    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
-    let local = Timestamp::from_millisecond(ms).ok()?.to_zoned(zone);
+    let local = local_time(ms, time_zone)?;
     Some(t!(
         lang,
         "html.moment",
         date = format_date(local.date(), lang)?,
         time = format!("{:02}:{:02}", local.hour(), local.minute())
     ))
+}
+
+/// The day of a moment as customers read it, in `time_zone` (UTC when unknown): "24 nov. 2026"
+/// / "24 Nov 2026". None for a time outside the calendar.
+pub fn format_day(ms: i64, time_zone: &str, lang: UiLang) -> Option<String> {
+    format_date(local_time(ms, time_zone)?.date(), lang)
+}
+
+fn local_time(ms: i64, time_zone: &str) -> Option<jiff::Zoned> {
+    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    Some(Timestamp::from_millisecond(ms).ok()?.to_zoned(zone))
 }
 
 /// A day as customers read it: "24 nov. 2026" / "24 Nov 2026".
