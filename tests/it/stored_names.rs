@@ -7,7 +7,7 @@ use guichet::model::{Status, UiLang};
 use guichet::replies::{Mode, PlanName};
 use guichet::store::{NewMailbox, Store, StoreError, StoredTemplate};
 
-use crate::support::TestDatabase;
+use crate::support::{offline_mailbox, store_tests};
 
 /// Writes `sql` behind the store's back, as a person editing the database (or a newer
 /// version) would.
@@ -66,20 +66,10 @@ async fn unknown_values_name_their_row(store: Store, url: &str) {
         .add_mailbox(
             shop.id,
             &NewMailbox {
-                email: "sav@boutique.test".into(),
-                imap_host: "127.0.0.1".into(),
-                imap_port: 993,
                 imap_security: Security::Starttls,
-                accept_invalid_certs: false,
-                username: "sav@boutique.test".into(),
-                password_sealed: vec![1, 2, 3],
-                folders: vec!["INBOX".into()],
-                delete_after_import: false,
-                mark_as_read: false,
-                smtp_host: "127.0.0.1".into(),
                 smtp_port: 465,
                 smtp_security: Security::Tls,
-                contact_id: None,
+                ..offline_mailbox()
             },
         )
         .await
@@ -134,23 +124,5 @@ async fn unknown_values_name_their_row(store: Store, url: &str) {
     );
 }
 
-#[tokio::test]
-async fn unknown_stored_values_name_their_row_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    unknown_values_name_their_row(store, &db.url).await;
-}
-
-#[tokio::test]
-async fn unknown_stored_values_name_their_row_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    unknown_values_name_their_row(store.clone(), &db.url).await;
-    store.close().await;
-}
+store_tests!(at unknown_values_name_their_row =>
+    unknown_stored_values_name_their_row_sqlite, unknown_stored_values_name_their_row_postgres);
