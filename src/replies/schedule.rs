@@ -556,22 +556,17 @@ mod tests {
     }
 
     #[test]
-    fn weekend_of_the_spring_daylight_saving_change() {
-        // Clocks go forward on Sunday 29 March 2026. A Saturday message is answered on Monday
-        // at 09:00 summer time, which is 07:00 UTC (it would be 08:00 UTC in winter).
-        let received = ms("2026-03-28T10:00:00Z");
+    fn weekends_of_the_daylight_saving_changes() {
         let policy = policy("3h", "0s", Some(paris_office()));
-        let due = due_at(received, &policy, 0);
-        assert_in_the_pause_after("2026-03-30T07:00:00Z", due);
-    }
-
-    #[test]
-    fn weekend_of_the_autumn_daylight_saving_change() {
-        // Clocks go back on Sunday 25 October 2026: Monday 09:00 is 08:00 UTC again.
-        let received = ms("2026-10-23T17:00:00Z");
-        let policy = policy("3h", "0s", Some(paris_office()));
-        let due = due_at(received, &policy, 5);
-        assert_in_the_pause_after("2026-10-26T08:00:00Z", due);
+        for (received, random, monday_opening) in [
+            // Clocks go forward on Sunday 29 March 2026. A Saturday message is answered on
+            // Monday at 09:00 summer time, which is 07:00 UTC (it would be 08:00 UTC in winter).
+            ("2026-03-28T10:00:00Z", 0, "2026-03-30T07:00:00Z"),
+            // Clocks go back on Sunday 25 October 2026: Monday 09:00 is 08:00 UTC again.
+            ("2026-10-23T17:00:00Z", 5, "2026-10-26T08:00:00Z"),
+        ] {
+            assert_in_the_pause_after(monday_opening, due_at(ms(received), &policy, random));
+        }
     }
 
     #[test]

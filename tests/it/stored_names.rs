@@ -20,21 +20,29 @@ async fn write_behind(url: &str, sql: &str) {
     pool.close().await;
 }
 
+/// Sets `assignments` on the shop's row behind the store's back; returns the error that reading
+/// its reply settings then gives.
+async fn settings_error_after(
+    store: &Store,
+    url: &str,
+    shop_id: i64,
+    assignments: &str,
+) -> StoreError {
+    write_behind(
+        url,
+        &format!("UPDATE shops SET {assignments} WHERE id = {shop_id}"),
+    )
+    .await;
+    store.reply_settings(shop_id).await.unwrap_err()
+}
+
 async fn unknown_values_name_their_row(store: Store, url: &str) {
     let shop = store.add_shop("boutique").await.unwrap();
     let settings = store.reply_settings(shop.id).await.unwrap();
     assert_eq!(settings.auto_answers, Mode::Off);
     assert!(matches!(settings.plan, PlanName::Trial | PlanName::Basic));
 
-    write_behind(
-        url,
-        &format!(
-            "UPDATE shops SET auto_answers = 'sometimes' WHERE id = {}",
-            shop.id
-        ),
-    )
-    .await;
-    let error = store.reply_settings(shop.id).await.unwrap_err();
+    let error = settings_error_after(&store, url, shop.id, "auto_answers = 'sometimes'").await;
     assert!(
         matches!(
             &error,
@@ -48,15 +56,8 @@ async fn unknown_values_name_their_row(store: Store, url: &str) {
         format!("shop {}: unknown auto_answers \"sometimes\"", shop.id)
     );
 
-    write_behind(
-        url,
-        &format!(
-            "UPDATE shops SET auto_answers = 'on', plan = 'gold' WHERE id = {}",
-            shop.id
-        ),
-    )
-    .await;
-    let error = store.reply_settings(shop.id).await.unwrap_err();
+    let error =
+        settings_error_after(&store, url, shop.id, "auto_answers = 'on', plan = 'gold'").await;
     assert!(
         matches!(&error, StoreError::UnknownValue { column: "plan", value, .. } if value == "gold"),
         "{error:?}"
