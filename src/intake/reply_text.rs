@@ -9,6 +9,13 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+/// A regex compiled on first use from one of this file's constant patterns.
+macro_rules! lazy_regex {
+    ($pattern:expr) => {
+        LazyLock::new(|| Regex::new($pattern).expect("valid regex"))
+    };
+}
+
 /// Quote headers longer than this are sentences, not headers.
 const MAX_QUOTE_HEADER_CHARS: usize = 300;
 /// How many lines after "From:" the "Sent:"/"Date:" line of an Outlook block may appear.
@@ -17,68 +24,48 @@ const OUTLOOK_BLOCK_LOOKAHEAD: usize = 4;
 const MAX_BOTTOM_POST_DEPTH: usize = 3;
 
 /// "On … wrote:", "Le … a écrit :", and the German, Spanish, Italian and Dutch forms.
-static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*(on\s.+\swrote|le\s.+\sa\s+[ée]crit|am\s.+\sschrieb|el\s.+\sescribi[óo]|il\s.+\sha\s+scritto|op\s.+\sschreef)\s*:\s*$",
-    )
-    .expect("valid regex")
-});
+static QUOTE_HEADER: LazyLock<Regex> = lazy_regex!(
+    r"(?i)^\s*(on\s.+\swrote|le\s.+\sa\s+[ée]crit|am\s.+\sschrieb|el\s.+\sescribi[óo]|il\s.+\sha\s+scritto|op\s.+\sschreef)\s*:\s*$"
+);
 
 /// The first word of a quote header, to know when to try joining a wrapped header.
-static QUOTE_HEADER_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*(on|le|am|el|il|op)\s").expect("valid regex"));
+static QUOTE_HEADER_START: LazyLock<Regex> = lazy_regex!(r"(?i)^\s*(on|le|am|el|il|op)\s");
 
 /// Outlook, AOL, Yahoo, Zimbra and forward separators in several languages.
-static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*([-–—]{2,}\s*(original message|original mail|mail original|message original|mail transféré|message d['’]origine|ursprüngliche nachricht|mensaje original|messaggio originale|forwarded message|message transféré|mensaje reenviado|weitergeleitete nachricht|messaggio inoltrato)\s*[-–—]{2,}|(begin forwarded message|début du message réexpédié)\s*:)\s*$",
-    )
-    .expect("valid regex")
-});
+static SEPARATOR: LazyLock<Regex> = lazy_regex!(
+    r"(?i)^\s*([-–—]{2,}\s*(original message|original mail|mail original|message original|mail transféré|message d['’]origine|ursprüngliche nachricht|mensaje original|messaggio originale|forwarded message|message transféré|mensaje reenviado|weitergeleitete nachricht|messaggio inoltrato)\s*[-–—]{2,}|(begin forwarded message|début du message réexpédié)\s*:)\s*$"
+);
 
 /// A dashed title line ("----- Mail original -----", "-- Original --") above a header block.
-static DASHED_TITLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*[-–—]{2,}[^-–—]{1,40}[-–—]{2,}\s*$").expect("valid regex"));
+static DASHED_TITLE: LazyLock<Regex> = lazy_regex!(r"^\s*[-–—]{2,}[^-–—]{1,40}[-–—]{2,}\s*$");
 
 /// Outlook's `________________________________` line above a "From:" block.
-static UNDERSCORE_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*_{10,}\s*$").expect("valid regex"));
+static UNDERSCORE_LINE: LazyLock<Regex> = lazy_regex!(r"^\s*_{10,}\s*$");
 
 /// First line of an Outlook header block ("From:", "De :", "*From:*" in converted HTML).
-static BLOCK_FROM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*\*?(from|de|von|da)\*?\s*:\s*\*?\s*\S").expect("valid regex")
-});
+static BLOCK_FROM: LazyLock<Regex> = lazy_regex!(r"(?i)^\s*\*?(from|de|von|da)\*?\s*:\s*\*?\s*\S");
 
 /// The "Sent:"/"Envoyé :"/"Date:" line that confirms an Outlook header block.
-static BLOCK_SENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*\*?(sent|date|envoyé|gesendet|datum|enviado|fecha|inviato|data)\*?\s*:\s*\*?\s*\S",
-    )
-    .expect("valid regex")
-});
+static BLOCK_SENT: LazyLock<Regex> = lazy_regex!(
+    r"(?i)^\s*\*?(sent|date|envoyé|gesendet|datum|enviado|fecha|inviato|data)\*?\s*:\s*\*?\s*\S"
+);
 
 /// What an attribution line mentions: an address, a date (03/06/2024, 2024-06-03) or a time.
-static DATE_TIME_OR_ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"@|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d{2}").expect("valid regex")
-});
+static DATE_TIME_OR_ADDRESS: LazyLock<Regex> =
+    lazy_regex!(r"@|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d{2}");
 
 /// A line cut inside "Name <address>" or after "date,", continued on the next line.
-static WRAPPED_ATTRIBUTION_END: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(<|,)\s*$").expect("valid regex"));
+static WRAPPED_ATTRIBUTION_END: LazyLock<Regex> = lazy_regex!(r"(<|,)\s*$");
 
-static QUOTED_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*>").expect("valid regex"));
+static QUOTED_LINE: LazyLock<Regex> = lazy_regex!(r"^\s*>");
 
 /// RFC 3676 signature delimiter ("-- "); a bare "--" is accepted as clients trim it.
-static SIGNATURE_DELIMITER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^--\s?$").expect("valid regex"));
+static SIGNATURE_DELIMITER: LazyLock<Regex> = lazy_regex!(r"^--\s?$");
 
 /// Device and client sign-offs added automatically under the customer's words.
-static AUTOMATIC_SIGN_OFF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*(sent from my .{1,40}|sent from (mail|outlook|yahoo mail|gmail|samsung) .{0,40}|sent from (outlook|yahoo mail|gmail)|envoyé (de|depuis) (mon|ma) .{1,40}|envoyé depuis (outlook|yahoo mail|gmail|mail)( .{0,40})?|envoyé à partir de .{1,40}|get outlook for .{1,20}|obtenir outlook pour .{1,20}|télécharger outlook pour .{1,20}|gesendet von meinem .{1,40}|enviado desde mi .{1,40}|inviato da(l mio)? .{1,40})\s*$",
-    )
-    .expect("valid regex")
-});
+static AUTOMATIC_SIGN_OFF: LazyLock<Regex> = lazy_regex!(
+    r"(?i)^\s*(sent from my .{1,40}|sent from (mail|outlook|yahoo mail|gmail|samsung) .{0,40}|sent from (outlook|yahoo mail|gmail)|envoyé (de|depuis) (mon|ma) .{1,40}|envoyé depuis (outlook|yahoo mail|gmail|mail)( .{0,40})?|envoyé à partir de .{1,40}|get outlook for .{1,20}|obtenir outlook pour .{1,20}|télécharger outlook pour .{1,20}|gesendet von meinem .{1,40}|enviado desde mi .{1,40}|inviato da(l mio)? .{1,40})\s*$"
+);
 
 /// What kind of history starts at a line: it decides what to do when nothing precedes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,18 +246,14 @@ const MAX_NAME_CHARS: usize = 50;
 const MAX_NAME_WORDS: usize = 5;
 
 /// Closing formulas typed above the name, alone on their line, in French and English.
-static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*((bien |très |tres )?cordialement|bien [àa] (vous|toi)|((sinc[eè]res|meilleures|bien) )?salutations( distinguées)?|bonne (journée|soirée|fin de journée|semaine)|belle journée|(bien )?amicalement|respectueusement|[àa] bientôt|merci( beaucoup| d['’]avance| par avance| encore| pour votre aide)?|d['’]avance merci|((best|kind|warm|warmest) )?regards|best( wishes)?|(many )?thanks( again| in advance)?|thank you( very much| in advance)?|cheers|(yours )?(sincerely|faithfully|truly)|all the best)\s*[,.!]*\s*$",
-    )
-    .expect("valid regex")
-});
+static CLOSING: LazyLock<Regex> = lazy_regex!(
+    r"(?i)^\s*((bien |très |tres )?cordialement|bien [àa] (vous|toi)|((sinc[eè]res|meilleures|bien) )?salutations( distinguées)?|bonne (journée|soirée|fin de journée|semaine)|belle journée|(bien )?amicalement|respectueusement|[àa] bientôt|merci( beaucoup| d['’]avance| par avance| encore| pour votre aide)?|d['’]avance merci|((best|kind|warm|warmest) )?regards|best( wishes)?|(many )?thanks( again| in advance)?|thank you( very much| in advance)?|cheers|(yours )?(sincerely|faithfully|truly)|all the best)\s*[,.!]*\s*$"
+);
 
 /// What only a signature holds: a phone number or its label, an address, a web site, a postal
 /// code and city, a street, a job title or a company's legal form.
-static SIGNATURE_EVIDENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)
+static SIGNATURE_EVIDENCE: LazyLock<Regex> = lazy_regex!(
+    r"(?ix)
         \+?\d[\d\ .()\-]{7,}\d
         | ^\s*(t[ée]l|tel|phone|mobile|portable|fax|mob|[tmf])\s*[.:]
         | @ | https?:// | \bwww\.
@@ -278,20 +261,15 @@ static SIGNATURE_EVIDENCE: LazyLock<Regex> = LazyLock::new(|| {
         | \b\d{1,4}(\s*(bis|ter))?,?\s+(rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|place|impasse|route|quai|street|st\.|road|rd\.|lane|ave\.?)\b
         | \b(sarl|sas|sasu|eurl|ltd|inc|gmbh|llc|plc)\b
         | \b(directeur|directrice|responsable|g[ée]rante?|fondat(eur|rice)|manager|director|ceo|cto|founder|head\ of|assistante?|comptable|acheteur|acheteuse|buyer)\b
-        ",
-    )
-    .expect("valid regex")
-});
+        "
+);
 
 /// The first line of a confidentiality notice; the notice runs to the end.
-static CONFIDENTIALITY_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)confidenti|intended recipient|disclaimer|avertissement|destinataire")
-        .expect("valid regex")
-});
+static CONFIDENTIALITY_NOTICE: LazyLock<Regex> =
+    lazy_regex!(r"(?i)confidenti|intended recipient|disclaimer|avertissement|destinataire");
 
 /// "P.S.", "PS :", "P.-S." under the name: the customer is still writing.
-static POSTSCRIPT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*p\.?\s*-?\s*s\b").expect("valid regex"));
+static POSTSCRIPT: LazyLock<Regex> = lazy_regex!(r"(?i)^\s*p\.?\s*-?\s*s\b");
 
 /// Lower-case words a name may hold: "Anne de la Tour", "Jan van Dijk".
 const NAME_PARTICLES: [&str; 10] = [

@@ -389,6 +389,15 @@ mod tests {
         BusinessHours::parse("mon-fri 09:00-18:00 Europe/Paris").expect("valid hours")
     }
 
+    /// `due` falls in the 2–14 minute pause after `opening` (an RFC 3339 instant).
+    fn assert_in_the_pause_after(opening: &str, due: i64) {
+        let opening = ms(opening);
+        assert!(
+            (opening + 2 * MINUTE_MS..opening + 15 * MINUTE_MS).contains(&due),
+            "{due} is not 2 to 14 minutes after {opening}"
+        );
+    }
+
     fn policy(delay: &str, spread: &str, hours: Option<BusinessHours>) -> DelayPolicy {
         DelayPolicy {
             delay_ms: parse_duration(delay).expect("delay"),
@@ -542,37 +551,22 @@ mod tests {
         for random in [0u64, 1, 99, 12_345, u64::MAX] {
             let due = due_at(received, &policy, random);
             // Monday 30 November, 09:00 in Paris is 08:00 UTC; then a 2–14 minute pause.
-            let monday_opening = ms("2026-11-30T08:00:00Z");
-            assert!(due >= monday_opening + 2 * MINUTE_MS, "{random}");
-            assert!(due < monday_opening + 15 * MINUTE_MS, "{random}");
+            assert_in_the_pause_after("2026-11-30T08:00:00Z", due);
         }
     }
 
     #[test]
-    fn weekend_of_the_spring_daylight_saving_change() {
-        // Clocks go forward on Sunday 29 March 2026. A Saturday message is answered on Monday
-        // at 09:00 summer time, which is 07:00 UTC (it would be 08:00 UTC in winter).
-        let received = ms("2026-03-28T10:00:00Z");
+    fn weekends_of_the_daylight_saving_changes() {
         let policy = policy("3h", "0s", Some(paris_office()));
-        let due = due_at(received, &policy, 0);
-        let opening = ms("2026-03-30T07:00:00Z");
-        assert!(
-            (opening + 2 * MINUTE_MS..opening + 15 * MINUTE_MS).contains(&due),
-            "{due}"
-        );
-    }
-
-    #[test]
-    fn weekend_of_the_autumn_daylight_saving_change() {
-        // Clocks go back on Sunday 25 October 2026: Monday 09:00 is 08:00 UTC again.
-        let received = ms("2026-10-23T17:00:00Z");
-        let policy = policy("3h", "0s", Some(paris_office()));
-        let due = due_at(received, &policy, 5);
-        let opening = ms("2026-10-26T08:00:00Z");
-        assert!(
-            (opening + 2 * MINUTE_MS..opening + 15 * MINUTE_MS).contains(&due),
-            "{due}"
-        );
+        for (received, random, monday_opening) in [
+            // Clocks go forward on Sunday 29 March 2026. A Saturday message is answered on
+            // Monday at 09:00 summer time, which is 07:00 UTC (it would be 08:00 UTC in winter).
+            ("2026-03-28T10:00:00Z", 0, "2026-03-30T07:00:00Z"),
+            // Clocks go back on Sunday 25 October 2026: Monday 09:00 is 08:00 UTC again.
+            ("2026-10-23T17:00:00Z", 5, "2026-10-26T08:00:00Z"),
+        ] {
+            assert_in_the_pause_after(monday_opening, due_at(ms(received), &policy, random));
+        }
     }
 
     #[test]
@@ -591,8 +585,7 @@ mod tests {
         // Wednesday 06:00 Paris + 1 h = 07:00, before 09:00.
         let received = ms("2026-11-25T05:00:00Z");
         let due = due_at(received, &policy("1h", "0s", Some(paris_office())), 77);
-        let opening = ms("2026-11-25T08:00:00Z");
-        assert!((opening + 2 * MINUTE_MS..opening + 15 * MINUTE_MS).contains(&due));
+        assert_in_the_pause_after("2026-11-25T08:00:00Z", due);
     }
 
     #[test]

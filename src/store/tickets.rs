@@ -451,27 +451,24 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut hashes = Vec::new();
         for &ticket_id in ticket_ids {
-            let rows = sqlx::query(
-                "SELECT a.blob_hash, m.received_at FROM attachments a JOIN messages m ON m.id = a.message_row_id WHERE m.ticket_id = $1",
+            hashes.extend(
+                attachment_blobs(
+                    &mut tx,
+                    "SELECT a.blob_hash, m.received_at FROM attachments a JOIN messages m ON m.id = a.message_row_id WHERE m.ticket_id = $1",
+                    ticket_id,
+                )
+                .await?,
+            );
+            execute_each(
+                &mut tx,
+                &[
+                    "DELETE FROM attachments WHERE message_row_id IN (SELECT id FROM messages WHERE ticket_id = $1)",
+                    "DELETE FROM messages WHERE ticket_id = $1",
+                    "DELETE FROM tickets WHERE id = $1",
+                ],
+                ticket_id,
             )
-            .bind(ticket_id)
-            .fetch_all(&mut *tx)
             .await?;
-            for r in rows {
-                hashes.push((r.try_get("blob_hash")?, r.try_get("received_at")?));
-            }
-            sqlx::query("DELETE FROM attachments WHERE message_row_id IN (SELECT id FROM messages WHERE ticket_id = $1)")
-                .bind(ticket_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM messages WHERE ticket_id = $1")
-                .bind(ticket_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM tickets WHERE id = $1")
-                .bind(ticket_id)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         self.remove_unused_blobs(hashes).await
@@ -486,24 +483,22 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("message {message_row_id}")))?;
         let ticket_id: i64 = row.try_get("ticket_id")?;
-        let hashes = sqlx::query(
+        let hashes = attachment_blobs(
+            &mut tx,
             "SELECT a.blob_hash, m.received_at FROM attachments a JOIN messages m ON m.id = a.message_row_id \
              WHERE a.message_row_id = $1",
+            message_row_id,
         )
-        .bind(message_row_id)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("blob_hash")?, r.try_get("received_at")?)))
-        .collect::<Result<Vec<_>>>()?;
-        sqlx::query("DELETE FROM attachments WHERE message_row_id = $1")
-            .bind(message_row_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM messages WHERE id = $1")
-            .bind(message_row_id)
-            .execute(&mut *tx)
-            .await?;
+        .await?;
+        execute_each(
+            &mut tx,
+            &[
+                "DELETE FROM attachments WHERE message_row_id = $1",
+                "DELETE FROM messages WHERE id = $1",
+            ],
+            message_row_id,
+        )
+        .await?;
         sqlx::query(
             "UPDATE tickets SET message_count = message_count - 1, updated_at = $1 WHERE id = $2",
         )
@@ -511,10 +506,12 @@ impl Store {
         .bind(ticket_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM tickets WHERE id = $1 AND message_count <= 0")
-            .bind(ticket_id)
-            .execute(&mut *tx)
-            .await?;
+        execute_each(
+            &mut tx,
+            &["DELETE FROM tickets WHERE id = $1 AND message_count <= 0"],
+            ticket_id,
+        )
+        .await?;
         tx.commit().await?;
         self.remove_unused_blobs(hashes).await
     }
@@ -978,6 +975,34 @@ async fn insert_messages(
                 .bind(attachment.size);
         }
         query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The blob hashes, with their message's arrival time, of the attachments that `sql` selects
+/// for `id`: the blobs that deleting those messages may leave unused.
+async fn attachment_blobs(
+    conn: &mut sqlx::AnyConnection,
+    sql: &'static str,
+    id: i64,
+) -> Result<Vec<(String, i64)>> {
+    sqlx::query(sql)
+        .bind(id)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("blob_hash")?, r.try_get("received_at")?)))
+        .collect()
+}
+
+/// Runs each statement of `statements`, in order, with `id` as its one parameter.
+async fn execute_each(
+    conn: &mut sqlx::AnyConnection,
+    statements: &[&'static str],
+    id: i64,
+) -> Result<()> {
+    for &sql in statements {
+        sqlx::query(sql).bind(id).execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -85,10 +85,7 @@ pub fn evaluate(outcomes: &[Outcome]) -> Report {
             })
         })
         .collect();
-    let correct = outcomes
-        .iter()
-        .filter(|o| o.expected == o.predicted)
-        .count();
+    let correct = right_count(outcomes);
     Report {
         messages: outcomes.len(),
         accuracy: ratio(correct as f64, outcomes.len() as f64),
@@ -111,10 +108,7 @@ fn curve_point(outcomes: &[Outcome], threshold: f64) -> CurvePoint {
         .iter()
         .filter(|o| o.confidence as f64 >= threshold)
         .collect();
-    let right = answered
-        .iter()
-        .filter(|o| o.expected == o.predicted)
-        .count();
+    let right = right_count(answered.iter().copied());
     CurvePoint {
         threshold,
         coverage: ratio(answered.len() as f64, outcomes.len() as f64),
@@ -154,6 +148,14 @@ pub fn score_extraction<'a>(
 
 /// A ratio that is 0 rather than NaN for an empty set, except precision of nothing found
 /// against nothing expected, which callers see as 0 with counts beside it.
+/// How many of `outcomes` predicted the expected intent.
+fn right_count<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> usize {
+    outcomes
+        .into_iter()
+        .filter(|o| o.expected == o.predicted)
+        .count()
+}
+
 fn ratio(numerator: f64, denominator: f64) -> f64 {
     if denominator > 0.0 {
         numerator / denominator

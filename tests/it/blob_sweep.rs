@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use guichet::store::{BLOB_SWEEP_GRACE, Store};
 
 use crate::store::{incoming, parsed};
-use crate::support::TestDatabase;
+use crate::support::store_tests;
 
 const T0: i64 = 1_790_000_000_000;
 const PHOTO: &[u8] = b"\xff\xd8\xff\xe0 the same photo, twice";
@@ -31,8 +31,7 @@ async fn first_message_id(store: &Store, shop_id: i64) -> i64 {
     store.ticket(shop_id, number).await.unwrap().1[0].id
 }
 
-async fn sweep_spares_a_blob_an_import_reuses(url: &str, blobs: &std::path::Path) {
-    let store = Store::open(url, blobs).await.unwrap();
+async fn sweep_spares_a_blob_an_import_reuses(store: Store) {
     let shop = store.add_shop("boutique").await.unwrap();
     let first = incoming(
         &store,
@@ -87,19 +86,7 @@ async fn sweep_spares_a_blob_an_import_reuses(url: &str, blobs: &std::path::Path
         store.blobs().get(&third.attachments[0].blob_hash).unwrap(),
         PHOTO
     );
-    store.close().await;
 }
 
-#[tokio::test]
-async fn blob_sweep_spares_reused_blob_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    sweep_spares_a_blob_an_import_reuses(&db.url, &dir.path().join("blobs")).await;
-}
-
-#[tokio::test]
-async fn blob_sweep_spares_reused_blob_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    sweep_spares_a_blob_an_import_reuses(&db.url, &dir.path().join("blobs")).await;
-}
+store_tests!(sweep_spares_a_blob_an_import_reuses =>
+    blob_sweep_spares_reused_blob_sqlite, blob_sweep_spares_reused_blob_postgres);

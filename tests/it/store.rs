@@ -1,13 +1,12 @@
 //! The same store suite against SQLite and PostgreSQL.
 
-use guichet::intake::imap::Security;
 use guichet::intake::parse::{Attachment, ParsedMessage};
 use guichet::store::{
     Checkpoint, Incoming, IncomingAttachment, NewContact, NewMailbox, Store, StoreError,
 };
 use guichet::triage::Triager;
 
-use crate::support::store_tests;
+use crate::support::{offline_mailbox, store_tests};
 
 pub(crate) fn parsed(message_id: &str, from: &str, subject: &str, date_ms: i64) -> ParsedMessage {
     ParsedMessage {
@@ -94,20 +93,11 @@ async fn suite(store: Store) {
         .add_mailbox(
             shop.id,
             &NewMailbox {
-                email: "sav@boutique.test".into(),
-                imap_host: "127.0.0.1".into(),
-                imap_port: 993,
-                imap_security: Security::Tls,
                 accept_invalid_certs: true,
-                username: "sav@boutique.test".into(),
-                password_sealed: vec![1, 2, 3],
                 folders: vec!["INBOX".into(), "Archive".into()],
-                delete_after_import: false,
                 mark_as_read: true,
-                smtp_host: "127.0.0.1".into(),
-                smtp_port: 587,
-                smtp_security: Security::Starttls,
                 contact_id: Some(contact.id),
+                ..offline_mailbox()
             },
         )
         .await

@@ -7,7 +7,7 @@ use guichet::store::{Store, StoreError};
 use sqlx::any::AnyPoolOptions;
 
 use crate::store::{incoming, parsed};
-use crate::support::TestDatabase;
+use crate::support::store_tests;
 
 const T0: i64 = 1_790_000_000_000;
 
@@ -32,8 +32,7 @@ fn assert_corrupt<T: std::fmt::Debug>(
     }
 }
 
-async fn corrupt_rows_are_named(url: &str, blobs: &std::path::Path) {
-    let store = Store::open(url, blobs).await.unwrap();
+async fn corrupt_rows_are_named(store: Store, url: &str) {
     sqlx::any::install_default_drivers();
     let raw = AnyPoolOptions::new()
         .max_connections(1)
@@ -144,19 +143,7 @@ async fn corrupt_rows_are_named(url: &str, blobs: &std::path::Path) {
         "items",
     );
     raw.close().await;
-    store.close().await;
 }
 
-#[tokio::test]
-async fn corrupt_json_columns_are_named_errors_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    corrupt_rows_are_named(&db.url, &dir.path().join("blobs")).await;
-}
-
-#[tokio::test]
-async fn corrupt_json_columns_are_named_errors_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    corrupt_rows_are_named(&db.url, &dir.path().join("blobs")).await;
-}
+store_tests!(at corrupt_rows_are_named =>
+    corrupt_json_columns_are_named_errors_sqlite, corrupt_json_columns_are_named_errors_postgres);

@@ -7,7 +7,7 @@ use guichet::model::{Status, UiLang};
 use guichet::replies::{Mode, PlanName};
 use guichet::store::{NewMailbox, Store, StoreError, StoredTemplate};
 
-use crate::support::TestDatabase;
+use crate::support::{offline_mailbox, store_tests};
 
 /// Writes `sql` behind the store's back, as a person editing the database (or a newer
 /// version) would.
@@ -20,21 +20,29 @@ async fn write_behind(url: &str, sql: &str) {
     pool.close().await;
 }
 
+/// Sets `assignments` on the shop's row behind the store's back; returns the error that reading
+/// its reply settings then gives.
+async fn settings_error_after(
+    store: &Store,
+    url: &str,
+    shop_id: i64,
+    assignments: &str,
+) -> StoreError {
+    write_behind(
+        url,
+        &format!("UPDATE shops SET {assignments} WHERE id = {shop_id}"),
+    )
+    .await;
+    store.reply_settings(shop_id).await.unwrap_err()
+}
+
 async fn unknown_values_name_their_row(store: Store, url: &str) {
     let shop = store.add_shop("boutique").await.unwrap();
     let settings = store.reply_settings(shop.id).await.unwrap();
     assert_eq!(settings.auto_answers, Mode::Off);
     assert!(matches!(settings.plan, PlanName::Trial | PlanName::Basic));
 
-    write_behind(
-        url,
-        &format!(
-            "UPDATE shops SET auto_answers = 'sometimes' WHERE id = {}",
-            shop.id
-        ),
-    )
-    .await;
-    let error = store.reply_settings(shop.id).await.unwrap_err();
+    let error = settings_error_after(&store, url, shop.id, "auto_answers = 'sometimes'").await;
     assert!(
         matches!(
             &error,
@@ -48,15 +56,8 @@ async fn unknown_values_name_their_row(store: Store, url: &str) {
         format!("shop {}: unknown auto_answers \"sometimes\"", shop.id)
     );
 
-    write_behind(
-        url,
-        &format!(
-            "UPDATE shops SET auto_answers = 'on', plan = 'gold' WHERE id = {}",
-            shop.id
-        ),
-    )
-    .await;
-    let error = store.reply_settings(shop.id).await.unwrap_err();
+    let error =
+        settings_error_after(&store, url, shop.id, "auto_answers = 'on', plan = 'gold'").await;
     assert!(
         matches!(&error, StoreError::UnknownValue { column: "plan", value, .. } if value == "gold"),
         "{error:?}"
@@ -66,20 +67,10 @@ async fn unknown_values_name_their_row(store: Store, url: &str) {
         .add_mailbox(
             shop.id,
             &NewMailbox {
-                email: "sav@boutique.test".into(),
-                imap_host: "127.0.0.1".into(),
-                imap_port: 993,
                 imap_security: Security::Starttls,
-                accept_invalid_certs: false,
-                username: "sav@boutique.test".into(),
-                password_sealed: vec![1, 2, 3],
-                folders: vec!["INBOX".into()],
-                delete_after_import: false,
-                mark_as_read: false,
-                smtp_host: "127.0.0.1".into(),
                 smtp_port: 465,
                 smtp_security: Security::Tls,
-                contact_id: None,
+                ..offline_mailbox()
             },
         )
         .await
@@ -134,23 +125,5 @@ async fn unknown_values_name_their_row(store: Store, url: &str) {
     );
 }
 
-#[tokio::test]
-async fn unknown_stored_values_name_their_row_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    unknown_values_name_their_row(store, &db.url).await;
-}
-
-#[tokio::test]
-async fn unknown_stored_values_name_their_row_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    unknown_values_name_their_row(store.clone(), &db.url).await;
-    store.close().await;
-}
+store_tests!(at unknown_values_name_their_row =>
+    unknown_stored_values_name_their_row_sqlite, unknown_stored_values_name_their_row_postgres);

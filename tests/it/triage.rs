@@ -8,7 +8,7 @@ use crate::cli::{guichet, ok, run};
 use crate::support::cli::{
     new_shop, sync_once, ticket_shown, ticket_with_subject, tickets_list, with_stdin,
 };
-use crate::support::{MailServer, TestDatabase, sample_mail, store_tests};
+use crate::support::{MailServer, sample_mail, store_tests};
 
 #[test]
 fn jsonl_answers_every_line_in_order_and_flags_bad_ones() {
@@ -396,16 +396,5 @@ async fn triager_cache_suite(url: &str, blobs: &std::path::Path) {
     store.close().await;
 }
 
-#[tokio::test]
-async fn shop_triager_is_cached_until_it_changes_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::sqlite(dir.path());
-    triager_cache_suite(&db.url, &dir.path().join("blobs")).await;
-}
-
-#[tokio::test]
-async fn shop_triager_is_cached_until_it_changes_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = TestDatabase::postgres();
-    triager_cache_suite(&db.url, &dir.path().join("blobs")).await;
-}
+store_tests!(url triager_cache_suite =>
+    shop_triager_is_cached_until_it_changes_sqlite, shop_triager_is_cached_until_it_changes_postgres);

@@ -22,7 +22,9 @@ pub use mail::{mail_date, realistic_mail, sample_mail};
 pub use mail_server::{MailServer, TestMailbox};
 pub use proxy::DropProxy;
 pub(crate) use store::store_tests;
-pub use store::{Dialect, on_store, on_store_at, open_data_dir, sqlite_url, sync_pass};
+pub use store::{
+    Dialect, on_database, on_store, on_store_at, open_data_dir, sqlite_url, sync_pass,
+};
 
 /// The `guichet` binary with its own data dir.
 pub fn guichet_cmd(data_dir: &Path) -> Command {
@@ -121,6 +123,27 @@ pub fn watched_mailbox(
         smtp_host: "127.0.0.1".into(),
         smtp_port: 25,
         smtp_security: Security::None,
+        contact_id: None,
+    }
+}
+
+/// A mailbox `sav@boutique.test` that no test server answers (IMAPS 993, submission 587), with
+/// a placeholder sealed password: for store tests that only write and read mailbox rows.
+pub fn offline_mailbox() -> NewMailbox {
+    NewMailbox {
+        email: "sav@boutique.test".into(),
+        imap_host: "127.0.0.1".into(),
+        imap_port: 993,
+        imap_security: Security::Tls,
+        accept_invalid_certs: false,
+        username: "sav@boutique.test".into(),
+        password_sealed: vec![1, 2, 3],
+        folders: vec!["INBOX".into()],
+        delete_after_import: false,
+        mark_as_read: false,
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: 587,
+        smtp_security: Security::Starttls,
         contact_id: None,
     }
 }

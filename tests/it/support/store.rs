@@ -25,27 +25,38 @@ pub async fn on_store(dialect: Dialect, suite: impl AsyncFnOnce(Store)) {
 
 /// [`on_store`] for a suite that also reaches the database by its URL.
 pub async fn on_store_at(dialect: Dialect, suite: impl AsyncFnOnce(Store, &str)) {
+    on_database(dialect, async |url, blobs| {
+        let store = Store::open(url, blobs).await.unwrap();
+        suite(store.clone(), url).await;
+        store.close().await;
+    })
+    .await;
+}
+
+/// Runs `suite(url, blobs)` on a fresh database of `dialect` and a blob dir of its own, for a
+/// suite that opens its stores itself (several nodes on one database, say).
+pub async fn on_database(dialect: Dialect, suite: impl AsyncFnOnce(&str, &Path)) {
     let dir = tempfile::tempdir().unwrap();
     let db = match dialect {
         Dialect::Sqlite => TestDatabase::sqlite(dir.path()),
         Dialect::Postgres => TestDatabase::postgres(),
     };
-    let store = Store::open(&db.url, &dir.path().join("blobs"))
-        .await
-        .unwrap();
-    suite(store.clone(), &db.url).await;
-    store.close().await;
+    suite(&db.url, &dir.path().join("blobs")).await;
 }
 
 /// The two tests of a store suite, one per dialect: `store_tests!(suite => name_sqlite,
 /// name_postgres)` runs `suite(store)` through [`on_store`]; `store_tests!(at suite => …)`
-/// runs `suite(store, url)` through [`on_store_at`].
+/// runs `suite(store, url)` through [`on_store_at`]; `store_tests!(url suite => …)` runs
+/// `suite(url, blobs)` through [`on_database`].
 macro_rules! store_tests {
     ($suite:path => $sqlite:ident, $postgres:ident) => {
         $crate::support::store_tests!(@with on_store, $suite => $sqlite, $postgres);
     };
     (at $suite:path => $sqlite:ident, $postgres:ident) => {
         $crate::support::store_tests!(@with on_store_at, $suite => $sqlite, $postgres);
+    };
+    (url $suite:path => $sqlite:ident, $postgres:ident) => {
+        $crate::support::store_tests!(@with on_database, $suite => $sqlite, $postgres);
     };
     (@with $runner:ident, $suite:path => $sqlite:ident, $postgres:ident) => {
         #[tokio::test]
