@@ -72,7 +72,12 @@ pub async fn send_due(
     {
         let attempt = while_leased(store, &lease, lease_time, pass.send_one(&reply)).await;
         let outcome = match attempt {
-            None => LeaseOutcome::LeaseLost,
+            None => {
+                // The exchange was cut wherever it was, possibly inside DATA: that connection
+                // must never carry another message.
+                pass.drop_smtp_connections();
+                LeaseOutcome::LeaseLost
+            }
             Some(Ok(sent)) => {
                 // Recorded as sent before the Sent-folder copy: a failing copy must never
                 // cause a resend.
@@ -418,6 +423,12 @@ impl<'a> Pass<'a> {
                 Err(error.to_string())
             }
         }
+    }
+
+    /// Closes the SMTP connections without a word: the server discards a transaction left
+    /// unfinished.
+    fn drop_smtp_connections(&mut self) {
+        self.smtp.clear();
     }
 
     /// Says goodbye to every server.
