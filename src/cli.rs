@@ -4,6 +4,7 @@
 
 mod replies;
 mod triage;
+mod users;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -88,6 +89,9 @@ enum Command {
     Orders(replies::OrdersCommand),
     /// Run automatic answering on past mail without sending: an HTML and JSON report.
     Replay(replies::ReplayArgs),
+    /// The back office's employees: add, list, API tokens.
+    #[command(subcommand)]
+    User(users::UserCommand),
     /// The newcomer's tour: a demo shop with sample mail, orders and shadow answers, an admin
     /// employee, and the back office served until Ctrl-C.
     Demo {
@@ -317,6 +321,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Templates(command) => replies::templates_command(&desk, command).await,
         Command::Orders(command) => replies::orders_command(&desk, command).await,
         Command::Replay(args) => replies::replay(&desk, args).await,
+        Command::User(command) => users::user_command(&desk, command).await,
         Command::Demo { listen, no_serve } => {
             demo(&desk).await?;
             if no_serve {

@@ -16,11 +16,23 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("replay.html", include_str!("replay.html")),
     ("email.html", include_str!("email.html")),
     // The back office's pages.
-    ("web/layout.html", include_str!("../web/templates/layout.html")),
+    (
+        "web/layout.html",
+        include_str!("../web/templates/layout.html"),
+    ),
     ("web/bare.html", include_str!("../web/templates/bare.html")),
-    ("web/sign_in.html", include_str!("../web/templates/sign_in.html")),
-    ("web/error.html", include_str!("../web/templates/error.html")),
-    ("web/account.html", include_str!("../web/templates/account.html")),
+    (
+        "web/sign_in.html",
+        include_str!("../web/templates/sign_in.html"),
+    ),
+    (
+        "web/error.html",
+        include_str!("../web/templates/error.html"),
+    ),
+    (
+        "web/account.html",
+        include_str!("../web/templates/account.html"),
+    ),
 ];
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -30,5 +30,9 @@ async fn account(me: SignedIn) -> WebResult<Html<String>> {
 }
 
 fn role_key(admin: bool) -> &'static str {
-    if admin { "web.role_admin" } else { "web.role_employee" }
+    if admin {
+        "web.role_admin"
+    } else {
+        "web.role_employee"
+    }
 }

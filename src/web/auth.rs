@@ -76,7 +76,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(ClientIp(peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip())))
+        Ok(ClientIp(
+            peer.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip()),
+        ))
     }
 }
 
@@ -102,9 +104,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLang {
             .get::<AppState>()
             .map(|state| state.desk.lang)
             .unwrap_or_default();
-        Ok(PageLang(
-            asked.unwrap_or_else(|| browser_lang(&parts.headers).unwrap_or(default)),
-        ))
+        Ok(PageLang(asked.unwrap_or_else(|| {
+            browser_lang(&parts.headers).unwrap_or(default)
+        })))
     }
 }
 
@@ -167,7 +169,9 @@ fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The caller, from the API token or the session cookie; None when neither is valid.
@@ -248,9 +252,13 @@ fn is_safe(method: &Method) -> bool {
 
 fn unauthenticated(request: &Request, lang: UiLang, is_api: bool) -> Response {
     if is_api {
-        return WebError::new(StatusCode::UNAUTHORIZED, t!(lang, "web.sign_in_needed"), lang)
-            .as_json(true)
-            .into_response();
+        return WebError::new(
+            StatusCode::UNAUTHORIZED,
+            t!(lang, "web.sign_in_needed"),
+            lang,
+        )
+        .as_json(true)
+        .into_response();
     }
     if request.method() == Method::GET {
         let next = request
@@ -261,7 +269,12 @@ fn unauthenticated(request: &Request, lang: UiLang, is_api: bool) -> Response {
         let target = format!("/sign-in?next={}", percent_encode(next));
         return Redirect::to(&target).into_response();
     }
-    WebError::new(StatusCode::UNAUTHORIZED, t!(lang, "web.sign_in_needed"), lang).into_response()
+    WebError::new(
+        StatusCode::UNAUTHORIZED,
+        t!(lang, "web.sign_in_needed"),
+        lang,
+    )
+    .into_response()
 }
 
 fn percent_encode(text: &str) -> String {
@@ -280,7 +293,13 @@ fn percent_encode(text: &str) -> String {
 /// origin by the browser's word, and carrying the session's token (header, `?csrf=` for
 /// uploads, or the form's `csrf` field).
 async fn check_csrf(request: Request, me: &SignedIn) -> Result<Request, WebError> {
-    let refused = || WebError::new(StatusCode::FORBIDDEN, t!(me.lang, "web.csrf_refused"), me.lang);
+    let refused = || {
+        WebError::new(
+            StatusCode::FORBIDDEN,
+            t!(me.lang, "web.csrf_refused"),
+            me.lang,
+        )
+    };
     security::same_origin(request.headers()).map_err(|_| refused())?;
     let expected = me.csrf.as_deref().ok_or_else(refused)?;
     let header_token = request
@@ -350,7 +369,12 @@ fn local_path(next: Option<&str>) -> String {
 }
 
 async fn sign_in_page(PageLang(lang): PageLang, Query(query): Query<NextQuery>) -> Response {
-    pages::sign_in_page(lang, &local_path(query.next.as_deref()), None, StatusCode::OK)
+    pages::sign_in_page(
+        lang,
+        &local_path(query.next.as_deref()),
+        None,
+        StatusCode::OK,
+    )
 }
 
 #[derive(Deserialize)]
@@ -409,7 +433,11 @@ async fn sign_out(
     {
         return WebError::from_desk(error, me.lang).into_response();
     }
-    let secure = if security::is_https(&headers) { "; Secure" } else { "" };
+    let secure = if security::is_https(&headers) {
+        "; Secure"
+    } else {
+        ""
+    };
     let expired =
         format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     let mut response = Redirect::to("/sign-in").into_response();
@@ -443,7 +471,10 @@ mod tests {
     #[test]
     fn browser_language_is_read_in_order_of_preference() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT_LANGUAGE, "de-DE,fr;q=0.8,en;q=0.5".parse().unwrap());
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            "de-DE,fr;q=0.8,en;q=0.5".parse().unwrap(),
+        );
         assert_eq!(browser_lang(&headers), Some(UiLang::Fr));
         headers.insert(header::ACCEPT_LANGUAGE, "en-GB,fr;q=0.8".parse().unwrap());
         assert_eq!(browser_lang(&headers), Some(UiLang::En));

@@ -85,7 +85,13 @@ impl Routes {
     }
 
     /// Declares `method path`, callable by `access`.
-    pub fn on<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    pub fn on<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self
     where
         H: Handler<T, AppState>,
         T: 'static,
@@ -207,11 +213,19 @@ impl WebError {
     }
 
     pub fn not_found(lang: UiLang) -> WebError {
-        WebError::new(StatusCode::NOT_FOUND, crate::t!(lang, "web.not_found"), lang)
+        WebError::new(
+            StatusCode::NOT_FOUND,
+            crate::t!(lang, "web.not_found"),
+            lang,
+        )
     }
 
     pub fn forbidden(lang: UiLang) -> WebError {
-        WebError::new(StatusCode::FORBIDDEN, crate::t!(lang, "web.forbidden"), lang)
+        WebError::new(
+            StatusCode::FORBIDDEN,
+            crate::t!(lang, "web.forbidden"),
+            lang,
+        )
     }
 
     pub fn bad_request(message: impl Into<String>, lang: UiLang) -> WebError {
@@ -236,18 +250,58 @@ impl WebError {
     }
 }
 
-/// The HTTP status that says what kind of refusal a desk error is.
+/// The HTTP status that says what kind of refusal a desk error is. Every variant is named, so
+/// a new refusal gets its status chosen, not a silent 500.
 fn desk_status(error: &DeskError) -> StatusCode {
     use DeskError::*;
     match error {
-        NoShopNamed(_) | NoContactNamed(_) | NoTicket(_) | NoCustomerMessage(_) | NoMessage(_)
-        | NoAttachment(_) | NoReply(_) | NoRule(_) | NoMailboxInShop { .. }
-        | NoShopMessage(_) | NoTemplate { .. } => StatusCode::NOT_FOUND,
+        NoShopNamed(_)
+        | NoContactNamed(_)
+        | NoTicket(_)
+        | NoCustomerMessage(_)
+        | NoMessage(_)
+        | NoAttachment(_)
+        | NoReply(_)
+        | NoRule(_)
+        | NoMailboxInShop { .. }
+        | NoMailboxMatches
+        | NoShopMessage(_)
+        | NoTemplate { .. }
+        | NoEmployee(_)
+        | NoEmployeeNamed(_) => StatusCode::NOT_FOUND,
         AlreadyExists(_) | ReplyNotActionable { .. } => StatusCode::CONFLICT,
-        ShopNeedsName | NotAnAddress(_) | MailboxSettings(_) | MailboxTest(_) | Template(_)
-        | OtherStaysOn | BadIntentId | UnknownIntent(_) | EmptyText | Setting(_) | Input(_)
-        | Csv(_) | BadSince(_) | TooFewExamples(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        ShopNeedsName
+        | NotAnAddress(_)
+        | MailboxSettings(_)
+        | MailboxTest(_)
+        | Template(_)
+        | OtherStaysOn
+        | BadIntentId
+        | UnknownIntent(_)
+        | EmptyText
+        | Setting(_)
+        | Input(_)
+        | Csv(_)
+        | BadSince(_)
+        | TooFewExamples(_)
+        | PasswordTooShort { .. }
+        | TokenNeedsLabel
+        | DatasetNeeded
+        | Eval(_)
+        | TrainNeedsDataset
+        | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        SignInRefused => StatusCode::UNAUTHORIZED,
+        SignInThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        NoShopYet | SeveralShops => StatusCode::CONFLICT,
+        Render(_)
+        | Sync(_)
+        | Answering(_)
+        | Store(_)
+        | DataDir { .. }
+        | Key(_)
+        | OpenDatabase(_)
+        | CannotWrite { .. }
+        | PasswordHashing => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

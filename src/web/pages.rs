@@ -29,7 +29,12 @@ struct PageContext<'a, T: Serialize> {
 }
 
 /// A page of the back office for the signed-in employee; `template` extends `web/layout.html`.
-pub fn page(me: &SignedIn, nav: &str, template: &str, context: impl Serialize) -> WebResult<Html<String>> {
+pub fn page(
+    me: &SignedIn,
+    nav: &str,
+    template: &str,
+    context: impl Serialize,
+) -> WebResult<Html<String>> {
     let context = PageContext {
         me: Me {
             id: me.employee.id,

@@ -94,9 +94,15 @@ mod tests {
         assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])).is_ok());
         assert!(same_origin(&headers(&[("sec-fetch-site", "cross-site")])).is_err());
         assert!(same_origin(&headers(&[("sec-fetch-site", "same-site")])).is_err());
-        let same = [("host", "desk.example:8080"), ("origin", "http://desk.example:8080")];
+        let same = [
+            ("host", "desk.example:8080"),
+            ("origin", "http://desk.example:8080"),
+        ];
         assert!(same_origin(&headers(&same)).is_ok());
-        let other = [("host", "desk.example:8080"), ("origin", "http://evil.example")];
+        let other = [
+            ("host", "desk.example:8080"),
+            ("origin", "http://evil.example"),
+        ];
         assert!(same_origin(&headers(&other)).is_err());
         assert!(same_origin(&headers(&[("host", "desk.example"), ("origin", "null")])).is_err());
     }

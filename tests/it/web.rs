@@ -13,10 +13,17 @@ async fn healthz_and_headers(dialect: Dialect) {
     assert_eq!(page.status(), 200);
     let headers = page.headers();
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    let htmx = client.get(web.url("/static/htmx.min.js")).send().await.unwrap();
+    let htmx = client
+        .get(web.url("/static/htmx.min.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(htmx.status(), 200);
     assert!(htmx.text().await.unwrap().contains("htmx"));
 }
@@ -32,7 +39,10 @@ async fn sign_in_session_and_sign_out(dialect: Dialect) {
 
     let refused = anonymous
         .post(web.url("/sign-in"))
-        .form(&[("email", "alice@shop-a.example"), ("password", "not the password")])
+        .form(&[
+            ("email", "alice@shop-a.example"),
+            ("password", "not the password"),
+        ])
         .send()
         .await
         .unwrap();
@@ -52,15 +62,24 @@ async fn sign_in_session_and_sign_out(dialect: Dialect) {
     assert_eq!(signed.status(), 303);
     assert_eq!(signed.headers()["location"], "/account");
     let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain HTTP on loopback: {cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: {cookie}"
+    );
     let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
     let page = anonymous.get(web.url("/account")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
     assert!(page.contains("alice@shop-a.example"));
     let csrf = crate::support::web::csrf_of(&page).unwrap();
-    assert!(!page.contains(token), "the session token never shows in a page");
+    assert!(
+        !page.contains(token),
+        "the session token never shows in a page"
+    );
 
     // Sign-out is a state change: refused without the token, or with another one.
     let no_token = anonymous.post(web.url("/sign-out")).send().await.unwrap();
@@ -81,7 +100,12 @@ async fn sign_in_session_and_sign_out(dialect: Dialect) {
         .unwrap();
     assert_eq!(cross_site.status(), 403);
     assert_eq!(
-        anonymous.get(web.url("/account")).send().await.unwrap().status(),
+        anonymous
+            .get(web.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         200,
         "refused requests changed nothing"
     );
