@@ -2,6 +2,7 @@
 //! Each takes typed input and returns typed results or a [`DeskError`]; none prints. The
 //! edges only parse requests and format what comes back.
 
+pub mod actions;
 pub mod demo;
 pub mod input;
 pub mod mailboxes;
@@ -135,6 +136,8 @@ pub enum DeskError {
     TrainNeedsDataset,
     #[error("bad date {0}")]
     BadSince(String),
+    #[error(transparent)]
+    Action(#[from] actions::ActionError),
 }
 
 impl From<StoreError> for DeskError {
@@ -243,6 +246,7 @@ impl DeskError {
             DeskError::Dataset { path, .. } => path.display().to_string(),
             DeskError::TrainNeedsDataset => t!(lang, "triage.train_needs_dataset").into(),
             DeskError::BadSince(since) => t!(lang, "replay.bad_since", since = since),
+            DeskError::Action(error) => error.localized(lang),
         }
     }
 
