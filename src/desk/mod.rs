@@ -2,6 +2,7 @@
 //! Each takes typed input and returns typed results or a [`DeskError`]; none prints. The
 //! edges only parse requests and format what comes back.
 
+pub mod actions;
 pub mod demo;
 pub mod employees;
 pub mod input;
@@ -151,6 +152,8 @@ pub enum DeskError {
     NoEmployeeNamed(String),
     #[error("an API token needs a label")]
     TokenNeedsLabel,
+    #[error(transparent)]
+    Action(#[from] actions::ActionError),
 }
 
 impl From<StoreError> for DeskError {
@@ -274,6 +277,7 @@ impl DeskError {
                 t!(lang, "employees.no_employee_named", email = email)
             }
             DeskError::TokenNeedsLabel => t!(lang, "employees.token_needs_label").into(),
+            DeskError::Action(error) => error.localized(lang),
         }
     }
 

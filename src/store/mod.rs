@@ -9,6 +9,7 @@ mod mailboxes;
 mod orders;
 mod replies;
 mod shops;
+mod ticket_events;
 mod tickets;
 mod triage;
 
@@ -27,6 +28,10 @@ pub use replies::{
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
 pub use shops::{Contact, NewContact, Shop};
+pub use ticket_events::{
+    Activity, Colleague, EmployeeRef, EventKind, EventView, PRESENCE_MS, ReplyAttachment,
+    TicketEvent, TicketState,
+};
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView,
 };

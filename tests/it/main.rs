@@ -1,5 +1,6 @@
 //! The one integration-test binary. `support` starts the real servers the tests talk to.
 
+mod actions;
 mod answering;
 mod blob_sweep;
 mod cli;
