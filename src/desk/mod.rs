@@ -12,6 +12,7 @@ pub mod settings;
 pub mod shops;
 pub mod sync;
 pub mod templates;
+pub mod ticket_list;
 pub mod tickets;
 pub mod triage;
 
@@ -135,6 +136,8 @@ pub enum DeskError {
     TrainNeedsDataset,
     #[error("bad date {0}")]
     BadSince(String),
+    #[error("this list page is out of date or not one")]
+    BadCursor,
 }
 
 impl From<StoreError> for DeskError {
@@ -243,6 +246,7 @@ impl DeskError {
             DeskError::Dataset { path, .. } => path.display().to_string(),
             DeskError::TrainNeedsDataset => t!(lang, "triage.train_needs_dataset").into(),
             DeskError::BadSince(since) => t!(lang, "replay.bad_since", since = since),
+            DeskError::BadCursor => t!(lang, "ticket_list.bad_cursor").into(),
         }
     }
 

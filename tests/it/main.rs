@@ -19,4 +19,5 @@ mod store;
 mod store_corrupt;
 mod stored_names;
 mod support;
+mod ticket_list;
 mod triage;
