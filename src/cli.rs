@@ -4,6 +4,7 @@
 
 mod replies;
 mod triage;
+mod users;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -89,6 +90,9 @@ enum Command {
     Replay(replies::ReplayArgs),
     /// Create a demo shop with sample mail in the data dir and show what was filed.
     Demo,
+    /// The back office's employees: add, list, API tokens.
+    #[command(subcommand)]
+    User(users::UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -302,6 +306,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Orders(command) => replies::orders_command(&desk, command).await,
         Command::Replay(args) => replies::replay(&desk, args).await,
         Command::Demo => demo(&desk).await,
+        Command::User(command) => users::user_command(&desk, command).await,
     };
     desk.store.close().await;
     result

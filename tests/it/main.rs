@@ -4,6 +4,7 @@ mod answering;
 mod blob_sweep;
 mod cli;
 mod crash_send;
+mod employees;
 mod harness_selftest;
 mod intake;
 mod jobs;
