@@ -234,4 +234,10 @@ impl Store {
         tx.commit().await?;
         Ok(numbers)
     }
+
+    /// Refreshes the query planner's statistics (after a bulk load).
+    pub async fn analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
 }
