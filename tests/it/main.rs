@@ -22,3 +22,4 @@ mod stored_names;
 mod support;
 mod ticket_list;
 mod triage;
+mod web;
