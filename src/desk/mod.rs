@@ -14,6 +14,7 @@ pub mod settings;
 pub mod shops;
 pub mod sync;
 pub mod templates;
+pub mod ticket_list;
 pub mod tickets;
 pub mod triage;
 
@@ -154,6 +155,8 @@ pub enum DeskError {
     TokenNeedsLabel,
     #[error(transparent)]
     Action(#[from] actions::ActionError),
+    #[error("this list page is out of date or not one")]
+    BadCursor,
 }
 
 impl From<StoreError> for DeskError {
@@ -278,6 +281,7 @@ impl DeskError {
             }
             DeskError::TokenNeedsLabel => t!(lang, "employees.token_needs_label").into(),
             DeskError::Action(error) => error.localized(lang),
+            DeskError::BadCursor => t!(lang, "ticket_list.bad_cursor").into(),
         }
     }
 

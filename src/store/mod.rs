@@ -8,8 +8,10 @@ mod jobs;
 mod mailboxes;
 mod orders;
 mod replies;
+mod seed;
 mod shops;
 mod ticket_events;
+mod ticket_list;
 mod tickets;
 mod triage;
 
@@ -27,10 +29,14 @@ pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
+pub use seed::{SeedMessage, SeedReply, SeedTicket};
 pub use shops::{Contact, NewContact, Shop};
 pub use ticket_events::{
     Activity, Colleague, EmployeeRef, EventKind, EventView, PRESENCE_MS, ReplyAttachment,
     TicketEvent, TicketState,
+pub use ticket_list::{
+    Assignee, AssigneeMatch, AutoAnswer, ContactSection, EXCERPT_CHARS, ListCursor, ListPage,
+    ListRequest, MAX_SEARCH_WORDS, Presence, PresenceActivity, TicketRow, TicketSort, search_words,
 };
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView,

@@ -21,5 +21,6 @@ mod store;
 mod store_corrupt;
 mod stored_names;
 mod support;
+mod ticket_list;
 mod triage;
 mod web;
