@@ -2,6 +2,7 @@
 
 mod answering;
 mod blob_sweep;
+mod browser_selftest;
 mod cli;
 mod crash_send;
 mod harness_selftest;
