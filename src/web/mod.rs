@@ -1,0 +1,3 @@
+//! The back office, the JSON API and the contact forms (axum).
+
+pub mod mail_html;
