@@ -332,3 +332,6 @@ impl<T> WebResultExt<T> for Result<T, DeskError> {
         self.map_err(|e| WebError::from_desk(e, lang))
     }
 }
+//! The back office, the JSON API and the contact forms (axum).
+
+pub mod mail_html;

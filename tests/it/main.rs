@@ -3,6 +3,7 @@
 mod actions;
 mod answering;
 mod blob_sweep;
+mod browser_selftest;
 mod cli;
 mod crash_send;
 mod employees;
