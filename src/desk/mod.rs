@@ -2,6 +2,7 @@
 //! Each takes typed input and returns typed results or a [`DeskError`]; none prints. The
 //! edges only parse requests and format what comes back.
 
+pub mod contact_form;
 pub mod demo;
 pub mod input;
 pub mod mailboxes;
@@ -10,6 +11,7 @@ pub mod replay;
 pub mod replies;
 pub mod settings;
 pub mod shops;
+pub mod stats;
 pub mod sync;
 pub mod templates;
 pub mod tickets;
@@ -45,6 +47,10 @@ pub enum DeskError {
     ShopNeedsName,
     #[error("no contact named {0}")]
     NoContactNamed(String),
+    #[error(transparent)]
+    Period(stats::PeriodError),
+    #[error(transparent)]
+    ContactForm(#[from] contact_form::ContactFormError),
     #[error(transparent)]
     NotAnAddress(#[from] shops::NotAnAddress),
     #[error(transparent)]
@@ -177,6 +183,8 @@ impl DeskError {
             DeskError::Setting(error) => error.localized(lang),
             DeskError::ShopNeedsName => t!(lang, "error.shop_needs_name").into(),
             DeskError::NoContactNamed(name) => t!(lang, "error.no_contact_named", name = name),
+            DeskError::Period(error) => stats::explain_period_error(error, lang),
+            DeskError::ContactForm(error) => error.localized(lang),
             DeskError::NotAnAddress(error) => t!(lang, "error.not_an_address", address = error.0),
             DeskError::MailboxSettings(error) => match error {
                 mailboxes::MailboxSettingsError::NotAnAddress(address) => {

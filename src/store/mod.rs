@@ -3,11 +3,13 @@
 //! (migrations, full-text search, job leasing) is chosen from [`Dialect`].
 
 mod blobs;
+mod contact_forms;
 mod jobs;
 mod mailboxes;
 mod orders;
 mod replies;
 mod shops;
+mod stats;
 mod tickets;
 mod triage;
 
@@ -18,6 +20,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
+pub use contact_forms::{
+    ContactFormSettings, DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES,
+};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
@@ -25,6 +30,10 @@ pub use replies::{
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
 pub use shops::{Contact, NewContact, Shop};
+pub use stats::{
+    Counted, EmployeeActivity, GroupCount, GroupedBy, QUARTER_MS, QuarterCount, ShadowCount,
+    ShadowDraft, StatusEntry, TicketTimes, TimedStatus,
+};
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView,
 };
