@@ -3,6 +3,7 @@
 mod answering;
 mod blob_sweep;
 mod cli;
+mod contact_form;
 mod crash_send;
 mod harness_selftest;
 mod intake;
@@ -15,6 +16,7 @@ mod racing;
 mod runtime;
 mod sending;
 mod shop;
+mod stats;
 mod store;
 mod store_corrupt;
 mod stored_names;
