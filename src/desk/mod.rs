@@ -3,6 +3,7 @@
 //! edges only parse requests and format what comes back.
 
 pub mod actions;
+pub mod contact_form;
 pub mod demo;
 pub mod employees;
 pub mod input;
@@ -12,6 +13,7 @@ pub mod replay;
 pub mod replies;
 pub mod settings;
 pub mod shops;
+pub mod stats;
 pub mod sync;
 pub mod templates;
 pub mod ticket_list;
@@ -48,6 +50,10 @@ pub enum DeskError {
     ShopNeedsName,
     #[error("no contact named {0}")]
     NoContactNamed(String),
+    #[error(transparent)]
+    Period(stats::PeriodError),
+    #[error(transparent)]
+    ContactForm(#[from] contact_form::ContactFormError),
     #[error(transparent)]
     NotAnAddress(#[from] shops::NotAnAddress),
     #[error(transparent)]
@@ -199,6 +205,8 @@ impl DeskError {
             DeskError::Setting(error) => error.localized(lang),
             DeskError::ShopNeedsName => t!(lang, "error.shop_needs_name").into(),
             DeskError::NoContactNamed(name) => t!(lang, "error.no_contact_named", name = name),
+            DeskError::Period(error) => stats::explain_period_error(error, lang),
+            DeskError::ContactForm(error) => error.localized(lang),
             DeskError::NotAnAddress(error) => t!(lang, "error.not_an_address", address = error.0),
             DeskError::MailboxSettings(error) => match error {
                 mailboxes::MailboxSettingsError::NotAnAddress(address) => {

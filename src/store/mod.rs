@@ -4,6 +4,7 @@
 
 mod blobs;
 mod employees;
+mod contact_forms;
 mod jobs;
 mod mailboxes;
 mod orders;
@@ -12,6 +13,7 @@ mod seed;
 mod shops;
 mod ticket_events;
 mod ticket_list;
+mod stats;
 mod tickets;
 mod triage;
 
@@ -23,6 +25,9 @@ use sqlx::{AnyPool, Executor};
 
 pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
 pub use employees::{Employee, NewEmployee, StoredApiToken, StoredSession};
+pub use contact_forms::{
+    ContactFormSettings, DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES,
+};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
@@ -37,6 +42,9 @@ pub use ticket_events::{
 pub use ticket_list::{
     Assignee, AssigneeMatch, AutoAnswer, ContactSection, EXCERPT_CHARS, ListCursor, ListPage,
     ListRequest, MAX_SEARCH_WORDS, Presence, PresenceActivity, TicketRow, TicketSort, search_words,
+pub use stats::{
+    Counted, EmployeeActivity, GroupCount, GroupedBy, QUARTER_MS, QuarterCount, ShadowCount,
+    ShadowDraft, StatusEntry, TicketTimes, TimedStatus,
 };
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView,

@@ -335,3 +335,6 @@ impl<T> WebResultExt<T> for Result<T, DeskError> {
 //! The back office, the JSON API and the contact forms (axum).
 
 pub mod mail_html;
+//! The back office, its API and the contact forms over HTTP.
+
+pub mod charts;
