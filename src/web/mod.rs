@@ -7,6 +7,8 @@
 pub mod account;
 pub mod assets;
 pub mod auth;
+pub mod charts;
+pub mod mail_html;
 pub mod pages;
 pub mod security;
 
@@ -332,9 +334,3 @@ impl<T> WebResultExt<T> for Result<T, DeskError> {
         self.map_err(|e| WebError::from_desk(e, lang))
     }
 }
-//! The back office, the JSON API and the contact forms (axum).
-
-pub mod mail_html;
-//! The back office, its API and the contact forms over HTTP.
-
-pub mod charts;
