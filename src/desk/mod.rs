@@ -2,6 +2,7 @@
 //! Each takes typed input and returns typed results or a [`DeskError`]; none prints. The
 //! edges only parse requests and format what comes back.
 
+pub mod bulk;
 pub mod demo;
 pub mod employees;
 pub mod input;

@@ -3,6 +3,7 @@
 //! (migrations, full-text search, job leasing) is chosen from [`Dialect`].
 
 mod blobs;
+mod bulk;
 mod employees;
 mod jobs;
 mod mailboxes;

@@ -23,3 +23,4 @@ mod support;
 mod ticket_list;
 mod triage;
 mod web;
+mod web_ticket_list;
