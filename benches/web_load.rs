@@ -481,16 +481,13 @@ async fn bench(dialect: &str, url: &str, ticket_count: usize, seconds: u64) {
         .unwrap();
     let pages = [
         ("ticket list (open, latest first)", "/tickets".to_string()),
-        ("ticket list, page 20".into(), String::new()),
-        ("ticket page".into(), format!("/tickets/{middle}")),
+        ("ticket list, page 20", String::new()),
+        ("ticket page", format!("/tickets/{middle}")),
         (
-            "search by customer address".into(),
+            "search by customer address",
             "/tickets?status=any&q=client123%40exemple.test".into(),
         ),
-        (
-            "search by a word".into(),
-            "/tickets?status=any&q=tabouret".into(),
-        ),
+        ("search by a word", "/tickets?status=any&q=tabouret".into()),
     ];
     // Page 20 of the open tickets: follow 19 cursors.
     let mut request = ListRequest {
