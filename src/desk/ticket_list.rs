@@ -142,8 +142,11 @@ impl Desk {
             after,
             limit,
         };
-        let page = self.store.ticket_list(shop.id, &request, now_ms()).await?;
-        let sections = self.store.unread_by_contact(shop.id).await?;
+        let (page, sections) = tokio::join!(
+            self.store.ticket_list(shop.id, &request, now_ms()),
+            self.store.unread_by_contact(shop.id)
+        );
+        let (page, sections) = (page?, sections?);
         Ok(TicketPage {
             rows: page.rows,
             next: page.next.map(|c| encode_cursor(query.sort, &c)),

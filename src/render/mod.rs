@@ -26,6 +26,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../web/templates/sign_in.html"),
     ),
     (
+        "web/ticket_list.html",
+        include_str!("../web/templates/ticket_list.html"),
+    ),
+    (
         "web/error.html",
         include_str!("../web/templates/error.html"),
     ),

@@ -4,6 +4,7 @@
 
 mod blobs;
 mod contact_forms;
+mod bulk;
 mod employees;
 mod jobs;
 mod mailboxes;

@@ -235,9 +235,14 @@ impl Store {
         Ok(numbers)
     }
 
-    /// Refreshes the query planner's statistics (after a bulk load).
+    /// Refreshes the query planner's statistics after a bulk load (on PostgreSQL, also clears
+    /// the row versions the load's updates left behind).
     pub async fn analyze(&self) -> Result<()> {
-        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        let sql = match self.dialect {
+            Dialect::Sqlite => "ANALYZE",
+            Dialect::Postgres => "VACUUM ANALYZE",
+        };
+        sqlx::query(sql).execute(&self.pool).await?;
         Ok(())
     }
 }

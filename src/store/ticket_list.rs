@@ -313,22 +313,20 @@ impl Store {
         for row in found.iter().take(limit) {
             let number: i64 = row.try_get("number")?;
             ids.push(row.try_get::<i64, _>("id")?);
-            let assignee = match row.try_get::<Option<i64>, _>("assignee_id")? {
-                Some(id) => Some(Assignee {
+            // Names are read with the page's details: the query stays on `tickets` alone.
+            let assignee = row
+                .try_get::<Option<i64>, _>("assignee_id")?
+                .map(|id| Assignee {
                     id,
-                    name: row
-                        .try_get::<Option<String>, _>("assignee_name")?
-                        .unwrap_or_default(),
-                }),
-                None => None,
-            };
+                    name: String::new(),
+                });
             rows.push(TicketRow {
                 number,
                 subject: row.try_get("subject")?,
                 customer_name: row.try_get("customer_name")?,
                 customer_email: row.try_get("customer_email")?,
                 contact_id: row.try_get("contact_id")?,
-                contact: row.try_get("contact_name")?,
+                contact: None,
                 language: row.try_get("language")?,
                 status: decode_name(row.try_get("status")?, "status", "ticket", number)?,
                 assignee,
@@ -363,11 +361,10 @@ impl Store {
         let mut q = Query::default();
         let shop = q.arg(Value::Int(shop_id));
         q.push(&format!(
-            "SELECT t.id, t.number, t.subject, t.customer_name, t.customer_email, t.contact_id, c.name AS contact_name, \
-             t.language, t.status, t.assignee_id, e.name AS assignee_name, t.intent, t.message_count, t.last_message_at, \
+            "SELECT t.id, t.number, t.subject, t.customer_name, t.customer_email, t.contact_id, \
+             t.language, t.status, t.assignee_id, t.intent, t.message_count, t.last_message_at, \
              t.waiting_since, CASE WHEN t.last_in_at > COALESCE(t.seen_at, 0) THEN 1 ELSE 0 END AS unread \
-             FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id LEFT JOIN employees e ON e.id = t.assignee_id \
-             WHERE t.shop_id = {shop}"
+             FROM tickets t WHERE t.shop_id = {shop}"
         ));
         if let Some(status) = request.status {
             let status = q.arg(Value::Text(status.to_string()));
@@ -504,8 +501,8 @@ impl Store {
             "SELECT t.id, \
              (SELECT substr(m.new_text, 1, 400) FROM messages m WHERE m.ticket_id = t.id \
               ORDER BY m.received_at DESC, m.id DESC LIMIT 1) AS last_text, \
-             CASE WHEN EXISTS (SELECT 1 FROM messages m JOIN attachments a ON a.message_row_id = m.id \
-              WHERE m.ticket_id = t.id AND a.inline = 0) THEN 1 ELSE 0 END AS has_attachments \
+             CASE WHEN EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND EXISTS \
+              (SELECT 1 FROM attachments a WHERE a.message_row_id = m.id AND a.inline = 0)) THEN 1 ELSE 0 END AS has_attachments \
              FROM tickets t WHERE t.id IN ({list})"
         ));
         for row in q.build().fetch_all(&self.pool).await? {
@@ -516,6 +513,47 @@ impl Store {
             rows[i].last_message_excerpt =
                 excerpt(&mask_ibans(&text.unwrap_or_default()), EXCERPT_CHARS);
             rows[i].has_attachments = row.try_get::<i64, _>("has_attachments")? != 0;
+        }
+
+        // The names of the page's contacts and assignees (small tables, by primary key).
+        let contacts: Vec<i64> = rows.iter().filter_map(|r| r.contact_id).collect();
+        let assignees: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| r.assignee.as_ref().map(|a| a.id))
+            .collect();
+        if !contacts.is_empty() || !assignees.is_empty() {
+            let mut q = Query::default();
+            let c = id_list(&mut q, if contacts.is_empty() { &[0] } else { &contacts });
+            let e = id_list(
+                &mut q,
+                if assignees.is_empty() {
+                    &[0]
+                } else {
+                    &assignees
+                },
+            );
+            q.push(&format!(
+                "SELECT 'c' AS kind, id, name FROM contacts WHERE id IN ({c}) \
+                 UNION ALL SELECT 'e' AS kind, id, name FROM employees WHERE id IN ({e})"
+            ));
+            let mut names: HashMap<(String, i64), String> = HashMap::new();
+            for row in q.build().fetch_all(&self.pool).await? {
+                names.insert(
+                    (row.try_get("kind")?, row.try_get("id")?),
+                    row.try_get("name")?,
+                );
+            }
+            for row in rows.iter_mut() {
+                if let Some(id) = row.contact_id {
+                    row.contact = names.get(&("c".to_string(), id)).cloned();
+                }
+                if let Some(assignee) = row.assignee.as_mut() {
+                    assignee.name = names
+                        .get(&("e".to_string(), assignee.id))
+                        .cloned()
+                        .unwrap_or_default();
+                }
+            }
         }
 
         let mut q = Query::default();

@@ -11,6 +11,7 @@ pub mod charts;
 pub mod mail_html;
 pub mod pages;
 pub mod security;
+pub mod ticket_list;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -157,6 +158,7 @@ fn declared_routes() -> Routes {
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(account::routes())
+        .merge(ticket_list::routes())
 }
 
 /// The table of every route, as the router serves them.
@@ -285,6 +287,7 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Input(_)
         | Csv(_)
         | BadSince(_)
+        | BadCursor
         | TooFewExamples(_)
         | PasswordTooShort { .. }
         | TokenNeedsLabel

@@ -28,3 +28,4 @@ mod ticket_list;
 mod triage;
 mod web;
 mod web_tour;
+mod web_ticket_list;
