@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod demo;
+pub mod employees;
 pub mod input;
 pub mod mailboxes;
 pub mod orders;
@@ -138,6 +139,21 @@ pub enum DeskError {
     BadSince(String),
     #[error(transparent)]
     Action(#[from] actions::ActionError),
+    /// Unknown address or wrong password: the same refusal, so it tells neither.
+    #[error("sign-in refused")]
+    SignInRefused,
+    #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
+    SignInThrottled { retry_after_secs: u64 },
+    #[error("a password needs at least {min} characters")]
+    PasswordTooShort { min: usize },
+    #[error("cannot hash the password")]
+    PasswordHashing,
+    #[error("no employee {0}")]
+    NoEmployee(i64),
+    #[error("no employee {0}")]
+    NoEmployeeNamed(String),
+    #[error("an API token needs a label")]
+    TokenNeedsLabel,
 }
 
 impl From<StoreError> for DeskError {
@@ -247,6 +263,21 @@ impl DeskError {
             DeskError::TrainNeedsDataset => t!(lang, "triage.train_needs_dataset").into(),
             DeskError::BadSince(since) => t!(lang, "replay.bad_since", since = since),
             DeskError::Action(error) => error.localized(lang),
+            DeskError::SignInRefused => t!(lang, "employees.sign_in_refused").into(),
+            DeskError::SignInThrottled { retry_after_secs } => t!(
+                lang,
+                "employees.sign_in_throttled",
+                minutes = retry_after_secs.div_ceil(60)
+            ),
+            DeskError::PasswordTooShort { min } => {
+                t!(lang, "employees.password_too_short", min = min)
+            }
+            DeskError::PasswordHashing => t!(lang, "employees.password_hashing").into(),
+            DeskError::NoEmployee(id) => t!(lang, "employees.no_employee", id = id),
+            DeskError::NoEmployeeNamed(email) => {
+                t!(lang, "employees.no_employee_named", email = email)
+            }
+            DeskError::TokenNeedsLabel => t!(lang, "employees.token_needs_label").into(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! (migrations, full-text search, job leasing) is chosen from [`Dialect`].
 
 mod blobs;
+mod employees;
 mod jobs;
 mod mailboxes;
 mod orders;
@@ -19,6 +20,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
+pub use employees::{Employee, NewEmployee, StoredApiToken, StoredSession};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
@@ -130,6 +132,12 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/s
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Store {
+    /// Answers when the database does (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Connects, runs the migrations of the dialect, and uses `blob_dir` for attachments.
     pub async fn open(database_url: &str, blob_dir: &Path) -> Result<Store> {
         sqlx::any::install_default_drivers();
