@@ -24,6 +24,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/tickets/{number}", Access::Employee, show)
         .get("/tickets/{number}/presence", Access::Employee, presence)
+        .post("/tickets/{number}/presence", Access::Employee, replying)
         .post("/tickets/{number}/status", Access::Employee, set_status)
         .post("/tickets/{number}/assign", Access::Employee, assign)
         .post("/tickets/{number}/transfer", Access::Employee, transfer)
@@ -554,6 +555,20 @@ async fn presence(
     )
     .map(Html)
     .map_err(|e| WebError::from_desk(e.into(), me.lang))
+}
+
+/// The reply box says its employee is writing (htmx, on typing); answered with no content.
+async fn replying(
+    me: SignedIn,
+    Extension(state): Extension<AppState>,
+    Path(number): Path<i64>,
+) -> WebResult<StatusCode> {
+    state
+        .desk
+        .touch_presence(&me.shop, me.employee.id, number, Activity::Replying)
+        .await
+        .web(&me)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn back(number: i64) -> Redirect {

@@ -95,6 +95,26 @@ async fn the_ticket_page_and_its_forms(dialect: Dialect) {
         presence.contains(&format!("{} is viewing", alice.employee.name)),
         "{presence}"
     );
+    // Typing in the reply box says so.
+    let typing = as_alice
+        .post(web.url("/tickets/1001/presence"))
+        .header("X-CSRF-Token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typing.status(), 204);
+    let (_, presence) = text(
+        as_bob
+            .get(web.url("/tickets/1001/presence"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        presence.contains(&format!("{} is replying", alice.employee.name)),
+        "{presence}"
+    );
 
     // Forms post and come back to the page.
     let post = |client: &reqwest::Client, path: &str, form: Vec<(&str, String)>| {
