@@ -29,8 +29,6 @@ use super::{Desk, DeskError, DeskResult, not_found};
 /// Why an action did not happen, beyond the desk's common errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {
-    #[error("no employee {0} in this shop")]
-    NoEmployee(i64),
     /// The email (to a colleague or an outside address) did not go; the reason is for people.
     #[error("not sent: {0}")]
     NotSent(String),
@@ -42,7 +40,6 @@ pub enum ActionError {
 impl ActionError {
     pub fn localized(&self, lang: UiLang) -> String {
         match self {
-            ActionError::NoEmployee(id) => t!(lang, "actions.no_employee", id = id),
             ActionError::NotSent(reason) => t!(lang, "actions.not_sent", reason = reason),
             ActionError::TransferredNotTold { name, reason } => t!(
                 lang,
@@ -207,7 +204,7 @@ fn no_ticket(number: i64) -> impl Fn(StoreError) -> DeskError {
                 .next()
                 .and_then(|id| id.parse().ok())
                 .unwrap_or(0);
-            DeskError::Action(ActionError::NoEmployee(id))
+            DeskError::NoEmployee(id)
         }
         other => not_found(other, DeskError::NoTicket(number)),
     }
@@ -840,7 +837,7 @@ impl Desk {
         self.store
             .colleague(shop.id, employee_id)
             .await
-            .map_err(|e| not_found(e, DeskError::Action(ActionError::NoEmployee(employee_id))))
+            .map_err(|e| not_found(e, DeskError::NoEmployee(employee_id)))
     }
 }
 
@@ -912,7 +909,6 @@ mod tests {
     #[test]
     fn action_errors_read_in_both_languages() {
         for error in [
-            ActionError::NoEmployee(3),
             ActionError::NotSent("refused".into()),
             ActionError::TransferredNotTold {
                 name: "Paul".into(),

@@ -22,6 +22,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("web/bare.html", include_str!("../web/templates/bare.html")),
     (
+        "web/ticket_page.html",
+        include_str!("../web/templates/ticket_page.html"),
+    ),
+    (
+        "web/ticket_presence.html",
+        include_str!("../web/templates/ticket_presence.html"),
+    ),
+    (
         "web/sign_in.html",
         include_str!("../web/templates/sign_in.html"),
     ),

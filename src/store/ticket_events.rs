@@ -297,27 +297,6 @@ impl Store {
         colleague_in(&mut conn, shop_id, employee_id).await
     }
 
-    /// The shop's employees, by name.
-    pub async fn colleagues(&self, shop_id: i64) -> Result<Vec<Colleague>> {
-        let rows = sqlx::query(
-            "SELECT id, name, email, lang FROM employees WHERE shop_id = $1 ORDER BY name, id",
-        )
-        .bind(shop_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let id: i64 = row.try_get("id")?;
-                Ok(Colleague {
-                    id,
-                    name: row.try_get("name")?,
-                    email: row.try_get("email")?,
-                    lang: super::decode_column(row, "lang", "employee", id)?,
-                })
-            })
-            .collect()
-    }
-
     /// Sets the status of each ticket, all or none: a number the shop does not have fails the
     /// whole call. Each change is recorded with who made it; a ticket already in that status
     /// is left as it is. Closing cancels the ticket's scheduled automatic answers. Returns the

@@ -12,6 +12,7 @@ pub mod mail_html;
 pub mod pages;
 pub mod security;
 pub mod ticket_list;
+pub mod ticket_page;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -159,6 +160,7 @@ fn declared_routes() -> Routes {
         .merge(auth::routes())
         .merge(account::routes())
         .merge(ticket_list::routes())
+        .merge(ticket_page::routes())
 }
 
 /// The table of every route, as the router serves them.
@@ -303,6 +305,8 @@ fn desk_status(error: &DeskError) -> StatusCode {
             actions::ActionError::NotSent(_) | actions::ActionError::TransferredNotTold { .. },
         ) => StatusCode::BAD_GATEWAY,
         SignInRefused => StatusCode::UNAUTHORIZED,
+        // The mail server refused or could not be reached.
+        Action(_) => StatusCode::BAD_GATEWAY,
         SignInThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         NoShopYet | SeveralShops => StatusCode::CONFLICT,
         Render(_)

@@ -6,14 +6,13 @@
 use guichet::config::{Config, Overrides};
 use guichet::crypto::SealingKey;
 use guichet::desk::actions::{
-    ActionError, MessageAuthor, NewAttachment, ReplyOutcome, TimelineItem, seen_up_to,
+    MessageAuthor, NewAttachment, ReplyOutcome, TimelineItem, seen_up_to,
 };
 use guichet::desk::{Desk, DeskError};
-use guichet::model::{ReplyState, Status, UiLang};
+use guichet::model::{ReplyState, Role, Status, UiLang};
 use guichet::shop::Order;
-use guichet::store::{Activity, Store, TicketEvent};
+use guichet::store::{Activity, NewEmployee, Store, TicketEvent};
 use mail_parser::{MessageParser, MimeHeaders};
-use sqlx::any::AnyPoolOptions;
 
 use crate::outbound::wait_for_messages;
 use crate::support::{MailServer, TestMailbox, sample_mail, store_tests};
@@ -37,30 +36,21 @@ fn desk(store: &Store, dir: &std::path::Path, url: &str) -> Desk {
     }
 }
 
-/// An employee row (the employees' own store functions are the sign-in's business).
-async fn employee(url: &str, shop_id: i64, email: &str, name: &str, lang: &str) -> i64 {
-    sqlx::any::install_default_drivers();
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(url)
+/// An employee of the shop, speaking `lang`.
+async fn employee(store: &Store, shop_id: i64, email: &str, name: &str, lang: UiLang) -> i64 {
+    store
+        .add_employee(&NewEmployee {
+            shop_id,
+            email,
+            name,
+            role: Role::Employee,
+            lang,
+            password_hash: "not-a-hash",
+            created_at: 0,
+        })
         .await
-        .unwrap();
-    let id: i64 = sqlx::Row::get(
-        &sqlx::query(
-            "INSERT INTO employees (shop_id, email, name, role, lang, password_hash, created_at) \
-             VALUES ($1, $2, $3, 'employee', $4, 'not-a-hash', 0) RETURNING id",
-        )
-        .bind(shop_id)
-        .bind(email)
-        .bind(name)
-        .bind(lang)
-        .fetch_one(&pool)
-        .await
-        .unwrap(),
-        "id",
-    );
-    pool.close().await;
-    id
+        .unwrap()
+        .id
 }
 
 /// Files `raw` in the shop (no mailbox).
@@ -121,9 +111,9 @@ async fn actions_are_recorded_and_stay_in_their_shop(store: Store, url: &str) {
         ),
     )
     .await;
-    let julie = employee(url, shop.id, "julie@boutique.test", "Julie", "fr").await;
-    let paul = employee(url, shop.id, "paul@boutique.test", "Paul", "en").await;
-    let stranger = employee(url, other.id, "eve@ailleurs.test", "Eve", "en").await;
+    let julie = employee(&store, shop.id, "julie@boutique.test", "Julie", UiLang::Fr).await;
+    let paul = employee(&store, shop.id, "paul@boutique.test", "Paul", UiLang::En).await;
+    let stranger = employee(&store, other.id, "eve@ailleurs.test", "Eve", UiLang::En).await;
 
     // Status: recorded once per change, closing is "handled".
     assert!(
@@ -175,11 +165,11 @@ async fn actions_are_recorded_and_stay_in_their_shop(store: Store, url: &str) {
     );
     assert!(matches!(
         desk.set_status_by(&shop, stranger, 1001, Status::Closed).await,
-        Err(DeskError::Action(ActionError::NoEmployee(id))) if id == stranger
+        Err(DeskError::NoEmployee(id)) if id == stranger
     ));
     assert!(matches!(
         desk.assign(&shop, julie, 1001, Some(stranger)).await,
-        Err(DeskError::Action(ActionError::NoEmployee(id))) if id == stranger
+        Err(DeskError::NoEmployee(id)) if id == stranger
     ));
     assert!(matches!(
         desk.add_note(&other, stranger, 1002, "coucou").await,
@@ -416,8 +406,8 @@ async fn reply_and_transfers_go_by_mail(store: Store, url: &str) {
             .await;
     let shop = desk.shop_named("boutique").await.unwrap();
     assert_eq!(shop.id, shop_id);
-    let julie = employee(url, shop.id, "julie@boutique.test", "Julie", "fr").await;
-    let paul = employee(url, shop.id, &colleague_box.email, "Paul", "en").await;
+    let julie = employee(&store, shop.id, "julie@boutique.test", "Julie", UiLang::Fr).await;
+    let paul = employee(&store, shop.id, &colleague_box.email, "Paul", UiLang::En).await;
 
     // Julie opens the page; meanwhile the customer writes again, with a PDF.
     let seen = seen_up_to(&desk.timeline(&shop, 1001).await.unwrap());
@@ -597,7 +587,7 @@ async fn reply_and_transfers_go_by_mail(store: Store, url: &str) {
 
     // Another shop cannot send this ticket anywhere.
     let other = store.add_shop("ailleurs").await.unwrap();
-    let eve = employee(url, other.id, "eve@ailleurs.test", "Eve", "en").await;
+    let eve = employee(&store, other.id, "eve@ailleurs.test", "Eve", UiLang::En).await;
     assert!(matches!(
         desk.transfer_out(&other, eve, 1001, &outside.email, "")
             .await,
@@ -610,7 +600,7 @@ async fn reply_and_transfers_go_by_mail(store: Store, url: &str) {
     ));
     assert!(matches!(
         desk.transfer_to_employee(&shop, julie, 1001, eve, "").await,
-        Err(DeskError::Action(ActionError::NoEmployee(id))) if id == eve
+        Err(DeskError::NoEmployee(id)) if id == eve
     ));
 }
 

@@ -25,6 +25,7 @@ mod store_corrupt;
 mod stored_names;
 mod support;
 mod ticket_list;
+mod ticket_page;
 mod triage;
 mod web;
 mod web_tour;
