@@ -292,6 +292,8 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Eval(_)
         | TrainNeedsDataset
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Period(_) | BadCursor | Action(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ContactForm(refusal) => contact_form_status(refusal),
         SignInRefused => StatusCode::UNAUTHORIZED,
         SignInThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         NoShopYet | SeveralShops => StatusCode::CONFLICT,
@@ -304,6 +306,27 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | OpenDatabase(_)
         | CannotWrite { .. }
         | PasswordHashing => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The status of a contact form's refusal: the visitor can fix most, a robot's speed or
+/// volume is "too many", and a message that could not go out is the server's.
+fn contact_form_status(refusal: &crate::desk::contact_form::ContactFormError) -> StatusCode {
+    use crate::desk::contact_form::ContactFormError::*;
+    match refusal {
+        Disabled => StatusCode::NOT_FOUND,
+        TooMany => StatusCode::TOO_MANY_REQUESTS,
+        AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        NoMailbox | NotDelivered => StatusCode::SERVICE_UNAVAILABLE,
+        NoSuchContact
+        | NotAnAddress
+        | EmptyMessage
+        | MessageTooLong
+        | OrderReferenceTooLong
+        | TooFast
+        | Stale
+        | AttachmentsRefused
+        | AttachmentType { .. } => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
