@@ -8,9 +8,11 @@ pub mod account;
 pub mod assets;
 pub mod auth;
 pub mod charts;
+pub mod contact_form;
 pub mod mail_html;
 pub mod pages;
 pub mod security;
+pub mod stats;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -157,6 +159,8 @@ fn declared_routes() -> Routes {
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(account::routes())
+        .merge(stats::routes())
+        .merge(contact_form::routes())
 }
 
 /// The table of every route, as the router serves them.
