@@ -33,6 +33,8 @@ pub const RATE_WINDOW_MS: i64 = 10 * 60_000;
 pub const MAX_MESSAGE_CHARS: usize = 20_000;
 /// The longest order reference accepted.
 pub const MAX_ORDER_REFERENCE_CHARS: usize = 64;
+/// The largest attachment a shop may allow.
+pub const MAX_ATTACHMENT_LIMIT: i64 = 25 * 1024 * 1024;
 /// What the form's time stamp is signed for.
 const STAMP_PURPOSE: &str = "contact-form-stamp";
 
@@ -328,9 +330,18 @@ impl Desk {
         shop: &Shop,
         settings: &ContactFormSettings,
     ) -> DeskResult<()> {
+        let mut settings = settings.clone();
+        settings.max_attachment_bytes =
+            settings.max_attachment_bytes.clamp(1, MAX_ATTACHMENT_LIMIT);
+        settings.allowed_types = settings
+            .allowed_types
+            .iter()
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
         Ok(self
             .store
-            .save_contact_form_settings(shop.id, settings)
+            .save_contact_form_settings(shop.id, &settings)
             .await?)
     }
 

@@ -149,6 +149,78 @@ pub fn today(now_ms: i64, time_zone: &str) -> Date {
         .unwrap_or(Date::MIN)
 }
 
+/// A ready-made period of the chooser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    Last7Days,
+    Last30Days,
+    ThisMonth,
+    LastMonth,
+    Last90Days,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 5] = [
+        Preset::Last7Days,
+        Preset::Last30Days,
+        Preset::ThisMonth,
+        Preset::LastMonth,
+        Preset::Last90Days,
+    ];
+
+    /// Its days [from, to) given the shop's date today.
+    pub fn days(self, today: Date) -> (Date, Date) {
+        let tomorrow = today.tomorrow().unwrap_or(today);
+        let back = |days: i32| tomorrow.checked_sub(days.days()).unwrap_or(tomorrow);
+        let month_start = today.first_of_month();
+        match self {
+            Preset::Last7Days => (back(7), tomorrow),
+            Preset::Last30Days => (back(30), tomorrow),
+            Preset::Last90Days => (back(90), tomorrow),
+            Preset::ThisMonth => (month_start, tomorrow),
+            Preset::LastMonth => (
+                month_start.checked_sub(1.month()).unwrap_or(month_start),
+                month_start,
+            ),
+        }
+    }
+
+    /// Its catalogue key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Preset::Last7Days => "stats.preset_7_days",
+            Preset::Last30Days => "stats.preset_30_days",
+            Preset::ThisMonth => "stats.preset_this_month",
+            Preset::LastMonth => "stats.preset_last_month",
+            Preset::Last90Days => "stats.preset_90_days",
+        }
+    }
+}
+
+/// A duration for people: "45 min", "3 h 05", "2 d 4 h" (units from the catalogue).
+pub fn human_duration(ms: i64, lang: crate::model::UiLang) -> String {
+    let minutes = ms.max(0) / 60_000;
+    if minutes < 60 {
+        return crate::t!(lang, "stats.duration_minutes", minutes = minutes);
+    }
+    let hours = minutes / 60;
+    if hours < 24 {
+        return crate::t!(
+            lang,
+            "stats.duration_hours",
+            hours = hours,
+            minutes = format!("{:02}", minutes % 60)
+        );
+    }
+    crate::t!(
+        lang,
+        "stats.duration_days",
+        days = hours / 24,
+        hours = hours % 24
+    )
+}
+
 /// Counts per day of the period, from counts per quarter hour.
 pub fn per_day(period: &Period, quarters: &[QuarterCount]) -> Vec<u64> {
     let days = period.days();
@@ -698,6 +770,48 @@ mod tests {
         );
         assert!(Period::parse(Some("2025-01-01"), Some("2026-01-01"), now, "UTC").is_ok());
         assert_eq!(today(now, "Pacific/Kiritimati"), date(2026, 12, 4));
+    }
+
+    #[test]
+    fn presets_cover_whole_days_up_to_today() {
+        let today = date(2026, 3, 31);
+        assert_eq!(
+            Preset::Last7Days.days(today),
+            (date(2026, 3, 25), date(2026, 4, 1))
+        );
+        assert_eq!(
+            Preset::Last30Days.days(today),
+            (date(2026, 3, 2), date(2026, 4, 1))
+        );
+        assert_eq!(
+            Preset::ThisMonth.days(today),
+            (date(2026, 3, 1), date(2026, 4, 1))
+        );
+        assert_eq!(
+            Preset::LastMonth.days(today),
+            (date(2026, 2, 1), date(2026, 3, 1))
+        );
+        assert_eq!(
+            Preset::LastMonth.days(date(2026, 1, 5)),
+            (date(2025, 12, 1), date(2026, 1, 1))
+        );
+        for preset in Preset::ALL {
+            let (from, to) = preset.days(today);
+            assert!(Period::new(from, to, "UTC").is_ok(), "{preset:?}");
+        }
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        use crate::model::UiLang;
+        assert_eq!(human_duration(45 * 60_000, UiLang::En), "45 min");
+        assert_eq!(
+            human_duration(3 * HOUR_MS + 5 * 60_000, UiLang::En),
+            "3 h 05"
+        );
+        assert_eq!(human_duration(52 * HOUR_MS, UiLang::En), "2 d 4 h");
+        assert_eq!(human_duration(52 * HOUR_MS, UiLang::Fr), "2 j 4 h");
+        assert_eq!(human_duration(-5, UiLang::Fr), "0 min");
     }
 
     fn change(ticket_id: i64, at: i64, from: Status, to: Status) -> TimedStatus {

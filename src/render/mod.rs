@@ -45,6 +45,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "web/account.html",
         include_str!("../web/templates/account.html"),
     ),
+    (
+        "web/stats.html",
+        include_str!("../web/templates/stats.html"),
+    ),
+    (
+        "web/contact_form.html",
+        include_str!("../web/templates/contact_form.html"),
+    ),
+    (
+        "web/contact_thanks.html",
+        include_str!("../web/templates/contact_thanks.html"),
+    ),
 ];
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -8,11 +8,13 @@ pub mod account;
 pub mod assets;
 pub mod auth;
 pub mod charts;
+pub mod contact_form;
 pub mod mail_html;
 pub mod pages;
 pub mod security;
 pub mod ticket_list;
 pub mod ticket_page;
+pub mod stats;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -161,6 +163,8 @@ fn declared_routes() -> Routes {
         .merge(account::routes())
         .merge(ticket_list::routes())
         .merge(ticket_page::routes())
+        .merge(stats::routes())
+        .merge(contact_form::routes())
 }
 
 /// The table of every route, as the router serves them.
@@ -321,11 +325,17 @@ fn desk_status(error: &DeskError) -> StatusCode {
     }
 }
 
-fn contact_form_status(refusal: &contact_form::ContactFormError) -> StatusCode {
-    use contact_form::ContactFormError::*;
+/// The status of a contact form's refusal: the visitor can fix most, a robot's speed or
+/// volume is "too many", and a message that could not go out is the server's.
+fn contact_form_status(refusal: &crate::desk::contact_form::ContactFormError) -> StatusCode {
+    use crate::desk::contact_form::ContactFormError::*;
     match refusal {
-        Disabled | NoSuchContact => StatusCode::NOT_FOUND,
-        NotAnAddress
+        Disabled => StatusCode::NOT_FOUND,
+        TooMany => StatusCode::TOO_MANY_REQUESTS,
+        AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        NoMailbox | NotDelivered => StatusCode::SERVICE_UNAVAILABLE,
+        NoSuchContact
+        | NotAnAddress
         | EmptyMessage
         | MessageTooLong
         | OrderReferenceTooLong
@@ -333,9 +343,6 @@ fn contact_form_status(refusal: &contact_form::ContactFormError) -> StatusCode {
         | Stale
         | AttachmentsRefused
         | AttachmentType { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        TooMany => StatusCode::TOO_MANY_REQUESTS,
-        NoMailbox | NotDelivered => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -30,3 +30,4 @@ mod triage;
 mod web;
 mod web_tour;
 mod web_ticket_list;
+mod web_stats;
