@@ -5,6 +5,7 @@
 mod blobs;
 mod jobs;
 mod mailboxes;
+mod message_sources;
 mod orders;
 mod replies;
 mod shops;
@@ -20,6 +21,7 @@ use sqlx::{AnyPool, Executor};
 pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
+pub use message_sources::MessageAttachment;
 pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
