@@ -87,7 +87,15 @@ pub enum Status {
     Closed,
 }
 
-serde_names!(UiLang, Status, ReplyState, ReplyKind);
+serde_names!(UiLang, Status, ReplyState, ReplyKind, Role);
+
+/// What an employee may do: administrators also change the shop's settings and its team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Employee,
+}
 
 /// Where an outbox row is on its way out; the `state` column holds its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]

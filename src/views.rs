@@ -11,9 +11,10 @@ use crate::desk::tickets::TicketDetail;
 use crate::desk::triage::EvalReport;
 use crate::intake::imap::Security;
 use crate::intake::sync::FolderSummary;
-use crate::model::{ReplyKind, ReplyState, Status, UiLang};
+use crate::model::{ReplyKind, ReplyState, Role, Status, UiLang};
 use crate::store::{
-    AttachmentView, Contact, IntentSetting, MailboxRow, MessageView, ReplyView, Shop, TicketView,
+    AttachmentView, Contact, Employee, IntentSetting, MailboxRow, MessageView, ReplyView, Shop,
+    TicketView,
 };
 use crate::t;
 use crate::triage::eval::Report;
@@ -262,6 +263,40 @@ impl<'a> From<&'a Shop> for ShopJson<'a> {
             retention_months: s.retention_months,
             created_at: rfc3339(s.created_at),
         }
+    }
+}
+
+/// `user list --json` (and the API): one employee. Never their password hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmployeeJson<'a> {
+    pub id: i64,
+    pub shop_id: i64,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub lang: UiLang,
+    pub created_at: String,
+}
+
+impl<'a> From<&'a Employee> for EmployeeJson<'a> {
+    fn from(e: &'a Employee) -> Self {
+        EmployeeJson {
+            id: e.id,
+            shop_id: e.shop_id,
+            email: &e.email,
+            name: &e.name,
+            role: e.role,
+            lang: e.lang,
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+/// An employee's role in their language.
+pub fn role_label(role: Role, lang: UiLang) -> &'static str {
+    match role {
+        Role::Admin => t!(lang, "employees.role_admin"),
+        Role::Employee => t!(lang, "employees.role_employee"),
     }
 }
 

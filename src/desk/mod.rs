@@ -2,7 +2,10 @@
 //! Each takes typed input and returns typed results or a [`DeskError`]; none prints. The
 //! edges only parse requests and format what comes back.
 
+pub mod actions;
+pub mod contact_form;
 pub mod demo;
+pub mod employees;
 pub mod input;
 pub mod mailboxes;
 pub mod message_sources;
@@ -11,8 +14,10 @@ pub mod replay;
 pub mod replies;
 pub mod settings;
 pub mod shops;
+pub mod stats;
 pub mod sync;
 pub mod templates;
+pub mod ticket_list;
 pub mod tickets;
 pub mod triage;
 
@@ -46,6 +51,10 @@ pub enum DeskError {
     ShopNeedsName,
     #[error("no contact named {0}")]
     NoContactNamed(String),
+    #[error(transparent)]
+    Period(stats::PeriodError),
+    #[error(transparent)]
+    ContactForm(#[from] contact_form::ContactFormError),
     #[error(transparent)]
     NotAnAddress(#[from] shops::NotAnAddress),
     #[error(transparent)]
@@ -136,6 +145,25 @@ pub enum DeskError {
     TrainNeedsDataset,
     #[error("bad date {0}")]
     BadSince(String),
+    /// Unknown address or wrong password: the same refusal, so it tells neither.
+    #[error("sign-in refused")]
+    SignInRefused,
+    #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
+    SignInThrottled { retry_after_secs: u64 },
+    #[error("a password needs at least {min} characters")]
+    PasswordTooShort { min: usize },
+    #[error("cannot hash the password")]
+    PasswordHashing,
+    #[error("no employee {0}")]
+    NoEmployee(i64),
+    #[error("no employee {0}")]
+    NoEmployeeNamed(String),
+    #[error("an API token needs a label")]
+    TokenNeedsLabel,
+    #[error(transparent)]
+    Action(#[from] actions::ActionError),
+    #[error("this list page is out of date or not one")]
+    BadCursor,
 }
 
 impl From<StoreError> for DeskError {
@@ -178,6 +206,8 @@ impl DeskError {
             DeskError::Setting(error) => error.localized(lang),
             DeskError::ShopNeedsName => t!(lang, "error.shop_needs_name").into(),
             DeskError::NoContactNamed(name) => t!(lang, "error.no_contact_named", name = name),
+            DeskError::Period(error) => stats::explain_period_error(error, lang),
+            DeskError::ContactForm(error) => error.localized(lang),
             DeskError::NotAnAddress(error) => t!(lang, "error.not_an_address", address = error.0),
             DeskError::MailboxSettings(error) => match error {
                 mailboxes::MailboxSettingsError::NotAnAddress(address) => {
@@ -244,6 +274,23 @@ impl DeskError {
             DeskError::Dataset { path, .. } => path.display().to_string(),
             DeskError::TrainNeedsDataset => t!(lang, "triage.train_needs_dataset").into(),
             DeskError::BadSince(since) => t!(lang, "replay.bad_since", since = since),
+            DeskError::SignInRefused => t!(lang, "employees.sign_in_refused").into(),
+            DeskError::SignInThrottled { retry_after_secs } => t!(
+                lang,
+                "employees.sign_in_throttled",
+                minutes = retry_after_secs.div_ceil(60)
+            ),
+            DeskError::PasswordTooShort { min } => {
+                t!(lang, "employees.password_too_short", min = min)
+            }
+            DeskError::PasswordHashing => t!(lang, "employees.password_hashing").into(),
+            DeskError::NoEmployee(id) => t!(lang, "employees.no_employee", id = id),
+            DeskError::NoEmployeeNamed(email) => {
+                t!(lang, "employees.no_employee_named", email = email)
+            }
+            DeskError::TokenNeedsLabel => t!(lang, "employees.token_needs_label").into(),
+            DeskError::Action(error) => error.localized(lang),
+            DeskError::BadCursor => t!(lang, "ticket_list.bad_cursor").into(),
         }
     }
 

@@ -3,12 +3,18 @@
 //! (migrations, full-text search, job leasing) is chosen from [`Dialect`].
 
 mod blobs;
+mod employees;
+mod contact_forms;
 mod jobs;
 mod mailboxes;
 mod message_sources;
 mod orders;
 mod replies;
+mod seed;
 mod shops;
+mod ticket_events;
+mod ticket_list;
+mod stats;
 mod tickets;
 mod triage;
 
@@ -19,6 +25,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
+pub use employees::{Employee, NewEmployee, StoredApiToken, StoredSession};
+pub use contact_forms::{
+    ContactFormSettings, DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES,
+};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use message_sources::MessageAttachment;
@@ -26,7 +36,18 @@ pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
+pub use seed::{SeedMessage, SeedReply, SeedTicket};
 pub use shops::{Contact, NewContact, Shop};
+pub use ticket_events::{
+    Activity, Colleague, EmployeeRef, EventKind, EventView, PRESENCE_MS, ReplyAttachment,
+    TicketEvent, TicketState,
+pub use ticket_list::{
+    Assignee, AssigneeMatch, AutoAnswer, ContactSection, EXCERPT_CHARS, ListCursor, ListPage,
+    ListRequest, MAX_SEARCH_WORDS, Presence, PresenceActivity, TicketRow, TicketSort, search_words,
+pub use stats::{
+    Counted, EmployeeActivity, GroupCount, GroupedBy, QUARTER_MS, QuarterCount, ShadowCount,
+    ShadowDraft, StatusEntry, TicketTimes, TimedStatus,
+};
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView,
 };
@@ -127,6 +148,12 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/s
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Store {
+    /// Answers when the database does (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Connects, runs the migrations of the dialect, and uses `blob_dir` for attachments.
     pub async fn open(database_url: &str, blob_dir: &Path) -> Result<Store> {
         sqlx::any::install_default_drivers();
