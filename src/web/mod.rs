@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod charts;
 pub mod mail_html;
+pub mod mail_view;
 pub mod pages;
 pub mod security;
 
@@ -157,6 +158,7 @@ fn declared_routes() -> Routes {
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(account::routes())
+        .merge(mail_view::routes())
 }
 
 /// The table of every route, as the router serves them.

@@ -27,3 +27,4 @@ mod support;
 mod ticket_list;
 mod triage;
 mod web;
+mod web_hostile_html;
