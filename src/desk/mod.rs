@@ -9,6 +9,7 @@ pub mod demo;
 pub mod employees;
 pub mod input;
 pub mod mailboxes;
+pub mod message_sources;
 pub mod orders;
 pub mod replay;
 pub mod replies;

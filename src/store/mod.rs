@@ -8,6 +8,7 @@ mod bulk;
 mod employees;
 mod jobs;
 mod mailboxes;
+mod message_sources;
 mod orders;
 mod replies;
 mod seed;
@@ -31,6 +32,7 @@ pub use contact_forms::{
 pub use employees::{Employee, NewEmployee, StoredApiToken, StoredSession};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
+pub use message_sources::MessageAttachment;
 pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod charts;
 pub mod contact_form;
 pub mod mail_html;
+pub mod mail_view;
 pub mod pages;
 pub mod security;
 pub mod ticket_list;
@@ -165,6 +166,7 @@ fn declared_routes() -> Routes {
         .merge(ticket_page::routes())
         .merge(stats::routes())
         .merge(contact_form::routes())
+        .merge(mail_view::routes())
 }
 
 /// The table of every route, as the router serves them.

@@ -31,3 +31,4 @@ mod web;
 mod web_tour;
 mod web_ticket_list;
 mod web_stats;
+mod web_hostile_html;

@@ -345,6 +345,56 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css} within {PAGE_TIMEOUT:?}: {e}"))
     }
 
+    /// Signs in through the back office's sign-in form at `base` and waits to leave it.
+    pub async fn sign_in(&self, base: &str, email: &str, password: &str) {
+        self.goto(&format!("{base}/sign-in")).await;
+        self.wait_for("input[name=email]")
+            .await
+            .send_keys(email)
+            .await
+            .expect("typing the email");
+        self.wait_for("input[name=password]")
+            .await
+            .send_keys(password)
+            .await
+            .expect("typing the password");
+        self.wait_for("form button[type=submit]")
+            .await
+            .click()
+            .await
+            .expect("submitting the sign-in form");
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            let url = self.client.current_url().await.expect("the current URL");
+            if url.path() != "/sign-in" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "still on the sign-in page as {email}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.wait_loaded().await;
+    }
+
+    /// Enters frame `index` of the current document, waits until its document has loaded and
+    /// runs `script` there; returns to the parent document.
+    pub async fn in_frame(&self, index: u16, script: &str) -> Value {
+        self.client
+            .enter_frame(index)
+            .await
+            .unwrap_or_else(|e| panic!("cannot enter frame {index}: {e}"));
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        while self.script("return document.readyState").await != Value::from("complete") {
+            assert!(Instant::now() < deadline, "frame {index} did not load within {PAGE_TIMEOUT:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let value = self.script(script).await;
+        self.client
+            .enter_parent_frame()
+            .await
+            .expect("back to the parent document");
+        value
+    }
+
     /// Saves a PNG of the viewport to `target/artefacts/screenshots/<name>.png`; returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self
