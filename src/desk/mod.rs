@@ -151,6 +151,8 @@ pub enum DeskError {
     NoEmployeeNamed(String),
     #[error("an API token needs a label")]
     TokenNeedsLabel,
+    #[error("no API token {0}")]
+    NoApiToken(i64),
 }
 
 impl From<StoreError> for DeskError {
@@ -274,6 +276,7 @@ impl DeskError {
                 t!(lang, "employees.no_employee_named", email = email)
             }
             DeskError::TokenNeedsLabel => t!(lang, "employees.token_needs_label").into(),
+            DeskError::NoApiToken(id) => t!(lang, "employees.no_api_token", id = id),
         }
     }
 

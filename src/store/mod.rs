@@ -19,7 +19,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
-pub use employees::{Employee, NewEmployee, StoredApiToken, StoredSession};
+pub use employees::{ApiTokenInfo, Employee, NewEmployee, StoredApiToken, StoredSession};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use replies::{
