@@ -49,8 +49,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run continuously: sync every mailbox (IDLE or polling) and run due jobs.
-    Serve,
+    /// Run continuously: sync every mailbox (IDLE or polling), run due jobs and answers, and
+    /// serve the back office, the API and the contact forms.
+    Serve(ListenArgs),
     /// Fetch and file new mail of every configured mailbox.
     Sync {
         /// Sync once, run due jobs, print a summary and exit (non-zero exit code on errors).
@@ -88,11 +89,26 @@ enum Command {
     Orders(replies::OrdersCommand),
     /// Run automatic answering on past mail without sending: an HTML and JSON report.
     Replay(replies::ReplayArgs),
-    /// Create a demo shop with sample mail in the data dir and show what was filed.
-    Demo,
     /// The back office's employees: add, list, API tokens.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// The newcomer's tour: a demo shop with sample mail, orders and shadow answers, an admin
+    /// employee, and the back office served until Ctrl-C.
+    Demo {
+        #[command(flatten)]
+        listen: ListenArgs,
+        /// Only create the demo data and print it, then exit (for scripts).
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ListenArgs {
+    /// Address and port of the back office (default: `web.listen`, GUICHET_WEB_LISTEN, then
+    /// 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,7 +295,7 @@ fn load_config(cli: &Cli) -> Result<Config> {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let verbose = matches!(
         cli.command,
-        Command::Serve | Command::Sync { .. } | Command::Demo
+        Command::Serve(_) | Command::Sync { .. } | Command::Demo { .. }
     );
     init_logging(if verbose { "info" } else { "warn" });
     let config = load_config(&cli)?;
@@ -292,7 +308,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
     let desk = Desk::open(config, lang).await.say(lang)?;
     let result = match cli.command {
-        Command::Serve => serve(&desk, true).await,
+        Command::Serve(args) => serve_web(&desk, args.listen).await,
         Command::Sync { once: false, .. } => serve(&desk, false).await,
         Command::Sync { once: true, json } => sync_once(&desk, json).await,
         Command::Shop(command) => shop(&desk, command).await,
@@ -305,8 +321,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Templates(command) => replies::templates_command(&desk, command).await,
         Command::Orders(command) => replies::orders_command(&desk, command).await,
         Command::Replay(args) => replies::replay(&desk, args).await,
-        Command::Demo => demo(&desk).await,
         Command::User(command) => users::user_command(&desk, command).await,
+        Command::Demo { listen, no_serve } => {
+            demo(&desk).await?;
+            if no_serve {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                serve_web(&desk, listen.listen).await
+            }
+        }
     };
     desk.store.close().await;
     result
@@ -433,6 +456,23 @@ fn print_sync_summary(lang: UiLang, pass: &SyncPass) {
 /// Runs until SIGTERM or Ctrl-C; with `workers`, jobs and automatic answers too.
 async fn serve(desk: &Desk, workers: bool) -> Result<ExitCode> {
     desk.serve(workers, termination()?).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs everything (sync, jobs, answers and the back office) until SIGTERM or Ctrl-C.
+async fn serve_web(desk: &Desk, listen: Option<std::net::SocketAddr>) -> Result<ExitCode> {
+    use futures::FutureExt;
+    let lang = desk.lang;
+    let address = listen.unwrap_or(desk.config.web.listen);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow!(t!(lang, "web.cannot_listen", address = address, reason = e)))?;
+    let bound = listener.local_addr()?;
+    say(t!(lang, "web.listening", url = format!("http://{bound}/")));
+    let shutdown = termination()?.shared();
+    let web = guichet::web::serve(desk.clone(), listener, shutdown.clone());
+    let ((), served) = tokio::join!(desk.serve(true, shutdown), web);
+    served.map_err(|e| anyhow!(t!(lang, "web.stopped", reason = e)))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -46,6 +46,7 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileWeb {
+    listen: Option<String>,
     session_idle: Option<String>,
     session_lifetime: Option<String>,
 }
@@ -96,12 +97,22 @@ pub struct Config {
     /// How long a reply taken for sending stays this node's without a renewal (renewed every
     /// 30 s, or a quarter of a shorter lease, while the SMTP exchange runs). Default 20 min.
     pub sending_lease: Duration,
+    pub web: WebConfig,
     /// A back-office session unused this long is over. Default 12 h (`web.session_idle`).
     pub session_idle: Duration,
     /// A back-office session is over this long after sign-in, used or not. Default 7 days
     /// (`web.session_lifetime`).
     pub session_lifetime: Duration,
 }
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where `serve` answers HTTP (the back office, the API, the contact forms).
+    pub listen: std::net::SocketAddr,
+}
+
+/// The back office's address when none is set: this machine only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 #[derive(Debug, Clone, Default)]
 pub struct SmtpConfig {
@@ -289,6 +300,15 @@ impl Config {
             "20m, 90s",
         )?;
 
+        let listen_text = env("GUICHET_WEB_LISTEN")
+            .or(file_config.web.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen = listen_text.trim().parse().map_err(|_| {
+            invalid(
+                "web.listen",
+                format!("`{listen_text}` is not an address and port (example: 127.0.0.1:8080)"),
+            )
+        })?;
         let session_idle = duration_of_a_second_or_more(
             "web.session_idle",
             env("GUICHET_WEB_SESSION_IDLE").or(file_config.web.session_idle),
@@ -316,6 +336,7 @@ impl Config {
             },
             smtp: SmtpConfig { helo_name },
             sending_lease,
+            web: WebConfig { listen },
             session_idle,
             session_lifetime,
         })
@@ -430,6 +451,25 @@ mod tests {
         assert_eq!(c.smtp.helo_name.as_deref(), Some("relay.example"));
         let c = Config::load(None, no_env, &with_data_dir()).unwrap();
         assert_eq!(c.smtp.helo_name, None);
+    }
+
+    #[test]
+    fn the_back_office_listens_on_loopback_unless_told() {
+        let c = Config::load(None, no_env, &with_data_dir()).unwrap();
+        assert_eq!(c.web.listen.to_string(), DEFAULT_LISTEN);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, "[web]\nlisten = \"0.0.0.0:9000\"\n").unwrap();
+        let c = Config::load(Some(&path), no_env, &with_data_dir()).unwrap();
+        assert_eq!(c.web.listen.to_string(), "0.0.0.0:9000");
+        let env = |k: &str| (k == "GUICHET_WEB_LISTEN").then(|| "localhost".to_string());
+        let err = Config::load(Some(&path), env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("web.listen") && err.contains("localhost"),
+            "{err}"
+        );
     }
 
     #[test]

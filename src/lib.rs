@@ -21,4 +21,5 @@ pub mod store;
 pub mod threading;
 pub mod triage;
 pub mod views;
+pub mod web;
 pub mod worker;

@@ -5,21 +5,40 @@
 
 use std::sync::LazyLock;
 
+use minijinja::value::Kwargs;
 use minijinja::{Environment, State, Value};
 use serde::Serialize;
 
 use crate::model::UiLang;
 
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 2] = [
+const TEMPLATES: &[(&str, &str)] = &[
     ("replay.html", include_str!("replay.html")),
     ("email.html", include_str!("email.html")),
+    // The back office's pages.
+    (
+        "web/layout.html",
+        include_str!("../web/templates/layout.html"),
+    ),
+    ("web/bare.html", include_str!("../web/templates/bare.html")),
+    (
+        "web/sign_in.html",
+        include_str!("../web/templates/sign_in.html"),
+    ),
+    (
+        "web/error.html",
+        include_str!("../web/templates/error.html"),
+    ),
+    (
+        "web/account.html",
+        include_str!("../web/templates/account.html"),
+    ),
 ];
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    for (name, source) in TEMPLATES {
+    for &(name, source) in TEMPLATES {
         // Embedded and rendered by the tests: a syntax error is a build defect.
         env.add_template(name, source)
             .expect("embedded template is valid");
@@ -28,15 +47,30 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
-/// `t(KEY)` in a template: the catalogue text in the language of the render.
-fn translate(state: &State, key: &str) -> String {
+/// `t(KEY)` in a template: the catalogue text in the language of the render;
+/// `t(KEY, name=value, ...)` fills its placeholders.
+fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, minijinja::Error> {
     let lang = state
         .lookup("lang")
         .as_ref()
         .and_then(Value::as_str)
         .and_then(|code| code.parse().ok())
         .unwrap_or_default();
-    crate::i18n::text(lang, key).to_string()
+    let names: Vec<&str> = args.args().collect();
+    if names.is_empty() {
+        return Ok(crate::i18n::text(lang, key).to_string());
+    }
+    let values = names
+        .iter()
+        .map(|name| args.get::<Value>(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pairs: Vec<(&str, &dyn std::fmt::Display)> = names
+        .iter()
+        .zip(&values)
+        .map(|(name, value)| (*name, value as &dyn std::fmt::Display))
+        .collect();
+    args.assert_all_used()?;
+    Ok(crate::i18n::format(lang, key, &pairs))
 }
 
 #[derive(Debug, thiserror::Error)]

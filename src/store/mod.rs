@@ -127,6 +127,12 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/s
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Store {
+    /// Answers when the database does (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Connects, runs the migrations of the dialect, and uses `blob_dir` for attachments.
     pub async fn open(database_url: &str, blob_dir: &Path) -> Result<Store> {
         sqlx::any::install_default_drivers();

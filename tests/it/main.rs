@@ -21,3 +21,4 @@ mod store_corrupt;
 mod stored_names;
 mod support;
 mod triage;
+mod web;

@@ -8,6 +8,7 @@ mod mail;
 mod mail_server;
 mod proxy;
 mod store;
+pub mod web;
 
 use std::path::Path;
 use std::process::Command;
