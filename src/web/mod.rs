@@ -5,6 +5,7 @@
 //! it: the router and the route table the security tests walk come from the same list.
 
 pub mod account;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod pages;
@@ -155,6 +156,7 @@ fn declared_routes() -> Routes {
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(account::routes())
+        .merge(api::routes())
 }
 
 /// The table of every route, as the router serves them.
@@ -268,7 +270,8 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | NoShopMessage(_)
         | NoTemplate { .. }
         | NoEmployee(_)
-        | NoEmployeeNamed(_) => StatusCode::NOT_FOUND,
+        | NoEmployeeNamed(_)
+        | NoApiToken(_) => StatusCode::NOT_FOUND,
         AlreadyExists(_) | ReplyNotActionable { .. } => StatusCode::CONFLICT,
         ShopNeedsName
         | NotAnAddress(_)

@@ -22,3 +22,5 @@ mod stored_names;
 mod support;
 mod triage;
 mod web;
+mod web_api;
+mod web_security;
