@@ -49,6 +49,7 @@ struct FileWeb {
     listen: Option<String>,
     session_idle: Option<String>,
     session_lifetime: Option<String>,
+    secure_cookies: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +110,9 @@ pub struct Config {
 pub struct WebConfig {
     /// Where `serve` answers HTTP (the back office, the API, the contact forms).
     pub listen: std::net::SocketAddr,
+    /// Always mark the session cookie `Secure` (TLS ends in front of us without saying so
+    /// with `X-Forwarded-Proto: https`). `web.secure_cookies`, default false.
+    pub secure_cookies: bool,
 }
 
 /// The back office's address when none is set: this machine only.
@@ -336,7 +340,13 @@ impl Config {
             },
             smtp: SmtpConfig { helo_name },
             sending_lease,
-            web: WebConfig { listen },
+            web: WebConfig {
+                listen,
+                secure_cookies: match env("GUICHET_WEB_SECURE_COOKIES") {
+                    Some(v) => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
+                    None => file_config.web.secure_cookies.unwrap_or(false),
+                },
+            },
             session_idle,
             session_lifetime,
         })
@@ -490,6 +500,14 @@ mod tests {
         let env = |k: &str| (k == "GUICHET_WEB_SESSION_LIFETIME").then(|| "2h".to_string());
         let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
         assert_eq!(c.session_lifetime, Duration::from_secs(7200));
+        assert!(!c.web.secure_cookies);
+        let env = |k: &str| (k == "GUICHET_WEB_SECURE_COOKIES").then(|| "true".to_string());
+        assert!(
+            Config::load(None, env, &with_data_dir())
+                .unwrap()
+                .web
+                .secure_cookies
+        );
         let env = |k: &str| (k == "GUICHET_WEB_SESSION_IDLE").then(|| "forever".to_string());
         let err = Config::load(None, env, &with_data_dir())
             .unwrap_err()

@@ -12,7 +12,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::model::{Role, UiLang};
-use crate::store::{Employee, NewEmployee, Shop, sha256_hex};
+use crate::store::{ApiTokenInfo, Employee, NewEmployee, Shop, sha256_hex};
 
 use super::shops::email_address;
 use super::{Desk, DeskError, DeskResult};
@@ -348,6 +348,20 @@ impl Desk {
             .await?;
         tracing::info!(employee = employee.id, token = id, "API token created");
         Ok(SecretString::from(token))
+    }
+
+    /// `employee`'s API tokens (labels and dates, never the tokens), newest first.
+    pub async fn api_tokens(&self, employee: &Employee) -> DeskResult<Vec<ApiTokenInfo>> {
+        Ok(self.store.api_tokens_of(employee.id).await?)
+    }
+
+    /// Revokes `employee`'s token `id`; another employee's token is as unknown as a missing one.
+    pub async fn revoke_api_token(&self, employee: &Employee, id: i64) -> DeskResult<()> {
+        if !self.store.delete_api_token(employee.id, id).await? {
+            return Err(DeskError::NoApiToken(id));
+        }
+        tracing::info!(employee = employee.id, token = id, "API token revoked");
+        Ok(())
     }
 
     /// The employee an API token acts as, if it is one of ours.

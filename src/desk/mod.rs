@@ -161,6 +161,8 @@ pub enum DeskError {
     NoEmployeeNamed(String),
     #[error("an API token needs a label")]
     TokenNeedsLabel,
+    #[error("no API token {0}")]
+    NoApiToken(i64),
     #[error(transparent)]
     Action(#[from] actions::ActionError),
     #[error("this list page is out of date or not one")]
@@ -290,6 +292,7 @@ impl DeskError {
                 t!(lang, "employees.no_employee_named", email = email)
             }
             DeskError::TokenNeedsLabel => t!(lang, "employees.token_needs_label").into(),
+            DeskError::NoApiToken(id) => t!(lang, "employees.no_api_token", id = id),
             DeskError::Action(error) => error.localized(lang),
             DeskError::BadCursor => t!(lang, "ticket_list.bad_cursor").into(),
         }

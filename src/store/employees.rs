@@ -47,6 +47,15 @@ pub struct StoredApiToken {
     pub last_used_at: Option<i64>,
 }
 
+/// An API token as its owner sees it in the list: never the token, only what it is for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiTokenInfo {
+    pub id: i64,
+    pub label: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
 /// `SELECT` of an employee's columns (table alias `e`), then `$extra` columns, then `$rest`.
 macro_rules! select_employee {
     ($extra:literal, $rest:literal) => {
@@ -341,6 +350,27 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// The API tokens of an employee, newest first.
+    pub async fn api_tokens_of(&self, employee_id: i64) -> Result<Vec<ApiTokenInfo>> {
+        Ok(sqlx::query_as(
+            "SELECT id, label, created_at, last_used_at FROM api_tokens \
+             WHERE employee_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(employee_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Deletes the employee's token `id`; false when they have no such token.
+    pub async fn delete_api_token(&self, employee_id: i64, id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND employee_id = $2")
+            .bind(id)
+            .bind(employee_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     pub async fn touch_api_token(&self, id: i64, now: i64) -> Result<()> {

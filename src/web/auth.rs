@@ -15,6 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::{Access, AppState, Routes, WebError, pages, security};
+use crate::desk::DeskError;
 use crate::desk::employees::Session;
 use crate::model::{Role, UiLang};
 use crate::store::{Employee, Shop};
@@ -403,7 +404,8 @@ async fn sign_in(
         Ok(signed) => {
             let cookie = session_cookie(
                 signed.session_token.expose_secret(),
-                security::is_https(&headers),
+                secure_cookie(&state, &headers),
+                state.desk.config.session_lifetime.as_secs(),
             );
             let mut response = Redirect::to(&next).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -412,15 +414,34 @@ async fn sign_in(
             response
         }
         Err(error) => {
+            let retry_after = match &error {
+                DeskError::SignInThrottled { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            };
             let refusal = WebError::from_desk(error, lang);
-            pages::sign_in_page(lang, &next, Some(&refusal.message), refusal.status)
+            let mut page = pages::sign_in_page(lang, &next, Some(&refusal.message), refusal.status);
+            if let Some(secs) = retry_after {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            page
         }
     }
 }
 
-fn session_cookie(token: &str, secure: bool) -> String {
+/// The cookie is `Secure` when the request came over TLS (as a proxy in front says) or the
+/// configuration says TLS is always in front.
+fn secure_cookie(state: &AppState, headers: &HeaderMap) -> bool {
+    state.desk.config.web.secure_cookies || security::is_https(headers)
+}
+
+/// The session cookie: never readable by scripts, never sent by another site's requests, and
+/// kept by the browser no longer than the session can live.
+fn session_cookie(token: &str, secure: bool, max_age_secs: u64) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}")
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    )
 }
 
 async fn sign_out(
@@ -433,7 +454,7 @@ async fn sign_out(
     {
         return WebError::from_desk(error, me.lang).into_response();
     }
-    let secure = if security::is_https(&headers) {
+    let secure = if secure_cookie(&state, &headers) {
         "; Secure"
     } else {
         ""

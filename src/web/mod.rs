@@ -5,6 +5,7 @@
 //! it: the router and the route table the security tests walk come from the same list.
 
 pub mod account;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod charts;
@@ -167,6 +168,7 @@ fn declared_routes() -> Routes {
         .merge(stats::routes())
         .merge(contact_form::routes())
         .merge(mail_view::routes())
+        .merge(api::routes())
 }
 
 /// The table of every route, as the router serves them.
@@ -280,7 +282,8 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | NoShopMessage(_)
         | NoTemplate { .. }
         | NoEmployee(_)
-        | NoEmployeeNamed(_) => StatusCode::NOT_FOUND,
+        | NoEmployeeNamed(_)
+        | NoApiToken(_) => StatusCode::NOT_FOUND,
         AlreadyExists(_) | ReplyNotActionable { .. } => StatusCode::CONFLICT,
         ShopNeedsName
         | NotAnAddress(_)

@@ -597,6 +597,24 @@ async fn sessions_expire_and_tokens_are_only_hashes(url: &str, blobs: &Path) {
         desk.create_api_token(&ana, "  ").await,
         Err(DeskError::TokenNeedsLabel)
     ));
+
+    // Listed by label and dates, revoked by their owner only.
+    let listed = desk.api_tokens(&ana).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].label, "sync");
+    assert!(listed[0].last_used_at.is_some());
+    let bob = desk
+        .add_employee(&shop, input("bob@boutique.test", "un mot de passe", false))
+        .await
+        .unwrap();
+    assert!(desk.api_tokens(&bob).await.unwrap().is_empty());
+    assert!(matches!(
+        desk.revoke_api_token(&bob, listed[0].id).await,
+        Err(DeskError::NoApiToken(_))
+    ));
+    assert!(desk.api_token_employee(&token).await.unwrap().is_some());
+    desk.revoke_api_token(&ana, listed[0].id).await.unwrap();
+    assert!(desk.api_token_employee(&token).await.unwrap().is_none());
     desk.store.close().await;
 }
 

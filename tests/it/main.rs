@@ -32,3 +32,5 @@ mod web_tour;
 mod web_ticket_list;
 mod web_stats;
 mod web_hostile_html;
+mod web_api;
+mod web_security;

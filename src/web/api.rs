@@ -1,0 +1,181 @@
+//! The JSON API under `/api/v1`: the same use-cases as the pages and the command line, called
+//! with a per-employee bearer token (`Authorization: Bearer gch_…`) and confined to that
+//! employee's shop. Bodies and answers are the JSON shapes of `crate::views`; errors are
+//! `{"error": "..."}` in the employee's language. `/api/v1/openapi.json` describes it all
+//! (`src/web/openapi.json`, checked against this router by the tests).
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+
+use super::auth::SignedIn;
+use super::{Access, AppState, Routes, WebError, WebResult};
+use crate::desk::DeskResult;
+use crate::model::{ReplyState, Status};
+use crate::t;
+use crate::views::{self, EmployeeJson, ReplyJson, TicketDetailJson, TicketJson};
+
+/// The OpenAPI 3.1 document of this API, written by hand beside the code it describes.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/api/v1/openapi.json", Access::Employee, openapi)
+        .get("/api/v1/me", Access::Employee, me)
+        .get("/api/v1/tickets", Access::Employee, tickets)
+        .get("/api/v1/tickets/search", Access::Employee, search)
+        .get("/api/v1/tickets/{number}", Access::Employee, ticket)
+        .post("/api/v1/tickets/{number}/status", Access::Employee, status)
+        .post("/api/v1/tickets/{number}/reply", Access::Employee, reply)
+        .get("/api/v1/replies", Access::Employee, replies)
+}
+
+/// A use-case's refusal as the API says it: JSON, whatever the caller authenticated with.
+fn api<T>(result: DeskResult<T>, me: &SignedIn) -> WebResult<T> {
+    result.map_err(|e| WebError::from_desk(e, me.lang).as_json(true))
+}
+
+/// A body or query that does not parse, said in the employee's language.
+fn bad_input(me: &SignedIn) -> WebError {
+    WebError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        t!(me.lang, "api.bad_input"),
+        me.lang,
+    )
+    .as_json(true)
+}
+
+fn body<T>(me: &SignedIn, body: Result<Json<T>, JsonRejection>) -> WebResult<T> {
+    body.map(|Json(value)| value).map_err(|_| bad_input(me))
+}
+
+fn query<T>(me: &SignedIn, query: Result<Query<T>, QueryRejection>) -> WebResult<T> {
+    query.map(|Query(value)| value).map_err(|_| bad_input(me))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+#[derive(Serialize)]
+struct MeJson<'a> {
+    employee: EmployeeJson<'a>,
+    shop: views::ShopJson<'a>,
+}
+
+async fn me(me: SignedIn) -> Json<serde_json::Value> {
+    let shape = MeJson {
+        employee: (&me.employee).into(),
+        shop: (&me.shop).into(),
+    };
+    Json(serde_json::to_value(shape).unwrap_or_default())
+}
+
+async fn tickets(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+) -> WebResult<Json<serde_json::Value>> {
+    let tickets = api(state.desk.tickets(Some(&me.shop)).await, &me)?;
+    Ok(Json(to_json(&views::list::<_, TicketJson>(&tickets))))
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+}
+
+async fn search(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    asked: Result<Query<SearchQuery>, QueryRejection>,
+) -> WebResult<Json<Vec<i64>>> {
+    let asked = query(&me, asked)?;
+    Ok(Json(api(state.desk.search(&me.shop, &asked.q).await, &me)?))
+}
+
+async fn ticket(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(number): Path<i64>,
+) -> WebResult<Json<serde_json::Value>> {
+    let detail = api(state.desk.ticket(&me.shop, number).await, &me)?;
+    Ok(Json(to_json(&TicketDetailJson::from(&detail))))
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: Status,
+}
+
+#[derive(Serialize)]
+struct StatusJson {
+    number: i64,
+    status: Status,
+}
+
+async fn status(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(number): Path<i64>,
+    asked: Result<Json<StatusBody>, JsonRejection>,
+) -> WebResult<Json<serde_json::Value>> {
+    let asked = body(&me, asked)?;
+    api(
+        state.desk.set_status(&me.shop, number, asked.status).await,
+        &me,
+    )?;
+    Ok(Json(to_json(&StatusJson {
+        number,
+        status: asked.status,
+    })))
+}
+
+#[derive(Deserialize)]
+struct ReplyBody {
+    body: String,
+}
+
+async fn reply(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(number): Path<i64>,
+    asked: Result<Json<ReplyBody>, JsonRejection>,
+) -> WebResult<Json<serde_json::Value>> {
+    let asked = body(&me, asked)?;
+    let sent = api(state.desk.reply(&me.shop, number, &asked.body).await, &me)?;
+    Ok(Json(to_json(&ReplyJson::from(&sent))))
+}
+
+#[derive(Deserialize)]
+struct RepliesQuery {
+    state: Option<ReplyState>,
+}
+
+async fn replies(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    asked: Result<Query<RepliesQuery>, QueryRejection>,
+) -> WebResult<Json<serde_json::Value>> {
+    let asked = query(&me, asked)?;
+    let replies = api(state.desk.replies(Some(&me.shop), asked.state).await, &me)?;
+    Ok(Json(to_json(&views::list::<_, ReplyJson>(&replies))))
+}
+
+fn to_json(value: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_json() {
+        let document: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        assert_eq!(document["openapi"], "3.1.0");
+        assert!(document["paths"].as_object().is_some_and(|p| !p.is_empty()));
+    }
+}

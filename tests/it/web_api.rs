@@ -1,0 +1,380 @@
+//! The JSON API over real HTTP with bearer tokens: its OpenAPI document names exactly the
+//! routes the router serves, real answers carry every field the document says they must, and
+//! a token of one shop sees nothing of another.
+
+use std::collections::BTreeSet;
+
+use guichet::web::{api::OPENAPI, route_table};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::support::Dialect;
+use crate::support::web::{TestWeb, web_tests};
+use crate::web_security::{SECRET_CUSTOMER, SECRET_SUBJECT, ticket_in};
+
+fn document() -> Value {
+    serde_json::from_str(OPENAPI).unwrap()
+}
+
+#[test]
+fn the_openapi_document_names_every_api_route_and_no_other() {
+    let document = document();
+    assert_eq!(document["openapi"], "3.1.0");
+    let documented: BTreeSet<(String, String)> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let served: BTreeSet<(String, String)> = route_table()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served, not documented: {undocumented:?}"
+    );
+    assert!(unserved.is_empty(), "documented, not served: {unserved:?}");
+    // Every operation says what success and a missing token look like, and every $ref lands.
+    for (method, path) in &documented {
+        let operation = &document["paths"][path][method.to_lowercase()];
+        for code in ["200", "401"] {
+            assert!(
+                operation["responses"].get(code).is_some(),
+                "{method} {path} documents {code}"
+            );
+        }
+    }
+    check_refs(&document, &document);
+}
+
+fn check_refs(document: &Value, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref") {
+                assert!(!resolve(document, target).is_null(), "{target} is defined");
+            }
+            map.values().for_each(|v| check_refs(document, v));
+        }
+        Value::Array(items) => items.iter().for_each(|v| check_refs(document, v)),
+        _ => {}
+    }
+}
+
+fn resolve<'a>(document: &'a Value, reference: &str) -> &'a Value {
+    let mut at = document;
+    for part in reference.trim_start_matches("#/").split('/') {
+        at = &at[part];
+    }
+    at
+}
+
+fn follow<'a>(document: &'a Value, mut schema: &'a Value) -> &'a Value {
+    while let Some(Value::String(target)) = schema.get("$ref") {
+        schema = resolve(document, target);
+    }
+    schema
+}
+
+/// Checks `value` against `schema`: types (with null where allowed), enums, required fields,
+/// properties and items, as deep as they go. `at` names the place for the message.
+fn validate(document: &Value, schema: &Value, value: &Value, at: &str) {
+    let schema = follow(document, schema);
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let fits = types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
+        assert!(
+            fits,
+            "{at}: {actual} where {types:?} is documented: {value}"
+        );
+    }
+    if let (Some(Value::Array(allowed)), false) = (schema.get("enum"), value.is_null()) {
+        assert!(allowed.contains(value), "{at}: {value} not in {allowed:?}");
+    }
+    if let Value::Object(object) = value {
+        for field in schema["required"].as_array().into_iter().flatten() {
+            let field = field.as_str().unwrap();
+            assert!(object.contains_key(field), "{at}: required {field} missing");
+        }
+        if let Some(Value::Object(properties)) = schema.get("properties") {
+            for (name, property) in properties {
+                if let Some(inner) = object.get(name) {
+                    validate(document, property, inner, &format!("{at}.{name}"));
+                }
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            validate(document, item_schema, item, &format!("{at}[{i}]"));
+        }
+    }
+}
+
+/// Calls `method path` with `token` and checks the answer against what the document says
+/// that operation answers with that status; returns the body.
+async fn call(
+    web: &TestWeb,
+    token: &str,
+    method: &str,
+    path: &str,
+    template: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let document = document();
+    let client = web.client();
+    let mut request = client
+        .request(method.parse().unwrap(), web.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let value: Value = response.json().await.unwrap();
+    let operation = &document["paths"][template][method.to_lowercase()];
+    assert!(!operation.is_null(), "{method} {template} is documented");
+    let documented = follow(&document, &operation["responses"][status.to_string()]);
+    assert!(
+        !documented.is_null(),
+        "{method} {path} answered {status}, which is not documented: {value}"
+    );
+    let schema = &documented["content"]["application/json"]["schema"];
+    validate(
+        &document,
+        schema,
+        &value,
+        &format!("{method} {path} {status}"),
+    );
+    (status, value)
+}
+
+async fn the_api_answers_as_documented(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let alice = web.employee("shop-a", "alice@shop-a.example", false).await;
+    let number = ticket_in(&web, &alice.shop, SECRET_SUBJECT, SECRET_CUSTOMER).await;
+    let token = web
+        .desk
+        .create_api_token(&alice.employee, "tests")
+        .await
+        .unwrap();
+    let token = token.expose_secret().to_string();
+    let ticket_path = format!("/api/v1/tickets/{number}");
+    let status_path = format!("{ticket_path}/status");
+
+    let (status, me) = call(&web, &token, "GET", "/api/v1/me", "/api/v1/me", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["employee"]["email"], "alice@shop-a.example");
+    assert_eq!(me["shop"]["name"], "shop-a");
+
+    let (status, list) = call(
+        &web,
+        &token,
+        "GET",
+        "/api/v1/tickets",
+        "/api/v1/tickets",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["number"], number);
+    assert_eq!(list[0]["customer_email"], SECRET_CUSTOMER);
+
+    let (status, detail) = call(
+        &web,
+        &token,
+        "GET",
+        &ticket_path,
+        "/api/v1/tickets/{number}",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["ticket"]["subject"], SECRET_SUBJECT);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 1);
+
+    let (status, found) = call(
+        &web,
+        &token,
+        "GET",
+        "/api/v1/tickets/search?q=Zanzibar",
+        "/api/v1/tickets/search",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(found, serde_json::json!([number]));
+
+    let (status, changed) = call(
+        &web,
+        &token,
+        "POST",
+        &status_path,
+        "/api/v1/tickets/{number}/status",
+        Some(serde_json::json!({ "status": "pending1" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        changed,
+        serde_json::json!({ "number": number, "status": "pending1" })
+    );
+    let shown = web.desk.ticket(&alice.shop, number).await.unwrap();
+    assert_eq!(shown.ticket.status, guichet::model::Status::Pending1);
+
+    // Refusals are documented JSON errors too.
+    let (status, error) = call(
+        &web,
+        &token,
+        "POST",
+        &status_path,
+        "/api/v1/tickets/{number}/status",
+        Some(serde_json::json!({ "status": "someday" })),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(error["error"].as_str().unwrap().contains("openapi.json"));
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/reply"),
+        "/api/v1/tickets/{number}/reply",
+        Some(serde_json::json!({ "body": "   " })),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, _) = call(
+        &web,
+        &token,
+        "GET",
+        "/api/v1/tickets/999999",
+        "/api/v1/tickets/{number}",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, replies) = call(
+        &web,
+        &token,
+        "GET",
+        "/api/v1/replies",
+        "/api/v1/replies",
+        None,
+    )
+    .await;
+    assert_eq!((status, replies), (200, serde_json::json!([])));
+    let (status, _) = call(
+        &web,
+        &token,
+        "GET",
+        "/api/v1/replies?state=bogus",
+        "/api/v1/replies",
+        None,
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, _) = call(
+        &web,
+        "gch_not-a-token",
+        "GET",
+        "/api/v1/tickets",
+        "/api/v1/tickets",
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, document) = call(
+        &web,
+        &token,
+        "GET",
+        "/api/v1/openapi.json",
+        "/api/v1/openapi.json",
+        None,
+    )
+    .await;
+    assert_eq!((status, document["openapi"].as_str()), (200, Some("3.1.0")));
+
+    // A token of another shop: the same calls find nothing of shop A.
+    let bob = web.employee("shop-b", "bob@shop-b.example", true).await;
+    let bob_token = web.desk.create_api_token(&bob.employee, "b").await.unwrap();
+    let bob_token = bob_token.expose_secret().to_string();
+    let (status, list) = call(
+        &web,
+        &bob_token,
+        "GET",
+        "/api/v1/tickets",
+        "/api/v1/tickets",
+        None,
+    )
+    .await;
+    assert_eq!((status, list), (200, serde_json::json!([])));
+    let (status, _) = call(
+        &web,
+        &bob_token,
+        "GET",
+        &ticket_path,
+        "/api/v1/tickets/{number}",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, found) = call(
+        &web,
+        &bob_token,
+        "GET",
+        "/api/v1/tickets/search?q=Zanzibar",
+        "/api/v1/tickets/search",
+        None,
+    )
+    .await;
+    assert_eq!((status, found), (200, serde_json::json!([])));
+    let (status, _) = call(
+        &web,
+        &bob_token,
+        "POST",
+        &status_path,
+        "/api/v1/tickets/{number}/status",
+        Some(serde_json::json!({ "status": "closed" })),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let shown = web.desk.ticket(&alice.shop, number).await.unwrap();
+    assert_eq!(
+        shown.ticket.status,
+        guichet::model::Status::Pending1,
+        "unchanged"
+    );
+}
+
+web_tests!(the_api_answers_as_documented => api_as_documented_sqlite, api_as_documented_postgres);
