@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod pages;
 pub mod security;
+pub mod settings;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -155,6 +156,7 @@ fn declared_routes() -> Routes {
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(account::routes())
+        .merge(settings::routes())
 }
 
 /// The table of every route, as the router serves them.
