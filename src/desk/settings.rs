@@ -246,7 +246,9 @@ impl Desk {
             .and_then(|s| s.retention_months);
         let monthly_quota = replies::Plan::new(
             answers.plan,
-            answers.plan_quota.map(|q| q.clamp(0, u32::MAX as i64) as u32),
+            answers
+                .plan_quota
+                .map(|q| q.clamp(0, u32::MAX as i64) as u32),
             answers.trial_until,
         )
         .ok()
@@ -312,7 +314,12 @@ mod tests {
 
     #[test]
     fn durations_read_back_as_they_are_typed() {
-        for (ms, text) in [(0, "0s"), (3 * 3_600_000, "3h"), (5_400_000, "1h30m"), (86_400_000, "1d")] {
+        for (ms, text) in [
+            (0, "0s"),
+            (3 * 3_600_000, "3h"),
+            (5_400_000, "1h30m"),
+            (86_400_000, "1d"),
+        ] {
             assert_eq!(duration_text(ms), text);
             assert_eq!(replies::parse_duration(text).unwrap(), ms);
         }

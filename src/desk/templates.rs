@@ -4,11 +4,11 @@
 use serde::Serialize;
 
 use crate::answering::ShopAnswering;
-use crate::model::UiLang;
 use crate::answering::plan::order_summary;
+use crate::model::UiLang;
 use crate::replies::templates::{
-    Need, ReplyContext, ReplyTemplate, TemplateError, WhenComplete, check_template,
-    find_template, render,
+    Need, ReplyContext, ReplyTemplate, TemplateError, WhenComplete, check_template, find_template,
+    render,
 };
 use crate::store::{Shop, StoredTemplate};
 

@@ -31,8 +31,16 @@ pub fn routes() -> Routes {
         .get("/settings/contacts", Access::Admin, contacts)
         .post("/settings/contacts", Access::Admin, add_contact)
         .get("/settings/templates", Access::Admin, templates)
-        .get("/settings/templates/{intent}/{lang}", Access::Admin, edit_template)
-        .post("/settings/templates/{intent}/{lang}", Access::Admin, save_template)
+        .get(
+            "/settings/templates/{intent}/{lang}",
+            Access::Admin,
+            edit_template,
+        )
+        .post(
+            "/settings/templates/{intent}/{lang}",
+            Access::Admin,
+            save_template,
+        )
         .post(
             "/settings/templates/{intent}/{lang}/preview",
             Access::Admin,
@@ -106,7 +114,8 @@ fn take_flash(headers: &HeaderMap) -> Option<Flash> {
 fn with_flash_cleared(page: Html<String>, had_flash: bool) -> Response {
     let mut response = page.into_response();
     if had_flash {
-        let clear = format!("{FLASH_COOKIE}=; Path=/settings; Max-Age=0; HttpOnly; SameSite=Strict");
+        let clear =
+            format!("{FLASH_COOKIE}=; Path=/settings; Max-Age=0; HttpOnly; SameSite=Strict");
         if let Ok(value) = HeaderValue::from_str(&clear) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -193,17 +202,26 @@ fn number<T: std::str::FromStr>(
 ) -> Result<Option<T>, String> {
     match filled(value) {
         None => Ok(None),
-        Some(text) => text
-            .parse()
-            .map(Some)
-            .map_err(|_| t!(lang, "web_settings.not_a_number", field = field, value = text)),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            t!(
+                lang,
+                "web_settings.not_a_number",
+                field = field,
+                value = text
+            )
+        }),
     }
 }
 
 // ---- The index. ----
 
 async fn index(me: SignedIn, headers: HeaderMap) -> WebResult<Response> {
-    settings_page(&me, &headers, "web/settings_index.html", serde_json::json!({}))
+    settings_page(
+        &me,
+        &headers,
+        "web/settings_index.html",
+        serde_json::json!({}),
+    )
 }
 
 // ---- Mailboxes. ----
@@ -343,7 +361,11 @@ fn mailbox_input(form: &MailboxForm, lang: UiLang) -> Result<MailboxInput, Strin
 /// A connection test in the words of `guichet mailbox test`.
 fn test_line(test: &MailboxTest, lang: UiLang) -> String {
     match &test.outcome {
-        Ok(report) => format!("{}: {}\n{report}", test.email, t!(lang, "mailbox.imap_works")),
+        Ok(report) => format!(
+            "{}: {}\n{report}",
+            test.email,
+            t!(lang, "mailbox.imap_works")
+        ),
         Err(error) => format!("{}: {}", test.email, error.localized(lang)),
     }
 }
@@ -359,7 +381,11 @@ async fn add_mailbox(
         Err(text) => return back(MAILBOXES, false, &text),
     };
     if form.password.is_empty() {
-        return back(MAILBOXES, false, i18n::text(lang, "web_settings.password_needed"));
+        return back(
+            MAILBOXES,
+            false,
+            i18n::text(lang, "web_settings.password_needed"),
+        );
     }
     let password = SecretString::from(form.password);
     match state.desk.add_mailbox(&me.shop, &input, password).await {
@@ -394,7 +420,11 @@ async fn remove_mailbox(
 ) -> Response {
     let email = filled(&form.email).unwrap_or_default();
     match state.desk.remove_mailbox(&me.shop, &email).await {
-        Ok(()) => back(MAILBOXES, true, &t!(me.lang, "mailbox.removed", email = email)),
+        Ok(()) => back(
+            MAILBOXES,
+            true,
+            &t!(me.lang, "mailbox.removed", email = email),
+        ),
         Err(error) => refused(MAILBOXES, error, me.lang),
     }
 }
@@ -450,7 +480,11 @@ async fn add_contact(
     let lang = me.lang;
     let name = form.name.trim().to_string();
     if name.is_empty() {
-        return back(CONTACTS, false, i18n::text(lang, "web_settings.contact_needs_name"));
+        return back(
+            CONTACTS,
+            false,
+            i18n::text(lang, "web_settings.contact_needs_name"),
+        );
     }
     let input = ContactInput {
         name,
@@ -462,7 +496,12 @@ async fn add_contact(
         Ok(added) => back(
             CONTACTS,
             true,
-            &t!(lang, "contact.added", name = added.name, email = added.email),
+            &t!(
+                lang,
+                "contact.added",
+                name = added.name,
+                email = added.email
+            ),
         ),
         Err(error) => refused(CONTACTS, error, lang),
     }
@@ -472,6 +511,7 @@ async fn add_contact(
 
 #[derive(Serialize)]
 struct TemplateLine {
+    url: String,
     intent: String,
     lang: &'static str,
     edited: bool,
@@ -487,6 +527,7 @@ async fn templates(
     let lines: Vec<TemplateLine> = templates
         .iter()
         .map(|t| TemplateLine {
+            url: template_url(&t.intent, t.lang),
             intent: t.intent.clone(),
             lang: t.lang.code(),
             edited: t.edited,
@@ -510,6 +551,7 @@ struct NeedBox {
 
 #[derive(Serialize)]
 struct TemplatePage {
+    url: String,
     intent: String,
     template_lang: &'static str,
     edited: bool,
@@ -570,6 +612,7 @@ async fn template_page(
         None => (None, None),
     };
     Ok(TemplatePage {
+        url: template_url(&view.intent, lang),
         intent: view.intent.clone(),
         template_lang: lang.code(),
         edited: view.edited,
@@ -600,7 +643,9 @@ async fn edit_template(
     Path((intent, lang)): Path<(String, UiLang)>,
     Query(query): Query<TicketQuery>,
 ) -> WebResult<Response> {
-    let ticket = number::<i64>(&query.ticket, "ticket", me.lang).ok().flatten();
+    let ticket = number::<i64>(&query.ticket, "ticket", me.lang)
+        .ok()
+        .flatten();
     let context = template_page(&me, &state, &intent, lang, None, None, ticket).await?;
     settings_page(&me, &headers, "web/settings_template.html", context)
 }
@@ -649,7 +694,10 @@ async fn render_preview(
     let ticket = match number::<i64>(&form.ticket, "ticket", me.lang) {
         Ok(Some(ticket)) => ticket,
         Ok(None) => {
-            return (None, Err(t!(me.lang, "web_settings.choose_ticket").to_string()));
+            return (
+                None,
+                Err(t!(me.lang, "web_settings.choose_ticket").to_string()),
+            );
         }
         Err(text) => return (None, Err(text)),
     };
@@ -670,8 +718,16 @@ async fn save_template(
     let url = template_url(&intent, lang);
     if form.action.as_deref() == Some("preview") {
         let (ticket, preview) = render_preview(&me, &state, &intent, lang, &form).await;
-        let context =
-            template_page(&me, &state, &intent, lang, Some(&form), Some(preview), ticket).await?;
+        let context = template_page(
+            &me,
+            &state,
+            &intent,
+            lang,
+            Some(&form),
+            Some(preview),
+            ticket,
+        )
+        .await?;
         let page = pages::page(&me, "settings", "web/settings_template.html", context)?;
         return Ok(page.into_response());
     }
@@ -818,7 +874,12 @@ fn settings_change(form: &AnswersForm, lang: UiLang) -> Result<SettingsChange, S
         "answers" => {
             change.auto_answers = match filled(&form.mode) {
                 Some(mode) => Some(mode.parse().map_err(|_| {
-                    t!(lang, "web_settings.bad_choice", field = "auto_answers", value = mode)
+                    t!(
+                        lang,
+                        "web_settings.bad_choice",
+                        field = "auto_answers",
+                        value = mode
+                    )
                 })?),
                 None => None,
             };
@@ -837,7 +898,12 @@ fn settings_change(form: &AnswersForm, lang: UiLang) -> Result<SettingsChange, S
         "plan" => {
             let plan: Option<PlanName> = match filled(&form.plan) {
                 Some(plan) => Some(plan.parse().map_err(|_| {
-                    t!(lang, "web_settings.bad_choice", field = "plan", value = plan)
+                    t!(
+                        lang,
+                        "web_settings.bad_choice",
+                        field = "plan",
+                        value = plan
+                    )
                 })?),
                 None => None,
             };
@@ -853,13 +919,28 @@ fn settings_change(form: &AnswersForm, lang: UiLang) -> Result<SettingsChange, S
         }
         "branding" => {
             change.display_name = Some(text(&form.display_name));
-            change.signature = Some(form.signature.clone().unwrap_or_default().replace("\r\n", "\n"));
+            change.signature = Some(
+                form.signature
+                    .clone()
+                    .unwrap_or_default()
+                    .replace("\r\n", "\n"),
+            );
             change.logo_url = Some(text(&form.logo_url));
             change.brand_color = filled(&form.brand_color);
-            change.footer = Some(form.footer.clone().unwrap_or_default().replace("\r\n", "\n"));
+            change.footer = Some(
+                form.footer
+                    .clone()
+                    .unwrap_or_default()
+                    .replace("\r\n", "\n"),
+            );
         }
         other => {
-            return Err(t!(lang, "web_settings.bad_choice", field = "section", value = other));
+            return Err(t!(
+                lang,
+                "web_settings.bad_choice",
+                field = "section",
+                value = other
+            ));
         }
     }
     Ok(change)
@@ -889,7 +970,11 @@ mod tests {
     fn flash_texts_survive_the_cookie() {
         let text = "imap.example: mot de passe refusé; « ok »\nligne 2";
         assert_eq!(decode(&encode(text)).as_deref(), Some(text));
-        assert!(encode(text).bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b)));
+        assert!(
+            encode(text)
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b))
+        );
         assert_eq!(decode("%ZZ"), None);
     }
 
@@ -897,6 +982,87 @@ mod tests {
     fn a_typed_number_is_refused_by_name() {
         let error = number::<u16>(&Some("99999".into()), "imap_port", UiLang::En).unwrap_err();
         assert!(error.contains("imap_port"), "{error}");
-        assert_eq!(number::<u16>(&Some(" ".into()), "imap_port", UiLang::En), Ok(None));
+        assert_eq!(
+            number::<u16>(&Some(" ".into()), "imap_port", UiLang::En),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn every_settings_template_renders_in_both_languages() {
+        let frame = serde_json::json!({
+            "me": { "id": 1, "name": "Ada", "email": "ada@x.example", "admin": true },
+            "shop": "Boutique", "csrf": "tok", "nav": "settings",
+            "flash": { "ok": false, "text": "imap: <refused>" },
+        });
+        let merge = |page: serde_json::Value| {
+            let mut all = frame.clone();
+            all.as_object_mut()
+                .unwrap()
+                .extend(page.as_object().unwrap().clone());
+            all
+        };
+        let answers = serde_json::json!({
+            "mode": "shadow", "reply_delay": "3h", "reply_spread": "0s", "business_hours": "",
+            "time_zone": "Europe/Paris", "threshold": 0.9, "intent_thresholds": "", "plan": "custom",
+            "on_trial": true, "quota": "300", "monthly_quota": 300, "used_this_month": 12,
+            "retention_months": null, "display_name": "", "signature": "", "logo_url": "",
+            "brand_color": "", "footer": "",
+        });
+        let pages = [
+            ("web/settings_index.html", serde_json::json!({}), "Boutique"),
+            (
+                "web/settings_mailboxes.html",
+                serde_json::json!({
+                "mailboxes": [{ "email": "sav@b.example", "imap": "imap:993 (tls)", "smtp": "smtp:465 (tls)",
+                    "username": "sav", "folders": "INBOX", "options": ["web_settings.mark_as_read"],
+                    "contact": "SAV", "state": "never", "failed": true }],
+                "providers": ["gmail"], "contacts": ["SAV"] }),
+                "sav@b.example",
+            ),
+            (
+                "web/settings_contacts.html",
+                serde_json::json!({ "contacts": [{ "id": 1, "name": "SAV",
+                "email": "sav@b.example", "description": "", "customer_service": true }] }),
+                "SAV",
+            ),
+            (
+                "web/settings_templates.html",
+                serde_json::json!({ "templates": [{ "url": "/settings/templates/where_is_my_order/fr", "intent": "where_is_my_order",
+                "lang": "fr", "edited": true, "needs": "order_ref" }] }),
+                "where_is_my_order",
+            ),
+            (
+                "web/settings_template.html",
+                serde_json::json!({ "url": "/settings/templates/refund/en", "intent": "refund", "template_lang": "en",
+                "edited": true, "body": "Hello {{ customer_name }}", "needs": [{ "id": "photo", "label": "a photo",
+                "checked": true }], "answer_when_complete": false, "ticket": 3, "tickets": [[3, "#3 Where"]],
+                "preview": "Hello Ada", "preview_error": null }),
+                "Hello Ada",
+            ),
+            ("web/settings_answers.html", answers, "300"),
+        ];
+        for lang in [UiLang::Fr, UiLang::En] {
+            for (template, page, shows) in &pages {
+                let html = crate::render::render(template, lang, &merge(page.clone()))
+                    .unwrap_or_else(|e| panic!("{template}: {e:?}"));
+                assert!(html.contains(shows), "{template}");
+                assert!(
+                    html.contains("imap: &lt;refused&gt;"),
+                    "{template}: flash escaped"
+                );
+                assert!(
+                    !html.contains("web_settings."),
+                    "{template}: a key without text"
+                );
+            }
+            let fragment = crate::render::render(
+                "web/settings_template_preview.html",
+                lang,
+                &serde_json::json!({ "preview_error": "no ticket" }),
+            )
+            .unwrap();
+            assert!(fragment.contains("no ticket"));
+        }
     }
 }

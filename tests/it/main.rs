@@ -22,3 +22,4 @@ mod stored_names;
 mod support;
 mod triage;
 mod web;
+mod web_settings;
