@@ -152,6 +152,13 @@ fn decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+#[derive(Serialize)]
+struct WithFlash<T: Serialize> {
+    flash: Option<Flash>,
+    #[serde(flatten)]
+    page: T,
+}
+
 /// A settings page with its flash message.
 fn settings_page(
     me: &SignedIn,
@@ -161,12 +168,6 @@ fn settings_page(
 ) -> WebResult<Response> {
     let flash = take_flash(headers);
     let had = flash.is_some();
-    #[derive(Serialize)]
-    struct WithFlash<T: Serialize> {
-        flash: Option<Flash>,
-        #[serde(flatten)]
-        page: T,
-    }
     let page = pages::page(
         me,
         "settings",
@@ -728,6 +729,10 @@ async fn save_template(
             ticket,
         )
         .await?;
+        let context = WithFlash {
+            flash: None,
+            page: context,
+        };
         let page = pages::page(&me, "settings", "web/settings_template.html", context)?;
         return Ok(page.into_response());
     }

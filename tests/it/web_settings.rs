@@ -418,8 +418,9 @@ async fn preview_on_a_real_ticket(dialect: Dialect) {
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), 200);
+    let status = page.status();
     let page = page.text().await.unwrap();
+    assert_eq!(status, 200, "{page}");
     assert!(
         page.contains("<html") && page.contains(&format!("Ticket n°{ticket} chez")),
         "{page}"
