@@ -581,7 +581,7 @@ async fn mailbox_test_against_dovecot(dialect: Dialect) {
         .into_iter()
         .map(|m| m.email)
         .collect();
-    assert_eq!(left, [good.email.clone()]);
+    assert_eq!(left, vec![good.email.clone()]);
 }
 
 web_tests!(settings_are_for_admins_only => settings_admin_only_sqlite, settings_admin_only_postgres);
