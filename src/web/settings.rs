@@ -30,6 +30,12 @@ pub fn routes() -> Routes {
         .post("/settings/mailboxes/test", Access::Admin, test_mailboxes)
         .get("/settings/contacts", Access::Admin, contacts)
         .post("/settings/contacts", Access::Admin, add_contact)
+        .post("/settings/contacts/{id}", Access::Admin, change_contact)
+        .post(
+            "/settings/contacts/{id}/remove",
+            Access::Admin,
+            remove_contact,
+        )
         .get("/settings/templates", Access::Admin, templates)
         .get(
             "/settings/templates/{intent}/{lang}",
@@ -479,19 +485,9 @@ async fn add_contact(
     Form(form): Form<ContactForm>,
 ) -> Response {
     let lang = me.lang;
-    let name = form.name.trim().to_string();
-    if name.is_empty() {
-        return back(
-            CONTACTS,
-            false,
-            i18n::text(lang, "web_settings.contact_needs_name"),
-        );
-    }
-    let input = ContactInput {
-        name,
-        email: form.email,
-        description: form.description.trim().to_string(),
-        customer_service: checked(&form.customer_service),
+    let input = match contact_input(form, lang) {
+        Ok(input) => input,
+        Err(text) => return back(CONTACTS, false, &text),
     };
     match state.desk.add_contact(&me.shop, input).await {
         Ok(added) => back(
@@ -505,6 +501,46 @@ async fn add_contact(
             ),
         ),
         Err(error) => refused(CONTACTS, error, lang),
+    }
+}
+
+fn contact_input(form: ContactForm, lang: UiLang) -> Result<ContactInput, String> {
+    let name = form.name.trim().to_string();
+    if name.is_empty() {
+        return Err(i18n::text(lang, "web_settings.contact_needs_name").to_string());
+    }
+    Ok(ContactInput {
+        name,
+        email: form.email,
+        description: form.description.trim().to_string(),
+        customer_service: checked(&form.customer_service),
+    })
+}
+
+async fn change_contact(
+    me: SignedIn,
+    Extension(state): Extension<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<ContactForm>,
+) -> Response {
+    let input = match contact_input(form, me.lang) {
+        Ok(input) => input,
+        Err(text) => return back(CONTACTS, false, &text),
+    };
+    match state.desk.change_contact(&me.shop, id, input).await {
+        Ok(()) => done(CONTACTS, me.lang, "web_settings.contact_saved"),
+        Err(error) => refused(CONTACTS, error, me.lang),
+    }
+}
+
+async fn remove_contact(
+    me: SignedIn,
+    Extension(state): Extension<AppState>,
+    Path(id): Path<i64>,
+) -> Response {
+    match state.desk.remove_contact(&me.shop, id).await {
+        Ok(()) => done(CONTACTS, me.lang, "web_settings.contact_removed"),
+        Err(error) => refused(CONTACTS, error, me.lang),
     }
 }
 

@@ -88,6 +88,7 @@ async fn settings_are_for_admins_only(dialect: Dialect) {
         assert_eq!(route.access, guichet::web::Access::Admin, "{}", route.path);
         let path = route
             .path
+            .replace("{id}", "1")
             .replace("{intent}", &template.intent)
             .replace("{lang}", template.lang.code());
         let response = client
@@ -238,6 +239,66 @@ async fn an_admin_changes_every_setting(dialect: Dialect) {
     let webmaster = contacts.iter().find(|c| c.name == "Webmaster").unwrap();
     assert_eq!(webmaster.email, "web@boutique.example");
     assert!(!webmaster.customer_service, "box left unticked");
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &format!("/settings/contacts/{}", webmaster.id),
+        &[
+            ("name", "Site"),
+            ("email", "site@boutique.example"),
+            ("description", "the web site"),
+            ("customer_service", "1"),
+        ],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    let contacts = web.desk.contacts(shop).await.unwrap();
+    assert_eq!(contacts.len(), 1);
+    let site = &contacts[0];
+    assert_eq!(
+        (
+            site.name.as_str(),
+            site.email.as_str(),
+            site.customer_service
+        ),
+        ("Site", "site@boutique.example", true)
+    );
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &format!("/settings/contacts/{}/remove", site.id),
+        &[],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert!(web.desk.contacts(shop).await.unwrap().is_empty());
+    // Another shop's contact is out of reach.
+    let other = web.desk.add_shop("ailleurs").await.unwrap();
+    let theirs = web
+        .desk
+        .add_contact(
+            &other,
+            guichet::desk::shops::ContactInput {
+                name: "SAV".into(),
+                email: "sav@ailleurs.example".into(),
+                description: String::new(),
+                customer_service: true,
+            },
+        )
+        .await
+        .unwrap();
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &format!("/settings/contacts/{}/remove", theirs.id),
+        &[],
+    )
+    .await;
+    assert!(!flash_ok(&page));
+    assert_eq!(web.desk.contacts(&other).await.unwrap().len(), 1);
 
     // Templates: save, then reset.
     let template = web.desk.templates(shop).await.unwrap().remove(0);
