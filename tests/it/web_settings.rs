@@ -650,3 +650,62 @@ web_tests!(an_admin_changes_every_setting => settings_changed_sqlite, settings_c
 web_tests!(bad_values_change_nothing_and_say_why => settings_bad_values_sqlite, settings_bad_values_postgres);
 web_tests!(preview_on_a_real_ticket => settings_preview_sqlite, settings_preview_postgres);
 web_tests!(mailbox_test_against_dovecot => settings_mailbox_test_sqlite, settings_mailbox_test_postgres);
+
+/// The command line changes and removes contacts as the settings page does.
+#[test]
+fn contacts_change_and_go_from_the_command_line() {
+    use crate::support::cli::{empty_shop, guichet, ok, run};
+    let dir = empty_shop();
+    let add = [
+        "contact",
+        "add",
+        "--shop",
+        "boutique",
+        "--name",
+        "SAV",
+        "--email",
+        "sav@boutique.example",
+    ];
+    ok(guichet(dir.path(), &add));
+    let changed = ok(guichet(
+        dir.path(),
+        &[
+            "contact",
+            "set",
+            "--shop",
+            "boutique",
+            "--name",
+            "SAV",
+            "--new-name",
+            "Service",
+            "--email",
+            "Service@Boutique.example",
+            "--customer-service",
+            "false",
+        ],
+    ));
+    assert!(changed.contains("service@boutique.example"), "{changed}");
+    let listed = ok(guichet(
+        dir.path(),
+        &["contact", "list", "--shop", "boutique", "--json"],
+    ));
+    let contacts: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(contacts[0]["name"], "Service");
+    assert_eq!(contacts[0]["customer_service"], false);
+    let missing = run(guichet(
+        dir.path(),
+        &["contact", "remove", "--shop", "boutique", "--name", "SAV"],
+    ));
+    assert!(!missing.status.success(), "the old name is gone");
+    ok(guichet(
+        dir.path(),
+        &[
+            "contact", "remove", "--shop", "boutique", "--name", "Service",
+        ],
+    ));
+    let listed = ok(guichet(
+        dir.path(),
+        &["contact", "list", "--shop", "boutique", "--json"],
+    ));
+    assert_eq!(listed.trim(), "[]");
+}
