@@ -144,6 +144,29 @@ enum ContactCommand {
         #[arg(long)]
         not_customer_service: bool,
     },
+    /// Change a contact, found by its current name; what is left out stays.
+    Set {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        new_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// true: messages to it are customer-service tickets; false: they are not.
+        #[arg(long)]
+        customer_service: Option<bool>,
+    },
+    /// Remove a contact; its tickets and mailboxes stay, no longer filed under it.
+    Remove {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        name: String,
+    },
     /// List a shop's contacts.
     List {
         #[arg(long)]
@@ -531,6 +554,34 @@ async fn contact(desk: &Desk, command: ContactCommand) -> Result<ExitCode> {
                 email = added.email
             ));
         }
+        ContactCommand::Set {
+            shop,
+            name,
+            new_name,
+            email,
+            description,
+            customer_service,
+        } => {
+            let shop = desk.shop_named(&shop).await.say(lang)?;
+            let current = contact_named(desk, &shop, &name).await?;
+            let input = ContactInput {
+                name: new_name.unwrap_or(current.name),
+                email: email.unwrap_or(current.email),
+                description: description.unwrap_or(current.description),
+                customer_service: customer_service.unwrap_or(current.customer_service),
+            };
+            let (name, email) = (input.name.clone(), input.email.trim().to_lowercase());
+            desk.change_contact(&shop, current.id, input)
+                .await
+                .say(lang)?;
+            say(t!(lang, "contact.changed", name = name, email = email));
+        }
+        ContactCommand::Remove { shop, name } => {
+            let shop = desk.shop_named(&shop).await.say(lang)?;
+            let current = contact_named(desk, &shop, &name).await?;
+            desk.remove_contact(&shop, current.id).await.say(lang)?;
+            say(t!(lang, "contact.removed", name = current.name));
+        }
         ContactCommand::List { shop, json } => {
             let shop = desk.shop_named(&shop).await.say(lang)?;
             let contacts = desk.contacts(&shop).await.say(lang)?;
@@ -540,6 +591,21 @@ async fn contact(desk: &Desk, command: ContactCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The shop's contact called `name`.
+async fn contact_named(
+    desk: &Desk,
+    shop: &guichet::store::Shop,
+    name: &str,
+) -> Result<guichet::store::Contact> {
+    desk.contacts(shop)
+        .await
+        .say(desk.lang)?
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or(DeskError::NoContactNamed(name.to_string()))
+        .say(desk.lang)
 }
 
 /// Prints a mailbox test in plain words; true when it worked.

@@ -204,8 +204,66 @@ pub fn apply_answer_settings(
     Ok(())
 }
 
+/// A shop's current settings as the settings pages show them, with this month's quota use.
+#[derive(Debug, Clone)]
+pub struct SettingsView {
+    pub answers: crate::store::ReplySettings,
+    /// None: kept forever.
+    pub retention_months: Option<i64>,
+    /// Automatic answers a month under the plan; None: unlimited.
+    pub monthly_quota: Option<u32>,
+    /// Automatic answers sent or scheduled since the start of this month (shop's time zone).
+    pub used_this_month: i64,
+}
+
+/// A duration in milliseconds as `--reply-delay` accepts it back: `3h`, `1h30m`, `0s`.
+pub fn duration_text(ms: i64) -> String {
+    let mut seconds = ms.max(0) / 1000;
+    if seconds == 0 {
+        return "0s".into();
+    }
+    let mut text = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if seconds >= size {
+            text.push_str(&format!("{}{unit}", seconds / size));
+            seconds %= size;
+        }
+    }
+    text
+}
+
 impl Desk {
     /// Changes a shop's settings: all or nothing.
+    /// The shop's settings now, and how much of the monthly quota is used.
+    pub async fn current_settings(&self, shop: &Shop) -> DeskResult<SettingsView> {
+        let answers = self.store.reply_settings(shop.id).await?;
+        let retention_months = self
+            .store
+            .shops()
+            .await?
+            .into_iter()
+            .find(|s| s.id == shop.id)
+            .and_then(|s| s.retention_months);
+        let monthly_quota = replies::Plan::new(
+            answers.plan,
+            answers
+                .plan_quota
+                .map(|q| q.clamp(0, u32::MAX as i64) as u32),
+            answers.trial_until,
+        )
+        .ok()
+        .and_then(|plan| plan.monthly_quota());
+        let now = crate::store::now_ms();
+        let month_start = replies::month_start_ms(now, &answers.time_zone);
+        let used_this_month = self.store.auto_replies_since(shop.id, month_start).await?;
+        Ok(SettingsView {
+            answers,
+            retention_months,
+            monthly_quota,
+            used_this_month,
+        })
+    }
+
     pub async fn change_settings(&self, shop: &Shop, change: &SettingsChange) -> DeskResult<()> {
         if change.retention_months.is_some_and(|m| m < 0) {
             return Err(refuse("retention_months", Problem::NegativeRetention).into());
@@ -251,6 +309,19 @@ mod tests {
             logo_url: None,
             brand_color: None,
             footer: String::new(),
+        }
+    }
+
+    #[test]
+    fn durations_read_back_as_they_are_typed() {
+        for (ms, text) in [
+            (0, "0s"),
+            (3 * 3_600_000, "3h"),
+            (5_400_000, "1h30m"),
+            (86_400_000, "1d"),
+        ] {
+            assert_eq!(duration_text(ms), text);
+            assert_eq!(replies::parse_duration(text).unwrap(), ms);
         }
     }
 

@@ -52,6 +52,34 @@ impl Desk {
         Ok(self.store.add_contact(shop.id, &contact).await?)
     }
 
+    /// Changes a contact of the shop (by id): its name, address, description and filing.
+    pub async fn change_contact(
+        &self,
+        shop: &Shop,
+        contact_id: i64,
+        input: ContactInput,
+    ) -> DeskResult<()> {
+        let email = email_address(&input.email)?;
+        let contact = NewContact {
+            name: input.name,
+            email,
+            description: input.description,
+            customer_service: input.customer_service,
+        };
+        self.store
+            .update_contact(shop.id, contact_id, &contact)
+            .await
+            .map_err(|e| super::not_found(e, DeskError::NoContactNamed(format!("#{contact_id}"))))
+    }
+
+    /// Removes a contact of the shop; its tickets stay.
+    pub async fn remove_contact(&self, shop: &Shop, contact_id: i64) -> DeskResult<()> {
+        self.store
+            .remove_contact(shop.id, contact_id)
+            .await
+            .map_err(|e| super::not_found(e, DeskError::NoContactNamed(format!("#{contact_id}"))))
+    }
+
     pub async fn contacts(&self, shop: &Shop) -> DeskResult<Vec<Contact>> {
         Ok(self.store.contacts(shop.id).await?)
     }

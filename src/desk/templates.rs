@@ -4,9 +4,11 @@
 use serde::Serialize;
 
 use crate::answering::ShopAnswering;
+use crate::answering::plan::order_summary;
 use crate::model::UiLang;
 use crate::replies::templates::{
-    Need, ReplyTemplate, TemplateError, WhenComplete, check_template, find_template,
+    Need, ReplyContext, ReplyTemplate, TemplateError, WhenComplete, check_template, find_template,
+    render,
 };
 use crate::store::{Shop, StoredTemplate};
 
@@ -109,6 +111,63 @@ impl Desk {
             )
             .await?;
         Ok(())
+    }
+
+    /// Renders `body` as the `intent` template in `lang` would answer ticket `number` of the
+    /// shop: its customer, their order and the shop's signature, through the answering's own
+    /// engine. Nothing is saved or sent.
+    pub async fn preview_template(
+        &self,
+        shop: &Shop,
+        number: i64,
+        intent: &str,
+        lang: UiLang,
+        body: &str,
+    ) -> DeskResult<String> {
+        let answering = ShopAnswering::load(&self.store, shop.id, self.lang).await?;
+        let shipped = find_template(&answering.templates, intent, lang).ok_or_else(|| {
+            DeskError::NoTemplate {
+                intent: intent.to_string(),
+                lang,
+            }
+        })?;
+        let template = ReplyTemplate {
+            body: body.to_string(),
+            ..shipped.clone()
+        };
+        let detail = self.ticket(shop, number).await?;
+        let customer = detail.messages.iter().rev().find(|m| m.direction == "in");
+        let references = customer
+            .and_then(|m| m.triage.as_ref())
+            .map(|t| t.facts.order_refs.clone())
+            .unwrap_or_default();
+        let customer_email = customer
+            .map(|m| m.from.clone())
+            .unwrap_or_else(|| detail.ticket.customer_email.clone());
+        let order = crate::shop::find_order(
+            &crate::shop::ImportedOrders::new(&self.store, shop.id),
+            &customer_email,
+            &references,
+        )
+        .await?;
+        let context = ReplyContext {
+            customer_name: customer
+                .and_then(|m| m.from_name.clone())
+                .or_else(|| detail.ticket.customer_name.clone())
+                .unwrap_or_default(),
+            ticket_number: number,
+            shop_name: answering.shop_name.clone(),
+            signature: answering.settings.signature.clone(),
+            order: order
+                .as_ref()
+                .map(|o| order_summary(o, lang, &answering.settings.time_zone)),
+            order_reference: order
+                .map(|o| o.reference)
+                .or_else(|| references.first().cloned())
+                .unwrap_or_default(),
+            missing: Vec::new(),
+        };
+        render(&template, &context).map_err(|e| TemplateRefusal::Invalid(e).into())
     }
 
     /// Back to the shipped template; false when it was not edited.

@@ -30,6 +30,34 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../web/templates/ticket_presence.html"),
     ),
     (
+        "web/settings_index.html",
+        include_str!("../web/templates/settings_index.html"),
+    ),
+    (
+        "web/settings_mailboxes.html",
+        include_str!("../web/templates/settings_mailboxes.html"),
+    ),
+    (
+        "web/settings_contacts.html",
+        include_str!("../web/templates/settings_contacts.html"),
+    ),
+    (
+        "web/settings_templates.html",
+        include_str!("../web/templates/settings_templates.html"),
+    ),
+    (
+        "web/settings_template.html",
+        include_str!("../web/templates/settings_template.html"),
+    ),
+    (
+        "web/settings_template_preview.html",
+        include_str!("../web/templates/settings_template_preview.html"),
+    ),
+    (
+        "web/settings_answers.html",
+        include_str!("../web/templates/settings_answers.html"),
+    ),
+    (
         "web/sign_in.html",
         include_str!("../web/templates/sign_in.html"),
     ),

@@ -136,6 +136,50 @@ impl Store {
         }
     }
 
+    /// Changes a shop's contact; NotFound when the shop has no contact `contact_id`.
+    pub async fn update_contact(
+        &self,
+        shop_id: i64,
+        contact_id: i64,
+        contact: &NewContact,
+    ) -> Result<()> {
+        let result = sqlx::query(
+            "UPDATE contacts SET name = $1, email = $2, description = $3, customer_service = $4 WHERE id = $5 AND shop_id = $6",
+        )
+        .bind(&contact.name)
+        .bind(contact.email.to_lowercase())
+        .bind(&contact.description)
+        .bind(contact.customer_service as i64)
+        .bind(contact_id)
+        .bind(shop_id)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(done) if done.rows_affected() == 0 => {
+                Err(StoreError::NotFound(format!("contact {contact_id}")))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists(format!(
+                "contact {}",
+                contact.name
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a shop's contact; its tickets and mailboxes stay, no longer filed under it.
+    pub async fn remove_contact(&self, shop_id: i64, contact_id: i64) -> Result<()> {
+        let done = sqlx::query("DELETE FROM contacts WHERE id = $1 AND shop_id = $2")
+            .bind(contact_id)
+            .bind(shop_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("contact {contact_id}")));
+        }
+        Ok(())
+    }
+
     pub async fn contacts(&self, shop_id: i64) -> Result<Vec<Contact>> {
         let rows: Vec<ContactRow> = sqlx::query_as(
             "SELECT id, name, email, description, customer_service FROM contacts WHERE shop_id = $1 ORDER BY name",

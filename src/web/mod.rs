@@ -17,6 +17,7 @@ pub mod security;
 pub mod ticket_list;
 pub mod ticket_page;
 pub mod stats;
+pub mod settings;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -169,6 +170,7 @@ fn declared_routes() -> Routes {
         .merge(contact_form::routes())
         .merge(mail_view::routes())
         .merge(api::routes())
+        .merge(settings::routes())
 }
 
 /// The table of every route, as the router serves them.

@@ -34,3 +34,4 @@ mod web_stats;
 mod web_hostile_html;
 mod web_api;
 mod web_security;
+mod web_settings;

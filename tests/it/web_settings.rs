@@ -1,0 +1,711 @@
+//! The administrators' settings pages over real HTTP: every change is stored (read back
+//! through the desk), a bad value changes nothing and says why, employees who are not admins
+//! get nothing, and the mailbox test talks to the real Dovecot.
+
+use guichet::model::UiLang;
+use guichet::replies::{Mode, PlanName};
+
+use crate::support::web::{TestWeb, web_tests};
+use crate::support::{Dialect, MailServer};
+
+/// Posts `fields` (with the CSRF token) to `path`, expects 303 back to `page`, and returns the
+/// page it leads to, with its flash message.
+async fn post_and_follow(
+    web: &TestWeb,
+    client: &reqwest::Client,
+    csrf: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf", csrf));
+    let response = client.post(web.url(path)).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 303, "POST {path}");
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let location = location.split('#').next().unwrap().to_string();
+    let page = client.get(web.url(&location)).send().await.unwrap();
+    assert_eq!(page.status(), 200, "GET {location}");
+    page.text().await.unwrap()
+}
+
+/// The text of the page's flash message.
+fn flash(page: &str) -> String {
+    let start = page
+        .find("class=\"flash ")
+        .unwrap_or_else(|| panic!("no flash message in {page}"));
+    let rest = &page[start..];
+    let text = &rest[rest.find('>').unwrap() + 1..];
+    let end = text.find("</p>").unwrap();
+    text[..end].to_string()
+}
+
+fn flash_ok(page: &str) -> bool {
+    page.contains("class=\"flash ok\"")
+}
+
+const SETTINGS_GETS: &[&str] = &[
+    "/settings",
+    "/settings/mailboxes",
+    "/settings/contacts",
+    "/settings/templates",
+    "/settings/answers",
+];
+
+async fn settings_are_for_admins_only(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let admin = web
+        .employee("boutique", "admin@boutique.example", true)
+        .await;
+    let clerk = web
+        .employee("boutique", "clerk@boutique.example", false)
+        .await;
+    let (admin_client, _) = web.signed_in(&admin).await;
+    for path in SETTINGS_GETS {
+        let page = admin_client.get(web.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+    }
+    let template = web.desk.templates(&admin.shop).await.unwrap().remove(0);
+    let template_path = format!(
+        "/settings/templates/{}/{}",
+        template.intent,
+        template.lang.code()
+    );
+    let page = admin_client
+        .get(web.url(&template_path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    let (client, csrf) = web.signed_in(&clerk).await;
+    let every_route = guichet::web::route_table();
+    let settings: Vec<_> = every_route
+        .iter()
+        .filter(|r| r.path.starts_with("/settings") && !r.path.starts_with("/settings/employees"))
+        .collect();
+    assert!(settings.len() >= 12, "{settings:?}");
+    for route in settings {
+        assert_eq!(route.access, guichet::web::Access::Admin, "{}", route.path);
+        let path = route
+            .path
+            .replace("{id}", "1")
+            .replace("{intent}", &template.intent)
+            .replace("{lang}", template.lang.code());
+        let response = client
+            .request(route.method.clone(), web.url(&path))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("section", "retention"),
+                ("retention_months", "3"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{} {path}", route.method);
+    }
+    let shop = web.desk.shop_named("boutique").await.unwrap();
+    assert_eq!(
+        web.desk
+            .current_settings(&shop)
+            .await
+            .unwrap()
+            .retention_months,
+        None,
+        "the employee changed nothing"
+    );
+}
+
+async fn an_admin_changes_every_setting(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let admin = web
+        .employee("boutique", "admin@boutique.example", true)
+        .await;
+    let (client, csrf) = web.signed_in(&admin).await;
+    let shop = &admin.shop;
+
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/answers",
+        &[
+            ("section", "answers"),
+            ("mode", "shadow"),
+            ("reply_delay", "90m"),
+            ("reply_spread", "20m"),
+            ("business_hours", "mon-fri 09:00-18:00 Europe/Paris"),
+            ("time_zone", "Europe/Paris"),
+            ("threshold", "0.8"),
+            ("intent_thresholds", "refund=0.95"),
+        ],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert!(page.contains("value=\"1h30m\""), "current delay shown");
+    let now = web.desk.current_settings(shop).await.unwrap();
+    let a = &now.answers;
+    assert_eq!(a.auto_answers, Mode::Shadow);
+    assert_eq!(
+        (a.reply_delay_ms, a.reply_spread_ms),
+        (5_400_000, 1_200_000)
+    );
+    assert!(a.business_hours.as_deref().unwrap().contains("09:00"));
+    assert_eq!(a.threshold, 0.8);
+    assert_eq!(a.intent_thresholds["refund"], 0.95);
+
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/answers",
+        &[("section", "plan"), ("plan", "custom"), ("quota", "300")],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert!(page.contains("0 of 300"), "quota used this month shown");
+    let now = web.desk.current_settings(shop).await.unwrap();
+    assert_eq!(
+        (now.answers.plan, now.answers.plan_quota, now.monthly_quota),
+        (PlanName::Custom, Some(300), Some(300))
+    );
+    post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/answers",
+        &[("section", "plan"), ("plan", "plus"), ("quota", "300")],
+    )
+    .await;
+    let now = web.desk.current_settings(shop).await.unwrap();
+    assert_eq!(
+        (now.answers.plan, now.monthly_quota),
+        (PlanName::Plus, Some(1000))
+    );
+
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/answers",
+        &[("section", "retention"), ("retention_months", "18")],
+    )
+    .await;
+    assert!(flash_ok(&page));
+    assert_eq!(
+        web.desk
+            .current_settings(shop)
+            .await
+            .unwrap()
+            .retention_months,
+        Some(18)
+    );
+
+    post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/answers",
+        &[
+            ("section", "branding"),
+            ("display_name", "La Boutique"),
+            ("signature", "L'équipe\r\nLa Boutique"),
+            ("logo_url", "https://boutique.example/logo.png"),
+            ("brand_color", "#1d4ed8"),
+            ("footer", "12 rue des Lilas"),
+        ],
+    )
+    .await;
+    let a = web.desk.current_settings(shop).await.unwrap().answers;
+    assert_eq!(a.display_name.as_deref(), Some("La Boutique"));
+    assert_eq!(a.signature, "L'équipe\nLa Boutique");
+    assert_eq!(a.brand_color.as_deref(), Some("#1d4ed8"));
+
+    // Contacts.
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/contacts",
+        &[
+            ("name", "Webmaster"),
+            ("email", "Web@Boutique.example"),
+            ("description", "the site"),
+        ],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert!(page.contains("web@boutique.example"));
+    let contacts = web.desk.contacts(shop).await.unwrap();
+    let webmaster = contacts.iter().find(|c| c.name == "Webmaster").unwrap();
+    assert_eq!(webmaster.email, "web@boutique.example");
+    assert!(!webmaster.customer_service, "box left unticked");
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &format!("/settings/contacts/{}", webmaster.id),
+        &[
+            ("name", "Site"),
+            ("email", "site@boutique.example"),
+            ("description", "the web site"),
+            ("customer_service", "1"),
+        ],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    let contacts = web.desk.contacts(shop).await.unwrap();
+    assert_eq!(contacts.len(), 1);
+    let site = &contacts[0];
+    assert_eq!(
+        (
+            site.name.as_str(),
+            site.email.as_str(),
+            site.customer_service
+        ),
+        ("Site", "site@boutique.example", true)
+    );
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &format!("/settings/contacts/{}/remove", site.id),
+        &[],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert!(web.desk.contacts(shop).await.unwrap().is_empty());
+    // Another shop's contact is out of reach.
+    let other = web.desk.add_shop("ailleurs").await.unwrap();
+    let theirs = web
+        .desk
+        .add_contact(
+            &other,
+            guichet::desk::shops::ContactInput {
+                name: "SAV".into(),
+                email: "sav@ailleurs.example".into(),
+                description: String::new(),
+                customer_service: true,
+            },
+        )
+        .await
+        .unwrap();
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &format!("/settings/contacts/{}/remove", theirs.id),
+        &[],
+    )
+    .await;
+    assert!(!flash_ok(&page));
+    assert_eq!(web.desk.contacts(&other).await.unwrap().len(), 1);
+
+    // Templates: save, then reset.
+    let template = web.desk.templates(shop).await.unwrap().remove(0);
+    let path = format!(
+        "/settings/templates/{}/{}",
+        template.intent,
+        template.lang.code()
+    );
+    let body = "Bonjour {{ customer_name }}, ticket {{ ticket_number }}.\n{{ signature }}\n";
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &path,
+        &[
+            ("body", body),
+            ("action", "save"),
+            ("when_complete", "answer"),
+        ],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert_eq!(
+        web.desk
+            .template(shop, &template.intent, template.lang)
+            .await
+            .unwrap(),
+        body
+    );
+    let page = post_and_follow(&web, &client, &csrf, &format!("{path}/reset"), &[]).await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert_eq!(
+        web.desk
+            .template(shop, &template.intent, template.lang)
+            .await
+            .unwrap(),
+        template.body
+    );
+}
+
+async fn bad_values_change_nothing_and_say_why(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let admin = web
+        .employee("boutique", "admin@boutique.example", true)
+        .await;
+    let (client, csrf) = web.signed_in(&admin).await;
+    let shop = &admin.shop;
+    let before = web.desk.current_settings(shop).await.unwrap();
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (
+            &[
+                ("section", "answers"),
+                ("mode", "on"),
+                ("reply_delay", "soon"),
+            ],
+            "--reply-delay",
+        ),
+        (
+            &[("section", "answers"), ("time_zone", "Mars/Olympus")],
+            "--time-zone",
+        ),
+        (
+            &[("section", "plan"), ("plan", "custom"), ("quota", "lots")],
+            "quota",
+        ),
+        (
+            &[("section", "retention"), ("retention_months", "-2")],
+            "--retention-months",
+        ),
+        (
+            &[
+                ("section", "branding"),
+                ("logo_url", "http://insecure.example/logo.png"),
+            ],
+            "--logo-url",
+        ),
+    ];
+    for (fields, named) in cases {
+        let page = post_and_follow(&web, &client, &csrf, "/settings/answers", fields).await;
+        assert!(!flash_ok(&page), "{fields:?} accepted");
+        let said = flash(&page);
+        assert!(said.contains(named), "{fields:?}: {said}");
+        let after = web.desk.current_settings(shop).await.unwrap();
+        assert_eq!(
+            after.answers, before.answers,
+            "{fields:?} changed something"
+        );
+        assert_eq!(after.retention_months, before.retention_months);
+    }
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/contacts",
+        &[("name", "X"), ("email", "not-an-address")],
+    )
+    .await;
+    assert!(
+        !flash_ok(&page) && flash(&page).contains("not-an-address"),
+        "{}",
+        flash(&page)
+    );
+    assert!(web.desk.contacts(shop).await.unwrap().is_empty());
+
+    let template = web.desk.templates(shop).await.unwrap().remove(0);
+    let path = format!(
+        "/settings/templates/{}/{}",
+        template.intent,
+        template.lang.code()
+    );
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &path,
+        &[("body", "{% if %}"), ("action", "save")],
+    )
+    .await;
+    assert!(!flash_ok(&page), "a broken template is refused");
+    assert_eq!(
+        web.desk
+            .template(shop, &template.intent, template.lang)
+            .await
+            .unwrap(),
+        template.body
+    );
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/mailboxes",
+        &[("email", "sav@boutique.example"), ("password", "x")],
+    )
+    .await;
+    assert!(!flash_ok(&page), "unknown domain without servers");
+    assert!(!flash(&page).is_empty());
+}
+
+async fn preview_on_a_real_ticket(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let demo = web.desk.demo().await.unwrap();
+    let admin = web
+        .employee(&demo.shop.name, "admin@demo.example", true)
+        .await;
+    let (client, csrf) = web.signed_in(&admin).await;
+    let ticket = demo.tickets[0].number.to_string();
+    let template = web.desk.templates(&demo.shop).await.unwrap().remove(0);
+    let path = format!(
+        "/settings/templates/{}/{}",
+        template.intent,
+        template.lang.code()
+    );
+    let body = "Ticket n°{{ ticket_number }} chez {{ shop_name }}.";
+    // htmx: the fragment only.
+    let fragment = client
+        .post(web.url(&format!("{path}/preview")))
+        .header("X-CSRF-Token", &csrf)
+        .form(&[("body", body), ("ticket", ticket.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fragment.status(), 200);
+    let fragment = fragment.text().await.unwrap();
+    assert!(
+        fragment.contains(&format!("Ticket n°{ticket} chez")),
+        "{fragment}"
+    );
+    assert!(!fragment.contains("<html"), "a fragment: {fragment}");
+    // Without JS: the whole page, with the preview and the text being edited.
+    let page = client
+        .post(web.url(&path))
+        .form(&[
+            ("body", body),
+            ("ticket", ticket.as_str()),
+            ("action", "preview"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = page.status();
+    let page = page.text().await.unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("<html") && page.contains(&format!("Ticket n°{ticket} chez")),
+        "{page}"
+    );
+    assert_eq!(
+        web.desk
+            .template(&demo.shop, &template.intent, template.lang)
+            .await
+            .unwrap(),
+        template.body,
+        "a preview saves nothing"
+    );
+    // A ticket of no shop of ours is said, not shown.
+    let fragment = client
+        .post(web.url(&format!("{path}/preview")))
+        .header("X-CSRF-Token", &csrf)
+        .form(&[("body", body), ("ticket", "987654")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fragment.contains("flash error"), "{fragment}");
+}
+
+async fn mailbox_test_against_dovecot(dialect: Dialect) {
+    let server = tokio::task::spawn_blocking(MailServer::shared)
+        .await
+        .unwrap();
+    let good = server.new_mailbox("webset");
+    let bad = server.new_mailbox("websetbad");
+    let web = TestWeb::start(dialect).await;
+    let admin = web
+        .employee("boutique", "admin@boutique.example", true)
+        .await;
+    let (client, csrf) = web.signed_in(&admin).await;
+    let port = server.imaps_port.to_string();
+    let smtp_port = server.smtp_port.to_string();
+    let fields = |email: &'static str, password: &'static str, skip: bool| {
+        let mut f = vec![
+            ("email", email),
+            ("password", password),
+            ("imap_host", "127.0.0.1"),
+            ("imap_security", "tls"),
+            ("accept_invalid_certs", "1"),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_security", "none"),
+            ("folders", "INBOX"),
+            ("mark_as_read", "1"),
+        ];
+        if skip {
+            f.push(("skip_test", "1"));
+        }
+        f
+    };
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let (good_email, good_password) = (leak(good.email.clone()), leak(good.password.clone()));
+    let bad_email = leak(bad.email.clone());
+    let with_ports = |mut f: Vec<(&'static str, &'static str)>| {
+        f.push(("imap_port", leak(port.clone())));
+        f.push(("smtp_port", leak(smtp_port.clone())));
+        f
+    };
+
+    // A wrong password: tested before saving, refused in plain words, nothing saved.
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/mailboxes",
+        &with_ports(fields(good_email, "wrong-password", false)),
+    )
+    .await;
+    let said = flash(&page);
+    assert!(!flash_ok(&page));
+    assert!(
+        said.contains(guichet::t!(UiLang::En, "intake.authentication_refused")),
+        "{said}"
+    );
+    assert!(
+        !page.contains("wrong-password"),
+        "the password never comes back"
+    );
+    assert!(web.desk.mailboxes().await.unwrap().is_empty());
+
+    // The right one: tested and saved.
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/mailboxes",
+        &with_ports(fields(good_email, good_password, false)),
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert!(flash(&page).contains(guichet::t!(UiLang::En, "mailbox.imap_works")));
+    assert!(!page.contains(good_password));
+    let saved = web.desk.mailboxes().await.unwrap();
+    assert_eq!(saved.len(), 1);
+    assert!(
+        saved[0].mark_as_read && saved[0].accept_invalid_certs && !saved[0].delete_after_import
+    );
+    assert_eq!(saved[0].imap_port, server.imaps_port);
+
+    // The "test connection" button.
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/mailboxes/test",
+        &[("email", good_email)],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert!(flash(&page).contains(guichet::t!(UiLang::En, "mailbox.imap_works")));
+
+    // A mailbox saved untested with a wrong password: the button says why.
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/mailboxes",
+        &with_ports(fields(bad_email, "wrong-password", true)),
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/mailboxes/test",
+        &[("email", bad_email)],
+    )
+    .await;
+    assert!(!flash_ok(&page));
+    assert!(
+        flash(&page).contains(guichet::t!(UiLang::En, "intake.authentication_refused")),
+        "{}",
+        flash(&page)
+    );
+
+    // Remove.
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/mailboxes/remove",
+        &[("email", bad_email)],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    let left: Vec<String> = web
+        .desk
+        .mailboxes()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.email)
+        .collect();
+    assert_eq!(left, vec![good.email.clone()]);
+}
+
+web_tests!(settings_are_for_admins_only => settings_admin_only_sqlite, settings_admin_only_postgres);
+web_tests!(an_admin_changes_every_setting => settings_changed_sqlite, settings_changed_postgres);
+web_tests!(bad_values_change_nothing_and_say_why => settings_bad_values_sqlite, settings_bad_values_postgres);
+web_tests!(preview_on_a_real_ticket => settings_preview_sqlite, settings_preview_postgres);
+web_tests!(mailbox_test_against_dovecot => settings_mailbox_test_sqlite, settings_mailbox_test_postgres);
+
+/// The command line changes and removes contacts as the settings page does.
+#[test]
+fn contacts_change_and_go_from_the_command_line() {
+    use crate::support::cli::{empty_shop, guichet, ok, run};
+    let dir = empty_shop();
+    let add = [
+        "contact",
+        "add",
+        "--shop",
+        "boutique",
+        "--name",
+        "SAV",
+        "--email",
+        "sav@boutique.example",
+    ];
+    ok(guichet(dir.path(), &add));
+    let changed = ok(guichet(
+        dir.path(),
+        &[
+            "contact",
+            "set",
+            "--shop",
+            "boutique",
+            "--name",
+            "SAV",
+            "--new-name",
+            "Service",
+            "--email",
+            "Service@Boutique.example",
+            "--customer-service",
+            "false",
+        ],
+    ));
+    assert!(changed.contains("service@boutique.example"), "{changed}");
+    let listed = ok(guichet(
+        dir.path(),
+        &["contact", "list", "--shop", "boutique", "--json"],
+    ));
+    let contacts: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(contacts[0]["name"], "Service");
+    assert_eq!(contacts[0]["customer_service"], false);
+    let missing = run(guichet(
+        dir.path(),
+        &["contact", "remove", "--shop", "boutique", "--name", "SAV"],
+    ));
+    assert!(!missing.status.success(), "the old name is gone");
+    ok(guichet(
+        dir.path(),
+        &[
+            "contact", "remove", "--shop", "boutique", "--name", "Service",
+        ],
+    ));
+    let listed = ok(guichet(
+        dir.path(),
+        &["contact", "list", "--shop", "boutique", "--json"],
+    ));
+    assert_eq!(listed.trim(), "[]");
+}
