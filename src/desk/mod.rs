@@ -4,7 +4,6 @@
 
 pub mod actions;
 pub mod contact_form;
-pub mod bulk;
 pub mod demo;
 pub mod employees;
 pub mod input;

@@ -4,7 +4,6 @@
 
 mod blobs;
 mod contact_forms;
-mod bulk;
 mod employees;
 mod jobs;
 mod mailboxes;

@@ -30,7 +30,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, on};
 
-use crate::desk::{Desk, DeskError, actions, contact_form};
+use crate::desk::{Desk, DeskError};
 use crate::model::UiLang;
 
 /// What every handler can reach: the desk and this node's web settings.
@@ -308,16 +308,11 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Eval(_)
         | TrainNeedsDataset
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Period(_) | BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
+        Period(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ContactForm(refusal) => contact_form_status(refusal),
-        Action(actions::ActionError::NoEmployee(_)) => StatusCode::NOT_FOUND,
-        // The email did not go (the change may have been made): the caller must know.
-        Action(
-            actions::ActionError::NotSent(_) | actions::ActionError::TransferredNotTold { .. },
-        ) => StatusCode::BAD_GATEWAY,
-        SignInRefused => StatusCode::UNAUTHORIZED,
-        // The mail server refused or could not be reached.
+        // The mail server refused or could not be reached (the change itself may be made).
         Action(_) => StatusCode::BAD_GATEWAY,
+        SignInRefused => StatusCode::UNAUTHORIZED,
         SignInThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         NoShopYet | SeveralShops => StatusCode::CONFLICT,
         Render(_)
