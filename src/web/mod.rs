@@ -25,7 +25,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, on};
 
-use crate::desk::{Desk, DeskError};
+use crate::desk::{Desk, DeskError, actions};
 use crate::model::UiLang;
 
 /// What every handler can reach: the desk and this node's web settings.
@@ -296,8 +296,13 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Eval(_)
         | TrainNeedsDataset
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Period(_) | BadCursor | Action(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Period(_) | BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
         ContactForm(refusal) => contact_form_status(refusal),
+        Action(actions::ActionError::NoEmployee(_)) => StatusCode::NOT_FOUND,
+        // The email did not go (the change may have been made): the caller must know.
+        Action(
+            actions::ActionError::NotSent(_) | actions::ActionError::TransferredNotTold { .. },
+        ) => StatusCode::BAD_GATEWAY,
         SignInRefused => StatusCode::UNAUTHORIZED,
         SignInThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         NoShopYet | SeveralShops => StatusCode::CONFLICT,
@@ -313,17 +318,11 @@ fn desk_status(error: &DeskError) -> StatusCode {
     }
 }
 
-/// The status of a contact form's refusal: the visitor can fix most, a robot's speed or
-/// volume is "too many", and a message that could not go out is the server's.
 fn contact_form_status(refusal: &crate::desk::contact_form::ContactFormError) -> StatusCode {
     use crate::desk::contact_form::ContactFormError::*;
     match refusal {
-        Disabled => StatusCode::NOT_FOUND,
-        TooMany => StatusCode::TOO_MANY_REQUESTS,
-        AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        NoMailbox | NotDelivered => StatusCode::SERVICE_UNAVAILABLE,
-        NoSuchContact
-        | NotAnAddress
+        Disabled | NoSuchContact => StatusCode::NOT_FOUND,
+        NotAnAddress
         | EmptyMessage
         | MessageTooLong
         | OrderReferenceTooLong
@@ -331,6 +330,9 @@ fn contact_form_status(refusal: &crate::desk::contact_form::ContactFormError) ->
         | Stale
         | AttachmentsRefused
         | AttachmentType { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        TooMany => StatusCode::TOO_MANY_REQUESTS,
+        NoMailbox | NotDelivered => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
