@@ -218,7 +218,8 @@ async fn read_fields(mut multipart: Multipart, max_attachment: i64) -> Result<Fi
                     break;
                 }
             }
-            if !fields.too_large && !(filename.is_empty() && bytes.is_empty()) {
+            let empty = filename.is_empty() && bytes.is_empty();
+            if !fields.too_large && !empty {
                 fields.attachment = Some((filename, content_type, bytes));
             }
             continue;
