@@ -300,7 +300,6 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Input(_)
         | Csv(_)
         | BadSince(_)
-        | BadCursor
         | TooFewExamples(_)
         | PasswordTooShort { .. }
         | TokenNeedsLabel
@@ -308,7 +307,7 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Eval(_)
         | TrainNeedsDataset
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Period(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Period(_) | BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
         ContactForm(refusal) => contact_form_status(refusal),
         // The mail server refused or could not be reached (the change itself may be made).
         Action(_) => StatusCode::BAD_GATEWAY,
