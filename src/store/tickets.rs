@@ -378,7 +378,7 @@ impl Store {
         Ok(())
     }
 
-    /// Ticket numbers whose messages match `query` (full-text, accents ignored on SQLite).
+    /// Ticket numbers whose messages match `query` (full-text, accents ignored).
     pub async fn search(&self, shop_id: i64, query: &str) -> Result<Vec<i64>> {
         let rows = match self.dialect {
             Dialect::Sqlite => {
@@ -405,7 +405,8 @@ impl Store {
                     "SELECT DISTINCT t.number FROM messages m JOIN tickets t ON t.id = m.ticket_id \
                      WHERE m.search @@ plainto_tsquery('simple', $1) AND m.shop_id = $2 ORDER BY t.number",
                 )
-                .bind(query)
+                // The indexed text is folded (migration 0009): so are the words looked for.
+                .bind(super::ticket_list::pg_fold(query))
                 .bind(shop_id)
                 .fetch_all(&self.pool)
                 .await?
