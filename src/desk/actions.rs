@@ -613,6 +613,18 @@ impl Desk {
         Ok((items, replier))
     }
 
+    /// The tickets before and after this one in the list's default order: (previous, next).
+    pub async fn neighbour_tickets(
+        &self,
+        shop: &Shop,
+        number: i64,
+    ) -> DeskResult<(Option<i64>, Option<i64>)> {
+        self.store
+            .neighbour_tickets(shop.id, number)
+            .await
+            .map_err(no_ticket(number))
+    }
+
     /// Says the employee is viewing or replying to the ticket, for a minute.
     pub async fn touch_presence(
         &self,

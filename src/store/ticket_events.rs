@@ -569,6 +569,43 @@ impl Store {
         Ok(())
     }
 
+    /// The tickets before and after `number` in the list's default order (most recently
+    /// updated first): (previous, next). Two index lookups, whatever the number of tickets.
+    pub async fn neighbour_tickets(
+        &self,
+        shop_id: i64,
+        number: i64,
+    ) -> Result<(Option<i64>, Option<i64>)> {
+        let row = sqlx::query("SELECT updated_at FROM tickets WHERE shop_id = $1 AND number = $2")
+            .bind(shop_id)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| not_found_ticket(number))?;
+        let updated: i64 = row.try_get("updated_at")?;
+        let neighbour = |sql: &'static str| {
+            sqlx::query(sql)
+                .bind(shop_id)
+                .bind(updated)
+                .bind(number)
+                .fetch_optional(&self.pool)
+        };
+        let previous = neighbour(
+            "SELECT number FROM tickets WHERE shop_id = $1 AND (updated_at > $2 OR (updated_at = $2 AND number > $3)) \
+             ORDER BY updated_at, number LIMIT 1",
+        )
+        .await?;
+        let next = neighbour(
+            "SELECT number FROM tickets WHERE shop_id = $1 AND (updated_at < $2 OR (updated_at = $2 AND number < $3)) \
+             ORDER BY updated_at DESC, number DESC LIMIT 1",
+        )
+        .await?;
+        Ok((
+            previous.map(|r| r.try_get("number")).transpose()?,
+            next.map(|r| r.try_get("number")).transpose()?,
+        ))
+    }
+
     /// The customer's tickets in the shop, newest first.
     pub async fn customer_tickets(
         &self,

@@ -362,13 +362,7 @@ async fn page_view(
         Some(draft) => draft,
         None => desk.reply_prefill(shop, number).await.unwrap_or_default(),
     };
-    let tickets = desk.tickets(Some(shop)).await.web(me)?;
-    let position = tickets.iter().position(|t| t.number == number);
-    let prev = position
-        .and_then(|p| p.checked_sub(1))
-        .and_then(|p| tickets.get(p))
-        .map(|t| t.number);
-    let next = position.and_then(|p| tickets.get(p + 1)).map(|t| t.number);
+    let (prev, next) = desk.neighbour_tickets(shop, number).await.web(me)?;
     let panel = desk
         .customer_panel(shop, &detail.ticket.customer_email)
         .await

@@ -267,6 +267,20 @@ async fn actions_are_recorded_and_stay_in_their_shop(store: Store, url: &str) {
     // The other shop's ticket 1001 has no event at all.
     assert!(events(&desk.timeline(&other, 1001).await.unwrap()).is_empty());
 
+    // Previous and next in the list's order: 1001 was updated last.
+    assert_eq!(
+        desk.neighbour_tickets(&shop, 1001).await.unwrap(),
+        (None, Some(1002))
+    );
+    assert_eq!(
+        desk.neighbour_tickets(&shop, 1002).await.unwrap(),
+        (Some(1001), None)
+    );
+    assert!(matches!(
+        desk.neighbour_tickets(&other, 1002).await,
+        Err(DeskError::NoTicket(1002))
+    ));
+
     // Presence: the others, not oneself.
     desk.touch_presence(&shop, julie, 1001, Activity::Viewing)
         .await
