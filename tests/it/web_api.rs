@@ -252,6 +252,66 @@ async fn the_api_answers_as_documented(dialect: Dialect) {
     let shown = web.desk.ticket(&alice.shop, number).await.unwrap();
     assert_eq!(shown.ticket.status, guichet::model::Status::Pending1);
 
+    let (status, assigned) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/assign"),
+        "/api/v1/tickets/{number}/assign",
+        Some(serde_json::json!({ "employee_id": alice.employee.id })),
+    )
+    .await;
+    assert_eq!(
+        (status, &assigned["changed"]),
+        (200, &serde_json::json!(true))
+    );
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/note"),
+        "/api/v1/tickets/{number}/note",
+        Some(serde_json::json!({ "text": "Called the customer back." })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/intent"),
+        "/api/v1/tickets/{number}/intent",
+        Some(serde_json::json!({ "intent": "order_status" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/transfer"),
+        "/api/v1/tickets/{number}/transfer",
+        Some(serde_json::json!({ "comment": "to whom?" })),
+    )
+    .await;
+    assert_eq!(status, 422, "a transfer names a colleague or an address");
+    let (status, stats) = call(
+        &web,
+        &token,
+        "GET",
+        "/api/v1/statistics",
+        "/api/v1/statistics",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["tickets"], 1);
+    let timeline = web.desk.timeline(&alice.shop, number).await.unwrap();
+    assert!(
+        format!("{timeline:?}").contains("Called the customer back."),
+        "the note is in the timeline"
+    );
+
     // Refusals are documented JSON errors too.
     let (status, error) = call(
         &web,
