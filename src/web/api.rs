@@ -30,7 +30,20 @@ pub fn routes() -> Routes {
         .get("/api/v1/tickets/{number}", Access::Employee, ticket)
         .post("/api/v1/tickets/{number}/status", Access::Employee, status)
         .post("/api/v1/tickets/{number}/reply", Access::Employee, reply)
+        .post("/api/v1/tickets/{number}/assign", Access::Employee, assign)
+        .post(
+            "/api/v1/tickets/{number}/transfer",
+            Access::Employee,
+            transfer,
+        )
+        .post("/api/v1/tickets/{number}/note", Access::Employee, note)
+        .post(
+            "/api/v1/tickets/{number}/intent",
+            Access::Employee,
+            correct_intent,
+        )
         .get("/api/v1/replies", Access::Employee, replies)
+        .get("/api/v1/statistics", Access::Employee, statistics)
 }
 
 /// A use-case's refusal as the API says it: JSON, whatever the caller authenticated with.
@@ -162,6 +175,158 @@ async fn replies(
     let asked = query(&me, asked)?;
     let replies = api(state.desk.replies(Some(&me.shop), asked.state).await, &me)?;
     Ok(Json(to_json(&views::list::<_, ReplyJson>(&replies))))
+}
+
+#[derive(Deserialize)]
+struct AssignBody {
+    /// None: nobody.
+    employee_id: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ChangedJson {
+    number: i64,
+    /// False when the ticket already was so.
+    changed: bool,
+}
+
+async fn assign(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(number): Path<i64>,
+    asked: Result<Json<AssignBody>, JsonRejection>,
+) -> WebResult<Json<serde_json::Value>> {
+    let asked = body(&me, asked)?;
+    let changed = api(
+        state
+            .desk
+            .assign(&me.shop, me.employee.id, number, asked.employee_id)
+            .await,
+        &me,
+    )?;
+    Ok(Json(to_json(&ChangedJson { number, changed })))
+}
+
+#[derive(Deserialize)]
+struct TransferBody {
+    /// A colleague of the shop, told by email...
+    employee_id: Option<i64>,
+    /// ...or someone outside, sent the conversation.
+    email: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+#[derive(Serialize)]
+struct TransferredJson {
+    number: i64,
+    to: String,
+}
+
+async fn transfer(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(number): Path<i64>,
+    asked: Result<Json<TransferBody>, JsonRejection>,
+) -> WebResult<Json<serde_json::Value>> {
+    let asked = body(&me, asked)?;
+    let desk = &state.desk;
+    let to = match (asked.employee_id, asked.email) {
+        (Some(colleague), None) => {
+            let done = desk
+                .transfer_to_employee(&me.shop, me.employee.id, number, colleague, &asked.comment)
+                .await;
+            api(done, &me)?.to_email
+        }
+        (None, Some(address)) => {
+            let done = desk
+                .transfer_out(&me.shop, me.employee.id, number, &address, &asked.comment)
+                .await;
+            api(done, &me)?;
+            address.trim().to_lowercase()
+        }
+        _ => return Err(bad_input(&me)),
+    };
+    Ok(Json(to_json(&TransferredJson { number, to })))
+}
+
+#[derive(Deserialize)]
+struct NoteBody {
+    text: String,
+}
+
+async fn note(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(number): Path<i64>,
+    asked: Result<Json<NoteBody>, JsonRejection>,
+) -> WebResult<Json<serde_json::Value>> {
+    let asked = body(&me, asked)?;
+    let done = state
+        .desk
+        .add_note(&me.shop, me.employee.id, number, &asked.text)
+        .await;
+    api(done, &me)?;
+    Ok(Json(to_json(&ChangedJson {
+        number,
+        changed: true,
+    })))
+}
+
+#[derive(Deserialize)]
+struct IntentBody {
+    /// The customer message to correct (default: the latest).
+    message_id: Option<i64>,
+    intent: String,
+}
+
+async fn correct_intent(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(number): Path<i64>,
+    asked: Result<Json<IntentBody>, JsonRejection>,
+) -> WebResult<Json<serde_json::Value>> {
+    let asked = body(&me, asked)?;
+    let done = state
+        .desk
+        .correct_intent_by(
+            &me.shop,
+            me.employee.id,
+            number,
+            asked.message_id,
+            &asked.intent,
+        )
+        .await;
+    api(done, &me)?;
+    Ok(Json(to_json(&ChangedJson {
+        number,
+        changed: true,
+    })))
+}
+
+#[derive(Deserialize)]
+struct StatisticsQuery {
+    /// First day, `YYYY-MM-DD` in the shop's time zone (default: 30 days before `to`).
+    from: Option<String>,
+    /// The day after the last one (default: tomorrow).
+    to: Option<String>,
+}
+
+async fn statistics(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    asked: Result<Query<StatisticsQuery>, QueryRejection>,
+) -> WebResult<Json<serde_json::Value>> {
+    let asked = query(&me, asked)?;
+    let now = crate::store::now_ms();
+    let desk = &state.desk;
+    let period = api(
+        desk.stats_period(&me.shop, asked.from.as_deref(), asked.to.as_deref(), now)
+            .await,
+        &me,
+    )?;
+    let stats = api(desk.stats(&me.shop, &period, now).await, &me)?;
+    Ok(Json(to_json(&stats)))
 }
 
 fn to_json(value: &impl Serialize) -> serde_json::Value {

@@ -252,6 +252,66 @@ async fn the_api_answers_as_documented(dialect: Dialect) {
     let shown = web.desk.ticket(&alice.shop, number).await.unwrap();
     assert_eq!(shown.ticket.status, guichet::model::Status::Pending1);
 
+    let (status, assigned) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/assign"),
+        "/api/v1/tickets/{number}/assign",
+        Some(serde_json::json!({ "employee_id": alice.employee.id })),
+    )
+    .await;
+    assert_eq!(
+        (status, &assigned["changed"]),
+        (200, &serde_json::json!(true))
+    );
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/note"),
+        "/api/v1/tickets/{number}/note",
+        Some(serde_json::json!({ "text": "Called the customer back." })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/intent"),
+        "/api/v1/tickets/{number}/intent",
+        Some(serde_json::json!({ "intent": "order_status" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("{ticket_path}/transfer"),
+        "/api/v1/tickets/{number}/transfer",
+        Some(serde_json::json!({ "comment": "to whom?" })),
+    )
+    .await;
+    assert_eq!(status, 422, "a transfer names a colleague or an address");
+    let (status, stats) = call(
+        &web,
+        &token,
+        "GET",
+        "/api/v1/statistics",
+        "/api/v1/statistics",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["tickets"], 1);
+    let timeline = web.desk.timeline(&alice.shop, number).await.unwrap();
+    assert!(
+        format!("{timeline:?}").contains("Called the customer back."),
+        "the note is in the timeline"
+    );
+
     // Refusals are documented JSON errors too.
     let (status, error) = call(
         &web,
@@ -378,3 +438,69 @@ async fn the_api_answers_as_documented(dialect: Dialect) {
 }
 
 web_tests!(the_api_answers_as_documented => api_as_documented_sqlite, api_as_documented_postgres);
+
+async fn tokens_and_language_from_the_account_page(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let alice = web.employee("shop-a", "alice@shop-a.example", false).await;
+    let (browser, csrf) = web.signed_in(&alice).await;
+    let created = browser
+        .post(web.url("/account/tokens"))
+        .form(&[("csrf", csrf.as_str()), ("label", "helpdesk sync")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let page = created.text().await.unwrap();
+    let start = page.find("gch_").expect("the new token is shown once");
+    let token: String = page[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    assert_eq!(token.len(), 4 + 64, "{token}");
+    let me = web
+        .client()
+        .get(web.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let again = browser.get(web.url("/account")).send().await.unwrap();
+    let again = again.text().await.unwrap();
+    assert!(again.contains("helpdesk sync"), "listed by its label");
+    assert!(!again.contains(&token), "never shown again");
+
+    // The employee's own language.
+    let switched = browser
+        .post(web.url("/account/lang"))
+        .form(&[("csrf", csrf.as_str()), ("lang", "fr")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 303);
+    let page = browser.get(web.url("/account")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("<html lang=\"fr\"") && page.contains("Créer un jeton"),
+        "{page}"
+    );
+
+    let id = web.desk.api_tokens(&alice.employee).await.unwrap()[0].id;
+    let revoked = browser
+        .post(web.url(&format!("/account/tokens/{id}/revoke")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 303);
+    let me = web
+        .client()
+        .get(web.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "a revoked token opens nothing");
+}
+
+web_tests!(tokens_and_language_from_the_account_page => account_tokens_sqlite, account_tokens_postgres);
