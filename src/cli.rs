@@ -850,6 +850,18 @@ async fn demo(desk: &Desk) -> Result<ExitCode> {
         )
     };
     print_rows(demo.tickets.iter().map(line), None);
+    say(t!(
+        lang,
+        "demo.orders_and_answers",
+        orders = demo.orders,
+        shadow = demo.shadow_answers
+    ));
+    say(t!(
+        lang,
+        "demo.sign_in",
+        email = demo.admin_email,
+        password = secrecy::ExposeSecret::expose_secret(&demo.admin_password)
+    ));
     say(t!(lang, "demo.next"));
     Ok(ExitCode::SUCCESS)
 }

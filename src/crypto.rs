@@ -112,6 +112,49 @@ impl SealingKey {
             .map(SecretString::from)
             .map_err(|_| CryptoError::Unseal)
     }
+
+    /// A 32-byte key of its own for `purpose` (signing form fields...), derived from this key:
+    /// the XChaCha20 keystream under a nonce taken from the purpose, so a derived key tells
+    /// nothing of the sealing key nor of another purpose's key.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("guichet derived key: {purpose}").as_bytes());
+        let nonce = XNonce::from_slice(&digest[..NONCE_LEN]);
+        let stream = self
+            .0
+            .encrypt(nonce, [0u8; 32].as_slice())
+            .expect("XChaCha20-Poly1305 encryption cannot fail on in-memory data");
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&stream[..32]);
+        key
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// Compares two byte strings in a time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -120,6 +163,30 @@ mod tests {
 
     fn key() -> SealingKey {
         SealingKey::from_hex(&"ab".repeat(32)).unwrap()
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_and_derived_keys_differ() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 6: a key longer than the block.
+        assert_eq!(
+            hex::encode(hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+        assert_eq!(key().derive_key("a"), key().derive_key("a"));
+        assert_ne!(key().derive_key("a"), key().derive_key("b"));
+        let other = SealingKey::from_hex(&"cd".repeat(32)).unwrap();
+        assert_ne!(key().derive_key("a"), other.derive_key("a"));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 
     #[test]

@@ -53,36 +53,74 @@ pub async fn employee_reply(
     lang: UiLang,
     options: &send::SendOptions,
 ) -> Result<crate::store::ReplyView, AnsweringError> {
+    let reply = EmployeeReply {
+        shop_id,
+        number,
+        body,
+        employee_id: None,
+        attachments: &[],
+    };
+    employee_reply_by(store, key, &reply, lang, options).await
+}
+
+/// An employee's answer: to which ticket, by whom (None: from the command line), what it
+/// says and carries.
+#[derive(Debug, Clone, Copy)]
+pub struct EmployeeReply<'a> {
+    pub shop_id: i64,
+    pub number: i64,
+    pub body: &'a str,
+    pub employee_id: Option<i64>,
+    /// Files already in the blob store.
+    pub attachments: &'a [crate::store::ReplyAttachment],
+}
+
+/// [`employee_reply`] by a known employee (recorded on the ticket, who takes it when nobody
+/// had it), with attachments.
+pub async fn employee_reply_by(
+    store: &Store,
+    key: &crate::crypto::SealingKey,
+    reply: &EmployeeReply<'_>,
+    lang: UiLang,
+    options: &send::SendOptions,
+) -> Result<crate::store::ReplyView, AnsweringError> {
+    let EmployeeReply {
+        shop_id,
+        number,
+        body,
+        ..
+    } = *reply;
     let shop = ShopAnswering::load(store, shop_id, lang).await?;
     let message = store.latest_customer_message(shop_id, number).await?;
     let reply_lang = crate::replies::templates::reply_lang(
         message.triage.as_ref().and_then(|t| t.lang.as_deref()),
         lang,
     );
-    let id = store
-        .queue_employee_reply(&NewReply {
+    let new_reply = NewReply {
+        shop_id,
+        ticket_id: Some(message.ticket_id),
+        reply_to_message: Some(message.id),
+        kind: ReplyKind::Employee,
+        intent: None,
+        lang: reply_lang,
+        state: ReplyState::Scheduled,
+        due_at: crate::store::now_ms(),
+        to_email: message.from_email.clone(),
+        to_name: message.from_name.clone(),
+        subject: crate::replies::reply_subject(number, &message.ticket_subject),
+        body_text: body.to_string(),
+        // Unique per answer; the prefix still marks it as ours everywhere.
+        message_id: format!(
+            "{}{}.{}.e{}@{}",
+            crate::intake::sync::OWN_MESSAGE_ID_PREFIX,
             shop_id,
-            ticket_id: Some(message.ticket_id),
-            reply_to_message: Some(message.id),
-            kind: ReplyKind::Employee,
-            intent: None,
-            lang: reply_lang,
-            state: ReplyState::Scheduled,
-            due_at: crate::store::now_ms(),
-            to_email: message.from_email.clone(),
-            to_name: message.from_name.clone(),
-            subject: crate::replies::reply_subject(number, &message.ticket_subject),
-            body_text: body.to_string(),
-            // Unique per answer; the prefix still marks it as ours everywhere.
-            message_id: format!(
-                "{}{}.{}.e{}@{}",
-                crate::intake::sync::OWN_MESSAGE_ID_PREFIX,
-                shop_id,
-                message.id,
-                crate::store::now_ms(),
-                shop.domain
-            ),
-        })
+            message.id,
+            crate::store::now_ms(),
+            shop.domain
+        ),
+    };
+    let id = store
+        .queue_employee_reply_by(&new_reply, reply.employee_id, reply.attachments)
         .await?;
     send::send_due(store, key, lang, options).await?;
     Ok(store.reply(id).await?)

@@ -392,7 +392,25 @@ impl<'a> Pass<'a> {
             date_ms: now_ms(),
             author: outbound::Author::of_kind(reply.kind),
         };
-        outbound::build_mime(&email).map_err(|e| Failure::Setup(e.localized(lang)))
+        let mut files = Vec::new();
+        for attachment in self
+            .store
+            .reply_attachments(reply.id)
+            .await
+            .map_err(|e| setup(&e))?
+        {
+            files.push(outbound::OutgoingAttachment {
+                bytes: self
+                    .store
+                    .blobs()
+                    .get(&attachment.blob_hash)
+                    .map_err(|e| setup(&e))?,
+                filename: attachment.filename,
+                content_type: attachment.content_type,
+            });
+        }
+        outbound::build_mime_with_attachments(&email, &files)
+            .map_err(|e| Failure::Setup(e.localized(lang)))
     }
 
     /// APPENDs the copy on the mailbox's IMAP session, opened (and its Sent folder found) by
@@ -440,4 +458,101 @@ impl<'a> Pass<'a> {
             copies.client.logout().await;
         }
     }
+}
+
+/// A message from the shop's mailbox to someone other than the ticket's customer: a
+/// colleague told of a transfer, an outside address the conversation is sent to. It is a
+/// person's mail (no `Auto-Submitted`) and goes at once; the caller records it.
+#[derive(Debug, Clone)]
+pub struct ShopMessage {
+    pub shop_id: i64,
+    /// Ticket the message is about, for its Message-ID.
+    pub number: i64,
+    pub to_email: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub attachments: Vec<outbound::OutgoingAttachment>,
+}
+
+/// Sends `message` now through the shop's first mailbox; the error is for a person, in
+/// `lang`.
+pub async fn send_shop_message(
+    store: &Store,
+    key: &SealingKey,
+    options: &SendOptions,
+    message: &ShopMessage,
+    lang: UiLang,
+) -> Result<(), String> {
+    let mailbox = store
+        .mailboxes()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|m| m.shop_id == message.shop_id)
+        .ok_or_else(|| crate::t!(lang, "actions.no_mailbox").to_string())?;
+    let settings = store
+        .reply_settings(message.shop_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let shop_name = match settings.display_name {
+        Some(name) => name,
+        None => store
+            .shops()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|s| s.id == message.shop_id)
+            .map(|s| s.name)
+            .unwrap_or_default(),
+    };
+    let domain = mailbox
+        .email
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_else(|| "guichet.invalid".into());
+    let email = OutgoingEmail {
+        from_name: shop_name,
+        from_email: mailbox.email.clone(),
+        to_name: message.to_name.clone(),
+        to_email: message.to_email.clone(),
+        subject: message.subject.clone(),
+        message_id: format!(
+            "{}{}.t{}.f{}.{}@{domain}",
+            crate::intake::sync::OWN_MESSAGE_ID_PREFIX,
+            message.shop_id,
+            message.number,
+            now_ms(),
+            rand::random::<u32>()
+        ),
+        in_reply_to: None,
+        references: Vec::new(),
+        text: message.text.clone(),
+        html: None,
+        date_ms: now_ms(),
+        author: outbound::Author::Employee,
+    };
+    let raw = outbound::build_mime_with_attachments(&email, &message.attachments)
+        .map_err(|e| e.localized(lang))?;
+    let password = key
+        .open(&mailbox.password_sealed, PASSWORD_PURPOSE)
+        .map_err(|e| e.to_string())?;
+    let mut session = SmtpSession::new(SmtpSettings {
+        host: mailbox.smtp_host.clone(),
+        port: mailbox.smtp_port,
+        security: mailbox.smtp_security,
+        accept_invalid_certs: mailbox.accept_invalid_certs,
+        username: mailbox.username.clone(),
+        password,
+        helo_name: options.helo_name.clone(),
+    });
+    let sent = session
+        .send(
+            &mailbox.email,
+            std::slice::from_ref(&message.to_email),
+            &raw,
+        )
+        .await;
+    session.close().await;
+    sent.map_err(|e| e.localized(lang))
 }

@@ -2,6 +2,8 @@
 //! Each takes typed input and returns typed results or a [`DeskError`]; none prints. The
 //! edges only parse requests and format what comes back.
 
+pub mod actions;
+pub mod contact_form;
 pub mod demo;
 pub mod employees;
 pub mod input;
@@ -11,8 +13,10 @@ pub mod replay;
 pub mod replies;
 pub mod settings;
 pub mod shops;
+pub mod stats;
 pub mod sync;
 pub mod templates;
+pub mod ticket_list;
 pub mod tickets;
 pub mod triage;
 
@@ -46,6 +50,10 @@ pub enum DeskError {
     ShopNeedsName,
     #[error("no contact named {0}")]
     NoContactNamed(String),
+    #[error(transparent)]
+    Period(stats::PeriodError),
+    #[error(transparent)]
+    ContactForm(#[from] contact_form::ContactFormError),
     #[error(transparent)]
     NotAnAddress(#[from] shops::NotAnAddress),
     #[error(transparent)]
@@ -151,6 +159,10 @@ pub enum DeskError {
     NoEmployeeNamed(String),
     #[error("an API token needs a label")]
     TokenNeedsLabel,
+    #[error(transparent)]
+    Action(#[from] actions::ActionError),
+    #[error("this list page is out of date or not one")]
+    BadCursor,
 }
 
 impl From<StoreError> for DeskError {
@@ -193,6 +205,8 @@ impl DeskError {
             DeskError::Setting(error) => error.localized(lang),
             DeskError::ShopNeedsName => t!(lang, "error.shop_needs_name").into(),
             DeskError::NoContactNamed(name) => t!(lang, "error.no_contact_named", name = name),
+            DeskError::Period(error) => stats::explain_period_error(error, lang),
+            DeskError::ContactForm(error) => error.localized(lang),
             DeskError::NotAnAddress(error) => t!(lang, "error.not_an_address", address = error.0),
             DeskError::MailboxSettings(error) => match error {
                 mailboxes::MailboxSettingsError::NotAnAddress(address) => {
@@ -274,6 +288,8 @@ impl DeskError {
                 t!(lang, "employees.no_employee_named", email = email)
             }
             DeskError::TokenNeedsLabel => t!(lang, "employees.token_needs_label").into(),
+            DeskError::Action(error) => error.localized(lang),
+            DeskError::BadCursor => t!(lang, "ticket_list.bad_cursor").into(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Getting mail in: IMAP sync, MIME parsing, reply-text extraction.
 
+pub mod contact_form;
 pub mod imap;
 pub mod parse;
 pub mod providers;

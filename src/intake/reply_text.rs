@@ -92,6 +92,36 @@ pub fn extract_new_text(text: &str) -> String {
     }
 }
 
+/// A plain-text body split for display: the new text shown, and the rest (quoted history,
+/// signature) kept for a collapsed "quoted text" block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedText {
+    /// What [`extract_new_text`] returns.
+    pub new: String,
+    /// Everything else, trimmed: what follows the new text, or the whole message when the new
+    /// text was not at its top (a bottom-posted reply). `None` when nothing was cut.
+    pub quoted: Option<String>,
+}
+
+/// Splits `text` into its new text and the rest, so that nothing is lost: the new text plus
+/// `quoted` always hold every word of the message.
+pub fn split_quoted_text(text: &str) -> QuotedText {
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    let new = extract_new_text(&normalized);
+    let whole = normalized.trim();
+    if new == whole {
+        return QuotedText { new, quoted: None };
+    }
+    let rest = match normalized.find(new.as_str()) {
+        Some(at) if normalized[..at].trim().is_empty() => normalized[at + new.len()..].trim(),
+        _ => whole,
+    };
+    QuotedText {
+        new,
+        quoted: (!rest.is_empty()).then(|| rest.to_string()),
+    }
+}
+
 fn new_text_of_lines(lines: &[&str], depth: usize) -> String {
     let Some((start, kind)) = history_start(lines) else {
         return join_trimmed(without_signature(lines));
@@ -339,7 +369,42 @@ fn join_trimmed(lines: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::extract_new_text;
+    use super::{QuotedText, extract_new_text, split_quoted_text};
+
+    #[test]
+    fn split_keeps_the_history_for_collapsing() {
+        assert_eq!(
+            split_quoted_text("Merci !\r\n\r\nLe 3 juin 2024 à 10:00, Boutique <sav@b.example> a écrit :\r\n> Votre colis est parti.\r\n"),
+            QuotedText {
+                new: "Merci !".into(),
+                quoted: Some("Le 3 juin 2024 à 10:00, Boutique <sav@b.example> a écrit :\n> Votre colis est parti.".into()),
+            }
+        );
+        assert_eq!(
+            split_quoted_text("Just this.\n"),
+            QuotedText {
+                new: "Just this.".into(),
+                quoted: None
+            }
+        );
+        // Bottom-posted: the new text is below the quote, so the whole message is kept.
+        let bottom =
+            "On Mon, 3 Jun 2024 at 10:00, Shop <s@b.example> wrote:\n> Old words\n\nMy answer.";
+        assert_eq!(
+            split_quoted_text(bottom),
+            QuotedText {
+                new: "My answer.".into(),
+                quoted: Some(bottom.into())
+            }
+        );
+        // A signature is kept in the collapsed part too.
+        assert_eq!(
+            split_quoted_text("Oui.\n-- \nClaire\n06 12 34 56 78")
+                .quoted
+                .as_deref(),
+            Some("-- \nClaire\n06 12 34 56 78")
+        );
+    }
 
     fn check(input: &str, expected: &str) {
         assert_eq!(extract_new_text(input), expected, "input:\n{input}");

@@ -125,10 +125,27 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// A file sent with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingAttachment {
+    pub filename: String,
+    /// A MIME type; one that does not parse is sent as `application/octet-stream`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// The message as it goes on the wire: multipart/alternative (text, then HTML) when there is
 /// HTML, text/plain otherwise; 7-bit clean (quoted-printable or base64 bodies, RFC 2047 headers);
 /// an automatic one is marked as such (RFC 3834) so that other robots do not answer it.
 pub fn build_mime(email: &OutgoingEmail) -> Result<Vec<u8>, OutboundError> {
+    build_mime_with_attachments(email, &[])
+}
+
+/// [`build_mime`] with files: multipart/mixed, the body first, then each file (base64).
+pub fn build_mime_with_attachments(
+    email: &OutgoingEmail,
+    attachments: &[OutgoingAttachment],
+) -> Result<Vec<u8>, OutboundError> {
     let date = u64::try_from(email.date_ms)
         .ok()
         .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)))
@@ -160,18 +177,35 @@ pub fn build_mime(email: &OutgoingEmail) -> Result<Vec<u8>, OutboundError> {
     let text = SinglePart::builder()
         .content_type(ContentType::TEXT_PLAIN)
         .body(email.text.clone());
-    let message = match &email.html {
-        Some(html) => builder.multipart(
-            MultiPart::alternative().singlepart(text).singlepart(
-                SinglePart::builder()
-                    .content_type(ContentType::TEXT_HTML)
-                    .body(html.clone()),
-            ),
-        ),
-        None => builder.singlepart(text),
+    let files = || {
+        attachments.iter().map(|file| {
+            let content_type = ContentType::parse(&file.content_type)
+                .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid"));
+            lettre::message::Attachment::new(one_line(&file.filename))
+                .body(file.bytes.clone(), content_type)
+        })
+    };
+    let message = match (&email.html, attachments.is_empty()) {
+        (Some(html), true) => builder.multipart(alternative(text, html)),
+        (None, true) => builder.singlepart(text),
+        (Some(html), false) => builder.multipart(files().fold(
+            MultiPart::mixed().multipart(alternative(text, html)),
+            |m, f| m.singlepart(f),
+        )),
+        (None, false) => builder
+            .multipart(files().fold(MultiPart::mixed().singlepart(text), |m, f| m.singlepart(f))),
     }
     .map_err(|e| OutboundError::Build(e.to_string()))?;
     Ok(message.formatted())
+}
+
+/// The text and the HTML of one message, as alternatives.
+fn alternative(text: SinglePart, html: &str) -> MultiPart {
+    MultiPart::alternative().singlepart(text).singlepart(
+        SinglePart::builder()
+            .content_type(ContentType::TEXT_HTML)
+            .body(html.to_string()),
+    )
 }
 
 /// Unix milliseconds now, for `OutgoingEmail::date_ms`.
@@ -407,6 +441,45 @@ mod tests {
         assert_eq!(Author::of_kind(ReplyKind::Employee), Author::Employee);
         for kind in [ReplyKind::Answer, ReplyKind::Ask, ReplyKind::Notice] {
             assert_eq!(Author::of_kind(kind), Author::Automatic);
+        }
+    }
+
+    #[test]
+    fn attachments_follow_the_body_and_read_back() {
+        let files = [
+            OutgoingAttachment {
+                filename: "facture n°12.pdf".into(),
+                content_type: "application/pdf".into(),
+                bytes: b"%PDF-1.4 fake".to_vec(),
+            },
+            OutgoingAttachment {
+                filename: "photo.jpg".into(),
+                content_type: "not a type".into(),
+                bytes: vec![0xff, 0xd8, 0xff, 0x00, 0x10],
+            },
+        ];
+        for html in [true, false] {
+            let email = OutgoingEmail {
+                html: html.then(|| "<p>Bonjour</p>".to_string()),
+                ..reply()
+            };
+            let raw = build_mime_with_attachments(&email, &files).unwrap();
+            assert!(raw.is_ascii());
+            let message = MessageParser::default().parse(&raw).unwrap();
+            assert_eq!(
+                message.content_type().map(|c| (c.ctype(), c.subtype())),
+                Some(("multipart", Some("mixed")))
+            );
+            assert!(message.body_text(0).unwrap().contains("Votre commande"));
+            let parts: Vec<_> = message.attachments().collect();
+            assert_eq!(parts.len(), 2);
+            assert_eq!(parts[0].attachment_name(), Some("facture n°12.pdf"));
+            assert_eq!(parts[0].contents(), b"%PDF-1.4 fake");
+            assert_eq!(
+                parts[1].content_type().map(|c| c.ctype()),
+                Some("application")
+            );
+            assert_eq!(parts[1].contents(), &[0xff, 0xd8, 0xff, 0x00, 0x10]);
         }
     }
 

@@ -3,12 +3,17 @@
 //! (migrations, full-text search, job leasing) is chosen from [`Dialect`].
 
 mod blobs;
+mod contact_forms;
 mod employees;
 mod jobs;
 mod mailboxes;
 mod orders;
 mod replies;
+mod seed;
 mod shops;
+mod stats;
+mod ticket_events;
+mod ticket_list;
 mod tickets;
 mod triage;
 
@@ -19,6 +24,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
+pub use contact_forms::{
+    ContactFormSettings, DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES,
+};
 pub use employees::{Employee, NewEmployee, StoredApiToken, StoredSession};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
@@ -26,7 +34,20 @@ pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
+pub use seed::{SeedMessage, SeedReply, SeedTicket};
 pub use shops::{Contact, NewContact, Shop};
+pub use stats::{
+    Counted, EmployeeActivity, GroupCount, GroupedBy, QUARTER_MS, QuarterCount, ShadowCount,
+    ShadowDraft, StatusEntry, TicketTimes, TimedStatus,
+};
+pub use ticket_events::{
+    Activity, Colleague, EmployeeRef, EventKind, EventView, PRESENCE_MS, ReplyAttachment,
+    TicketEvent, TicketState,
+};
+pub use ticket_list::{
+    Assignee, AssigneeMatch, AutoAnswer, ContactSection, EXCERPT_CHARS, ListCursor, ListPage,
+    ListRequest, MAX_SEARCH_WORDS, Presence, PresenceActivity, TicketRow, TicketSort, search_words,
+};
 pub use tickets::{
     AttachmentView, FileOutcome, Incoming, IncomingAttachment, MessageView, TicketView,
 };

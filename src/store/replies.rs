@@ -348,6 +348,18 @@ impl Store {
     /// An employee's answer: queued to go now, and the ticket's scheduled automatic answers are
     /// cancelled in the same transaction (the employee has taken over).
     pub async fn queue_employee_reply(&self, reply: &NewReply) -> Result<i64> {
+        self.queue_employee_reply_by(reply, None, &[]).await
+    }
+
+    /// [`Store::queue_employee_reply`] by the shop's employee `employee_id` (the reply is
+    /// recorded on the ticket's timeline, and the employee takes the ticket when nobody has
+    /// it), with attachments whose bytes are in the blob store, in the same transaction.
+    pub async fn queue_employee_reply_by(
+        &self,
+        reply: &NewReply,
+        employee_id: Option<i64>,
+        attachments: &[super::ReplyAttachment],
+    ) -> Result<i64> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -365,6 +377,18 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get("id")?;
+        if let Some(ticket_id) = reply.ticket_id {
+            super::ticket_events::record_employee_reply(
+                &mut tx,
+                reply.shop_id,
+                ticket_id,
+                id,
+                employee_id,
+                attachments,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(id)
     }
@@ -546,6 +570,18 @@ impl Store {
         .bind(now)
         .bind(&reply.body)
         .bind(raw.to_vec())
+        .execute(&mut *tx)
+        .await?;
+        // What the reply carried shows with it in the conversation.
+        sqlx::query(
+            "INSERT INTO attachments (message_row_id, blob_hash, filename, content_type, inline, size) \
+             SELECT m.id, a.blob_hash, a.filename, a.content_type, 0, a.size FROM outbox_attachments a \
+             JOIN messages m ON m.shop_id = $1 AND m.dedup_key = $2 WHERE a.outbox_id = $3 \
+             AND NOT EXISTS (SELECT 1 FROM attachments x WHERE x.message_row_id = m.id) ORDER BY a.id",
+        )
+        .bind(reply.shop_id)
+        .bind(format!("mid:{}", reply.message_id))
+        .bind(reply.id)
         .execute(&mut *tx)
         .await?;
         sqlx::query(

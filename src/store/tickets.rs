@@ -102,6 +102,8 @@ pub struct MessageView {
     pub to: Vec<String>,
     /// The Date header, in ms.
     pub date: Option<i64>,
+    /// When Guichet filed it (or sent it), in ms: the order of the conversation.
+    pub received_at: i64,
     pub subject: String,
     pub new_text: String,
     pub text: String,
@@ -115,10 +117,10 @@ pub struct MessageView {
 
 const UNKNOWN_SENDER: &str = "unknown@invalid";
 
-const TICKET_COLUMNS: &str = "t.id, t.number, s.name AS shop, t.subject, t.customer_email, t.customer_name, t.status, \
+pub(super) const TICKET_COLUMNS: &str = "t.id, t.number, s.name AS shop, t.subject, t.customer_email, t.customer_name, t.status, \
      t.assignee, c.name AS contact, t.language, t.intent, t.message_count, t.created_at, t.updated_at";
 
-fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
+pub(super) fn ticket_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, TicketView)> {
     Ok((
         row.try_get("id")?,
         TicketView {
@@ -344,6 +346,7 @@ impl Store {
                     .map(str::to_string)
                     .collect(),
                 date: row.try_get("date_ms")?,
+                received_at: row.try_get("received_at")?,
                 subject: row.try_get("subject")?,
                 // IBANs never leave the store unmasked.
                 new_text: mask_ibans(&row.try_get::<String, _>("new_text")?),
@@ -369,37 +372,13 @@ impl Store {
 
     /// Sets a ticket's status; closing it cancels its scheduled automatic answers at once.
     pub async fn set_status(&self, shop_id: i64, number: i64, status: Status) -> Result<()> {
-        let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE tickets SET status = $1, updated_at = $2 WHERE shop_id = $3 AND number = $4",
-        )
-        .bind(status.to_string())
-        .bind(now)
-        .bind(shop_id)
-        .bind(number)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("ticket {number}")));
-        }
-        if status == Status::Closed {
-            sqlx::query(
-                "UPDATE outbox SET state = 'cancelled', last_error = $1, updated_at = $2 WHERE state = 'scheduled' \
-                 AND ticket_id = (SELECT id FROM tickets WHERE shop_id = $3 AND number = $4)",
-            )
-            .bind("ticket closed")
-            .bind(now)
-            .bind(shop_id)
-            .bind(number)
-            .execute(&mut *tx)
-            .await?;
-        }
+        set_status_in(&mut tx, shop_id, number, status, now_ms()).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Ticket numbers whose messages match `query` (full-text, accents ignored on SQLite).
+    /// Ticket numbers whose messages match `query` (full-text, accents ignored).
     pub async fn search(&self, shop_id: i64, query: &str) -> Result<Vec<i64>> {
         let rows = match self.dialect {
             Dialect::Sqlite => {
@@ -426,7 +405,8 @@ impl Store {
                     "SELECT DISTINCT t.number FROM messages m JOIN tickets t ON t.id = m.ticket_id \
                      WHERE m.search @@ plainto_tsquery('simple', $1) AND m.shop_id = $2 ORDER BY t.number",
                 )
-                .bind(query)
+                // The indexed text is folded (migration 0009): so are the words looked for.
+                .bind(super::ticket_list::pg_fold(query))
                 .bind(shop_id)
                 .fetch_all(&self.pool)
                 .await?
@@ -546,7 +526,7 @@ impl Store {
         }
         for (hash, last_used_ms) in last_used {
             let still_used =
-                sqlx::query("SELECT 1 AS one FROM attachments WHERE blob_hash = $1 LIMIT 1")
+                sqlx::query("SELECT 1 AS one FROM attachments WHERE blob_hash = $1 UNION ALL SELECT 1 AS one FROM outbox_attachments WHERE blob_hash = $1 LIMIT 1")
                     .bind(&hash)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -1003,6 +983,41 @@ async fn execute_each(
 ) -> Result<()> {
     for &sql in statements {
         sqlx::query(sql).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// [`Store::set_status`] inside a transaction (the caller records the change with it).
+pub(super) async fn set_status_in(
+    tx: &mut Transaction<'static, Any>,
+    shop_id: i64,
+    number: i64,
+    status: Status,
+    now: i64,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE tickets SET status = $1, updated_at = $2 WHERE shop_id = $3 AND number = $4",
+    )
+    .bind(status.to_string())
+    .bind(now)
+    .bind(shop_id)
+    .bind(number)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("ticket {number}")));
+    }
+    if status == Status::Closed {
+        sqlx::query(
+            "UPDATE outbox SET state = 'cancelled', last_error = $1, updated_at = $2 WHERE state = 'scheduled' \
+             AND ticket_id = (SELECT id FROM tickets WHERE shop_id = $3 AND number = $4)",
+        )
+        .bind("ticket closed")
+        .bind(now)
+        .bind(shop_id)
+        .bind(number)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }

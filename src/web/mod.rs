@@ -7,6 +7,8 @@
 pub mod account;
 pub mod assets;
 pub mod auth;
+pub mod charts;
+pub mod mail_html;
 pub mod pages;
 pub mod security;
 pub mod settings;
@@ -22,7 +24,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, on};
 
-use crate::desk::{Desk, DeskError};
+use crate::desk::{Desk, DeskError, actions, contact_form};
 use crate::model::UiLang;
 
 /// What every handler can reach: the desk and this node's web settings.
@@ -292,6 +294,13 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Eval(_)
         | TrainNeedsDataset
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Period(_) | BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
+        ContactForm(refusal) => contact_form_status(refusal),
+        Action(actions::ActionError::NoEmployee(_)) => StatusCode::NOT_FOUND,
+        // The email did not go (the change may have been made): the caller must know.
+        Action(
+            actions::ActionError::NotSent(_) | actions::ActionError::TransferredNotTold { .. },
+        ) => StatusCode::BAD_GATEWAY,
         SignInRefused => StatusCode::UNAUTHORIZED,
         SignInThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         NoShopYet | SeveralShops => StatusCode::CONFLICT,
@@ -304,6 +313,24 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | OpenDatabase(_)
         | CannotWrite { .. }
         | PasswordHashing => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn contact_form_status(refusal: &contact_form::ContactFormError) -> StatusCode {
+    use contact_form::ContactFormError::*;
+    match refusal {
+        Disabled | NoSuchContact => StatusCode::NOT_FOUND,
+        NotAnAddress
+        | EmptyMessage
+        | MessageTooLong
+        | OrderReferenceTooLong
+        | TooFast
+        | Stale
+        | AttachmentsRefused
+        | AttachmentType { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        TooMany => StatusCode::TOO_MANY_REQUESTS,
+        NoMailbox | NotDelivered => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -149,9 +149,9 @@ fn bad_configuration_names_the_key() {
 #[test]
 fn demo_files_sample_mail_once() {
     let dir = tempfile::tempdir().unwrap();
-    let first = ok(guichet(dir.path(), &["demo"]));
+    let first = ok(guichet(dir.path(), &["demo", "--no-serve"]));
     assert!(first.contains("7 messages filed"), "{first}");
-    let second = ok(guichet(dir.path(), &["demo"]));
+    let second = ok(guichet(dir.path(), &["demo", "--no-serve"]));
     assert!(
         second.contains("0 messages filed") && second.contains("7 duplicates skipped"),
         "{second}"

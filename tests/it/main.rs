@@ -1,8 +1,11 @@
 //! The one integration-test binary. `support` starts the real servers the tests talk to.
 
+mod actions;
 mod answering;
 mod blob_sweep;
+mod browser_selftest;
 mod cli;
+mod contact_form;
 mod crash_send;
 mod employees;
 mod harness_selftest;
@@ -16,10 +19,12 @@ mod racing;
 mod runtime;
 mod sending;
 mod shop;
+mod stats;
 mod store;
 mod store_corrupt;
 mod stored_names;
 mod support;
+mod ticket_list;
 mod triage;
 mod web;
 mod web_settings;

@@ -149,3 +149,58 @@ async fn sign_in_from_another_site_is_refused(dialect: Dialect) {
 web_tests!(healthz_and_headers => healthz_and_headers_sqlite, healthz_and_headers_postgres);
 web_tests!(sign_in_session_and_sign_out => sign_in_session_and_sign_out_sqlite, sign_in_session_and_sign_out_postgres);
 web_tests!(sign_in_from_another_site_is_refused => cross_site_sign_in_sqlite, cross_site_sign_in_postgres);
+
+/// `guichet demo` is the tour: it prints where the back office is and how to sign in, serves
+/// it until interrupted, and the printed sign-in works.
+#[tokio::test]
+async fn the_demo_serves_the_back_office_it_describes() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = crate::support::cli::guichet(dir.path(), &["demo", "--listen", &listen])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut credentials) = (None, None);
+    while url.is_none() {
+        let line = lines.next().expect("the demo prints its URL").unwrap();
+        if let Some(rest) = line.strip_prefix("Back-office sign-in: ") {
+            let (email, rest) = rest.split_once(" / password ").unwrap();
+            let password = rest.split_whitespace().next().unwrap();
+            credentials = Some((email.to_string(), password.to_string()));
+        }
+        if let Some(rest) = line.strip_prefix("Back office: ") {
+            url = Some(rest.trim_end_matches('/').to_string());
+        }
+    }
+    let (url, (email, password)) = (url.unwrap(), credentials.expect("sign-in printed"));
+    assert_eq!(url, format!("http://{listen}"));
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed = client
+        .post(format!("{url}/sign-in"))
+        .form(&[("email", email.as_str()), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    let account = client.get(format!("{url}/account")).send().await.unwrap();
+    assert_eq!(account.status(), 200);
+    assert!(account.text().await.unwrap().contains(&email));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "the demo stops cleanly on Ctrl-C: {status}"
+    );
+}

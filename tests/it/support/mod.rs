@@ -3,6 +3,7 @@
 //! and realistic mail. Started once per test process; nothing outlives it.
 #![allow(dead_code, unused_macros)]
 
+pub mod browser;
 pub mod cli;
 mod mail;
 mod mail_server;

@@ -1,0 +1,667 @@
+//! The ticket list: one page of a shop's tickets, filtered, searched and sorted, read by keyset
+//! (the tickets after a cursor, never an OFFSET), with the details of each row (excerpt,
+//! attachments, automatic answer, presence) read for that page only, and the unread count of
+//! each contact read from an index that holds only unread tickets.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{Dialect, Result, Store, decode_name};
+use crate::model::Status;
+use crate::triage::facts::mask_ibans;
+
+/// The order of the list. Each is a strict order (the ticket number breaks ties), which the
+/// keyset cursor relies on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketSort {
+    /// Latest message first.
+    #[default]
+    Recent,
+    /// Oldest latest message first.
+    Oldest,
+    /// The customer waiting longest for an answer first; answered tickets last.
+    WaitingLongest,
+    /// Highest ticket number first.
+    Number,
+}
+
+impl TicketSort {
+    pub const ALL: [TicketSort; 4] = [
+        TicketSort::Recent,
+        TicketSort::Oldest,
+        TicketSort::WaitingLongest,
+        TicketSort::Number,
+    ];
+
+    /// The ticket's value this sort orders by (the number breaks ties).
+    pub fn key_of(self, row: &TicketRow) -> i64 {
+        match self {
+            TicketSort::Recent | TicketSort::Oldest => row.last_message_at,
+            TicketSort::WaitingLongest => row.waiting_since.unwrap_or(ANSWERED),
+            TicketSort::Number => row.number,
+        }
+    }
+
+    /// The SQL of that value, spelled exactly as in the indexes of migration 0009.
+    fn key_sql(self) -> &'static str {
+        match self {
+            TicketSort::Recent | TicketSort::Oldest => "t.last_message_at",
+            TicketSort::WaitingLongest => "COALESCE(t.waiting_since, 9223372036854775807)",
+            TicketSort::Number => "t.number",
+        }
+    }
+
+    fn descending(self) -> bool {
+        matches!(self, TicketSort::Recent | TicketSort::Number)
+    }
+
+    /// Whether a ticket's place in this order can change while the list is walked (then the
+    /// pages after the first leave out the tickets changed since the first).
+    fn key_moves(self) -> bool {
+        self != TicketSort::Number
+    }
+}
+
+/// The waiting sort's key of an answered ticket: after every waiting one.
+const ANSWERED: i64 = i64::MAX;
+
+/// Who the listed tickets are assigned to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssigneeMatch {
+    #[default]
+    Anyone,
+    Employee(i64),
+    Unassigned,
+}
+
+/// Where the previous page ended: the last row's sort key and number, and when the walk began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    pub key: i64,
+    pub number: i64,
+    /// Time of the first page: tickets changed after it are left out of the later pages of a
+    /// sort whose order they may have moved in, so that no ticket is shown twice.
+    pub as_of: i64,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    pub status: Option<Status>,
+    pub assignee: AssigneeMatch,
+    pub contact_id: Option<i64>,
+    pub lang: Option<String>,
+    pub intent: Option<String>,
+    /// Words as typed: each must appear in the ticket's subjects, messages or customer.
+    pub search: Option<String>,
+    pub sort: TicketSort,
+    pub after: Option<ListCursor>,
+    pub limit: usize,
+}
+
+/// Whether someone on a ticket is reading it or writing an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceActivity {
+    Viewing,
+    Replying,
+}
+
+crate::serde_names!(TicketSort, PresenceActivity);
+
+/// The ticket's automatic answer, as the outbox has it (the latest one not cancelled or failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AutoAnswer {
+    Sent {
+        at: i64,
+    },
+    /// Waiting for its time (or being sent now).
+    Scheduled {
+        at: i64,
+    },
+    /// Drafted in shadow mode, never sent.
+    Shadow,
+    /// Interrupted while being sent: it may have arrived.
+    Uncertain,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assignee {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Presence {
+    pub employee: String,
+    pub activity: PresenceActivity,
+}
+
+/// One line of the ticket list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketRow {
+    pub number: i64,
+    pub subject: String,
+    pub customer_name: Option<String>,
+    pub customer_email: String,
+    pub contact_id: Option<i64>,
+    /// The contact's name.
+    pub contact: Option<String>,
+    pub language: Option<String>,
+    pub status: Status,
+    pub assignee: Option<Assignee>,
+    pub intent: Option<String>,
+    pub message_count: i64,
+    /// About [`EXCERPT_CHARS`] characters of the latest message's new text, IBANs masked.
+    pub last_message_excerpt: String,
+    pub last_message_at: i64,
+    /// Received time of the customer's oldest message no message of ours followed; None when
+    /// answered.
+    pub waiting_since: Option<i64>,
+    /// A message of the ticket has an attachment (inline images aside).
+    pub has_attachments: bool,
+    pub auto_answer: AutoAnswer,
+    /// Employees on the ticket now, by name.
+    pub presence: Vec<Presence>,
+    /// A customer message came after an employee last opened the ticket.
+    pub unread: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage {
+    pub rows: Vec<TicketRow>,
+    /// Where the next page starts; None on the last page.
+    pub next: Option<ListCursor>,
+}
+
+/// A contact of the shop with its unread tickets (`contact_id` None: tickets of no contact,
+/// listed only when some are unread; its name is empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactSection {
+    pub contact_id: Option<i64>,
+    pub name: String,
+    pub unread: u64,
+}
+
+/// Characters of the latest message shown in the list.
+pub const EXCERPT_CHARS: usize = 120;
+/// At most this many words of a search are used.
+pub const MAX_SEARCH_WORDS: usize = 8;
+
+/// Accented Latin letters and the separators PostgreSQL's parser would keep inside a word
+/// (addresses, host names, paths), and what they become before the text is split into words:
+/// the same two strings as in `migrations/postgres/0009_ticket_list.sql`.
+pub(crate) const PG_FOLD_FROM: &str = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöøùúûüýÿĀāĂăĆćČčĎďĐđĒēĘęĚěĞğĪīİıŁłŃńŇňŌōŐőŔŕŘřŚśŞşŠšŢţŤťŪūŮůŰűŸŹźŻżŽž@./:_";
+pub(crate) const PG_FOLD_TO: &str = "aaaaaaceeeeiiiinoooooouuuuyaaaaaaceeeeiiiinoooooouuuuyyaaaaccccddddeeeeeeggiiiillnnnnoooorrrrssssssttttuuuuuuyzzzzzz     ";
+
+/// `text` folded like PostgreSQL's `translate(text, PG_FOLD_FROM, PG_FOLD_TO)`.
+pub(crate) fn pg_fold(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            PG_FOLD_FROM
+                .chars()
+                .position(|f| f == c)
+                .and_then(|i| PG_FOLD_TO.chars().nth(i))
+                .unwrap_or(c)
+        })
+        .collect()
+}
+
+/// The words of a search as typed: split on white space, without the ones that hold no letter
+/// or digit (a lone `"` or `*`) and without control characters, at most [`MAX_SEARCH_WORDS`]. A word is matched as a phrase of
+/// the tokens in it (`alice@client.test`), never read as query syntax.
+pub fn search_words(input: &str) -> Vec<String> {
+    input
+        .split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .take(MAX_SEARCH_WORDS)
+        .collect()
+}
+
+/// A search word as an FTS5 string: every character inside double quotes is text to tokenize,
+/// so `NEAR`, `*`, `:` or `-` are no operators.
+fn fts5_phrase(word: &str) -> String {
+    format!("\"{}\"", word.replace('"', "\"\""))
+}
+
+/// About `max` characters of `text` on one line, cut at a word when one ends near the limit.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= max {
+        return line;
+    }
+    let cut: String = line.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if cut[..space].chars().count() > max * 3 / 4 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end())
+}
+
+/// One value bound to a query built piece by piece.
+#[derive(Debug, Clone)]
+enum Value {
+    Int(i64),
+    Text(String),
+}
+
+/// SQL text and its values, numbered as they are added.
+#[derive(Default)]
+struct Query {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Query {
+    fn arg(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+
+    fn build(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql));
+        for value in self.values {
+            query = match value {
+                Value::Int(v) => query.bind(v),
+                Value::Text(v) => query.bind(v),
+            };
+        }
+        query
+    }
+}
+
+/// `t.id IN (…)` markers for the page's ids.
+fn id_list(query: &mut Query, ids: &[i64]) -> String {
+    ids.iter()
+        .map(|&id| query.arg(Value::Int(id)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// One page of the shop's tickets. `now` decides who is still on a ticket and, on a first
+    /// page, when the walk began.
+    pub async fn ticket_list(
+        &self,
+        shop_id: i64,
+        request: &ListRequest,
+        now: i64,
+    ) -> Result<ListPage> {
+        let limit = request.limit.max(1);
+        let sort = request.sort;
+        let Some((q, as_of)) = self.list_query(shop_id, request, now) else {
+            // Nothing searchable was typed (only punctuation): nothing matches.
+            return Ok(ListPage {
+                rows: Vec::new(),
+                next: None,
+            });
+        };
+        let found = q.build().fetch_all(&self.pool).await?;
+        let more = found.len() > limit;
+        let mut ids = Vec::with_capacity(limit);
+        let mut rows = Vec::with_capacity(limit);
+        for row in found.iter().take(limit) {
+            let number: i64 = row.try_get("number")?;
+            ids.push(row.try_get::<i64, _>("id")?);
+            let assignee = match row.try_get::<Option<i64>, _>("assignee_id")? {
+                Some(id) => Some(Assignee {
+                    id,
+                    name: row
+                        .try_get::<Option<String>, _>("assignee_name")?
+                        .unwrap_or_default(),
+                }),
+                None => None,
+            };
+            rows.push(TicketRow {
+                number,
+                subject: row.try_get("subject")?,
+                customer_name: row.try_get("customer_name")?,
+                customer_email: row.try_get("customer_email")?,
+                contact_id: row.try_get("contact_id")?,
+                contact: row.try_get("contact_name")?,
+                language: row.try_get("language")?,
+                status: decode_name(row.try_get("status")?, "status", "ticket", number)?,
+                assignee,
+                intent: row.try_get("intent")?,
+                message_count: row.try_get("message_count")?,
+                last_message_excerpt: String::new(),
+                last_message_at: row.try_get("last_message_at")?,
+                waiting_since: row.try_get("waiting_since")?,
+                has_attachments: false,
+                auto_answer: AutoAnswer::None,
+                presence: Vec::new(),
+                unread: row.try_get::<i64, _>("unread")? != 0,
+            });
+        }
+        self.fill_details(&ids, &mut rows, now).await?;
+        let next = match rows.last() {
+            Some(last) if more => Some(ListCursor {
+                key: sort.key_of(last),
+                number: last.number,
+                as_of,
+            }),
+            _ => None,
+        };
+        Ok(ListPage { rows, next })
+    }
+
+    /// The query of a page and the start of the walk it belongs to; None when the search
+    /// holds no word.
+    fn list_query(&self, shop_id: i64, request: &ListRequest, now: i64) -> Option<(Query, i64)> {
+        let limit = request.limit.max(1);
+        let sort = request.sort;
+        let mut q = Query::default();
+        let shop = q.arg(Value::Int(shop_id));
+        q.push(&format!(
+            "SELECT t.id, t.number, t.subject, t.customer_name, t.customer_email, t.contact_id, c.name AS contact_name, \
+             t.language, t.status, t.assignee_id, e.name AS assignee_name, t.intent, t.message_count, t.last_message_at, \
+             t.waiting_since, CASE WHEN t.last_in_at > COALESCE(t.seen_at, 0) THEN 1 ELSE 0 END AS unread \
+             FROM tickets t LEFT JOIN contacts c ON c.id = t.contact_id LEFT JOIN employees e ON e.id = t.assignee_id \
+             WHERE t.shop_id = {shop}"
+        ));
+        if let Some(status) = request.status {
+            let status = q.arg(Value::Text(status.to_string()));
+            q.push(&format!(" AND t.status = {status}"));
+        }
+        match request.assignee {
+            AssigneeMatch::Anyone => {}
+            AssigneeMatch::Employee(id) => {
+                let id = q.arg(Value::Int(id));
+                q.push(&format!(" AND t.assignee_id = {id}"));
+            }
+            AssigneeMatch::Unassigned => q.push(" AND t.assignee_id IS NULL"),
+        }
+        if let Some(contact) = request.contact_id {
+            let contact = q.arg(Value::Int(contact));
+            q.push(&format!(" AND t.contact_id = {contact}"));
+        }
+        if let Some(lang) = &request.lang {
+            let lang = q.arg(Value::Text(lang.clone()));
+            q.push(&format!(" AND t.language = {lang}"));
+        }
+        if let Some(intent) = &request.intent {
+            let intent = q.arg(Value::Text(intent.clone()));
+            q.push(&format!(" AND t.intent = {intent}"));
+        }
+        if let Some(search) = &request.search {
+            let words = search_words(search);
+            if words.is_empty() {
+                return None;
+            }
+            for word in words {
+                self.push_search_word(&mut q, &word);
+            }
+        }
+        let key = sort.key_sql();
+        let (cmp, dir) = if sort.descending() {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        let as_of = match request.after {
+            Some(cursor) => {
+                let number = q.arg(Value::Int(cursor.number));
+                if sort == TicketSort::Number {
+                    q.push(&format!(" AND t.number {cmp} {number}"));
+                } else {
+                    let k = q.arg(Value::Int(cursor.key));
+                    if sort == TicketSort::WaitingLongest {
+                        // SQLite reads a row comparison on an expression index as no range:
+                        // the first bound alone is one.
+                        q.push(&format!(" AND {key} {cmp}= {k}"));
+                    }
+                    q.push(&format!(" AND ({key}, t.number) {cmp} ({k}, {number})"));
+                }
+                if sort.key_moves() {
+                    let as_of = q.arg(Value::Int(cursor.as_of));
+                    q.push(&format!(" AND t.updated_at <= {as_of}"));
+                }
+                cursor.as_of
+            }
+            None => now,
+        };
+        if sort == TicketSort::Number {
+            q.push(&format!(" ORDER BY t.number {dir}"));
+        } else {
+            q.push(&format!(" ORDER BY {key} {dir}, t.number {dir}"));
+        }
+        let fetch = q.arg(Value::Int(limit as i64 + 1));
+        q.push(&format!(" LIMIT {fetch}"));
+
+        Some((q, as_of))
+    }
+
+    /// The plan the database picks for a page of `request` (EXPLAIN on PostgreSQL, EXPLAIN
+    /// QUERY PLAN on SQLite), one line per step: to check that a page reads an index.
+    pub async fn explain_ticket_list(
+        &self,
+        shop_id: i64,
+        request: &ListRequest,
+    ) -> Result<Vec<String>> {
+        let Some((mut q, _)) = self.list_query(shop_id, request, super::now_ms()) else {
+            return Ok(Vec::new());
+        };
+        let column = match self.dialect {
+            Dialect::Sqlite => {
+                q.sql = format!("EXPLAIN QUERY PLAN {}", q.sql);
+                "detail"
+            }
+            Dialect::Postgres => {
+                q.sql = format!("EXPLAIN {}", q.sql);
+                "QUERY PLAN"
+            }
+        };
+        q.build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get::<String, _>(column)?))
+            .collect()
+    }
+
+    /// `AND <the ticket has the word in a subject, a message or its customer>`.
+    fn push_search_word(&self, q: &mut Query, word: &str) {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let phrase = q.arg(Value::Text(fts5_phrase(word)));
+                q.push(&format!(
+                    " AND t.id IN (SELECT m.ticket_id FROM message_search f JOIN messages m ON m.id = f.rowid \
+                     WHERE message_search MATCH {phrase} \
+                     UNION SELECT rowid FROM customer_search WHERE customer_search MATCH {phrase})"
+                ));
+            }
+            Dialect::Postgres => {
+                // Plain text to phraseto_tsquery: its operators are not read from it.
+                let phrase = q.arg(Value::Text(pg_fold(word)));
+                q.push(&format!(
+                    " AND t.id IN (SELECT m.ticket_id FROM messages m WHERE m.search @@ phraseto_tsquery('simple', {phrase}) \
+                     UNION SELECT tc.id FROM tickets tc WHERE tc.customer_search @@ phraseto_tsquery('simple', {phrase}))"
+                ));
+            }
+        }
+    }
+
+    /// The details of the page's rows, each read in one query over the page's ids.
+    async fn fill_details(&self, ids: &[i64], rows: &mut [TicketRow], now: i64) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+
+        let mut q = Query::default();
+        let list = id_list(&mut q, ids);
+        q.push(&format!(
+            "SELECT t.id, \
+             (SELECT substr(m.new_text, 1, 400) FROM messages m WHERE m.ticket_id = t.id \
+              ORDER BY m.received_at DESC, m.id DESC LIMIT 1) AS last_text, \
+             CASE WHEN EXISTS (SELECT 1 FROM messages m JOIN attachments a ON a.message_row_id = m.id \
+              WHERE m.ticket_id = t.id AND a.inline = 0) THEN 1 ELSE 0 END AS has_attachments \
+             FROM tickets t WHERE t.id IN ({list})"
+        ));
+        for row in q.build().fetch_all(&self.pool).await? {
+            let Some(&i) = index.get(&row.try_get::<i64, _>("id")?) else {
+                continue;
+            };
+            let text: Option<String> = row.try_get("last_text")?;
+            rows[i].last_message_excerpt =
+                excerpt(&mask_ibans(&text.unwrap_or_default()), EXCERPT_CHARS);
+            rows[i].has_attachments = row.try_get::<i64, _>("has_attachments")? != 0;
+        }
+
+        let mut q = Query::default();
+        let list = id_list(&mut q, ids);
+        q.push(&format!(
+            "SELECT id, ticket_id, state, due_at, sent_at FROM outbox WHERE ticket_id IN ({list}) \
+             AND kind IN ('answer', 'ask') AND state NOT IN ('cancelled', 'failed') ORDER BY id"
+        ));
+        for row in q.build().fetch_all(&self.pool).await? {
+            let Some(&i) = index.get(&row.try_get::<i64, _>("ticket_id")?) else {
+                continue;
+            };
+            let id: i64 = row.try_get("id")?;
+            let state: crate::model::ReplyState =
+                decode_name(row.try_get("state")?, "state", "reply", id)?;
+            use crate::model::ReplyState as S;
+            // Rows come oldest first: the latest one wins.
+            rows[i].auto_answer = match state {
+                S::Sent => AutoAnswer::Sent {
+                    at: row
+                        .try_get::<Option<i64>, _>("sent_at")?
+                        .unwrap_or(row.try_get("due_at")?),
+                },
+                S::Scheduled | S::Sending => AutoAnswer::Scheduled {
+                    at: row.try_get("due_at")?,
+                },
+                S::Shadow => AutoAnswer::Shadow,
+                S::Uncertain => AutoAnswer::Uncertain,
+                S::Cancelled | S::Failed => AutoAnswer::None,
+            };
+        }
+
+        let mut q = Query::default();
+        let list = id_list(&mut q, ids);
+        let now = q.arg(Value::Int(now));
+        q.push(&format!(
+            "SELECT p.ticket_id, e.name, p.activity FROM ticket_presence p JOIN employees e ON e.id = p.employee_id \
+             WHERE p.ticket_id IN ({list}) AND p.expires_at > {now} ORDER BY e.name, e.id"
+        ));
+        for row in q.build().fetch_all(&self.pool).await? {
+            let ticket_id: i64 = row.try_get("ticket_id")?;
+            let Some(&i) = index.get(&ticket_id) else {
+                continue;
+            };
+            rows[i].presence.push(Presence {
+                employee: row.try_get("name")?,
+                activity: decode_name(
+                    row.try_get("activity")?,
+                    "activity",
+                    "ticket_presence",
+                    ticket_id,
+                )?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The shop's contacts, by name, each with its unread tickets; then, when some are unread,
+    /// the tickets of no contact.
+    pub async fn unread_by_contact(&self, shop_id: i64) -> Result<Vec<ContactSection>> {
+        // The WHERE clause is the partial index's own: only unread tickets are read.
+        let counts: HashMap<Option<i64>, i64> = sqlx::query(
+            "SELECT contact_id, COUNT(*) AS unread FROM tickets \
+             WHERE shop_id = $1 AND last_in_at > COALESCE(seen_at, 0) GROUP BY contact_id",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("contact_id")?, r.try_get("unread")?)))
+        .collect::<Result<_>>()?;
+        let mut sections = Vec::new();
+        for row in sqlx::query("SELECT id, name FROM contacts WHERE shop_id = $1 ORDER BY name, id")
+            .bind(shop_id)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let id: i64 = row.try_get("id")?;
+            sections.push(ContactSection {
+                contact_id: Some(id),
+                name: row.try_get("name")?,
+                unread: counts.get(&Some(id)).copied().unwrap_or(0).max(0) as u64,
+            });
+        }
+        if let Some(&unread) = counts.get(&None).filter(|&&n| n > 0) {
+            sections.push(ContactSection {
+                contact_id: None,
+                name: String::new(),
+                unread: unread as u64,
+            });
+        }
+        Ok(sections)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_words_drop_what_holds_no_word_and_keep_the_rest_as_typed() {
+        assert_eq!(
+            search_words(" \" * NEAR a:b  alice@client.test -x "),
+            vec!["NEAR", "a:b", "alice@client.test", "-x"]
+        );
+        assert!(search_words("\" * : ()").is_empty());
+        assert_eq!(search_words("a\u{0}b \u{7}"), vec!["ab"]);
+        assert_eq!(search_words(&"mot ".repeat(20)).len(), MAX_SEARCH_WORDS);
+    }
+
+    #[test]
+    fn fts5_phrases_quote_every_character() {
+        assert_eq!(fts5_phrase("NEAR"), "\"NEAR\"");
+        assert_eq!(fts5_phrase("a\"b*"), "\"a\"\"b*\"");
+    }
+
+    #[test]
+    fn postgres_folding_matches_the_migration() {
+        let migration = include_str!("../../migrations/postgres/0009_ticket_list.sql");
+        assert_eq!(PG_FOLD_FROM.chars().count(), PG_FOLD_TO.chars().count());
+        assert_eq!(migration.matches(&format!("'{PG_FOLD_FROM}'")).count(), 2);
+        assert_eq!(migration.matches(&format!("'{PG_FOLD_TO}'")).count(), 2);
+        assert_eq!(pg_fold("Théière ÉTÉ à Łódź"), "Theiere eTe a lodz");
+        assert_eq!(pg_fold("alice@client.test"), "alice client test");
+    }
+
+    #[test]
+    fn excerpts_are_one_line_and_cut_near_a_word_end() {
+        assert_eq!(
+            excerpt("Bonjour,\n\n  ma commande ", 120),
+            "Bonjour, ma commande"
+        );
+        let long = "mot ".repeat(60);
+        let cut = excerpt(&long, 120);
+        assert!(cut.ends_with("mot…"), "{cut}");
+        assert!(cut.chars().count() <= 121);
+        let word = "é".repeat(300);
+        assert_eq!(excerpt(&word, 120).chars().count(), 121);
+    }
+
+    #[test]
+    fn sort_keys_put_answered_tickets_last() {
+        assert_eq!("waiting_longest".parse(), Ok(TicketSort::WaitingLongest));
+        for sort in TicketSort::ALL {
+            assert_eq!(sort.to_string().parse(), Ok(sort));
+        }
+        assert_eq!("viewing".parse(), Ok(PresenceActivity::Viewing));
+    }
+}
