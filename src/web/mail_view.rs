@@ -126,7 +126,7 @@ async fn message_html(
                     .find(|(content_id, _)| content_id == cid)
                     .map(|(_, url)| url.clone())
             });
-            let (html, _) = collapse_quoted_html(&safe.html, &t!(me.lang, "mail_view.quoted"));
+            let (html, _) = collapse_quoted_html(&safe.html, t!(me.lang, "mail_view.quoted"));
             let notice = (safe.remote_images_blocked > 0)
                 .then(|| images_notice(me.lang, safe.remote_images_blocked));
             format!("{}{html}", notice.unwrap_or_default())
@@ -196,7 +196,7 @@ fn text_body(text: &str, lang: UiLang) -> String {
     if let Some(quoted) = split.quoted {
         body.push_str(&format!(
             "<details class=\"guichet-quoted-history\"><summary>{}</summary><pre>{}</pre></details>",
-            escape(&t!(lang, "mail_view.quoted")),
+            escape(t!(lang, "mail_view.quoted")),
             escape(&quoted)
         ));
     }
