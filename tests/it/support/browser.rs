@@ -386,7 +386,7 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("cannot enter frame {index}: {e}"));
         let deadline = Instant::now() + PAGE_TIMEOUT;
-        while self.script("return document.readyState").await != Value::from("complete") {
+        while self.script("return document.readyState").await != "complete" {
             assert!(
                 Instant::now() < deadline,
                 "frame {index} did not load within {PAGE_TIMEOUT:?}"
