@@ -126,14 +126,17 @@ async fn message_html(
                     .find(|(content_id, _)| content_id == cid)
                     .map(|(_, url)| url.clone())
             });
-            let (html, _) = collapse_quoted_html(&safe.html, &t!(me.lang, "mail_view.quoted"));
+            let (html, _) = collapse_quoted_html(&safe.html, t!(me.lang, "mail_view.quoted"));
             let notice = (safe.remote_images_blocked > 0)
-                .then(|| images_notice(me.lang, number, id, safe.remote_images_blocked));
+                .then(|| images_notice(me.lang, safe.remote_images_blocked));
             format!("{}{html}", notice.unwrap_or_default())
         }
         None => {
             // No HTML part: the text, its quoted history collapsed, in the same frame.
-            let raw = desk.ticket_message_raw(&me.shop, number, id).await.web(&me)?;
+            let raw = desk
+                .ticket_message_raw(&me.shop, number, id)
+                .await
+                .web(&me)?;
             let parsed = crate::intake::parse::parse_message(&raw);
             text_body(&parsed.text, me.lang)
         }
@@ -171,13 +174,20 @@ fn inline_images(parts: Vec<InlineImage>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// "3 remote images blocked: show" above the message, the link reloading this frame with them.
-fn images_notice(lang: UiLang, number: i64, id: i64, count: usize) -> String {
+/// "Remote images blocked: 3." above the message. The "show" link belongs to the embedding
+/// page ([`show_images_src`]): a link inside the frame would be followed from its opaque
+/// origin, as a cross-site request, without the `SameSite=Strict` session cookie.
+fn images_notice(lang: UiLang, count: usize) -> String {
     format!(
-        "<p class=\"guichet-images-blocked\">{} <a href=\"/tickets/{number}/messages/{id}/html?images=show\" target=\"_self\">{}</a></p>",
+        "<p class=\"guichet-images-blocked\">{}</p>",
         escape(&t!(lang, "mail_view.images_blocked", count = count)),
-        escape(&t!(lang, "mail_view.show_images")),
     )
+}
+
+/// The frame's address with remote images shown, for the ticket page's "show" link (set as
+/// the frame's `src` by the page itself, so the session cookie goes with it).
+pub fn show_images_src(number: i64, id: i64) -> String {
+    format!("/tickets/{number}/messages/{id}/html?images=show")
 }
 
 fn text_body(text: &str, lang: UiLang) -> String {
@@ -186,7 +196,7 @@ fn text_body(text: &str, lang: UiLang) -> String {
     if let Some(quoted) = split.quoted {
         body.push_str(&format!(
             "<details class=\"guichet-quoted-history\"><summary>{}</summary><pre>{}</pre></details>",
-            escape(&t!(lang, "mail_view.quoted")),
+            escape(t!(lang, "mail_view.quoted")),
             escape(&quoted)
         ));
     }
@@ -245,8 +255,7 @@ pub fn download_type(declared: &str) -> String {
     let plain = declared.split_once('/').is_some_and(|(kind, subtype)| {
         let token = |s: &str| {
             !s.is_empty()
-                && s
-                    .chars()
+                && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
         };
         token(kind) && token(subtype)
@@ -341,7 +350,11 @@ mod tests {
             "",
             "nonsense",
         ] {
-            assert_eq!(download_type(active), "application/octet-stream", "{active:?}");
+            assert_eq!(
+                download_type(active),
+                "application/octet-stream",
+                "{active:?}"
+            );
         }
     }
 
@@ -395,7 +408,10 @@ mod tests {
         ];
         assert_eq!(
             inline_images(parts),
-            vec![("a@x".to_string(), "data:image/gif;base64,R0lGODlh".to_string())]
+            vec![(
+                "a@x".to_string(),
+                "data:image/gif;base64,R0lGODlh".to_string()
+            )]
         );
     }
 
@@ -405,7 +421,10 @@ mod tests {
             "<b>Merci</b>\n\nLe 3 juin 2024 à 10:00, Shop <s@b.example> a écrit :\n> vieux",
             UiLang::Fr,
         );
-        assert!(body.starts_with("<pre>&lt;b&gt;Merci&lt;/b&gt;</pre><details"), "{body}");
+        assert!(
+            body.starts_with("<pre>&lt;b&gt;Merci&lt;/b&gt;</pre><details"),
+            "{body}"
+        );
         assert!(body.contains("&lt;s@b.example&gt;"));
     }
 }

@@ -369,7 +369,10 @@ impl Browser {
             if url.path() != "/sign-in" {
                 break;
             }
-            assert!(Instant::now() < deadline, "still on the sign-in page as {email}");
+            assert!(
+                Instant::now() < deadline,
+                "still on the sign-in page as {email}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.wait_loaded().await;
@@ -383,8 +386,11 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("cannot enter frame {index}: {e}"));
         let deadline = Instant::now() + PAGE_TIMEOUT;
-        while self.script("return document.readyState").await != Value::from("complete") {
-            assert!(Instant::now() < deadline, "frame {index} did not load within {PAGE_TIMEOUT:?}");
+        while self.script("return document.readyState").await != "complete" {
+            assert!(
+                Instant::now() < deadline,
+                "frame {index} did not load within {PAGE_TIMEOUT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let value = self.script(script).await;
