@@ -14,10 +14,10 @@ pub mod mail_html;
 pub mod mail_view;
 pub mod pages;
 pub mod security;
+pub mod settings;
+pub mod stats;
 pub mod ticket_list;
 pub mod ticket_page;
-pub mod stats;
-pub mod settings;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -48,7 +48,13 @@ async fn page_text(browser: &Browser) -> String {
 }
 
 async fn current_path(browser: &Browser) -> String {
-    browser.client.current_url().await.unwrap().path().to_string()
+    browser
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .to_string()
 }
 
 /// Desktop and phone screenshots of the page `path`.
@@ -133,46 +139,83 @@ async fn an_employees_day_in_the_browser() {
         .await
         .unwrap();
     browser.wait_loaded().await;
-    assert!(browser.client.current_url().await.unwrap().query().unwrap_or("").contains("q=connecter"));
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap_or("")
+            .contains("q=connecter")
+    );
     click(&browser, "a[href=\"/tickets/1001\"]").await;
     assert_eq!(current_path(&browser).await, "/tickets/1001");
-    assert!(page_text(&browser).await.contains("je n'arrive plus"));
+    assert!(page_text(&browser).await.contains("Mot de passe"));
+    browser.wait_for("iframe[sandbox]").await;
 
     // Transfer to Paul with a comment: he is told by email.
     let transfer = "form[action=\"/tickets/1001/transfer\"]";
     browser
-        .wait_for(&format!("{transfer} select[name=to] option[value=\"{}\"]", paul.employee.id))
+        .wait_for(&format!(
+            "{transfer} select[name=to] option[value=\"{}\"]",
+            paul.employee.id
+        ))
         .await
         .click()
         .await
         .unwrap();
-    fill(&browser, &format!("{transfer} input[name=comment]"), "Peux-tu regarder ?").await;
+    fill(
+        &browser,
+        &format!("{transfer} input[name=comment]"),
+        "Peux-tu regarder ?",
+    )
+    .await;
     click(&browser, &format!("{transfer} button[type=submit]")).await;
     assert_eq!(current_path(&browser).await, "/tickets/1001");
 
     // A reply, from the page.
     let reply = "form[action^=\"/tickets/1001/reply\"]";
-    fill(&browser, &format!("{reply} textarea[name=body]"), "Bonjour Marie,\nvoici un lien pour changer de mot de passe.\nJulie").await;
+    fill(
+        &browser,
+        &format!("{reply} textarea[name=body]"),
+        "Bonjour Marie,\nvoici un lien pour changer de mot de passe.\nJulie",
+    )
+    .await;
     click(&browser, &format!("{reply} button[type=submit]")).await;
     assert_eq!(current_path(&browser).await, "/tickets/1001");
 
     // A private note.
     let note = "form[action=\"/tickets/1001/note\"]";
-    fill(&browser, &format!("{note} textarea[name=text]"), "Cliente fidèle, geste commercial possible").await;
+    fill(
+        &browser,
+        &format!("{note} textarea[name=text]"),
+        "Cliente fidèle, geste commercial possible",
+    )
+    .await;
     click(&browser, &format!("{note} button[type=submit]")).await;
     assert!(page_text(&browser).await.contains("Cliente fidèle"));
 
     // Handled.
-    click(&browser, "form[action=\"/tickets/1001/status\"]:has(input[value=closed]) button").await;
+    click(
+        &browser,
+        "form[action=\"/tickets/1001/status\"]:has(input[value=closed]) button",
+    )
+    .await;
     let detail = web.desk.ticket(&julie.shop, 1001).await.unwrap();
     assert_eq!(detail.ticket.status, guichet::model::Status::Closed);
 
     // The reply reached the customer with the ticket's tag; Paul got the transfer notice.
     let received = wait_for_messages(server, &customer, "INBOX", 1).await;
-    assert!(subjects(&received).iter().any(|s| s.contains("[1001]")), "{:?}", subjects(&received));
+    assert!(
+        subjects(&received).iter().any(|s| s.contains("[1001]")),
+        "{:?}",
+        subjects(&received)
+    );
     let told = wait_for_messages(server, &colleague_box, "INBOX", 1).await;
     assert!(
-        told.iter().any(|raw| String::from_utf8_lossy(raw).contains("Peux-tu regarder")),
+        told.iter()
+            .any(|raw| String::from_utf8_lossy(raw).contains("Peux-tu regarder")),
         "the transfer notice carries the comment"
     );
 
@@ -189,7 +232,12 @@ async fn an_employees_day_in_the_browser() {
     browser.goto(&web.url("/contact/boutique?lang=fr")).await;
     fill(&browser, "input[name=email]", &form_customer.email).await;
     fill(&browser, "input[name=order_reference]", "10482").await;
-    fill(&browser, "textarea[name=message]", "Bonjour, le colis de ma commande 10482 est arrivé abîmé, photo et facture jointes.").await;
+    fill(
+        &browser,
+        "textarea[name=message]",
+        "Bonjour, le colis de ma commande 10482 est arrivé abîmé, photo et facture jointes.",
+    )
+    .await;
     browser
         .wait_for("input[type=file][name=attachment]")
         .await
@@ -201,7 +249,11 @@ async fn an_employees_day_in_the_browser() {
     if let Some(rest) = minimum.checked_sub(opened.elapsed()) {
         tokio::time::sleep(rest).await;
     }
-    click(&browser, "form[enctype=\"multipart/form-data\"] button[type=submit]").await;
+    click(
+        &browser,
+        "form[enctype=\"multipart/form-data\"] button[type=submit]",
+    )
+    .await;
     let thanks = page_text(&browser).await;
     let number: i64 = thanks
         .split('[')
@@ -210,10 +262,17 @@ async fn an_employees_day_in_the_browser() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the thank-you page gives the tracking number: {thanks}"));
     let filed = web.desk.ticket(&julie.shop, number).await.unwrap();
-    assert!(filed.messages[0].attachments.iter().any(|a| a.content_type == "application/pdf"));
+    assert!(
+        filed.messages[0]
+            .attachments
+            .iter()
+            .any(|a| a.content_type == "application/pdf")
+    );
     let ack = wait_for_messages(server, &form_customer, "INBOX", 1).await;
     assert!(
-        subjects(&ack).iter().any(|s| s.contains(&format!("[{number}]"))),
+        subjects(&ack)
+            .iter()
+            .any(|s| s.contains(&format!("[{number}]"))),
         "acknowledgement with the tracking number: {:?}",
         subjects(&ack)
     );
