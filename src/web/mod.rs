@@ -374,3 +374,27 @@ impl<T> WebResultExt<T> for Result<T, DeskError> {
         self.map_err(|e| WebError::from_desk(e, lang))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// README's route table is the router's: a route added without documenting it fails here.
+    #[test]
+    fn readme_lists_every_route() {
+        let readme = include_str!("../../README.md");
+        let missing: Vec<String> = route_table()
+            .iter()
+            .map(|route| {
+                let access = match route.access {
+                    Access::Public => "public",
+                    Access::Employee => "employee",
+                    Access::Admin => "admin",
+                };
+                format!("| `{} {}` | {access} |", route.method, route.path)
+            })
+            .filter(|row| !readme.contains(row.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "README lacks:\n{}", missing.join("\n"));
+    }
+}

@@ -269,7 +269,7 @@ fn serve_files_new_mail_through_idle_quickly() {
     let (dir, mailbox) = new_shop(server, "idle");
 
     // Polling every 10 minutes: only IDLE can bring the mail in within seconds.
-    let mut serve = guichet(dir.path(), &["serve"])
+    let mut serve = guichet(dir.path(), &["serve", "--listen", "127.0.0.1:0"])
         .env("GUICHET_SYNC_POLL_INTERVAL", "10m")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

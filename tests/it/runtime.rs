@@ -27,7 +27,7 @@ struct Serve {
 
 impl Serve {
     fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Serve {
-        let mut child = guichet(dir, &["serve"])
+        let mut child = guichet(dir, &["serve", "--listen", "127.0.0.1:0"])
             .env("GUICHET_LOG", "info")
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())

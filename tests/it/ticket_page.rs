@@ -68,9 +68,23 @@ async fn the_ticket_page_and_its_forms(dialect: Dialect) {
     assert_eq!(status, 200);
     assert!(page.contains("Colis abîmé"));
     assert!(page.contains("mon colis est arrivé abîmé"));
+    // The message is shown in its sandboxed frame, its quoted history collapsed there.
+    let frame = page
+        .split("class=\"mail-html\" sandbox src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the message's frame")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    let (status, framed) = text(as_alice.get(web.url(&frame)).send().await.unwrap()).await;
+    assert_eq!(status, 200);
     assert!(
-        page.contains("<details class=\"quoted\">"),
-        "quoted history collapsed"
+        framed.contains("<details"),
+        "quoted history collapsed: {framed}"
+    );
+    assert!(
+        framed.contains("Votre commande est partie"),
+        "collapsed, not deleted"
     );
     assert!(
         page.contains(&format!("{} is viewing", bob.employee.name)),

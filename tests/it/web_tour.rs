@@ -27,12 +27,38 @@ async fn fill(browser: &Browser, css: &str, text: &str) {
 
 /// Clicks `css` and waits for the page it leads to.
 async fn click(browser: &Browser, css: &str) {
+    let target = browser.wait_for(css).await;
+    leave_page(browser, async || {
+        target
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    })
+    .await;
+}
+
+/// Runs `act`, which leaves the page, and waits until the next page has loaded: a marker set
+/// on the current document is gone, and the new one is complete.
+async fn leave_page(browser: &Browser, act: impl AsyncFnOnce()) {
     browser
-        .wait_for(css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+        .script("window.__tourPage = true; return true")
+        .await;
+    act().await;
+    let deadline = Instant::now() + crate::support::browser::PAGE_TIMEOUT;
+    loop {
+        let arrived = browser
+            .client
+            .execute(
+                "return window.__tourPage === undefined && document.readyState === 'complete'",
+                Vec::new(),
+            )
+            .await;
+        if matches!(arrived, Ok(serde_json::Value::Bool(true))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new page after the action");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     browser.wait_loaded().await;
 }
 
@@ -132,13 +158,11 @@ async fn an_employees_day_in_the_browser() {
 
     // Search: a word of the customer's message finds the ticket.
     fill(&browser, "input[name=q]", "connecter").await;
-    browser
-        .wait_for("input[name=q]")
-        .await
-        .send_keys("\u{E007}")
-        .await
-        .unwrap();
-    browser.wait_loaded().await;
+    let search = browser.wait_for("input[name=q]").await;
+    leave_page(&browser, async || {
+        search.send_keys("\u{E007}").await.unwrap()
+    })
+    .await;
     assert!(
         browser
             .client
