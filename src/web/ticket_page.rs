@@ -4,7 +4,7 @@
 //! JavaScript; htmx only refreshes the presence line.
 
 use axum::Extension;
-use axum::extract::{Form, Multipart, Path};
+use axum::extract::{Form, Multipart, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -95,6 +95,9 @@ struct ItemView {
     full: Option<String>,
     files: Vec<FileView>,
     html_src: Option<String>,
+    /// The message's id, for its anchor and its "show remote images" link.
+    message_id: Option<i64>,
+    images_href: Option<String>,
     answer: Option<AnswerView>,
 }
 
@@ -258,16 +261,16 @@ fn item_view(item: &TimelineItem, number: i64, time_zone: &str, lang: UiLang) ->
                             .clone()
                             .unwrap_or_else(|| a.sha256.chars().take(12).collect()),
                         size: a.size,
-                        href: MAIL_ROUTES.attachments.then(|| {
-                            format!(
-                                "/tickets/{number}/messages/{}/attachments/{index}",
-                                message.id
-                            )
-                        }),
+                        href: Some(format!(
+                            "/tickets/{number}/messages/{}/attachments/{index}",
+                            message.id
+                        )),
                     })
                     .collect(),
                 html_src: (message.direction == "in")
                     .then(|| format!("/tickets/{number}/messages/{}/html", message.id)),
+                message_id: Some(message.id),
+                images_href: None,
                 answer: reply.as_deref().map(|r| answer_view(r, time_zone, lang)),
             }
         }
@@ -282,6 +285,8 @@ fn item_view(item: &TimelineItem, number: i64, time_zone: &str, lang: UiLang) ->
                 full: None,
                 files: Vec::new(),
                 html_src: None,
+                message_id: None,
+                images_href: None,
                 answer: None,
             }
         }
@@ -294,26 +299,12 @@ fn item_view(item: &TimelineItem, number: i64, time_zone: &str, lang: UiLang) ->
             full: None,
             files: Vec::new(),
             html_src: None,
+            message_id: None,
+            images_href: None,
             answer: Some(answer_view(reply, time_zone, lang)),
         },
     }
 }
-
-/// Which routes of the mail view (the HTML part in a sandboxed frame, attachments) this build
-/// serves; read once from the route table.
-struct MailRoutes {
-    html: bool,
-    attachments: bool,
-}
-
-static MAIL_ROUTES: std::sync::LazyLock<MailRoutes> = std::sync::LazyLock::new(|| {
-    let table = super::route_table();
-    let has = |path: &str| table.iter().any(|r| r.path == path);
-    MailRoutes {
-        html: has("/tickets/{number}/messages/{id}/html"),
-        attachments: has("/tickets/{number}/messages/{id}/attachments/{index}"),
-    }
-});
 
 async fn page_view(
     state: &AppState,
@@ -321,6 +312,7 @@ async fn page_view(
     number: i64,
     draft: Option<String>,
     newer: Option<Vec<TimelineItem>>,
+    images: Option<i64>,
 ) -> WebResult<TicketPageView> {
     let desk = &state.desk;
     let shop = &me.shop;
@@ -367,11 +359,16 @@ async fn page_view(
         .customer_panel(shop, &detail.ticket.customer_email)
         .await
         .web(me)?;
-    let mail_view = MAIL_ROUTES.html;
     let view = |item: &TimelineItem| {
         let mut view = item_view(item, number, &time_zone, lang);
-        if !mail_view {
-            view.html_src = None;
+        // The frame cannot ask for its own remote images (a sandboxed document sends no
+        // cookie): the page links to itself with that frame showing them.
+        if let (Some(id), Some(src)) = (view.message_id, view.html_src.as_mut()) {
+            if images == Some(id) {
+                *src = super::mail_view::show_images_src(number, id);
+            } else {
+                view.images_href = Some(format!("/tickets/{number}?images={id}#message-{id}"));
+            }
         }
         view
     };
@@ -510,12 +507,19 @@ async fn page_view(
     })
 }
 
+#[derive(Deserialize)]
+struct ShowQuery {
+    /// The message whose frame shows its remote images.
+    images: Option<i64>,
+}
+
 async fn show(
     me: SignedIn,
     Extension(state): Extension<AppState>,
     Path(number): Path<i64>,
+    Query(query): Query<ShowQuery>,
 ) -> WebResult<Html<String>> {
-    let view = page_view(&state, &me, number, None, None).await?;
+    let view = page_view(&state, &me, number, None, None, query.images).await?;
     pages::page(&me, "tickets", "web/ticket_page.html", view)
 }
 
@@ -750,7 +754,7 @@ async fn reply(
     match outcome {
         ReplyOutcome::Sent(_) => Ok(back(number).into_response()),
         ReplyOutcome::HeldBack { newer } => {
-            let view = page_view(&state, &me, number, Some(body), Some(newer)).await?;
+            let view = page_view(&state, &me, number, Some(body), Some(newer), None).await?;
             let page = pages::page(&me, "tickets", "web/ticket_page.html", view)?;
             Ok((StatusCode::CONFLICT, page).into_response())
         }
