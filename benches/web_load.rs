@@ -474,6 +474,9 @@ async fn bench(dialect: &str, url: &str, ticket_count: usize, seconds: u64) {
 
     // A ticket in the middle of the shop, with its messages.
     let middle = 1001 + (ticket_count as i64) / 2;
+    if std::env::var_os("GUICHET_BENCH_PROFILE").is_some() {
+        profile_ticket_page(&loaded.desk, &loaded.shop, middle).await;
+    }
     let base = format!("http://{address}");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -597,4 +600,45 @@ fn main() {
             );
         }
     }
+}
+
+/// Where a ticket page's time goes: each use-case it calls, timed alone.
+async fn profile_ticket_page(desk: &guichet::desk::Desk, shop: &guichet::store::Shop, number: i64) {
+    let t = Instant::now();
+    let detail = desk.ticket(shop, number).await.unwrap();
+    let ticket = t.elapsed();
+    let t = Instant::now();
+    desk.timeline(shop, number).await.unwrap();
+    let timeline = t.elapsed();
+    let t = Instant::now();
+    desk.reply_prefill(shop, number).await.ok();
+    let prefill = t.elapsed();
+    let t = Instant::now();
+    desk.neighbour_tickets(shop, number).await.unwrap();
+    let neighbours = t.elapsed();
+    let t = Instant::now();
+    desk.customer_panel(shop, &detail.ticket.customer_email)
+        .await
+        .unwrap();
+    let panel = t.elapsed();
+    let employee = desk.employees(shop).await.unwrap()[0].id;
+    let t = Instant::now();
+    desk.touch_presence(shop, employee, number, guichet::store::Activity::Viewing)
+        .await
+        .unwrap();
+    let touch = t.elapsed();
+    let t = Instant::now();
+    desk.presence(shop, employee, number).await.unwrap();
+    let presence = t.elapsed();
+    let t = Instant::now();
+    desk.store.ticket_state(shop.id, number).await.unwrap();
+    desk.store.reply_settings(shop.id).await.unwrap();
+    desk.store.employees_of_shop(shop.id).await.unwrap();
+    desk.store.shop_intents(shop.id, desk.lang).await.unwrap();
+    let rest = t.elapsed();
+    println!(
+        "  ticket page parts: ticket {ticket:?}, timeline {timeline:?}, prefill {prefill:?}, \
+         neighbours {neighbours:?}, customer panel {panel:?}, presence written {touch:?}, \
+         read {presence:?}, state/settings/employees/intents {rest:?}"
+    );
 }
