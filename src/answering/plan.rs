@@ -12,7 +12,7 @@ use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
     PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
 };
-use crate::shop::{ImportedOrders, Order, find_order, status_label};
+use crate::shop::{ImportedOrders, Order, find_order};
 use crate::store::{
     DecisionRecord, NewReply, PendingMessage, ReplySettings, Store, StoreError, now_ms,
 };
@@ -550,8 +550,8 @@ fn truncate(text: &str, max_chars: usize) -> String {
 pub fn order_summary(order: &Order, lang: UiLang, time_zone: &str) -> OrderSummary {
     OrderSummary {
         reference: order.reference.clone(),
-        status_label: status_label(&order.status, lang).to_string(),
-        status: order.status.clone(),
+        status_label: order.status.label(lang).to_string(),
+        status: order.status.to_string(),
         // The day is what a customer knows of an order; the hour would only puzzle.
         date: order
             .ordered_at
@@ -580,13 +580,8 @@ mod tests {
     #[test]
     fn order_summary_gives_the_local_day_without_the_hour() {
         let order = Order {
-            reference: "A-1".into(),
-            customer_email: "marie@example.com".into(),
-            status: "paid".into(),
             ordered_at: Some(1_763_940_600_000), // 2025-11-23T23:30:00Z
-            items: Vec::new(),
-            carrier: None,
-            tracking_number: None,
+            ..Order::new("A-1", "marie@example.com", crate::shop::OrderStatus::Paid)
         };
         assert_eq!(
             order_summary(&order, UiLang::Fr, "Europe/Paris").date,

@@ -17,7 +17,7 @@ use crate::answering::{self, AnsweringError, EmployeeReply};
 use crate::model::{ReplyKind, ReplyState, Status, UiLang};
 use crate::outbound::OutgoingAttachment;
 use crate::replies::templates::{ReplyContext, ReplyTemplate, WhenComplete, reply_lang};
-use crate::shop::{ImportedOrders, find_order};
+use crate::shop::{ImportedOrders, OrderStatus, find_order};
 use crate::store::{
     Activity, EventView, MessageView, ReplyAttachment, ReplyView, Shop, StoreError, TicketEvent,
     TicketView,
@@ -140,7 +140,7 @@ pub struct Transferred {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PanelOrder {
     pub reference: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub ordered_at: Option<i64>,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
@@ -154,7 +154,7 @@ pub enum HistoryEntry {
     Order {
         at: i64,
         reference: String,
-        status: String,
+        status: OrderStatus,
     },
     Message {
         at: i64,
@@ -189,9 +189,6 @@ pub struct CustomerPanel {
     /// Orders and messages, oldest first.
     pub history: Vec<HistoryEntry>,
 }
-
-/// Order statuses that count as a validated order.
-const VALIDATED: [&str; 4] = ["paid", "processing", "shipped", "delivered"];
 
 /// Messages of a customer's history at most.
 const HISTORY_MESSAGES: i64 = 500;
@@ -798,7 +795,7 @@ impl Desk {
                 Some(HistoryEntry::Order {
                     at: o.ordered_at?,
                     reference: o.reference.clone(),
-                    status: o.status.clone(),
+                    status: o.status,
                 })
             })
             .chain(messages.into_iter().map(|(at, ticket, subject, incoming)| {
@@ -818,16 +815,13 @@ impl Desk {
             .min();
         Ok(CustomerPanel {
             name: tickets.iter().find_map(|t| t.customer_name.clone()),
-            validated_orders: orders
-                .iter()
-                .filter(|o| VALIDATED.contains(&o.status.as_str()))
-                .count(),
+            validated_orders: orders.iter().filter(|o| o.status.is_validated()).count(),
             customer_since,
             orders: orders
                 .iter()
                 .map(|o| PanelOrder {
                     reference: o.reference.clone(),
-                    status: o.status.clone(),
+                    status: o.status,
                     ordered_at: o.ordered_at,
                     carrier: o.carrier_name(),
                     tracking_number: o.tracking_number.clone(),

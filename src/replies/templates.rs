@@ -315,7 +315,9 @@ pub fn sample_contexts(lang: UiLang) -> Vec<ReplyContext> {
     let order = |status: &str, shipped: bool| OrderSummary {
         reference: "10482".to_string(),
         status: status.to_string(),
-        status_label: crate::shop::status_label(status, lang).to_string(),
+        status_label: crate::shop::OrderStatus::parse(status)
+            .map_or(status, |s| s.label(lang))
+            .to_string(),
         date: super::html::format_date(jiff::civil::date(2026, 11, 12), lang).unwrap_or_default(),
         items: vec![
             OrderItem {

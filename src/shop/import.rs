@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{ORDER_STATUSES, Order, OrderItem};
+use super::{Order, OrderItem, OrderStatus};
 use crate::model::UiLang;
 use crate::store::{Store, StoreError};
 use crate::t;
@@ -318,22 +318,18 @@ impl Columns {
         if !is_email(&customer_email) {
             return Err(RowProblem::BadEmail(value(1).to_string()));
         }
-        let status = required(2)?.to_lowercase();
-        if !ORDER_STATUSES.contains(&status.as_str()) {
-            return Err(RowProblem::UnknownStatus(value(2).to_string()));
-        }
+        let status = OrderStatus::parse(required(2)?)
+            .ok_or_else(|| RowProblem::UnknownStatus(value(2).to_string()))?;
         let ordered_at = match value(3) {
             "" => None,
             text => Some(parse_date(text).ok_or_else(|| RowProblem::BadDate(text.to_string()))?),
         };
         Ok(Some(Order {
-            reference,
-            customer_email,
-            status,
             ordered_at,
             items: parse_items(value(4))?,
             carrier: optional(5),
             tracking_number: optional(6),
+            ..Order::new(&reference, &customer_email, status)
         }))
     }
 }
@@ -435,7 +431,7 @@ mod tests {
         let order = &file.orders[0];
         assert_eq!(order.reference, "1042");
         assert_eq!(order.customer_email, "marie@client.example");
-        assert_eq!(order.status, "shipped");
+        assert_eq!(order.status, OrderStatus::Shipped);
         assert_eq!(order.items, [item(2, "Mug"), item(1, "Teapot")]);
         assert_eq!(order.carrier.as_deref(), Some("Colissimo"));
         assert_eq!(order.tracking_number.as_deref(), Some("6A12345678901"));
@@ -511,7 +507,7 @@ mod tests {
         );
         assert!(file.rejected.is_empty(), "{:?}", file.rejected);
         assert_eq!(file.orders[0].reference, "1042");
-        assert_eq!(file.orders[0].status, "paid");
+        assert_eq!(file.orders[0].status, OrderStatus::Paid);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A shop's orders as imported (`guichet orders import`): one row per reference, updated when
 //! the same reference comes again.
-use super::{Result, Store, decode_json, now_ms};
-use crate::shop::Order;
+use super::{Result, Store, StoreError, decode_json, now_ms};
+use crate::shop::{Order, OrderStatus};
 
 const ORDER_COLUMNS: &str =
     "id, reference, customer_email, status, ordered_at, items, carrier, tracking_number";
@@ -21,7 +21,7 @@ impl Store {
             .bind(shop_id)
             .bind(&order.reference)
             .bind(order.customer_email.to_lowercase())
-            .bind(&order.status)
+            .bind(order.status.as_str())
             .bind(order.ordered_at)
             .bind(serde_json::to_string(&order.items).unwrap_or_else(|_| "[]".into()))
             .bind(&order.carrier)
@@ -83,14 +83,18 @@ struct OrderRecord {
 
 impl OrderRecord {
     fn into_order(self) -> Result<Order> {
+        let status = OrderStatus::parse(&self.status).ok_or_else(|| StoreError::UnknownValue {
+            table: "orders",
+            row: self.id.to_string(),
+            column: "status",
+            value: self.status.clone(),
+        })?;
         Ok(Order {
             items: decode_json("orders", self.id, "items", &self.items)?,
-            reference: self.reference,
-            customer_email: self.customer_email,
-            status: self.status,
             ordered_at: self.ordered_at,
             carrier: self.carrier,
             tracking_number: self.tracking_number,
+            ..Order::new(&self.reference, &self.customer_email, status)
         })
     }
 }

@@ -443,7 +443,7 @@ async fn page_view(
                 .iter()
                 .map(|o| PanelOrderView {
                     reference: o.reference.clone(),
-                    status: crate::shop::status_label(&o.status, lang).to_string(),
+                    status: o.status.label(lang).to_string(),
                     date: o
                         .ordered_at
                         .and_then(|ms| crate::replies::html::format_day(ms, &time_zone, lang))
@@ -473,7 +473,7 @@ async fn page_view(
                             lang,
                             "ticket_page.history_order",
                             reference = reference,
-                            status = crate::shop::status_label(status, lang)
+                            status = status.label(lang)
                         ),
                     ),
                     crate::desk::actions::HistoryEntry::Message {

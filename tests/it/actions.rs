@@ -10,7 +10,7 @@ use guichet::desk::actions::{
 };
 use guichet::desk::{Desk, DeskError};
 use guichet::model::{ReplyState, Role, Status, UiLang};
-use guichet::shop::Order;
+use guichet::shop::{Order, OrderStatus};
 use guichet::store::{Activity, NewEmployee, Store, TicketEvent};
 use mail_parser::{MessageParser, MimeHeaders};
 
@@ -304,22 +304,14 @@ async fn actions_are_recorded_and_stay_in_their_shop(store: Store, url: &str) {
             shop.id,
             &[
                 Order {
-                    reference: "10482".into(),
-                    customer_email: "marie@client.test".into(),
-                    status: "shipped".into(),
                     ordered_at: Some(1_790_000_000_000),
-                    items: vec![],
                     carrier: Some("Colissimo".into()),
                     tracking_number: Some("6A12345678901".into()),
+                    ..Order::new("10482", "marie@client.test", OrderStatus::Shipped)
                 },
                 Order {
-                    reference: "9001".into(),
-                    customer_email: "marie@client.test".into(),
-                    status: "cancelled".into(),
                     ordered_at: Some(1_780_000_000_000),
-                    items: vec![],
-                    carrier: None,
-                    tracking_number: None,
+                    ..Order::new("9001", "marie@client.test", OrderStatus::Cancelled)
                 },
             ],
         )

@@ -1,7 +1,7 @@
 //! Orders: `guichet orders import` as a user runs it on a spreadsheet's export, and the store's
 //! order lookups that answers read, on SQLite and PostgreSQL.
 
-use guichet::shop::{ImportedOrders, Order, find_order};
+use guichet::shop::{ImportedOrders, Order, OrderStatus, find_order};
 use guichet::store::Store;
 
 use crate::cli::{guichet, run};
@@ -90,13 +90,8 @@ async fn a_french_spreadsheet_export_imports_its_good_rows_and_names_the_bad_one
 
 fn order(reference: &str, email: &str, ordered_at: Option<i64>) -> Order {
     Order {
-        reference: reference.into(),
-        customer_email: email.into(),
-        status: "shipped".into(),
         ordered_at,
-        items: Vec::new(),
-        carrier: None,
-        tracking_number: None,
+        ..Order::new(reference, email, OrderStatus::Shipped)
     }
 }
 
@@ -168,14 +163,14 @@ async fn lookups_suite(store: Store) {
 
     // Importing again updates the row.
     let mut delivered = order("1042", "marie@client.example", Some(3_000));
-    delivered.status = "delivered".into();
+    delivered.status = OrderStatus::Delivered;
     store.import_orders(shop.id, &[delivered]).await.unwrap();
     let again = store
         .order_by_reference(shop.id, "1042")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(again.status, "delivered");
+    assert_eq!(again.status, OrderStatus::Delivered);
     assert_eq!(
         store
             .customer_orders(shop.id, "marie@client.example")

@@ -2,7 +2,7 @@
 //! an empty value that would silently stand for "no triage", "no automation headers" or "no
 //! items".
 
-use guichet::shop::{Order, OrderItem};
+use guichet::shop::{Order, OrderItem, OrderStatus};
 use guichet::store::{Store, StoreError};
 use sqlx::any::AnyPoolOptions;
 
@@ -98,16 +98,12 @@ async fn corrupt_rows_are_named(store: Store, url: &str) {
     );
 
     let order = Order {
-        reference: "10452".into(),
-        customer_email: "ann@client.test".into(),
-        status: "shipped".into(),
         ordered_at: Some(T0),
         items: vec![OrderItem {
             name: "Robe".into(),
             quantity: 1,
         }],
-        carrier: None,
-        tracking_number: None,
+        ..Order::new("10452", "ann@client.test", OrderStatus::Shipped)
     };
     store.import_orders(shop.id, &[order]).await.unwrap();
     assert_eq!(

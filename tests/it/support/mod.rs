@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod fakes;
 mod mail;
 mod mail_server;
 mod proxy;

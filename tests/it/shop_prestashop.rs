@@ -1,0 +1,1 @@
+//! The prestashop connector against a local server answering as prestashop documents (in progress).

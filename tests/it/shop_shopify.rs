@@ -1,0 +1,1 @@
+//! The shopify connector against a local server answering as shopify documents (in progress).

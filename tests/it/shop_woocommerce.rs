@@ -1,0 +1,1 @@
+//! The woocommerce connector against a local server answering as woocommerce documents (in progress).

@@ -1,0 +1,5 @@
+//! Local HTTP servers answering as the shop platforms document their APIs.
+
+pub mod prestashop;
+pub mod shopify;
+pub mod woocommerce;

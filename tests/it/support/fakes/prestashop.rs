@@ -1,0 +1,1 @@
+//! A local server answering as prestashop documents (in progress).

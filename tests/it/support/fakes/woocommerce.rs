@@ -1,0 +1,1 @@
+//! A local server answering as woocommerce documents (in progress).
