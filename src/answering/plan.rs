@@ -10,9 +10,10 @@ use crate::model::{ReplyKind, ReplyState, Status, UiLang};
 use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang};
 use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
-    PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
+    OrderLookup, PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
 };
-use crate::shop::{ImportedOrders, Order, find_order};
+use crate::shop::live::ShopData;
+use crate::shop::{Order, find_order};
 use crate::store::{
     DecisionRecord, NewReply, PendingMessage, ReplySettings, Store, StoreError, now_ms,
 };
@@ -22,6 +23,10 @@ use crate::triage::Facts;
 const MAX_AGE_MS: i64 = 3 * 24 * 3600 * 1000;
 /// Messages decided per store round trip.
 const PLAN_BATCH: i64 = 200;
+
+/// How long an answer that needs the order waits for a failing shop platform before the
+/// message goes to a person; it is tried again at each planning turn meanwhile.
+pub const WAIT_FOR_SHOP_DATA_MS: i64 = 30 * 60 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnsweringError {
@@ -222,10 +227,11 @@ impl ShopAnswering {
 
 /// Decides for every customer message of the shop not decided yet.
 pub async fn plan_shop(
-    store: &Store,
+    shops: &ShopData,
     shop_id: i64,
     default_lang: UiLang,
 ) -> Result<PlanSummary, AnsweringError> {
+    let store = &shops.store;
     let mut summary = PlanSummary::default();
     // With answers off nothing is decided: messages stay pending, and whatever arrived before
     // answers are turned on is then handed over as too old, never answered late.
@@ -233,9 +239,12 @@ pub async fn plan_shop(
         return Ok(summary);
     }
     let mut loaded: Option<ShopAnswering> = None;
+    let live = shops.live(shop_id).await?;
+    // Messages left pending this turn because the platform failed: the next turn asks again.
+    let mut waiting: HashSet<i64> = HashSet::new();
     loop {
         let pending = store.pending_messages(shop_id, PLAN_BATCH).await?;
-        if pending.is_empty() {
+        if pending.iter().all(|m| waiting.contains(&m.id)) {
             return Ok(summary);
         }
         // Loaded only when there is something to decide: `serve` asks every few seconds.
@@ -244,6 +253,11 @@ pub async fn plan_shop(
             None => loaded.insert(ShopAnswering::load(store, shop_id, default_lang).await?),
         };
         for message in pending {
+            if waiting.contains(&message.id) {
+                continue;
+            }
+            // A failure met for an earlier message says nothing of this one.
+            live.take_failure();
             let now = now_ms();
             let (quota, earlier, order) = if shop.is_too_old(&message, now) {
                 // Handed over whatever the rest says: skip the lookups (a first turn-on
@@ -256,12 +270,7 @@ pub async fn plan_shop(
             } else {
                 let order = match &message.triage {
                     Some(triage) => {
-                        find_order(
-                            &ImportedOrders::new(store, shop_id),
-                            &message.from_email,
-                            &triage.facts.order_refs,
-                        )
-                        .await?
+                        find_order(&live, &message.from_email, &triage.facts.order_refs).await?
                     }
                     None => None,
                 };
@@ -279,7 +288,25 @@ pub async fn plan_shop(
                 };
                 (quota_now(store, shop, now).await?, earlier, order)
             };
-            let draft = draft_for(shop, &message, order.as_ref(), quota, earlier, now, false);
+            let unavailable = order.is_none() && live.take_failure().is_some();
+            let draft = draft_for(
+                shop,
+                &message,
+                order.as_ref(),
+                unavailable,
+                quota,
+                earlier,
+                now,
+                false,
+            );
+            if let Decision::HandOver {
+                reason: NoAutoReply::ShopDataUnavailable,
+            } = draft.decision.decision
+                && now - message.received_at < WAIT_FOR_SHOP_DATA_MS
+            {
+                waiting.insert(message.id);
+                continue;
+            }
             if let Decision::HandOver {
                 reason: NoAutoReply::QuotaSpent,
             } = draft.decision.decision
@@ -345,10 +372,12 @@ pub struct Draft {
 
 /// Decides and drafts the answer to one message. Pure given its inputs; `replay` uses it with
 /// `force_on` to see what a shop with answers turned off would send.
+#[allow(clippy::too_many_arguments)]
 pub fn draft_for(
     shop: &ShopAnswering,
     message: &PendingMessage,
     order: Option<&Order>,
+    order_unavailable: bool,
     quota: QuotaState,
     earlier: EarlierAnswers,
     now: i64,
@@ -412,7 +441,11 @@ pub fn draft_for(
         now_ms: now,
         quota,
         has_image,
-        order_found: order.is_some(),
+        order: match (order, order_unavailable) {
+            (Some(_), _) => OrderLookup::Found,
+            (None, true) => OrderLookup::Unavailable,
+            (None, false) => OrderLookup::NotFound,
+        },
         template,
     });
     let shadow = settings.mode == Mode::Shadow;

@@ -10,7 +10,7 @@ use crate::answering::{self, RecordedDecision, ShopAnswering};
 use crate::model::UiLang;
 use crate::replies::safety::SENDER_WINDOW_MS;
 use crate::replies::{Decision, QuotaState};
-use crate::shop::{ImportedOrders, find_order};
+use crate::shop::find_order;
 use crate::store::Shop;
 use crate::t;
 use crate::views::{intent_label, rfc3339};
@@ -106,16 +106,13 @@ impl Desk {
         let mut last_answer: HashMap<i64, i64> = HashMap::new();
         // Each address's answers within the replay, for the per-sender cap across tickets.
         let mut answers_to: HashMap<String, Vec<i64>> = HashMap::new();
+        let live = self.live_shop(shop.id).await?;
         for message in &messages {
             let moment = message.date_ms.unwrap_or(message.received_at);
+            live.take_failure();
             let order = match &message.triage {
                 Some(triage) => {
-                    find_order(
-                        &ImportedOrders::new(&self.store, shop.id),
-                        &message.from_email,
-                        &triage.facts.order_refs,
-                    )
-                    .await?
+                    find_order(&live, &message.from_email, &triage.facts.order_refs).await?
                 }
                 None => None,
             };
@@ -133,6 +130,7 @@ impl Desk {
                 &answering,
                 message,
                 order.as_ref(),
+                order.is_none() && live.take_failure().is_some(),
                 QuotaState::Available { left: None },
                 earlier,
                 moment,

@@ -1,14 +1,15 @@
 //! The shop's side of customer service: its orders and the customers who placed them (known by
 //! their e-mail address), the carriers that deliver them, and where orders come from.
 //!
-//! Answers read orders through [`OrderSource`]: orders imported from CSV files into the store
-//! ([`ImportedOrders`]), and the shop platforms' APIs (Shopify, PrestaShop, WooCommerce), each
-//! a [`platform::ShopPlatform`].
+//! Answers read orders through [`OrderSource`]: [`live::LiveShop`] answers from the store (CSV
+//! imports, and what the platforms said recently) and asks the shop platforms' APIs (Shopify,
+//! PrestaShop, WooCommerce, each a [`platform::ShopPlatform`]) when that is stale.
 
 pub mod carriers;
 pub mod connector;
 pub mod http;
 mod import;
+pub mod live;
 pub mod platform;
 pub mod prestashop;
 pub mod shopify;
@@ -20,7 +21,6 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use crate::model::UiLang;
-use crate::store::{Store, StoreError};
 use carriers::{Carrier, carrier_of};
 
 pub use import::{
@@ -329,33 +329,6 @@ pub async fn find_order<S: OrderSource>(
         }
     }
     Ok(source.orders_for(customer_email).await?.into_iter().next())
-}
-
-/// A shop's orders imported from CSV files (`guichet orders import`), kept in the store.
-#[derive(Debug, Clone, Copy)]
-pub struct ImportedOrders<'a> {
-    store: &'a Store,
-    shop_id: i64,
-}
-
-impl<'a> ImportedOrders<'a> {
-    pub fn new(store: &'a Store, shop_id: i64) -> Self {
-        ImportedOrders { store, shop_id }
-    }
-}
-
-impl OrderSource for ImportedOrders<'_> {
-    type Error = StoreError;
-
-    async fn orders_for(&self, customer_email: &str) -> Result<Vec<Order>, StoreError> {
-        self.store
-            .customer_orders(self.shop_id, customer_email)
-            .await
-    }
-
-    async fn order(&self, reference: &str) -> Result<Option<Order>, StoreError> {
-        self.store.order_by_reference(self.shop_id, reference).await
-    }
 }
 
 #[cfg(test)]
