@@ -12,8 +12,8 @@ use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
     OrderLookup, PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
 };
+use crate::shop::Order;
 use crate::shop::live::ShopData;
-use crate::shop::{Order, find_order};
 use crate::store::{
     DecisionRecord, NewReply, PendingMessage, ReplySettings, Store, StoreError, now_ms,
 };
@@ -270,7 +270,8 @@ pub async fn plan_shop(
             } else {
                 let order = match &message.triage {
                     Some(triage) => {
-                        find_order(&live, &message.from_email, &triage.facts.order_refs).await?
+                        live.find_order(&message.from_email, &triage.facts.order_refs)
+                            .await?
                     }
                     None => None,
                 };

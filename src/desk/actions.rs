@@ -18,7 +18,7 @@ use crate::model::{ReplyKind, ReplyState, Status, UiLang};
 use crate::outbound::OutgoingAttachment;
 use crate::replies::templates::{ReplyContext, ReplyTemplate, WhenComplete, reply_lang};
 use crate::shop::live::SourceError;
-use crate::shop::{Money, OrderStatus, find_order};
+use crate::shop::{Money, OrderStatus};
 use crate::store::{
     Activity, EventView, MessageView, ReplyAttachment, ReplyView, Shop, StoreError, TicketEvent,
     TicketView,
@@ -783,7 +783,7 @@ impl Desk {
             .map(|t| t.facts.order_refs.clone())
             .unwrap_or_default();
         let live = self.live_shop(shop.id).await?;
-        let order = find_order(&live, &message.from_email, &refs).await?;
+        let order = live.find_order(&message.from_email, &refs).await?;
         let context = ReplyContext {
             customer_name: message.from_name.clone().unwrap_or_default(),
             ticket_number: number,

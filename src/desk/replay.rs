@@ -10,7 +10,6 @@ use crate::answering::{self, RecordedDecision, ShopAnswering};
 use crate::model::UiLang;
 use crate::replies::safety::SENDER_WINDOW_MS;
 use crate::replies::{Decision, QuotaState};
-use crate::shop::find_order;
 use crate::store::Shop;
 use crate::t;
 use crate::views::{intent_label, rfc3339};
@@ -112,7 +111,8 @@ impl Desk {
             live.take_failure();
             let order = match &message.triage {
                 Some(triage) => {
-                    find_order(&live, &message.from_email, &triage.facts.order_refs).await?
+                    live.find_order(&message.from_email, &triage.facts.order_refs)
+                        .await?
                 }
                 None => None,
             };

@@ -145,7 +145,7 @@ impl Desk {
             .map(|m| m.from.clone())
             .unwrap_or_else(|| detail.ticket.customer_email.clone());
         let live = self.live_shop(shop.id).await?;
-        let order = crate::shop::find_order(&live, &customer_email, &references).await?;
+        let order = live.find_order(&customer_email, &references).await?;
         let context = ReplyContext {
             customer_name: customer
                 .and_then(|m| m.from_name.clone())

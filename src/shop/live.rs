@@ -306,6 +306,20 @@ impl LiveShop {
         })
     }
 
+    /// The order a customer's message is about ([`super::find_order`]'s rule), the sender's
+    /// data refreshed first: their references are then found in the store, and a cold cache
+    /// costs one platform request per customer, not one per reference.
+    pub async fn find_order(
+        &self,
+        customer_email: &str,
+        references: &[String],
+    ) -> Result<Option<Order>, StoreError> {
+        if self.platform.is_some() {
+            self.customer(customer_email).await?;
+        }
+        super::find_order(self, customer_email, references).await
+    }
+
     /// Asks the platform about the address unless the last answer is fresh; the failure
     /// when it failed (now or in the last minute).
     async fn refresh(
