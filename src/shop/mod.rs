@@ -24,8 +24,8 @@ use crate::model::UiLang;
 use carriers::{Carrier, carrier_of};
 
 pub use import::{
-    CsvError, ImportError, ImportReport, OrderFile, RejectedRow, RowProblem, import_orders_csv,
-    read_orders_csv,
+    CsvError, CustomerFile, ImportError, ImportReport, OrderFile, RejectedRow, RowProblem,
+    import_orders_csv, read_customers_csv, read_orders_csv,
 };
 
 /// Where an order stands, the same words for every platform; the platform's own status is

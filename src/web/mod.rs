@@ -18,6 +18,7 @@ pub mod settings;
 pub mod stats;
 pub mod ticket_list;
 pub mod ticket_page;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -171,6 +172,7 @@ fn declared_routes() -> Routes {
         .merge(mail_view::routes())
         .merge(api::routes())
         .merge(settings::routes())
+        .merge(webhooks::routes())
 }
 
 /// The table of every route, as the router serves them.

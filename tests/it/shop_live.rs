@@ -16,7 +16,8 @@ use guichet::shop::platform::{
 use guichet::shop::{Customer, CustomerRecord, Money, Order, OrderStatus};
 use guichet::store::Store;
 
-use crate::support::store_tests;
+use crate::support::cli::{empty_shop, guichet, ok, run, with_stdin};
+use crate::support::{open_data_dir, store_tests};
 
 /// A platform that knows a few customers and counts every question asked of it.
 struct CountingPlatform {
@@ -396,3 +397,233 @@ async fn connection_suite(store: Store) {
 }
 
 store_tests!(connection_suite => live_connections_sqlite, live_connections_postgres);
+
+/// Every file of the SQLite database (its write-ahead log included), as bytes.
+fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("guichet.db"))
+        })
+        .flat_map(|path| std::fs::read(path).unwrap())
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn a_connection_keeps_its_secrets_sealed_and_out_of_every_output() {
+    let dir = empty_shop();
+    const KEY: &str = "WSKEY-4f9a1c7e-never-shown";
+    // The loopback port 9 refuses connections: the check fails, and must not say the key.
+    let connect = with_stdin(
+        guichet(
+            dir.path(),
+            &[
+                "shop",
+                "connect",
+                "boutique",
+                "prestashop",
+                "--store-url",
+                "http://127.0.0.1:9",
+                "--key-stdin",
+            ],
+        ),
+        format!("{KEY}\n").as_bytes(),
+    );
+    let out = String::from_utf8_lossy(&connect.stdout).to_string()
+        + &String::from_utf8_lossy(&connect.stderr);
+    assert_eq!(connect.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("Shop boutique connected to PrestaShop"),
+        "{out}"
+    );
+
+    for args in [
+        &["shop", "test-connection", "boutique"][..],
+        &["shop", "test-connection", "boutique", "--json"][..],
+        &["--lang", "fr", "shop", "test-connection", "boutique"][..],
+    ] {
+        let tested = run(guichet(dir.path(), args));
+        let out = String::from_utf8_lossy(&tested.stdout).to_string()
+            + &String::from_utf8_lossy(&tested.stderr);
+        assert_eq!(
+            tested.status.code(),
+            Some(1),
+            "a failed check exits 1: {out}"
+        );
+        assert!(!out.contains(KEY), "the key is never printed: {out}");
+        assert!(
+            out.contains("PrestaShop"),
+            "the failure names the platform: {out}"
+        );
+        if args.contains(&"--json") {
+            let json: serde_json::Value =
+                serde_json::from_str(&String::from_utf8_lossy(&tested.stdout)).unwrap();
+            assert_eq!(json["ok"], false);
+            assert_eq!(json["error"]["platform"], "prestashop");
+        }
+        if args.contains(&"fr") {
+            assert!(out.contains("La connexion ne fonctionne pas"), "{out}");
+        }
+    }
+    let bytes = database_bytes(dir.path());
+    assert!(!bytes.is_empty());
+    assert!(
+        !contains(&bytes, KEY),
+        "the database holds the key sealed only"
+    );
+    let store = open_data_dir(dir.path()).await;
+    let shop = store.shop_by_name("boutique").await.unwrap();
+    let stored = store.shop_connection(shop.id).await.unwrap().unwrap();
+    assert_eq!(stored.platform, Platform::PrestaShop);
+    let check = stored.last_check.expect("the check is kept");
+    assert!(!check.ok);
+    assert!(!check.result.contains(KEY));
+    store.close().await;
+
+    // A secret the platform needs and that is not given: refused before anything is saved.
+    let refused = with_stdin(
+        guichet(
+            dir.path(),
+            &[
+                "shop",
+                "connect",
+                "boutique",
+                "woocommerce",
+                "--store-url",
+                "https://boutique.example",
+                "--consumer-key-stdin",
+            ],
+        ),
+        b"ck_1234\n",
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("consumer secret"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // An empty line is no secret.
+    let empty = with_stdin(
+        guichet(
+            dir.path(),
+            &[
+                "shop",
+                "connect",
+                "boutique",
+                "prestashop",
+                "--store-url",
+                "https://b.example",
+                "--key-stdin",
+            ],
+        ),
+        b"\n",
+    );
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("standard input"));
+
+    ok(guichet(dir.path(), &["shop", "disconnect", "boutique"]));
+    let again = run(guichet(dir.path(), &["shop", "disconnect", "boutique"]));
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not connected"));
+}
+
+#[tokio::test]
+async fn shop_import_reads_customers_and_orders_and_names_bad_rows() {
+    let dir = empty_shop();
+    let customers = dir.path().join("customers.csv");
+    std::fs::write(
+        &customers,
+        "email,first_name,last_name,created_at,newsletter\n\
+         Marie@Client.example,Marie,Durand,2024-03-01,yes\n\
+         not-an-address,Paul,Martin,2024-03-02,no\n",
+    )
+    .unwrap();
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        "reference,customer_email,created_at,status,total,currency,carrier,tracking_number,tracking_url\n\
+         1042,marie@client.example,2026-11-20,shipped,49.90,EUR,Colissimo,6A12345678901,https://suivi.boutique.example/6A1\n\
+         1043,marie@client.example,2026-11-21,paid,douze,EUR,,,\n",
+    )
+    .unwrap();
+    let output = run(guichet(
+        dir.path(),
+        &[
+            "shop",
+            "import",
+            "--shop",
+            "boutique",
+            "--customers",
+            customers.to_str().unwrap(),
+            "--orders",
+            orders.to_str().unwrap(),
+        ],
+    ));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Customers imported: 1"), "{stdout}");
+    assert!(stdout.contains("Orders imported: 1"), "{stdout}");
+    assert!(stderr.contains("customers.csv: line 3"), "{stderr}");
+    assert!(stderr.contains("orders.csv: line 3"), "{stderr}");
+    assert!(stderr.contains("douze"), "{stderr}");
+
+    let store = open_data_dir(dir.path()).await;
+    let shop = store.shop_by_name("boutique").await.unwrap();
+    let marie = store
+        .stored_customer(shop.id, "marie@client.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(marie.customer.first_name.as_deref(), Some("Marie"));
+    assert!(marie.customer.customer_since.is_some());
+    assert_eq!(marie.source, Platform::Csv);
+    let order = store
+        .order_by_reference(shop.id, "1042")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        order.total.as_ref().map(Money::decimal).as_deref(),
+        Some("49.90")
+    );
+    assert_eq!(
+        order.tracking_url().as_deref(),
+        Some("https://suivi.boutique.example/6A1")
+    );
+    assert!(order.ordered_at.is_some());
+    store.close().await;
+
+    // Importing again updates, never duplicates.
+    let again = run(guichet(
+        dir.path(),
+        &[
+            "shop",
+            "import",
+            "--shop",
+            "boutique",
+            "--orders",
+            orders.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(again.status.code(), Some(1));
+    let store = open_data_dir(dir.path()).await;
+    assert_eq!(
+        store
+            .customer_orders(shop.id, "marie@client.example")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store.close().await;
+}
