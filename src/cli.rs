@@ -760,7 +760,11 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
             let shop = chosen(desk, shop.as_deref()).await?;
             let detail = desk.ticket(&shop, number).await.say(lang)?;
             if json {
-                print_json(&views::TicketDetailJson::from(&detail))?;
+                let customer = desk
+                    .customer_panel(&shop, &detail.ticket.customer_email)
+                    .await
+                    .say(lang)?;
+                print_json(&views::TicketDetailJson::new(&detail, &customer, lang))?;
             } else {
                 print_ticket(&detail, lang)?;
             }

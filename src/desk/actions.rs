@@ -783,7 +783,7 @@ impl Desk {
             .map(|t| t.facts.order_refs.clone())
             .unwrap_or_default();
         let live = self.live_shop(shop.id).await?;
-        let order = live.find_order(&message.from_email, &refs).await?;
+        let (order, known) = live.find_order(&message.from_email, &refs).await?;
         let context = ReplyContext {
             customer_name: message.from_name.clone().unwrap_or_default(),
             ticket_number: number,
@@ -798,6 +798,7 @@ impl Desk {
                 .or_else(|| refs.first().cloned())
                 .unwrap_or_default(),
             missing: Vec::new(),
+            customer: answering::plan::customer_summary(&known, lang, &settings.time_zone),
         };
         let body = self.predefined_message(shop, lang).await?;
         crate::replies::templates::render(&predefined_template(lang, &body), &context)
@@ -864,7 +865,7 @@ impl Desk {
             total_spent: record
                 .as_ref()
                 .and_then(|c| c.total_spent.clone())
-                .or_else(|| sum_totals(&validated)),
+                .or_else(|| Money::sum(validated.iter().map(|o| o.total.as_ref()))),
             customer_since,
             source_error: live.source_error,
             orders: orders.iter().map(PanelOrder::of).collect(),
@@ -885,23 +886,6 @@ impl Desk {
             .await
             .map_err(|e| not_found(e, DeskError::NoEmployee(employee_id)))
     }
-}
-
-/// The orders' totals added up, when each has one and all share a currency.
-fn sum_totals(orders: &[&crate::shop::Order]) -> Option<Money> {
-    let first = orders.first()?.total.as_ref()?;
-    let mut minor: i64 = 0;
-    for order in orders {
-        let total = order
-            .total
-            .as_ref()
-            .filter(|t| t.currency == first.currency)?;
-        minor = minor.checked_add(total.minor)?;
-    }
-    Some(Money {
-        minor,
-        currency: first.currency.clone(),
-    })
 }
 
 /// The predefined message as a template of the reply-template engine (same variables, same

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::answering::plan::EarlierAnswers;
+use crate::answering::plan::{EarlierAnswers, ShopKnowledge};
 use crate::answering::{self, RecordedDecision, ShopAnswering};
 use crate::model::UiLang;
 use crate::replies::safety::SENDER_WINDOW_MS;
@@ -108,14 +108,7 @@ impl Desk {
         let live = self.live_shop(shop.id).await?;
         for message in &messages {
             let moment = message.date_ms.unwrap_or(message.received_at);
-            live.take_failure();
-            let order = match &message.triage {
-                Some(triage) => {
-                    live.find_order(&message.from_email, &triage.facts.order_refs)
-                        .await?
-                }
-                None => None,
-            };
+            let known = ShopKnowledge::of(&live, message).await?;
             let sender = message.from_email.trim().to_lowercase();
             let earlier = EarlierAnswers {
                 on_ticket_ms: last_answer.get(&message.ticket_id).copied(),
@@ -129,8 +122,7 @@ impl Desk {
             let draft = answering::plan::draft_for(
                 &answering,
                 message,
-                order.as_ref(),
-                order.is_none() && live.take_failure().is_some(),
+                &known,
                 QuotaState::Available { left: None },
                 earlier,
                 moment,

@@ -145,7 +145,7 @@ impl Desk {
             .map(|m| m.from.clone())
             .unwrap_or_else(|| detail.ticket.customer_email.clone());
         let live = self.live_shop(shop.id).await?;
-        let order = live.find_order(&customer_email, &references).await?;
+        let (order, known) = live.find_order(&customer_email, &references).await?;
         let context = ReplyContext {
             customer_name: customer
                 .and_then(|m| m.from_name.clone())
@@ -162,6 +162,11 @@ impl Desk {
                 .or_else(|| references.first().cloned())
                 .unwrap_or_default(),
             missing: Vec::new(),
+            customer: crate::answering::plan::customer_summary(
+                &known,
+                lang,
+                &answering.settings.time_zone,
+            ),
         };
         render(&template, &context).map_err(|e| TemplateRefusal::Invalid(e).into())
     }

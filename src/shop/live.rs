@@ -306,18 +306,17 @@ impl LiveShop {
         })
     }
 
-    /// The order a customer's message is about ([`super::find_order`]'s rule), the sender's
-    /// data refreshed first: their references are then found in the store, and a cold cache
-    /// costs one platform request per customer, not one per reference.
+    /// The order a customer's message is about ([`super::find_order`]'s rule) and the
+    /// sender's data, refreshed first: their references are then found in the store, and a
+    /// cold cache costs one platform request per customer, not one per reference.
     pub async fn find_order(
         &self,
         customer_email: &str,
         references: &[String],
-    ) -> Result<Option<Order>, StoreError> {
-        if self.platform.is_some() {
-            self.customer(customer_email).await?;
-        }
-        super::find_order(self, customer_email, references).await
+    ) -> Result<(Option<Order>, LiveCustomer), StoreError> {
+        let customer = self.customer(customer_email).await?;
+        let order = super::find_order(self, customer_email, references).await?;
+        Ok((order, customer))
     }
 
     /// Asks the platform about the address unless the last answer is fresh; the failure

@@ -166,6 +166,24 @@ impl Money {
         })
     }
 
+    /// The amounts added up, when there is at least one, each is known and all share a
+    /// currency.
+    pub fn sum<'a>(amounts: impl IntoIterator<Item = Option<&'a Money>>) -> Option<Money> {
+        let mut total: Option<Money> = None;
+        for amount in amounts {
+            let amount = amount?;
+            total = Some(match total {
+                None => amount.clone(),
+                Some(sum) if sum.currency == amount.currency => Money {
+                    minor: sum.minor.checked_add(amount.minor)?,
+                    currency: sum.currency,
+                },
+                Some(_) => return None,
+            });
+        }
+        total
+    }
+
     /// The amount as a decimal string, `"49.90"`: what JSON and templates carry.
     pub fn decimal(&self) -> String {
         let exponent = Money::exponent(&self.currency);

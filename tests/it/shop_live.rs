@@ -172,7 +172,7 @@ async fn cache_suite(store: Store) {
 
     // Cold: one request for Marie, whatever the number of her messages.
     for _ in 0..5 {
-        let order = live
+        let (order, _) = live
             .find_order("marie@client.example", &refs(&["#1041"]))
             .await
             .unwrap();
@@ -210,13 +210,13 @@ async fn cache_suite(store: Store) {
     );
 
     // Paul quoting Marie's order never gets it: his own latest instead.
-    let paul = live
+    let (paul, _) = live
         .find_order("paul@client.example", &refs(&["1042"]))
         .await
         .unwrap();
     assert_eq!(paul.unwrap().reference, "#1050");
     assert_eq!(platform.calls(), 2, "Paul's data was fetched once");
-    let stranger = live
+    let (stranger, _) = live
         .find_order("nobody@client.example", &refs(&["#1042"]))
         .await
         .unwrap();
