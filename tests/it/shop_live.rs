@@ -18,7 +18,10 @@ use guichet::shop::platform::{
 use guichet::shop::{Customer, CustomerRecord, Money, Order, OrderStatus};
 use guichet::store::Store;
 
-use crate::support::cli::{empty_shop, guichet, ok, run, with_stdin};
+use crate::answering::{replies, shop_with_answers};
+use crate::outbound::wait_for_messages;
+use crate::support::MailServer;
+use crate::support::cli::{empty_shop, guichet, json, ok, run, with_stdin};
 use crate::support::web::{TestWeb, web_tests};
 use crate::support::{Dialect, open_data_dir, store_tests};
 
@@ -844,3 +847,88 @@ async fn polling_suite(store: Store) {
 }
 
 store_tests!(polling_suite => polling_sqlite, polling_postgres);
+
+/// Through real IMAP and SMTP: while the shop's platform fails, a question about an order
+/// stays pending (no answer, no hand-over) and the ticket says why; once the data is there, the
+/// next turn answers it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_needing_the_order_waits_for_a_failing_platform() {
+    let server = MailServer::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let shop = shop_with_answers(server, dir.path(), "0s");
+    let customer = server.new_mailbox("customer");
+    // The loopback's port 9 refuses connections: every request to the platform fails.
+    let connected = with_stdin(
+        guichet(
+            dir.path(),
+            &[
+                "shop",
+                "connect",
+                "boutique",
+                "prestashop",
+                "--store-url",
+                "http://127.0.0.1:9",
+                "--key-stdin",
+            ],
+        ),
+        b"WSKEY-test\n",
+    );
+    assert_eq!(connected.status.code(), Some(0));
+    server.append_mail(
+        &shop,
+        &format!("Marie Dupont <{}>", customer.email),
+        "Où est ma commande ?",
+        "Bonjour,\r\nma commande 1042 n'est toujours pas arrivée, pouvez-vous me dire où elle en est ?\r\nMerci,\r\nMarie",
+        "waiting-1@client.example",
+    );
+    let said = ok(guichet(dir.path(), &["sync", "--once"]));
+    // The message was filed and looked at (the platform was asked: the failure is kept).
+    let shown = json(&ok(guichet(
+        dir.path(),
+        &["tickets", "show", "1001", "--json"],
+    )));
+    assert_eq!(
+        shown["customer"]["source_error"]["platform"], "prestashop",
+        "{shown}"
+    );
+    assert!(
+        shown["messages"][0]["decision"].is_null(),
+        "undecided while the platform fails: {said}\n{shown}"
+    );
+    assert!(
+        replies(dir.path()).is_empty(),
+        "nothing sent, nothing scheduled"
+    );
+
+    // The data arrives (here: the shop switches to CSV files): the next turn answers.
+    ok(guichet(dir.path(), &["shop", "connect", "boutique", "csv"]));
+    let orders = dir.path().join("orders.csv");
+    std::fs::write(
+        &orders,
+        format!(
+            "reference,customer_email,created_at,status,total,currency,carrier,tracking_number,tracking_url\n\
+             1042,{},2026-11-20,shipped,49.90,EUR,Colissimo,6A12345678901,\n",
+            customer.email
+        ),
+    )
+    .unwrap();
+    ok(guichet(
+        dir.path(),
+        &[
+            "shop",
+            "import",
+            "--shop",
+            "boutique",
+            "--orders",
+            orders.to_str().unwrap(),
+        ],
+    ));
+    let said = ok(guichet(dir.path(), &["sync", "--once"]));
+    assert!(said.contains("1 sent"), "{said}");
+    let received = wait_for_messages(server, &customer, "INBOX", 1).await;
+    let answer = mail_parser::MessageParser::default()
+        .parse(&received[0])
+        .unwrap();
+    let text = answer.body_text(0).unwrap();
+    assert!(text.contains("6A12345678901"), "{text}");
+}
