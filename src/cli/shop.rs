@@ -166,17 +166,17 @@ fn settings_and_secrets(
                 access_token: secrets.read(
                     token_stdin,
                     &token_env,
-                    &t!(lang, "shop_connect.secret_access_token"),
+                    t!(lang, "shop_connect.secret_access_token"),
                 )?,
                 client_secret: secrets.read(
                     client_secret_stdin,
                     &client_secret_env,
-                    &t!(lang, "shop_connect.secret_client_secret"),
+                    t!(lang, "shop_connect.secret_client_secret"),
                 )?,
                 webhook_secret: secrets.read(
                     webhook.webhook_secret_stdin,
                     &webhook.webhook_secret_env,
-                    &t!(lang, "shop_connect.secret_webhook_secret"),
+                    t!(lang, "shop_connect.secret_webhook_secret"),
                 )?,
                 ..ConnectorSecrets::default()
             },
@@ -193,7 +193,7 @@ fn settings_and_secrets(
                 api_key: secrets.read(
                     key_stdin,
                     &key_env,
-                    &t!(lang, "shop_connect.secret_api_key"),
+                    t!(lang, "shop_connect.secret_api_key"),
                 )?,
                 ..ConnectorSecrets::default()
             },
@@ -216,17 +216,17 @@ fn settings_and_secrets(
                 consumer_key: secrets.read(
                     consumer_key_stdin,
                     &consumer_key_env,
-                    &t!(lang, "shop_connect.secret_consumer_key"),
+                    t!(lang, "shop_connect.secret_consumer_key"),
                 )?,
                 consumer_secret: secrets.read(
                     consumer_secret_stdin,
                     &consumer_secret_env,
-                    &t!(lang, "shop_connect.secret_consumer_secret"),
+                    t!(lang, "shop_connect.secret_consumer_secret"),
                 )?,
                 webhook_secret: secrets.read(
                     webhook.webhook_secret_stdin,
                     &webhook.webhook_secret_env,
-                    &t!(lang, "shop_connect.secret_webhook_secret"),
+                    t!(lang, "shop_connect.secret_webhook_secret"),
                 )?,
                 ..ConnectorSecrets::default()
             },

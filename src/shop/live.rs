@@ -121,8 +121,11 @@ pub fn open_secrets(key: &SealingKey, sealed: &[u8]) -> Result<ConnectorSecrets,
 /// client-credentials token lives in its client and is reused, not fetched again per call.
 #[derive(Clone, Default)]
 pub struct ShopClients {
-    by_shop: Arc<Mutex<HashMap<i64, (i64, Arc<dyn ShopPlatform>)>>>,
+    by_shop: Arc<Mutex<HashMap<i64, KeptClient>>>,
 }
+
+/// A shop's client and the `updated_at` of the connection it was built from.
+type KeptClient = (i64, Arc<dyn ShopPlatform>);
 
 impl ShopClients {
     fn cached(&self, shop_id: i64, updated_at: i64) -> Option<Arc<dyn ShopPlatform>> {
