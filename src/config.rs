@@ -678,6 +678,74 @@ mod tests {
     }
 
     #[test]
+    fn shop_settings_and_declared_connections_read_secrets_from_named_variables() {
+        let c = Config::load(None, no_env, &with_data_dir()).unwrap();
+        assert_eq!(c.shop.cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.shop.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.shop.poll_interval, Duration::from_secs(300));
+        assert!(c.shop.connections.is_empty());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(
+            &path,
+            "[shop]\ncache_ttl = \"90s\"\n\n[[shop_connections]]\nshop = \"boutique\"\n\
+             platform = \"shopify\"\nstore_url = \"https://boutique.myshopify.com/\"\n\
+             access_token_env = \"SHOPIFY_TOKEN\"\n",
+        )
+        .unwrap();
+        let env = |k: &str| match k {
+            "SHOPIFY_TOKEN" => Some("shpat_secret_value".to_string()),
+            "GUICHET_SHOP_REQUEST_TIMEOUT" => Some("3s".to_string()),
+            _ => None,
+        };
+        let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
+        assert_eq!(c.shop.cache_ttl, Duration::from_secs(90));
+        assert_eq!(c.shop.request_timeout, Duration::from_secs(3));
+        let declared = &c.shop.connections[0];
+        assert_eq!(declared.shop, "boutique");
+        match &declared.settings {
+            crate::shop::connector::ConnectorSettings::Shopify(s) => {
+                assert_eq!(s.store_url, "https://boutique.myshopify.com");
+                assert_eq!(s.api_version, crate::shop::connector::SHOPIFY_API_VERSION);
+            }
+            other => panic!("not Shopify: {other:?}"),
+        }
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            declared
+                .secrets
+                .access_token
+                .as_ref()
+                .unwrap()
+                .expose_secret(),
+            "shpat_secret_value"
+        );
+        assert!(
+            !format!("{c:?}").contains("shpat_secret_value"),
+            "Debug never shows a secret"
+        );
+
+        // A variable named but not set is an error naming the key, not a silent empty secret.
+        let err = Config::load(Some(&path), no_env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("shop_connections[0].access_token_env") && err.contains("SHOPIFY_TOKEN"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "[[shop_connections]]\nshop = \"boutique\"\nplatform = \"magento\"\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path), no_env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("magento"), "{err}");
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("3h"), Some(Duration::from_secs(3 * 3600)));
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
