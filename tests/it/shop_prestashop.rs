@@ -1,1 +1,468 @@
-//! The prestashop connector against a local server answering as prestashop documents (in progress).
+//! The PrestaShop connector against a local server answering as the PrestaShop Webservice
+//! documents it (`support::fakes::prestashop`), through `open_platform` as Guichet opens it.
+
+use std::time::{Duration, Instant};
+
+use guichet::model::UiLang;
+use guichet::shop::connector::{
+    ConnectorOptions, ConnectorSecrets, ConnectorSettings, PrestaShopSettings, open_platform,
+};
+use guichet::shop::platform::{
+    ShopError, ShopPlatform, ShopWarning, WebhookDelivery, WebhookRefusal,
+};
+use guichet::shop::prestashop::PAGE_SIZE;
+use guichet::shop::{Money, OrderStatus};
+use secrecy::SecretString;
+
+use crate::support::fakes::prestashop::{self, FakePrestaShop, KEY, OrderCarrier, Shop};
+
+fn connect_with(
+    fake: &FakePrestaShop,
+    key: &str,
+    options: ConnectorOptions,
+) -> Box<dyn ShopPlatform> {
+    let settings = ConnectorSettings::PrestaShop(PrestaShopSettings {
+        store_url: format!("{}/", fake.url),
+    });
+    let secrets = ConnectorSecrets {
+        api_key: Some(SecretString::from(key.to_string())),
+        ..ConnectorSecrets::default()
+    };
+    open_platform(&settings, &secrets, options)
+        .expect("a loopback shop is accepted")
+        .expect("PrestaShop has a client")
+}
+
+fn connect(fake: &FakePrestaShop) -> Box<dyn ShopPlatform> {
+    connect_with(fake, KEY, ConnectorOptions::default())
+}
+
+/// The error's texts, for checking nothing secret is in them.
+fn texts(error: &ShopError) -> String {
+    format!(
+        "{error} | {} | {} | {error:?}",
+        error.explain(UiLang::En),
+        error.explain(UiLang::Fr)
+    )
+}
+
+/// Unix ms of a Paris wall-clock time in winter (UTC+1).
+fn paris_winter(y: i16, m: i8, d: i8, h: i8, min: i8) -> i64 {
+    jiff::civil::date(y, m, d)
+        .at(h, min, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
+        .unwrap()
+        .timestamp()
+        .as_millisecond()
+}
+
+#[tokio::test]
+async fn a_customer_with_their_orders_states_tracking_and_totals_as_the_shop_shows_them() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    let shop = connect(&fake);
+
+    let record = shop.customer("Marie@Client.example").await.unwrap();
+    let customer = record.customer.expect("Marie has an account");
+    assert_eq!(customer.first_name.as_deref(), Some("Marie"));
+    assert_eq!(customer.last_name.as_deref(), Some("Dupont"));
+    assert_eq!(customer.email, "marie@client.example");
+    assert_eq!(
+        customer.customer_since,
+        Some(paris_winter(2024, 1, 15, 10, 0))
+    );
+    // Two valid orders: 49.90 EUR, and 30.00 CHF at 1.07 (28.04 EUR); the cancelled one
+    // does not count.
+    assert_eq!(customer.orders_count, Some(2));
+    assert_eq!(customer.total_spent, Money::parse("77.94", "EUR"));
+
+    let references: Vec<&str> = record.orders.iter().map(|o| o.reference.as_str()).collect();
+    assert_eq!(
+        references,
+        ["ZXCVBNMAS", "QWERTYUIO", "XKBKNABJK"],
+        "newest first"
+    );
+    let shipped = record
+        .orders
+        .iter()
+        .find(|o| o.reference == "XKBKNABJK")
+        .unwrap();
+    assert_eq!(
+        shipped.status,
+        OrderStatus::Shipped,
+        "PS_OS_SHIPPING is state 14 here"
+    );
+    assert_eq!(
+        shipped.raw_status.as_deref(),
+        Some("Expédié"),
+        "the shop's default language"
+    );
+    assert_eq!(shipped.platform_id.as_deref(), Some("1042"));
+    assert_eq!(shipped.customer_email, "marie@client.example");
+    assert_eq!(shipped.total, Money::parse("49.90", "EUR"));
+    assert_eq!(shipped.items.len(), 2);
+    assert_eq!(shipped.items[0].name, "Mug bleu");
+    assert_eq!(shipped.items[0].quantity, 2);
+    assert_eq!(shipped.carrier.as_deref(), Some("Colissimo"));
+    assert_eq!(shipped.tracking_number.as_deref(), Some("6A12345678901"));
+    assert_eq!(
+        shipped.tracking_url().as_deref(),
+        Some("https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901")
+    );
+    assert_eq!(shipped.updated_at, Some(paris_winter(2026, 3, 12, 14, 5)));
+    let delivered = record
+        .orders
+        .iter()
+        .find(|o| o.reference == "QWERTYUIO")
+        .unwrap();
+    assert_eq!(delivered.status, OrderStatus::Delivered);
+    assert_eq!(delivered.total, Money::parse("30.00", "CHF"));
+    let cancelled = record
+        .orders
+        .iter()
+        .find(|o| o.reference == "ZXCVBNMAS")
+        .unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+
+    // The shop's settings are cached: another lookup costs the customer, their orders and
+    // the orders' carriers only.
+    let before = fake.request_count();
+    let paul = shop.customer("paul@client.example").await.unwrap();
+    assert_eq!(
+        fake.request_count() - before,
+        3,
+        "{:?}",
+        &fake.requests()[before..]
+    );
+    assert_eq!(paul.orders.len(), 1);
+    assert_eq!(
+        paul.orders[0].status,
+        OrderStatus::Paid,
+        "state 4 is this shop's \"Parcel packed\", not the default numbering's Shipped"
+    );
+
+    let nobody = shop.customer("inconnu@client.example").await.unwrap();
+    assert!(nobody.customer.is_none() && nobody.orders.is_empty());
+    let odd = shop.customer("a|b@client.example").await.unwrap();
+    assert!(
+        odd.customer.is_none(),
+        "a filter-breaking address finds no one"
+    );
+}
+
+#[tokio::test]
+async fn an_order_by_its_reference_or_by_its_number() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    let shop = connect(&fake);
+    for quoted in ["XKBKNABJK", "xkbknabjk", "#1042", " 1042 "] {
+        let order = shop
+            .order(quoted)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{quoted}"));
+        assert_eq!(order.reference, "XKBKNABJK", "{quoted}");
+        assert_eq!(order.customer_email, "marie@client.example", "{quoted}");
+        assert_eq!(order.tracking_number.as_deref(), Some("6A12345678901"));
+    }
+    assert_eq!(shop.order("NOPENOPEN").await.unwrap(), None);
+    assert_eq!(shop.order("9999").await.unwrap(), None);
+    assert_eq!(shop.order("10|42").await.unwrap(), None);
+    let by_id = shop.order_by_platform_id("1050").await.unwrap().unwrap();
+    assert_eq!(by_id.customer_email, "paul@client.example");
+}
+
+#[tokio::test]
+async fn every_page_of_a_long_history_is_read() {
+    let mut data = Shop::sample();
+    let many = PAGE_SIZE * 2 + 20;
+    for n in 0..many as u64 {
+        let id = 5000 + n;
+        data.orders.push(prestashop::order(
+            id,
+            &format!("LONG{n:05}"),
+            2,
+            14,
+            "10.000000",
+            "2025-11-02 10:00:00",
+        ));
+        data.order_carriers.push(OrderCarrier {
+            id: 100 + n,
+            id_order: id,
+            id_carrier: 3,
+            tracking_number: format!("6A{:011}", n),
+        });
+    }
+    let fake = FakePrestaShop::start(data).await;
+    let record = connect(&fake)
+        .customer("paul@client.example")
+        .await
+        .unwrap();
+    assert_eq!(record.orders.len(), many + 1);
+    let long: Vec<_> = record
+        .orders
+        .iter()
+        .filter(|o| o.reference.starts_with("LONG"))
+        .collect();
+    assert_eq!(long.len(), many);
+    assert!(
+        long.iter().all(|o| o.tracking_number.is_some()),
+        "every order's carrier found, whichever page"
+    );
+    assert_eq!(record.customer.unwrap().orders_count, Some(many as u32 + 1));
+    let requests = fake.requests();
+    for offset in [0, PAGE_SIZE, 2 * PAGE_SIZE] {
+        let page = format!("limit={offset},{PAGE_SIZE}");
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.starts_with("/api/orders?") && r.contains(&page)),
+            "{page} in {requests:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_shop_whose_json_is_broken_is_read_in_xml() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    fake.with(|s| s.json_broken = true);
+    let shop = connect(&fake);
+    let record = shop.customer("marie@client.example").await.unwrap();
+    assert_eq!(record.customer.unwrap().orders_count, Some(2));
+    let shipped = record
+        .orders
+        .iter()
+        .find(|o| o.reference == "XKBKNABJK")
+        .unwrap();
+    assert_eq!(
+        shipped.raw_status.as_deref(),
+        Some("Expédié"),
+        "languages in XML"
+    );
+    assert_eq!(shipped.items[1].name, "Théière en fonte", "CDATA read");
+    let last = fake.requests().last().cloned().unwrap();
+    assert!(!last.contains("output_format"), "XML from then on: {last}");
+}
+
+#[tokio::test]
+async fn throttling_is_waited_out_within_the_bound() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    fake.with(|s| {
+        s.throttle_next = 1;
+        s.retry_after = "1".into();
+    });
+    let shop = connect(&fake);
+    let started = Instant::now();
+    let order = shop.order("XKBKNABJK").await.unwrap();
+    assert!(order.is_some());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+
+    fake.with(|s| {
+        s.throttle_next = 10;
+        s.retry_after = "30".into();
+    });
+    let started = Instant::now();
+    let error = shop.order("QWERTYUIO").await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ShopError::Throttled {
+                retry_after_secs: Some(30),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3), "no 30 s wait");
+}
+
+#[tokio::test]
+async fn invalid_deactivated_and_limited_keys_each_say_what_is_wrong() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    let wrong_key = "WRONGKEYWRONGKEYWRONGKEYWRONGKEY";
+    let error = connect_with(&fake, wrong_key, ConnectorOptions::default())
+        .customer("marie@client.example")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ShopError::Unauthorized { .. }), "{error:?}");
+    assert!(error.to_string().contains("not active"), "{error}");
+    assert!(!texts(&error).contains(wrong_key));
+
+    let short_key = "abc123-not-a-key";
+    let error = connect_with(&fake, short_key, ConnectorOptions::default())
+        .check()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ShopError::Unauthorized { .. }), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("Invalid authentication key format"),
+        "{error}"
+    );
+    assert!(!texts(&error).contains(short_key));
+
+    // A key deactivated in the back office: PrestaShop's keys stop working this way.
+    fake.with(|s| s.key_disabled = true);
+    let shop = connect(&fake);
+    let error = shop.order("XKBKNABJK").await.unwrap_err();
+    assert!(matches!(error, ShopError::Unauthorized { .. }), "{error:?}");
+    assert!(!texts(&error).contains(KEY));
+    fake.with(|s| s.key_disabled = false);
+
+    fake.with(|s| s.denied.insert("orders".into()));
+    let error = shop.customer("marie@client.example").await.unwrap_err();
+    assert_eq!(
+        error,
+        ShopError::MissingScope {
+            platform: guichet::shop::platform::Platform::PrestaShop,
+            scope: "orders".into()
+        }
+    );
+    let error = shop.check().await.unwrap_err();
+    assert!(
+        matches!(&error, ShopError::MissingScope { scope, .. } if scope == "orders"),
+        "{error:?}"
+    );
+    assert!(!texts(&error).contains(KEY));
+
+    // Without carriers, orders still come, without the carrier's name and link; the
+    // connection check says what is missing.
+    fake.with(|s| {
+        s.denied.clear();
+        s.denied.insert("carriers".into());
+    });
+    let shop = connect(&fake);
+    let report = shop.check().await.unwrap();
+    assert_eq!(report.shop_name.as_deref(), Some("Boutique Marie"));
+    assert_eq!(
+        report.warnings,
+        [ShopWarning::MissingScope {
+            scope: "carriers".into()
+        }]
+    );
+    let order = shop.order("XKBKNABJK").await.unwrap().unwrap();
+    assert_eq!(order.carrier, None);
+    assert_eq!(order.tracking_number.as_deref(), Some("6A12345678901"));
+}
+
+#[tokio::test]
+async fn a_disabled_webservice_and_a_failing_shop_are_told_apart() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    let shop = connect(&fake);
+    let report = shop.check().await.unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+
+    fake.with(|s| s.webservice_disabled = true);
+    let error = shop.check().await.unwrap_err();
+    assert!(
+        matches!(error, ShopError::Refused { status: 503, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("webservice is disabled"),
+        "{error}"
+    );
+
+    fake.with(|s| {
+        s.webservice_disabled = false;
+        s.server_error = true;
+    });
+    let error = shop.customer("marie@client.example").await.unwrap_err();
+    assert!(
+        matches!(error, ShopError::Refused { status: 500, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("memory size exhausted"),
+        "{error}"
+    );
+    assert!(!texts(&error).contains(KEY));
+}
+
+#[tokio::test]
+async fn a_shop_that_hangs_times_out_quickly() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    fake.with(|s| s.hang = true);
+    let options = ConnectorOptions {
+        timeout: Duration::from_millis(400),
+        max_wait: Duration::from_secs(1),
+    };
+    let shop = connect_with(&fake, KEY, options);
+    let started = Instant::now();
+    let error = shop.customer("marie@client.example").await.unwrap_err();
+    assert!(matches!(error, ShopError::TimedOut { .. }), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.request_count(), 1, "the request did arrive");
+}
+
+#[tokio::test]
+async fn unreadable_answers_are_malformed_not_a_panic() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    fake.with(|s| s.truncated = true);
+    let shop = connect(&fake);
+    for error in [
+        shop.customer("marie@client.example").await.unwrap_err(),
+        shop.order("XKBKNABJK").await.unwrap_err(),
+        shop.check().await.unwrap_err(),
+        shop.changed_since(0).await.unwrap_err(),
+    ] {
+        assert!(matches!(error, ShopError::Malformed { .. }), "{error:?}");
+        assert!(!texts(&error).contains(KEY));
+    }
+}
+
+#[tokio::test]
+async fn orders_changed_since_a_checkpoint_oldest_change_first() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    let shop = connect(&fake);
+    // 10:30 in Paris on 1 March: the 11:00 order and the 12 March one changed after it.
+    let since = paris_winter(2026, 3, 1, 10, 30);
+    let changed = shop.changed_since(since).await.unwrap();
+    let references: Vec<&str> = changed.iter().map(|o| o.reference.as_str()).collect();
+    assert_eq!(references, ["PLMOKNIJB", "XKBKNABJK"]);
+    assert_eq!(changed[0].customer_email, "paul@client.example");
+    assert_eq!(changed[1].tracking_number.as_deref(), Some("6A12345678901"));
+    let requests = fake.requests();
+    let asked = requests
+        .iter()
+        .find(|r| r.contains("filter[date_upd]"))
+        .expect("a date_upd filter");
+    assert!(
+        asked.contains("filter[date_upd]=[2026-03-01 10:30:00,"),
+        "the shop's local time: {asked}"
+    );
+    assert!(asked.contains("date=1"), "{asked}");
+    assert!(asked.contains("sort=[date_upd_ASC"), "{asked}");
+    assert!(
+        shop.changed_since(paris_winter(2026, 3, 13, 0, 0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn prestashop_sends_no_webhooks_so_every_delivery_is_refused() {
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    let shop = connect(&fake);
+    let delivery = WebhookDelivery {
+        headers: vec![("x-signature".into(), "sha256=abc".into())],
+        body: br#"{"id_order":1042,"current_state":15}"#.to_vec(),
+    };
+    assert_eq!(shop.webhook(&delivery), Err(WebhookRefusal::NoSecret));
+    assert_eq!(
+        shop.webhook(&WebhookDelivery::default()),
+        Err(WebhookRefusal::NoSecret)
+    );
+    assert_eq!(
+        fake.request_count(),
+        0,
+        "nothing fetched for a refused delivery"
+    );
+}
