@@ -116,6 +116,8 @@ async fn a_customer_with_their_orders_states_tracking_and_totals_as_the_shop_sho
         .unwrap();
     assert_eq!(delivered.status, OrderStatus::Delivered);
     assert_eq!(delivered.total, Money::parse("30.00", "CHF"));
+    assert!(delivered.partially_refunded, "a credit slip of 5 CHF");
+    assert!(!shipped.partially_refunded);
     let cancelled = record
         .orders
         .iter()
@@ -123,13 +125,13 @@ async fn a_customer_with_their_orders_states_tracking_and_totals_as_the_shop_sho
         .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
 
-    // The shop's settings are cached: another lookup costs the customer, their orders and
-    // the orders' carriers only.
+    // The shop's settings are cached: another lookup costs the customer, their orders, and
+    // the orders' carriers and credit slips only.
     let before = fake.request_count();
     let paul = shop.customer("paul@client.example").await.unwrap();
     assert_eq!(
         fake.request_count() - before,
-        3,
+        4,
         "{:?}",
         &fake.requests()[before..]
     );

@@ -1,9 +1,10 @@
 //! PrestaShop, through its Webservice: `{store}/api/{resource}`, the key as the HTTP Basic
 //! user with an empty password (<https://devdocs.prestashop-project.org/9/webservice/>).
 //!
-//! A customer lookup costs three requests once the shop's settings are cached (customers,
-//! their orders, the orders' carriers); the settings themselves (the `PS_OS_*` states, the
-//! time zone, the order states, carriers and currencies) are read once per
+//! A customer lookup costs four requests once the shop's settings are cached (the customer,
+//! their orders, then together the orders' carriers and credit slips); the settings
+//! themselves (the `PS_OS_*` states, the time zone, the order states, carriers and
+//! currencies) are read once per
 //! [`SHOP_SETTINGS_TTL`]. Order states are resolved through the shop's own `PS_OS_*`
 //! configuration, never through PrestaShop's default numbering, which shops renumber.
 //!
@@ -15,7 +16,7 @@
 
 mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -69,14 +70,40 @@ const CURRENCY_KEY: &str = "PS_CURRENCY_DEFAULT";
 /// Resources a lookup needs; without them nothing is found.
 const REQUIRED_RESOURCES: [&str; 2] = ["customers", "orders"];
 /// Resources that complete an order; without them it lacks its status name, carrier,
-/// tracking or currency.
-const OPTIONAL_RESOURCES: [&str; 5] = [
+/// tracking, currency or partial refunds.
+const OPTIONAL_RESOURCES: [&str; 6] = [
     "configurations",
+    "order_slip",
     "order_states",
     "order_carriers",
     "carriers",
     "currencies",
 ];
+
+/// A Webservice resource: its path, and the names its lists and entities have in answers.
+#[derive(Debug, Clone, Copy)]
+struct Resource {
+    path: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+}
+
+const fn resource(path: &'static str, plural: &'static str, singular: &'static str) -> Resource {
+    Resource {
+        path,
+        plural,
+        singular,
+    }
+}
+
+const CUSTOMERS: Resource = resource("customers", "customers", "customer");
+const ORDERS: Resource = resource("orders", "orders", "order");
+const ORDER_CARRIERS: Resource = resource("order_carriers", "order_carriers", "order_carrier");
+const ORDER_SLIPS: Resource = resource("order_slip", "order_slips", "order_slip");
+const ORDER_STATES: Resource = resource("order_states", "order_states", "order_state");
+const CARRIERS: Resource = resource("carriers", "carriers", "carrier");
+const CURRENCIES: Resource = resource("currencies", "currencies", "currency");
+const CONFIGURATIONS: Resource = resource("configurations", "configurations", "configuration");
 
 pub struct PrestaShop {
     http: PlatformHttp,
@@ -182,8 +209,7 @@ impl PrestaShop {
     /// answer is asked again in XML once.
     async fn page(
         &self,
-        resource: &str,
-        singular: &str,
+        resource: Resource,
         query: &[(&str, String)],
     ) -> Result<Vec<Record>, ShopError> {
         let asked = if self.json_broken.load(Ordering::Relaxed) {
@@ -191,35 +217,35 @@ impl PrestaShop {
         } else {
             Format::Json
         };
-        let answer = self.get(resource, query, asked).await?;
+        let answer = self.get(resource.path, query, asked).await?;
         let format = Format::of(answer.header("content-type"), &answer.body);
-        match wire::records(format, &answer.body, resource, singular) {
+        match wire::records(format, &answer.body, resource.plural, resource.singular) {
             Ok(records) => Ok(records),
             Err(detail) if format == Format::Json => {
-                tracing::warn!(platform = "prestashop", resource, %detail, "unreadable JSON: asking for XML");
-                let answer = self.get(resource, query, Format::Xml).await?;
+                tracing::warn!(platform = "prestashop", resource = resource.path, %detail, "unreadable JSON: asking for XML");
+                let answer = self.get(resource.path, query, Format::Xml).await?;
                 let format = Format::of(answer.header("content-type"), &answer.body);
-                let records = wire::records(format, &answer.body, resource, singular)
-                    .map_err(|detail| self.malformed(resource, detail))?;
+                let records =
+                    wire::records(format, &answer.body, resource.plural, resource.singular)
+                        .map_err(|detail| self.malformed(resource.path, detail))?;
                 self.json_broken.store(true, Ordering::Relaxed);
                 Ok(records)
             }
-            Err(detail) => Err(self.malformed(resource, detail)),
+            Err(detail) => Err(self.malformed(resource.path, detail)),
         }
     }
 
     /// Every entity of a list, page after page.
     async fn list(
         &self,
-        resource: &str,
-        singular: &str,
+        resource: Resource,
         query: &[(&str, String)],
     ) -> Result<Vec<Record>, ShopError> {
         let mut all = Vec::new();
         for page in 0..MAX_PAGES {
             let mut paged = query.to_vec();
             paged.push(("limit", format!("{},{PAGE_SIZE}", page * PAGE_SIZE)));
-            let records = self.page(resource, singular, &paged).await?;
+            let records = self.page(resource, &paged).await?;
             let count = records.len();
             all.extend(records);
             // Fewer than asked is the last page; more means `limit` was ignored and the
@@ -234,8 +260,7 @@ impl PrestaShop {
     /// Entities by id, a few dozen ids per request.
     async fn by_ids(
         &self,
-        resource: &str,
-        singular: &str,
+        resource: Resource,
         field: &str,
         ids: &[u64],
         display: &str,
@@ -250,7 +275,7 @@ impl PrestaShop {
                 (filter.as_str(), one_of(chunk.iter().map(u64::to_string))),
                 ("display", display.to_string()),
             ];
-            all.extend(self.list(resource, singular, &query).await?);
+            all.extend(self.list(resource, &query).await?);
         }
         Ok(all)
     }
@@ -326,8 +351,7 @@ impl PrestaShop {
         ]);
         let configuration = optional(
             self.list(
-                "configurations",
-                "configuration",
+                CONFIGURATIONS,
                 &[
                     ("display", "[id,name,value,id_shop]".into()),
                     ("filter[name]", one_of(names.map(str::to_string))),
@@ -357,10 +381,7 @@ impl PrestaShop {
                 by_key.entry(id).or_insert(status);
             }
         }
-        let order_states = optional(
-            self.list("order_states", "order_state", &[("display", "full".into())])
-                .await,
-        )?;
+        let order_states = optional(self.list(ORDER_STATES, &[("display", "full".into())]).await)?;
         let mut states: HashMap<u64, State> = by_key
             .iter()
             .map(|(id, status)| {
@@ -385,12 +406,8 @@ impl PrestaShop {
             states.insert(id, State { status, name });
         }
         let carriers = optional(
-            self.list(
-                "carriers",
-                "carrier",
-                &[("display", "[id,name,url]".into())],
-            )
-            .await,
+            self.list(CARRIERS, &[("display", "[id,name,url]".into())])
+                .await,
         )?
         .iter()
         .filter_map(|r| {
@@ -401,12 +418,8 @@ impl PrestaShop {
         })
         .collect();
         let currencies: HashMap<u64, String> = optional(
-            self.list(
-                "currencies",
-                "currency",
-                &[("display", "[id,iso_code]".into())],
-            )
-            .await,
+            self.list(CURRENCIES, &[("display", "[id,iso_code]".into())])
+                .await,
         )?
         .iter()
         .filter_map(|r| Some((r.id("id")?, r.text("iso_code")?.to_ascii_uppercase())))
@@ -427,14 +440,8 @@ impl PrestaShop {
     /// The shipments of these orders, by order id, latest first.
     async fn shipments(&self, order_ids: &[u64]) -> Result<HashMap<u64, Vec<Shipment>>, ShopError> {
         let records = optional(
-            self.by_ids(
-                "order_carriers",
-                "order_carrier",
-                "id_order",
-                order_ids,
-                "full",
-            )
-            .await,
+            self.by_ids(ORDER_CARRIERS, "id_order", order_ids, "full")
+                .await,
         )?;
         let mut shipments: HashMap<u64, Vec<Shipment>> = HashMap::new();
         for record in &records {
@@ -453,7 +460,17 @@ impl PrestaShop {
         Ok(shipments)
     }
 
-    /// Orders with their tracking, each with its customer's address.
+    /// The orders among these with a credit slip (`order_slip`): PrestaShop's record of a
+    /// refund, whole or partial.
+    async fn credited(&self, order_ids: &[u64]) -> Result<HashSet<u64>, ShopError> {
+        let slips = optional(
+            self.by_ids(ORDER_SLIPS, "id_order", order_ids, "[id,id_order]")
+                .await,
+        )?;
+        Ok(slips.iter().filter_map(|r| r.id("id_order")).collect())
+    }
+
+    /// Orders with their tracking and refunds, each with its customer's address.
     async fn complete(
         &self,
         records: &[Record],
@@ -461,17 +478,18 @@ impl PrestaShop {
     ) -> Result<Vec<Order>, ShopError> {
         let settings = self.settings().await?;
         let ids: Vec<u64> = records.iter().filter_map(|r| r.id("id")).collect();
-        let shipments = self.shipments(&ids).await?;
+        let (shipments, credited) = tokio::try_join!(self.shipments(&ids), self.credited(&ids))?;
         Ok(records
             .iter()
             .filter_map(|record| {
                 let email = emails.get(&record.id("id_customer")?)?;
-                let shipments = record
-                    .id("id")
+                let id = record.id("id");
+                let shipments = id
                     .and_then(|id| shipments.get(&id))
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                Some(order_of(record, email, &settings, shipments))
+                let credited = id.is_some_and(|id| credited.contains(&id));
+                Some(order_of(record, email, &settings, shipments, credited))
             })
             .collect())
     }
@@ -479,7 +497,7 @@ impl PrestaShop {
     /// The addresses of these customers.
     async fn emails(&self, customer_ids: &[u64]) -> Result<HashMap<u64, String>, ShopError> {
         Ok(self
-            .by_ids("customers", "customer", "id", customer_ids, "[id,email]")
+            .by_ids(CUSTOMERS, "id", customer_ids, "[id,email]")
             .await?
             .iter()
             .filter_map(|r| Some((r.id("id")?, r.text("email")?.to_lowercase())))
@@ -504,8 +522,7 @@ impl PrestaShop {
         }
         let customers = self
             .list(
-                "customers",
-                "customer",
+                CUSTOMERS,
                 &[
                     ("filter[email]", format!("[{email}]")),
                     ("display", "full".into()),
@@ -518,8 +535,7 @@ impl PrestaShop {
         }
         let records = self
             .list(
-                "orders",
-                "order",
+                ORDERS,
                 &[
                     (
                         "filter[id_customer]",
@@ -562,8 +578,7 @@ impl PrestaShop {
         }
         let by_reference = self
             .list(
-                "orders",
-                "order",
+                ORDERS,
                 &[
                     (
                         "filter[reference]",
@@ -587,7 +602,7 @@ impl PrestaShop {
         let Ok(id) = id.trim().parse::<u64>() else {
             return Ok(None);
         };
-        let records = self.by_ids("orders", "order", "id", &[id], "full").await?;
+        let records = self.by_ids(ORDERS, "id", &[id], "full").await?;
         self.first_order(records).await
     }
 
@@ -607,8 +622,7 @@ impl PrestaShop {
         // again, which an update applies harmlessly, rather than being missed.
         let records = self
             .list(
-                "orders",
-                "order",
+                ORDERS,
                 &[
                     ("filter[date_upd]", format!("[{from},9999-12-31 23:59:59]")),
                     ("date", "1".into()),
@@ -699,11 +713,13 @@ fn number(text: Option<&str>) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// `credited`: the order has a credit slip; unless its state says refunded, part of it was.
 fn order_of(
     record: &Record,
     email: &str,
     settings: &ShopSettings,
     shipments: &[Shipment],
+    credited: bool,
 ) -> Order {
     let id = record.id("id");
     let reference = record
@@ -772,6 +788,7 @@ fn order_of(
         tracking_number,
         tracking_link,
         platform_id: id.map(|id| id.to_string()),
+        partially_refunded: credited && status != OrderStatus::Refunded,
         ..Order::new(&reference, email, status)
     }
 }
@@ -864,7 +881,13 @@ mod tests {
             carrier: Some(3),
             tracking_number: Some("6A12345678901".into()),
         }];
-        let order = order_of(record, "marie@client.example", &settings(), &shipments);
+        let order = order_of(
+            record,
+            "marie@client.example",
+            &settings(),
+            &shipments,
+            false,
+        );
         assert_eq!(order.reference, "XKBKNABJK");
         assert_eq!(order.platform_id.as_deref(), Some("1042"));
         assert_eq!(order.status, OrderStatus::Shipped);
@@ -893,8 +916,12 @@ mod tests {
             "orders",
             "order",
         )[0];
-        let order = order_of(record, "a@b.example", &settings(), &[]);
+        let order = order_of(record, "a@b.example", &settings(), &[], true);
         assert_eq!(order.status, OrderStatus::Paid);
+        assert!(
+            order.partially_refunded,
+            "a credit slip on an order not refunded"
+        );
         assert_eq!(order.reference, "1", "no reference: the id stands in");
         assert_eq!(order.tracking_number, None);
         let unknown = &json(
@@ -902,7 +929,7 @@ mod tests {
             "orders",
             "order",
         )[0];
-        let order = order_of(unknown, "a@b.example", &settings(), &[]);
+        let order = order_of(unknown, "a@b.example", &settings(), &[], false);
         assert_eq!(order.status, OrderStatus::Pending);
         assert_eq!(order.raw_status.as_deref(), Some("state 99"));
     }

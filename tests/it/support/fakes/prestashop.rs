@@ -88,6 +88,8 @@ pub struct Shop {
     pub orders: Vec<Order>,
     pub order_carriers: Vec<OrderCarrier>,
     pub carriers: Vec<Carrier>,
+    /// Credit slips (refunds): (id, id_order, amount).
+    pub order_slips: Vec<(u64, u64, String)>,
     pub order_states: Vec<OrderState>,
     /// (id, iso_code)
     pub currencies: Vec<(u64, String)>,
@@ -190,6 +192,8 @@ impl Shop {
                     tracking_number: "6A10987654321".into(),
                 },
             ],
+            // 5 CHF of the delivered order given back.
+            order_slips: vec![(1, 1043, "5.000000".into())],
             carriers: vec![
                 Carrier {
                     id: 3,
@@ -405,16 +409,18 @@ fn flag(value: bool) -> Value {
     text(if value { "1" } else { "0" })
 }
 
-/// (plural, singular) of the resources the fake serves.
-const RESOURCES: [(&str, &str); 8] = [
-    ("customers", "customer"),
-    ("orders", "order"),
-    ("order_carriers", "order_carrier"),
-    ("carriers", "carrier"),
-    ("order_states", "order_state"),
-    ("currencies", "currency"),
-    ("configurations", "configuration"),
-    ("order_histories", "order_history"),
+/// (path, list name, entity name) of the resources the fake serves; credit slips are the
+/// one whose path is not its list's name.
+const RESOURCES: [(&str, &str, &str); 9] = [
+    ("customers", "customers", "customer"),
+    ("orders", "orders", "order"),
+    ("order_carriers", "order_carriers", "order_carrier"),
+    ("order_slip", "order_slips", "order_slip"),
+    ("carriers", "carriers", "carrier"),
+    ("order_states", "order_states", "order_state"),
+    ("currencies", "currencies", "currency"),
+    ("configurations", "configurations", "configuration"),
+    ("order_histories", "order_histories", "order_history"),
 ];
 
 fn entities(shop: &Shop, resource: &str) -> Vec<Entity> {
@@ -492,6 +498,19 @@ fn entities(shop: &Shop, resource: &str) -> Vec<Entity> {
                     ("weight", text("0.500000")),
                     ("tracking_number", text(&c.tracking_number)),
                     ("date_add", text("2026-03-12 14:05:00")),
+                ])
+            })
+            .collect(),
+        "order_slip" => shop
+            .order_slips
+            .iter()
+            .map(|(id, order, amount)| {
+                plain(vec![
+                    ("id", Value::Id(*id)),
+                    ("id_order", text(order)),
+                    ("amount", text(amount)),
+                    ("partial", flag(true)),
+                    ("date_add", text("2026-02-10 10:00:00")),
                 ])
             })
             .collect(),
@@ -668,7 +687,7 @@ fn answer(shop: &mut Shop, uri: &Uri, headers: &HeaderMap) -> Response {
     let Some(&resource) = segments.first() else {
         return root(shop);
     };
-    let Some(&(plural, singular)) = RESOURCES.iter().find(|(p, _)| *p == resource) else {
+    let Some(&(path, plural, singular)) = RESOURCES.iter().find(|(p, _, _)| *p == resource) else {
         return errors(
             400,
             json,
@@ -680,22 +699,20 @@ fn answer(shop: &mut Shop, uri: &Uri, headers: &HeaderMap) -> Response {
             )],
         );
     };
-    if shop.denied.contains(plural) {
+    if shop.denied.contains(path) {
         return errors(
             401,
             json,
             &[(
                 26,
-                format!(
-                    "Resource of type \"{plural}\" is not allowed with this authentication key"
-                ),
+                format!("Resource of type \"{path}\" is not allowed with this authentication key"),
             )],
         );
     }
     if shop.server_error {
         return errors(500, json, &[(15, "[PHP Unknown error #1] Allowed memory size exhausted (classes/webservice/WebserviceRequest.php, line 1520)".into())]);
     }
-    let mut list = entities(shop, plural);
+    let mut list = entities(shop, path);
     if let Some(id) = segments.get(1) {
         let Some(one) = list
             .into_iter()
@@ -937,10 +954,9 @@ fn root(shop: &Shop) -> Response {
     // Only the resources the key has a permission for are listed.
     let resources: String = RESOURCES
         .iter()
-        .filter(|(plural, _)| !shop.denied.contains(*plural))
-        .map(|(plural, _)| {
-            let get = true;
-            format!("<{plural} xlink:href=\"http://127.0.0.1/api/{plural}\" get=\"{get}\" put=\"false\" post=\"false\" patch=\"false\" delete=\"false\" head=\"{get}\">\n<description xlink:href=\"http://127.0.0.1/api/{plural}\" get=\"{get}\">The {plural}</description>\n</{plural}>\n")
+        .filter(|(path, _, _)| !shop.denied.contains(*path))
+        .map(|(path, _, _)| {
+            format!("<{path} xlink:href=\"http://127.0.0.1/api/{path}\" get=\"true\" put=\"false\" post=\"false\" patch=\"false\" delete=\"false\" head=\"true\">\n<description xlink:href=\"http://127.0.0.1/api/{path}\" get=\"true\">The {path}</description>\n</{path}>\n")
         })
         .collect();
     let body = format!(
