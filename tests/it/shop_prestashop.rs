@@ -165,6 +165,35 @@ async fn an_order_by_its_reference_or_by_its_number() {
         assert_eq!(order.customer_email, "marie@client.example", "{quoted}");
         assert_eq!(order.tracking_number.as_deref(), Some("6A12345678901"));
     }
+    // PrestaShop split this order between two carriers: one part left, one is being packed.
+    fake.with(|s| {
+        let mut rest =
+            prestashop::order(1045, "XKBKNABJK", 1, 13, "20.000000", "2026-03-12 14:05:00");
+        rest.id_carrier = 5;
+        s.orders.push(rest);
+    });
+    let split = shop.order("XKBKNABJK").await.unwrap().unwrap();
+    assert_eq!(
+        split.platform_id.as_deref(),
+        Some("1042"),
+        "the first part speaks"
+    );
+    assert!(split.partially_shipped);
+    let record = shop.customer("marie@client.example").await.unwrap();
+    let parts: Vec<_> = record
+        .orders
+        .iter()
+        .filter(|o| o.reference == "XKBKNABJK")
+        .collect();
+    assert_eq!(parts.len(), 2);
+    assert!(parts.iter().all(|o| o.partially_shipped));
+    assert!(
+        !record
+            .orders
+            .iter()
+            .any(|o| o.reference == "QWERTYUIO" && o.partially_shipped)
+    );
+
     assert_eq!(shop.order("NOPENOPEN").await.unwrap(), None);
     assert_eq!(shop.order("9999").await.unwrap(), None);
     assert_eq!(shop.order("10|42").await.unwrap(), None);

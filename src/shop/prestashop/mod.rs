@@ -547,7 +547,8 @@ impl PrestaShop {
             )
             .await?;
         let emails: HashMap<u64, String> = ids.iter().map(|id| (*id, email.clone())).collect();
-        let orders = self.complete(&records, &emails).await?;
+        let mut orders = self.complete(&records, &emails).await?;
+        flag_split_shipments(&mut orders);
         let settings = self.settings().await?;
         // A guest checkout leaves a guest record beside a later account: the account speaks.
         let person = customers
@@ -607,10 +608,11 @@ impl PrestaShop {
     }
 
     /// An order split between carriers is several orders under one reference: the first
-    /// one speaks for them.
-    async fn first_order(&self, mut records: Vec<Record>) -> Result<Option<Order>, ShopError> {
-        records.truncate(1);
-        Ok(self.orders_with_owners(records).await?.into_iter().next())
+    /// one speaks for them, flagged when only some of them left.
+    async fn first_order(&self, records: Vec<Record>) -> Result<Option<Order>, ShopError> {
+        let mut orders = self.orders_with_owners(records).await?;
+        flag_split_shipments(&mut orders);
+        Ok(orders.into_iter().next())
     }
 
     async fn changed(&self, since_ms: i64) -> Result<Vec<Order>, ShopError> {
@@ -711,6 +713,33 @@ fn number(text: Option<&str>) -> f64 {
     text.and_then(|t| t.parse::<f64>().ok())
         .filter(|n| n.is_finite())
         .unwrap_or(0.0)
+}
+
+/// PrestaShop splits an order whose products leave from different carriers or warehouses
+/// into orders sharing one reference: when some of them left and others not yet, each is
+/// flagged partly shipped.
+fn flag_split_shipments(orders: &mut [Order]) {
+    let left = |o: &Order| matches!(o.status, OrderStatus::Shipped | OrderStatus::Delivered);
+    let waiting = |o: &Order| {
+        matches!(
+            o.status,
+            OrderStatus::Pending | OrderStatus::Paid | OrderStatus::Processing
+        )
+    };
+    let mut split: HashMap<&str, (bool, bool)> = HashMap::new();
+    for order in orders.iter() {
+        let entry = split.entry(order.reference.as_str()).or_default();
+        entry.0 |= left(order);
+        entry.1 |= waiting(order);
+    }
+    let partly: HashSet<String> = split
+        .into_iter()
+        .filter(|(_, (some_left, some_waiting))| *some_left && *some_waiting)
+        .map(|(reference, _)| reference.to_string())
+        .collect();
+    for order in orders.iter_mut() {
+        order.partially_shipped |= partly.contains(&order.reference);
+    }
 }
 
 /// `credited`: the order has a credit slip; unless its state says refunded, part of it was.
@@ -950,6 +979,20 @@ mod tests {
                 OrderStatus::Pending
             ]
         );
+    }
+
+    #[test]
+    fn a_split_order_partly_gone_is_flagged() {
+        let mut orders = vec![
+            Order::new("XKBKNABJK", "m@c.example", OrderStatus::Shipped),
+            Order::new("XKBKNABJK", "m@c.example", OrderStatus::Processing),
+            Order::new("QWERTYUIO", "m@c.example", OrderStatus::Shipped),
+            Order::new("ZXCVBNMAS", "m@c.example", OrderStatus::Delivered),
+            Order::new("ZXCVBNMAS", "m@c.example", OrderStatus::Cancelled),
+        ];
+        flag_split_shipments(&mut orders);
+        let flags: Vec<bool> = orders.iter().map(|o| o.partially_shipped).collect();
+        assert_eq!(flags, [true, true, false, false, false]);
     }
 
     #[test]
