@@ -14,6 +14,14 @@ use guichet::shop::prestashop::PAGE_SIZE;
 use guichet::shop::{Money, OrderStatus};
 use secrecy::SecretString;
 
+use mail_parser::MessageParser;
+
+use crate::answering::shop_with_answers;
+use crate::outbound::wait_for_messages;
+use crate::support::MailServer;
+use crate::support::cli::{
+    guichet, ok, sync_once, ticket_shown, ticket_with_subject, tickets_list, with_stdin,
+};
 use crate::support::fakes::prestashop::{self, FakePrestaShop, KEY, OrderCarrier, Shop};
 
 fn connect_with(
@@ -496,4 +504,114 @@ async fn prestashop_sends_no_webhooks_so_every_delivery_is_refused() {
         0,
         "nothing fetched for a refused delivery"
     );
+}
+
+/// End to end: the shop connected with `guichet shop connect`, customers writing through
+/// IMAP, answers read from the fake PrestaShop and delivered through Postfix.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_asking_where_1042_is_gets_the_live_status_and_another_gets_nothing_of_it() {
+    let server = MailServer::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mailbox = shop_with_answers(server, dir.path(), "0s");
+    let marie = server.new_mailbox("customer");
+    let paul = server.new_mailbox("customer");
+    let mut data = Shop::sample();
+    data.customers[0].email = marie.email.clone();
+    data.customers[1].email = paul.email.clone();
+    // Paul has no order of his own: only Marie's 1042 could be told, and must not be.
+    data.orders.retain(|o| o.id_customer == 1);
+    let fake = FakePrestaShop::start(data).await;
+
+    let connected = with_stdin(
+        guichet(
+            dir.path(),
+            &[
+                "shop",
+                "connect",
+                "boutique",
+                "prestashop",
+                "--store-url",
+                &fake.url,
+                "--key-stdin",
+            ],
+        ),
+        format!("{KEY}\n").as_bytes(),
+    );
+    let said = String::from_utf8_lossy(&connected.stdout).to_string()
+        + &String::from_utf8_lossy(&connected.stderr);
+    assert!(connected.status.success(), "{said}");
+    assert!(!said.contains(KEY), "{said}");
+    let tested = ok(guichet(
+        dir.path(),
+        &["shop", "test-connection", "boutique"],
+    ));
+    assert!(tested.contains("Boutique Marie"), "{tested}");
+
+    server.append_mail(
+        &mailbox,
+        &format!("Marie Dupont <{}>", marie.email),
+        "Où est ma commande ?",
+        "Bonjour,\r\noù en est ma commande n° 1042 ? Elle n'est pas encore arrivée.\r\nMarie",
+        "where-1042@client.example",
+    );
+    server.append_mail(
+        &mailbox,
+        &format!("Paul Martin <{}>", paul.email),
+        "Commande 1042",
+        "Bonjour,\r\noù en est la commande 1042 ? Merci de me donner le suivi.\r\nPaul",
+        "other-1042@client.example",
+    );
+    sync_once(dir.path());
+
+    let received = wait_for_messages(server, &marie, "INBOX", 1).await;
+    let answer = MessageParser::default().parse(&received[0]).unwrap();
+    let text = answer.body_text(0).unwrap().to_string();
+    for expected in [
+        "6A12345678901",
+        "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901",
+        "Colissimo",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        fake.requests().iter().any(|r| r.contains(&marie.email)),
+        "the order came from the platform: {:?}",
+        fake.requests()
+    );
+
+    // Paul's ticket was decided (the positive signal); whatever reached him says nothing
+    // of Marie's order.
+    let tickets = tickets_list(dir.path());
+    let number = ticket_with_subject(&tickets, "Commande 1042")["number"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let shown = ticket_shown(dir.path(), &number);
+    assert!(
+        shown["messages"][0]["decision"]["decision"].is_string(),
+        "{}",
+        shown["messages"][0]
+    );
+    let shown_text = shown.to_string();
+    for secret in ["6A12345678901", "XKBKNABJK", "laposte.fr"] {
+        assert!(
+            !shown_text.contains(secret),
+            "{secret} on Paul's ticket: {shown_text}"
+        );
+    }
+    let sent_to_paul = shown["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["state"] == "sent")
+        .count();
+    if sent_to_paul > 0 {
+        for mail in wait_for_messages(server, &paul, "INBOX", sent_to_paul).await {
+            let mail = MessageParser::default().parse(&mail).unwrap();
+            let text = mail.body_text(0).unwrap().to_string();
+            for secret in ["6A12345678901", "XKBKNABJK", "laposte.fr", "Colissimo"] {
+                assert!(!text.contains(secret), "{secret} told to Paul:\n{text}");
+            }
+        }
+    }
 }
