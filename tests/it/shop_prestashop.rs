@@ -18,11 +18,11 @@ use mail_parser::MessageParser;
 
 use crate::answering::shop_with_answers;
 use crate::outbound::wait_for_messages;
-use crate::support::MailServer;
 use crate::support::cli::{
     guichet, ok, sync_once, ticket_shown, ticket_with_subject, tickets_list, with_stdin,
 };
 use crate::support::fakes::prestashop::{self, FakePrestaShop, KEY, OrderCarrier, Shop};
+use crate::support::{MailServer, store_tests};
 
 fn connect_with(
     fake: &FakePrestaShop,
@@ -615,3 +615,107 @@ async fn a_customer_asking_where_1042_is_gets_the_live_status_and_another_gets_n
         }
     }
 }
+
+/// Polling, PrestaShop's way of telling changes: shopcore's polling round reads the fake
+/// through this client and stores what changed, moving the checkpoint; a shop that fails
+/// leaves the checkpoint and the stored orders as they were.
+async fn polling_suite(store: guichet::store::Store) {
+    use guichet::crypto::SealingKey;
+    use guichet::shop::live::{LiveSettings, ShopClients, ShopData, seal_secrets};
+    use guichet::shop::platform::Platform;
+
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    let shop = store.add_shop("boutique").await.unwrap();
+    let key = SealingKey::from_hex(&"cd".repeat(32)).unwrap();
+    let secrets = ConnectorSecrets {
+        api_key: Some(SecretString::from(KEY.to_string())),
+        ..ConnectorSecrets::default()
+    };
+    let settings = serde_json::to_string(&ConnectorSettings::PrestaShop(PrestaShopSettings {
+        store_url: fake.url.clone(),
+    }))
+    .unwrap();
+    store
+        .save_shop_connection(
+            shop.id,
+            Platform::PrestaShop,
+            &settings,
+            &seal_secrets(&key, &secrets),
+        )
+        .await
+        .unwrap();
+    let since = paris_winter(2026, 3, 1, 10, 30);
+    store
+        .store_polled_orders(shop.id, Platform::PrestaShop, &[], since)
+        .await
+        .unwrap();
+    let shops = ShopData {
+        store: store.clone(),
+        key,
+        clients: ShopClients::default(),
+        settings: LiveSettings::default(),
+    };
+
+    assert_eq!(
+        shops.poll_changes().await.unwrap(),
+        2,
+        "{:?}",
+        fake.requests()
+    );
+    assert_eq!(
+        store.poll_checkpoint(shop.id).await.unwrap(),
+        Some(paris_winter(2026, 3, 12, 14, 5))
+    );
+    let stored = store
+        .order_by_reference(shop.id, "XKBKNABJK")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, OrderStatus::Shipped);
+    assert_eq!(stored.tracking_number.as_deref(), Some("6A12345678901"));
+    assert!(
+        store
+            .order_by_reference(shop.id, "QWERTYUIO")
+            .await
+            .unwrap()
+            .is_none(),
+        "changed before the checkpoint: not asked for"
+    );
+
+    // Delivered the next morning: the next round brings it.
+    fake.with(|s| {
+        let order = s.orders.iter_mut().find(|o| o.id == 1042).unwrap();
+        order.current_state = 15;
+        order.date_upd = "2026-03-13 09:00:00".into();
+    });
+    assert!(shops.poll_changes().await.unwrap() >= 1);
+    let stored = store
+        .order_by_reference(shop.id, "XKBKNABJK")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, OrderStatus::Delivered);
+    let checkpoint = paris_winter(2026, 3, 13, 9, 0);
+    assert_eq!(
+        store.poll_checkpoint(shop.id).await.unwrap(),
+        Some(checkpoint)
+    );
+
+    // The Webservice switched off: the round asked and failed; nothing moved.
+    fake.with(|s| s.webservice_disabled = true);
+    let asked = fake.request_count();
+    assert_eq!(shops.poll_changes().await.unwrap(), 0);
+    assert!(fake.request_count() > asked, "the round did ask");
+    assert_eq!(
+        store.poll_checkpoint(shop.id).await.unwrap(),
+        Some(checkpoint)
+    );
+    let stored = store
+        .order_by_reference(shop.id, "XKBKNABJK")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, OrderStatus::Delivered);
+}
+
+store_tests!(polling_suite => prestashop_polling_sqlite, prestashop_polling_postgres);
