@@ -719,3 +719,66 @@ async fn polling_suite(store: guichet::store::Store) {
 }
 
 store_tests!(polling_suite => prestashop_polling_sqlite, prestashop_polling_postgres);
+
+/// PrestaShop pushes no webhooks: a delivery to its route, signed or not, is refused and
+/// changes nothing stored.
+async fn webhook_route_suite(dialect: crate::support::Dialect) {
+    use crate::support::web::TestWeb;
+    use guichet::shop::platform::Platform;
+
+    let fake = FakePrestaShop::start(Shop::sample()).await;
+    let web = TestWeb::start(dialect).await;
+    let shop = web.desk.add_shop("boutique").await.unwrap();
+    web.desk
+        .connect_shop(
+            &shop,
+            &ConnectorSettings::PrestaShop(PrestaShopSettings {
+                store_url: fake.url.clone(),
+            }),
+            &ConnectorSecrets {
+                api_key: Some(SecretString::from(KEY.to_string())),
+                ..ConnectorSecrets::default()
+            },
+        )
+        .await
+        .unwrap();
+    let order = connect(&fake).order("XKBKNABJK").await.unwrap().unwrap();
+    web.desk
+        .store
+        .store_polled_orders(shop.id, Platform::PrestaShop, &[order], 1)
+        .await
+        .unwrap();
+    let stored_status = async || {
+        web.desk
+            .store
+            .order_by_reference(shop.id, "XKBKNABJK")
+            .await
+            .unwrap()
+            .map(|o| o.status)
+    };
+    assert_eq!(stored_status().await, Some(OrderStatus::Shipped));
+    let asked = fake.request_count();
+    let client = web.client();
+    for signature in [None, Some("sha256=3f0c9a")] {
+        let mut request = client
+            .post(web.url("/webhooks/prestashop/boutique"))
+            .body(r#"{"order":{"id":1042,"reference":"XKBKNABJK","current_state":17}}"#);
+        if let Some(signature) = signature {
+            request = request.header("x-signature", signature);
+        }
+        let refused = request.send().await.unwrap();
+        assert_eq!(refused.status(), 401, "{signature:?}");
+        assert_eq!(
+            stored_status().await,
+            Some(OrderStatus::Shipped),
+            "nothing changed"
+        );
+    }
+    assert_eq!(
+        fake.request_count(),
+        asked,
+        "a refused delivery fetches nothing"
+    );
+}
+
+crate::support::web::web_tests!(webhook_route_suite => prestashop_webhook_route_sqlite, prestashop_webhook_route_postgres);
