@@ -1,5 +1,7 @@
 //! The WooCommerce connector, opened as Guichet opens it (`open_platform`), against a local
-//! server answering as WooCommerce's REST API v3 documents (`support::fakes::woocommerce`).
+//! server answering as WooCommerce's REST API v3 documents (`support::fakes::woocommerce`);
+//! then end to end: a customer's question answered by mail from the store's live data, and
+//! webhook deliveries through the real route.
 
 use std::time::{Duration, Instant};
 
@@ -10,12 +12,20 @@ use guichet::shop::connector::{
     WooCommerceSettings, open_platform,
 };
 use guichet::shop::platform::{ShopError, ShopPlatform, ShopWarning, WebhookEvent, WebhookRefusal};
+use mail_parser::MessageParser;
 use secrecy::SecretString;
 
+use crate::answering::{replies, shop_with_answers};
+use crate::outbound::wait_for_messages;
+use crate::support::MailServer;
+use crate::support::cli::{
+    guichet, sync_once, ticket_shown, ticket_with_subject, tickets_list, with_stdin,
+};
 use crate::support::fakes::woocommerce::{
     CONSUMER_KEY, CONSUMER_SECRET, FakeCustomer, FakeOrder, FakeShipment, FakeWooCommerce, Garbage,
     KeyAccess, WEBHOOK_SECRET,
 };
+use crate::support::web::{TestWeb, web_tests};
 
 fn settings(url: &str) -> ConnectorSettings {
     ConnectorSettings::WooCommerce(WooCommerceSettings {
@@ -496,3 +506,198 @@ async fn webhooks_are_verified_and_pings_answered() {
     );
     assert_eq!(fake.request_count(), 0, "verifying asks the store nothing");
 }
+
+/// `guichet shop connect boutique woocommerce` to the fake store, the key, its secret and the
+/// webhook secret given on standard input.
+fn connect_from_the_command_line(dir: &std::path::Path, fake: &FakeWooCommerce) {
+    let connected = with_stdin(
+        guichet(
+            dir,
+            &[
+                "shop",
+                "connect",
+                "boutique",
+                "woocommerce",
+                "--store-url",
+                &fake.url,
+                "--consumer-key-stdin",
+                "--consumer-secret-stdin",
+                "--webhook-secret-stdin",
+            ],
+        ),
+        format!("{CONSUMER_KEY}\n{CONSUMER_SECRET}\n{WEBHOOK_SECRET}\n").as_bytes(),
+    );
+    let said = String::from_utf8_lossy(&connected.stdout).to_string()
+        + &String::from_utf8_lossy(&connected.stderr);
+    assert!(connected.status.success(), "{said}");
+    assert!(!said.contains(CONSUMER_SECRET), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn where_is_order_1042_is_answered_from_the_store_and_only_to_its_customer() {
+    let server = MailServer::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let shop = shop_with_answers(server, dir.path(), "0s");
+    let marie = server.new_mailbox("customer");
+    let paul = server.new_mailbox("customer");
+    let fake = FakeWooCommerce::start().await;
+    fake.add_customer(FakeCustomer::new(26, &marie.email, "Marie", "Dupont"));
+    fake.add_order(
+        FakeOrder::new(1042, &marie.email, "completed").shipped_with("colissimo", "6A12345678901"),
+    );
+    connect_from_the_command_line(dir.path(), &fake);
+
+    server.append_mail(
+        &shop,
+        &format!("Marie Dupont <{}>", marie.email),
+        "Où est ma commande ?",
+        "Bonjour,\r\nma commande 1042 n'est toujours pas arrivée, pouvez-vous me dire où elle en est ?\r\nMerci,\r\nMarie",
+        "wc-question-1@client.example",
+    );
+    sync_once(dir.path());
+    let received = wait_for_messages(server, &marie, "INBOX", 1).await;
+    let answer = MessageParser::default().parse(&received[0]).unwrap();
+    let text = answer.body_text(0).unwrap();
+    for expected in [
+        "1042",
+        "expédiée",
+        "Colissimo",
+        "6A12345678901",
+        "laposte.fr",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.starts_with("GET /wp-json/wc/v3/orders")),
+        "the order came from the store: {:?}",
+        fake.requests()
+    );
+
+    // Paul quotes Marie's number: his message is decided, and nothing of her order reaches him.
+    server.append_mail(
+        &shop,
+        &format!("Paul Martin <{}>", paul.email),
+        "Ma commande",
+        "Bonjour,\r\noù en est ma commande 1042 ? Elle n'est pas arrivée.\r\nPaul",
+        "wc-question-2@client.example",
+    );
+    sync_once(dir.path());
+    let number = ticket_with_subject(&tickets_list(dir.path()), "Ma commande")["number"].clone();
+    let shown = ticket_shown(dir.path(), &number.to_string());
+    assert!(
+        shown["messages"][0]["decision"]["decision"].is_string(),
+        "Paul's message went through answering: {shown}"
+    );
+    let shown_text = shown["customer"].to_string() + &shown["replies"].to_string();
+    for secret in ["6A12345678901", "Colissimo", "Marie"] {
+        assert!(!shown_text.contains(secret), "{secret} in {shown_text}");
+    }
+    for reply in replies(dir.path()).iter().filter(|r| r["ticket"] == number) {
+        let body = reply["body"].as_str().unwrap_or_default();
+        assert!(!body.contains("6A12345678901"), "{body}");
+        assert!(!body.contains("Colissimo"), "{body}");
+    }
+}
+
+/// Deliveries posted to `POST /webhooks/woocommerce/boutique` as WooCommerce posts them.
+async fn webhook_route_suite(dialect: crate::support::Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let fake = FakeWooCommerce::start().await;
+    fake.add_order(FakeOrder::new(1042, "marie@client.example", "processing"));
+    let shop = web.desk.add_shop("boutique").await.unwrap();
+    web.desk
+        .connect_shop(&shop, &settings(&fake.url), &secrets())
+        .await
+        .unwrap();
+    let client = web.client();
+    let post = |delivery: guichet::shop::platform::WebhookDelivery| {
+        let mut request = client.post(web.url("/webhooks/woocommerce/boutique"));
+        for (name, value) in &delivery.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        request.body(delivery.body).send()
+    };
+    let stored = async || {
+        web.desk
+            .store
+            .order_by_reference(shop.id, "1042")
+            .await
+            .unwrap()
+            .map(|o| (o.status, o.tracking_number))
+    };
+
+    // The ping WooCommerce sends when the webhook is saved: 200, nothing applied.
+    let ping = post(fake.ping()).await.unwrap();
+    assert_eq!(ping.status(), 200);
+    assert_eq!(
+        ping.json::<serde_json::Value>().await.unwrap()["outcome"],
+        "ping"
+    );
+    assert_eq!(stored().await, None);
+
+    let first = fake.delivery(1042, "order.updated", WEBHOOK_SECRET);
+    let mut forged = fake.delivery(1042, "order.updated", "not the secret");
+    let mut unsigned = fake.delivery(1042, "order.updated", WEBHOOK_SECRET);
+    unsigned
+        .headers
+        .retain(|(name, _)| name != "x-wc-webhook-signature");
+    for (refused, why) in [
+        (forged.clone(), "wrong signature"),
+        (unsigned, "no signature"),
+    ] {
+        let answer = post(refused).await.unwrap();
+        assert_eq!(answer.status(), 401, "{why}");
+        assert_eq!(stored().await, None, "{why}: nothing changed");
+    }
+
+    let applied = post(first.clone()).await.unwrap();
+    assert_eq!(applied.status(), 200);
+    assert_eq!(
+        applied.json::<serde_json::Value>().await.unwrap()["outcome"],
+        "applied"
+    );
+    assert_eq!(stored().await, Some((OrderStatus::Processing, None)));
+
+    // The parcel leaves: WooCommerce sends the updated order.
+    fake.update_order(1042, |order| {
+        order.status = "completed".into();
+        order.modified_gmt = "2026-11-30T16:00:00".into();
+        order.shipments.push(FakeShipment {
+            provider: "colissimo".into(),
+            custom_provider: String::new(),
+            custom_link: String::new(),
+            number: "6A12345678901".into(),
+            date_shipped: 1_795_000_000,
+        });
+    });
+    let shipped = post(fake.delivery(1042, "order.updated", WEBHOOK_SECRET))
+        .await
+        .unwrap();
+    assert_eq!(shipped.status(), 200);
+    let expected = Some((OrderStatus::Shipped, Some("6A12345678901".to_string())));
+    assert_eq!(stored().await, expected);
+
+    // The first delivery again (a retry): acknowledged, not applied a second time.
+    let repeated = post(first).await.unwrap();
+    assert_eq!(repeated.status(), 200);
+    assert_eq!(
+        repeated.json::<serde_json::Value>().await.unwrap()["outcome"],
+        "already_applied"
+    );
+    assert_eq!(stored().await, expected);
+
+    // A forged cancellation changes nothing either.
+    fake.update_order(1042, |order| order.status = "cancelled".into());
+    forged = fake.delivery(1042, "order.updated", "not the secret");
+    assert_eq!(post(forged).await.unwrap().status(), 401);
+    assert_eq!(stored().await, expected);
+    assert_eq!(
+        fake.request_count(),
+        0,
+        "deliveries carry the order: nothing fetched"
+    );
+}
+
+web_tests!(webhook_route_suite => webhook_route_sqlite, webhook_route_postgres);
