@@ -10,13 +10,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, Mac};
 use reqwest::Url;
 use reqwest::header::{ACCEPT, LINK};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
-use sha2::Sha256;
 
 use super::carriers::Carrier;
 use super::connector::{ConnectorSecrets, WooCommerceSettings};
@@ -599,11 +597,11 @@ fn verify_signature(secret: &[u8], body: &[u8], signature: &str) -> Result<(), W
     let claimed = BASE64
         .decode(signature)
         .map_err(|_| WebhookRefusal::BadSignature)?;
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret).map_err(|_| WebhookRefusal::BadSignature)?;
-    mac.update(body);
-    mac.verify_slice(&claimed)
-        .map_err(|_| WebhookRefusal::BadSignature)
+    if crate::crypto::constant_time_eq(&crate::crypto::hmac_sha256(secret, body), &claimed) {
+        Ok(())
+    } else {
+        Err(WebhookRefusal::BadSignature)
+    }
 }
 
 /// `null` where WooCommerce writes one for an empty field, read as the empty value.
