@@ -364,6 +364,10 @@ async fn a_missing_scope_is_named() {
             scope: "read_customers".into()
         }
     );
+    assert!(
+        shopify.order("1042").await.unwrap().is_some(),
+        "an order by its reference needs only read_orders"
+    );
     fake.set_scopes(&["read_customers"]);
     assert_eq!(
         shopify.order("1042").await.unwrap_err(),

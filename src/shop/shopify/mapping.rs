@@ -314,12 +314,6 @@ struct GqlEmailAddress {
     email_address: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GqlOrderCustomer {
-    default_email_address: Option<GqlEmailAddress>,
-}
-
 /// An `Order` as [`super::ORDER_FIELDS`] selects it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -327,7 +321,6 @@ pub struct GqlOrder {
     id: String,
     name: String,
     email: Option<String>,
-    customer: Option<GqlOrderCustomer>,
     created_at: Option<String>,
     updated_at: Option<String>,
     cancelled_at: Option<String>,
@@ -346,13 +339,7 @@ impl GqlOrder {
     }
 
     pub fn into_order(self) -> Order {
-        let email = present(self.email)
-            .or_else(|| {
-                self.customer
-                    .and_then(|c| c.default_email_address)
-                    .and_then(|e| present(e.email_address))
-            })
-            .unwrap_or_default();
+        let email = present(self.email).unwrap_or_default();
         let shipments = self
             .fulfillments
             .into_iter()
@@ -661,15 +648,11 @@ mod tests {
     #[test]
     fn a_cancelled_order_is_cancelled_whatever_else_it_says() {
         let json = r##"{"id":"gid://shopify/Order/7","name":"#1050","email":null,
-            "customer":{"defaultEmailAddress":{"emailAddress":"paul@client.example"}},
             "cancelledAt":"2026-03-14T10:00:00Z","displayFinancialStatus":"REFUNDED",
             "displayFulfillmentStatus":"RESTOCKED","totalPriceSet":null,"fulfillments":[]}"##;
         let order = serde_json::from_str::<GqlOrder>(json).unwrap().into_order();
         assert_eq!(order.status, OrderStatus::Cancelled);
-        assert_eq!(
-            order.customer_email, "paul@client.example",
-            "the customer's address"
-        );
+        assert_eq!(order.customer_email, "", "no address: no one's order");
         assert_eq!(
             order.raw_status.as_deref(),
             Some("CANCELLED / REFUNDED / RESTOCKED")

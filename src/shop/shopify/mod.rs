@@ -42,12 +42,12 @@ const READ_ORDERS: &str = "read_orders";
 const READ_CUSTOMERS: &str = "read_customers";
 const READ_ALL_ORDERS: &str = "read_all_orders";
 
-/// The fields of an order every query reads.
+/// The fields of an order every query reads. Not its `customer`: that needs `read_customers`,
+/// and an order looked up by its reference must not depend on it.
 const ORDER_FIELDS: &str = "fragment OrderFields on Order {
   id name email createdAt updatedAt cancelledAt
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet { shopMoney { amount currencyCode } }
-  customer { defaultEmailAddress { emailAddress } }
   lineItems(first: 50) { nodes { name quantity } }
   fulfillments(first: 10) {
     displayStatus createdAt
