@@ -115,7 +115,16 @@ async fn ticket(
     Path(number): Path<i64>,
 ) -> WebResult<Json<serde_json::Value>> {
     let detail = api(state.desk.ticket(&me.shop, number).await, &me)?;
-    Ok(Json(to_json(&TicketDetailJson::from(&detail))))
+    let customer = api(
+        state
+            .desk
+            .customer_panel(&me.shop, &detail.ticket.customer_email)
+            .await,
+        &me,
+    )?;
+    Ok(Json(to_json(&TicketDetailJson::new(
+        &detail, &customer, me.lang,
+    ))))
 }
 
 #[derive(Deserialize)]
