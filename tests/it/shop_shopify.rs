@@ -11,11 +11,19 @@ use guichet::shop::connector::{
 use guichet::shop::platform::{
     Platform, ShopError, ShopPlatform, ShopWarning, WebhookDelivery, WebhookEvent, WebhookRefusal,
 };
+use mail_parser::MessageParser;
 use secrecy::SecretString;
 
-use crate::support::fakes::shopify::{
-    FakeCustomer, FakeOrder, FakeShopify, days_ago, sign, webhook_headers,
+use crate::answering::shop_with_answers;
+use crate::outbound::wait_for_messages;
+use crate::support::cli::{
+    assert_success, guichet, sync_once, ticket_shown, tickets_list, with_stdin,
 };
+use crate::support::fakes::shopify::{
+    FakeCustomer, FakeOrder, FakeShipment, FakeShopify, days_ago, sign, webhook_headers,
+};
+use crate::support::web::{TestWeb, web_tests};
+use crate::support::{Dialect, MailServer, TestMailbox};
 
 const TOKEN: &str = "shpat_0123456789abcdef0123456789abcdef";
 const CLIENT_ID: &str = "8f2c1a9e4b7d";
@@ -623,4 +631,239 @@ async fn without_a_webhook_secret_the_apps_secret_signs() {
         token_only.webhook(&signed).unwrap_err(),
         WebhookRefusal::NoSecret
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end: the desk, its route and its automatic answers, with Shopify as the shop's platform.
+
+/// `POST /webhooks/shopify/boutique` as Shopify would call it.
+async fn deliver(
+    web: &TestWeb,
+    topic: &str,
+    delivery_id: &str,
+    body: &str,
+    signature: Option<String>,
+) -> (u16, serde_json::Value) {
+    let mut request = web
+        .client()
+        .post(web.url("/webhooks/shopify/boutique"))
+        .body(body.to_string());
+    for (name, value) in webhook_headers(topic, delivery_id, signature.as_deref()) {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+async fn webhooks_through_the_route(dialect: Dialect) {
+    let fake = store().await;
+    let web = TestWeb::start(dialect).await;
+    let shop = web
+        .employee("boutique", "admin@boutique.example", true)
+        .await
+        .shop;
+    let secrets = ConnectorSecrets {
+        access_token: secret(TOKEN),
+        webhook_secret: secret(WEBHOOK_SECRET),
+        ..Default::default()
+    };
+    web.desk
+        .connect_shop(&shop, &settings(&fake, None), &secrets)
+        .await
+        .unwrap();
+    let stored = || async {
+        web.desk
+            .store
+            .order_by_reference(shop.id, "#1042")
+            .await
+            .unwrap()
+    };
+
+    let mut order = FakeOrder::shipped(9042, "#1042", &marie(), "6A12345678901");
+    let shipped = order.rest_json();
+    let (status, said) = deliver(
+        &web,
+        "orders/updated",
+        "delivery-1",
+        &shipped,
+        Some(sign(WEBHOOK_SECRET, shipped.as_bytes())),
+    )
+    .await;
+    assert_eq!(
+        (status, said["outcome"].as_str()),
+        (200, Some("applied")),
+        "{said}"
+    );
+    let first = stored().await.expect("the order is stored");
+    assert_eq!(first.status, OrderStatus::Shipped);
+    assert_eq!(first.tracking_number.as_deref(), Some("6A12345678901"));
+
+    // Delivered, but signed with another key, or not signed: refused, nothing changed.
+    order.shipments[0].display_status = "DELIVERED".into();
+    order.updated_at = days_ago(0);
+    let delivered = order.rest_json();
+    for signature in [Some(sign("not the secret", delivered.as_bytes())), None] {
+        let (status, _) =
+            deliver(&web, "orders/updated", "delivery-2", &delivered, signature).await;
+        assert_eq!(status, 401);
+        assert_eq!(stored().await.unwrap(), first, "nothing changed");
+    }
+
+    // Signed: applied; delivered again (Shopify retries): applied once.
+    let signed = Some(sign(WEBHOOK_SECRET, delivered.as_bytes()));
+    let (status, said) = deliver(
+        &web,
+        "orders/updated",
+        "delivery-2",
+        &delivered,
+        signed.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, said["outcome"].as_str()),
+        (200, Some("applied")),
+        "{said}"
+    );
+    assert_eq!(stored().await.unwrap().status, OrderStatus::Delivered);
+    let (status, said) = deliver(&web, "orders/updated", "delivery-2", &delivered, signed).await;
+    assert_eq!(
+        (status, said["outcome"].as_str()),
+        (200, Some("already_applied")),
+        "{said}"
+    );
+
+    // A new shipment names the order: fetched from Shopify by its id.
+    let mut reshipped = order.clone();
+    reshipped.updated_at = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    reshipped.shipments.push(FakeShipment {
+        display_status: "IN_TRANSIT".into(),
+        created_at: reshipped.updated_at.clone(),
+        company: Some("Chronopost".into()),
+        number: Some("XY123456789FR".into()),
+        url: Some(
+            "https://www.chronopost.fr/tracking-no-cms/suivi-page?listeNumerosLT=XY123456789FR"
+                .into(),
+        ),
+    });
+    reshipped.fulfillment = "FULFILLED".into();
+    fake.update_order(reshipped);
+    let before = fake.graphql_requests();
+    let fulfillment = r#"{"id":255858047,"order_id":9042,"status":"success"}"#;
+    let (status, said) = deliver(
+        &web,
+        "fulfillments/create",
+        "delivery-3",
+        fulfillment,
+        Some(sign(WEBHOOK_SECRET, fulfillment.as_bytes())),
+    )
+    .await;
+    assert_eq!(
+        (status, said["outcome"].as_str()),
+        (200, Some("applied")),
+        "{said}"
+    );
+    assert_eq!(
+        fake.graphql_requests(),
+        before + 1,
+        "the order asked for by its id"
+    );
+    assert_eq!(
+        stored().await.unwrap().tracking_number.as_deref(),
+        Some("XY123456789FR")
+    );
+}
+
+web_tests!(webhooks_through_the_route => shopify_webhooks_sqlite, shopify_webhooks_postgres);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn where_is_1042_is_answered_from_shopify_and_only_to_its_customer() {
+    let server = MailServer::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let shop_box = shop_with_answers(server, dir.path(), "0s");
+    let marie_box = server.new_mailbox("marie");
+    let paul_box = server.new_mailbox("paul");
+
+    let fake = FakeShopify::start().await;
+    fake.accept_token(TOKEN);
+    let marie = FakeCustomer {
+        email: marie_box.email.clone(),
+        ..marie()
+    };
+    fake.add_customer(marie.clone());
+    fake.add_customer(FakeCustomer {
+        email: paul_box.email.clone(),
+        ..paul()
+    });
+    fake.add_order(FakeOrder::shipped(9042, "#1042", &marie, "6A12345678901"));
+    let connected = with_stdin(
+        guichet(
+            dir.path(),
+            &[
+                "shop",
+                "connect",
+                "boutique",
+                "shopify",
+                "--store-url",
+                &fake.url,
+                "--token-stdin",
+            ],
+        ),
+        format!("{TOKEN}\n").as_bytes(),
+    );
+    assert_success(&connected);
+
+    let asks = |mailbox: &TestMailbox, name: &str, id: &str| {
+        server.append_mail(
+            &shop_box,
+            &format!("{name} <{}>", mailbox.email),
+            "Où est ma commande ?",
+            "Bonjour,\r\nma commande #1042 n'est toujours pas arrivée, pouvez-vous me dire où \
+             elle en est ?\r\nMerci",
+            id,
+        );
+    };
+    asks(&marie_box, "Marie Curie", "where-1@client.example");
+    sync_once(dir.path());
+    let received = wait_for_messages(server, &marie_box, "INBOX", 1).await;
+    let answer = MessageParser::default().parse(&received[0]).unwrap();
+    let text = answer.body_text(0).unwrap().to_string();
+    assert!(text.contains("#1042"), "{text}");
+    assert!(text.contains("expédiée"), "the live status: {text}");
+    assert!(text.contains("6A12345678901"), "{text}");
+    assert!(
+        text.contains("https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901"),
+        "Shopify's own tracking link: {text}"
+    );
+    let asked = fake.graphql_requests();
+    assert!(asked >= 1, "the data came from Shopify");
+
+    // Paul quotes the same number: Shopify is asked, the order is not his, he learns nothing.
+    asks(&paul_box, "Paul Langevin", "where-2@client.example");
+    sync_once(dir.path());
+    assert!(fake.graphql_requests() > asked, "Paul's data was asked for");
+    let tickets = tickets_list(dir.path());
+    let pauls = tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t.to_string().contains(&paul_box.email))
+        .expect("Paul's ticket")["number"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let show = ticket_shown(dir.path(), &pauls);
+    let decision = &show["messages"][0]["decision"];
+    assert!(decision.is_object(), "Paul's message was decided: {show}");
+    let shown = show.to_string();
+    assert!(!shown.contains("6A12345678901"), "{shown}");
+    assert!(!shown.contains("9042"), "{shown}");
+    if decision["decision"] == "answer" {
+        let received = wait_for_messages(server, &paul_box, "INBOX", 1).await;
+        let text = String::from_utf8_lossy(&received[0]).to_string();
+        assert!(!text.contains("6A12345678901"), "{text}");
+        assert!(!text.contains("expédiée"), "{text}");
+    }
 }
