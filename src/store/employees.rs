@@ -521,7 +521,7 @@ impl Store {
         // Spelled out rather than left to the foreign keys, so that a database whose keys
         // are not enforced (SQLite without the pragma) ends up the same.
         for statement in [
-            "UPDATE tickets SET assignee_id = NULL WHERE assignee_id = $1",
+            "UPDATE tickets SET assignee_id = NULL, assignee = NULL WHERE assignee_id = $1",
             "UPDATE ticket_events SET employee_id = NULL WHERE employee_id = $1",
             "DELETE FROM ticket_presence WHERE employee_id = $1",
             "DELETE FROM web_sessions WHERE employee_id = $1",
