@@ -327,7 +327,12 @@ struct MailboxForm {
 
 const MAILBOXES: &str = "/settings/mailboxes";
 
-fn security(value: &Option<String>, field: &str, lang: UiLang) -> Result<Option<Security>, String> {
+/// One of a field's choices (an enum's name), None when left empty, or the localized refusal.
+pub(super) fn choice<T: std::str::FromStr>(
+    value: &Option<String>,
+    field: &str,
+    lang: UiLang,
+) -> Result<Option<T>, String> {
     match filled(value) {
         None => Ok(None),
         Some(text) => text
@@ -343,7 +348,7 @@ fn mailbox_input(form: &MailboxForm, lang: UiLang) -> Result<MailboxInput, Strin
         provider: filled(&form.provider),
         imap_host: filled(&form.imap_host),
         imap_port: number(&form.imap_port, "imap_port", lang)?,
-        imap_security: security(&form.imap_security, "imap_security", lang)?,
+        imap_security: choice::<Security>(&form.imap_security, "imap_security", lang)?,
         accept_invalid_certs: checked(&form.accept_invalid_certs),
         username: filled(&form.username),
         folders: filled(&form.folders)
@@ -359,7 +364,7 @@ fn mailbox_input(form: &MailboxForm, lang: UiLang) -> Result<MailboxInput, Strin
         mark_as_read: checked(&form.mark_as_read),
         smtp_host: filled(&form.smtp_host),
         smtp_port: number(&form.smtp_port, "smtp_port", lang)?,
-        smtp_security: security(&form.smtp_security, "smtp_security", lang)?,
+        smtp_security: choice::<Security>(&form.smtp_security, "smtp_security", lang)?,
         contact: filled(&form.contact),
         skip_test: checked(&form.skip_test),
     })

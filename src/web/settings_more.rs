@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::auth::SignedIn;
-use super::settings::{back, checked, done, filled, number, refused, settings_page};
+use super::settings::{back, checked, choice, done, filled, number, refused, settings_page};
 use super::{Access, AppState, Routes, WebError, WebResult, WebResultExt, security};
 use crate::desk::contact_form::{MAX_ATTACHMENT_LIMIT, megabytes, slug};
 use crate::desk::employees::{EmployeeInput, generate_password};
@@ -131,20 +131,6 @@ struct EmployeeForm {
     lang: Option<String>,
     /// Empty: generate one and show it once.
     password: Option<String>,
-}
-
-fn choice<T: std::str::FromStr>(
-    value: &Option<String>,
-    field: &str,
-    lang: UiLang,
-) -> Result<Option<T>, String> {
-    match filled(value) {
-        None => Ok(None),
-        Some(text) => text
-            .parse()
-            .map(Some)
-            .map_err(|_| t!(lang, "web_settings.bad_choice", field = field, value = text)),
-    }
 }
 
 /// The typed password, or a generated one (true) to show once.

@@ -86,7 +86,7 @@ async fn settings_are_for_admins_only(dialect: Dialect) {
     let every_route = guichet::web::route_table();
     let settings: Vec<_> = every_route
         .iter()
-        .filter(|r| r.path.starts_with("/settings") && !r.path.starts_with("/settings/employees"))
+        .filter(|r| r.path.starts_with("/settings"))
         .collect();
     assert!(settings.len() >= 12, "{settings:?}");
     for route in settings {
