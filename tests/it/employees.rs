@@ -918,3 +918,51 @@ fn user_reset_password_set_role_and_remove_from_the_command_line() {
         );
     }
 }
+
+/// Two administrators demoting, or removing, each other at the same moment: one wins, the
+/// other is refused, and the shop is never left without an administrator.
+async fn the_last_administrator_survives_a_race(url: &str, blobs: &Path) {
+    let desk = desk_at(url, blobs).await;
+    let shop = desk.add_shop("boutique").await.unwrap();
+    let mut admins = Vec::new();
+    for email in ["ana@boutique.test", "bob@boutique.test"] {
+        let added = desk
+            .add_employee(&shop, input(email, "un mot de passe", true))
+            .await
+            .unwrap();
+        admins.push(added.id);
+    }
+    let (ana, bob) = (admins[0], admins[1]);
+    let admins_left = |employees: Vec<guichet::store::Employee>| {
+        employees.iter().filter(|e| e.role == Role::Admin).count()
+    };
+    for round in 0..5 {
+        let (first, second) = tokio::join!(
+            desk.set_role(&shop, ana, Role::Employee, Some(bob)),
+            desk.set_role(&shop, bob, Role::Employee, Some(ana)),
+        );
+        let refused = [&first, &second]
+            .iter()
+            .filter(|r| matches!(r, Err(DeskError::LastAdmin)))
+            .count();
+        assert_eq!(refused, 1, "round {round}: {first:?} {second:?}");
+        assert_eq!(admins_left(desk.employees(&shop).await.unwrap()), 1);
+        for id in [ana, bob] {
+            desk.set_role(&shop, id, Role::Admin, None).await.unwrap();
+        }
+    }
+    let (first, second) = tokio::join!(
+        desk.remove_employee(&shop, ana, Some(bob)),
+        desk.remove_employee(&shop, bob, Some(ana)),
+    );
+    assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
+    let left = desk.employees(&shop).await.unwrap();
+    assert_eq!((left.len(), admins_left(left)), (1, 1));
+    desk.store.close().await;
+}
+
+store_tests!(
+    url the_last_administrator_survives_a_race =>
+    last_admin_race_sqlite,
+    last_admin_race_postgres
+);
