@@ -81,6 +81,8 @@ struct EmployeesPage {
     employees: Vec<EmployeeLine>,
     shown_password: Option<ShownPassword>,
     min_password: usize,
+    /// A new employee reads the back office in the admin's language unless chosen otherwise.
+    default_lang: &'static str,
 }
 
 async fn employees_page(
@@ -111,6 +113,7 @@ async fn employees_page(
         employees,
         shown_password,
         min_password: crate::desk::employees::MIN_PASSWORD_CHARS,
+        default_lang: me.lang.code(),
     };
     settings_page(me, headers, "web/settings_employees.html", context)
 }
@@ -739,7 +742,7 @@ mod tests {
                     { "id": 2, "name": "Bob", "email": "bob@x.example", "admin": false, "role": "employee",
                       "lang": "en", "last_sign_in": null, "myself": false }],
                   "shown_password": { "email": "bob@x.example", "password": "Gen3ratedPassw0rd" },
-                  "min_password": 10 }),
+                  "min_password": 10, "default_lang": "en" }),
                 vec![
                     "Gen3ratedPassw0rd",
                     "/settings/employees/2/remove",

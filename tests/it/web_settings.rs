@@ -1221,3 +1221,100 @@ async fn the_contact_form_settings_and_embedding(dialect: Dialect) {
 }
 
 web_tests!(the_contact_form_settings_and_embedding => contact_form_settings_sqlite, contact_form_settings_postgres);
+
+/// In a real Chromium: the settings pages on a desktop and a phone (screenshots kept as
+/// artefacts, nothing wider than the phone), and the embed snippet pasted in a page of another
+/// origin (the shop's site, a local server) shows the working form in its frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_pages_in_a_browser_and_the_form_embedded_elsewhere() {
+    use crate::support::browser::Browser;
+    let web = TestWeb::start(Dialect::Sqlite).await;
+    let ada = web.employee("boutique", "ada@boutique.example", true).await;
+    web.employee("boutique", "bob@boutique.example", false)
+        .await;
+    web.desk
+        .add_contact(
+            &ada.shop,
+            guichet::desk::shops::ContactInput {
+                name: "SAV".into(),
+                email: "sav@boutique.example".into(),
+                description: "Orders and returns".into(),
+                customer_service: true,
+            },
+        )
+        .await
+        .unwrap();
+    crate::web_security::ticket_in(&web, &ada.shop, "Lost parcel", "carl@client.example").await;
+
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&web.base, &ada.employee.email, &ada.password)
+        .await;
+    for (path, name) in [
+        ("/settings/employees", "settings-employees"),
+        ("/settings/predefined-message", "settings-predefined"),
+        ("/settings/contact-form", "settings-contact-form"),
+    ] {
+        for phone in [false, true] {
+            if phone {
+                browser.phone().await;
+            } else {
+                browser.desktop().await;
+            }
+            browser.goto(&web.url(path)).await;
+            browser.wait_for("main").await;
+            let label = if phone { "phone" } else { "desktop" };
+            let file = browser.screenshot(&format!("{name}-{label}")).await;
+            assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{file:?}");
+            if phone {
+                let overflow = browser
+                    .script("return document.documentElement.scrollWidth - window.innerWidth")
+                    .await;
+                assert!(
+                    overflow.as_i64().unwrap_or(0) <= 0,
+                    "{path} overflows the phone: {overflow}"
+                );
+            }
+        }
+    }
+    browser.desktop().await;
+    let snippet = browser
+        .script("return document.querySelector('.embed-snippet').value")
+        .await;
+    let snippet = snippet.as_str().expect("the snippet").to_string();
+    assert!(
+        snippet.starts_with("<iframe src=\"http://127.0.0.1:"),
+        "{snippet}"
+    );
+
+    // The shop's site: another origin (another port), one page with the snippet pasted in.
+    let site_page = format!(
+        "<!doctype html><html><head><title>Shop</title></head><body><h1>Contact us</h1>{snippet}</body></html>"
+    );
+    let site = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = site_page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site_url = format!("http://{}/", listener.local_addr().unwrap());
+    let served = tokio::spawn(async move { axum::serve(listener, site).await });
+    browser.goto(&site_url).await;
+    browser.wait_for("iframe").await;
+    let inside = browser
+        .in_frame(
+            0,
+            "return [location.pathname, !!document.querySelector('form textarea[name=message]'), \
+             document.querySelector('select[name=contact], input[name=contact]') !== null]",
+        )
+        .await;
+    assert_eq!(
+        inside,
+        serde_json::json!(["/contact/boutique", true, true]),
+        "the form shows in the frame"
+    );
+    browser.screenshot("contact-form-embedded").await;
+    served.abort();
+}
