@@ -3,6 +3,7 @@
 //! JSON shapes of `guichet::views`.
 
 mod replies;
+mod shop;
 mod triage;
 mod users;
 
@@ -125,6 +126,30 @@ enum ShopCommand {
         name: String,
         #[command(flatten)]
         change: Box<SettingsChange>,
+    },
+    /// Connect a shop to its platform (Shopify, PrestaShop, WooCommerce) or to CSV files.
+    /// Secrets are read from standard input, one per line in the order of the flags, or from
+    /// the environment variable named; never from the command line.
+    Connect(Box<shop::ConnectArgs>),
+    /// Check the shop's connection: exit code 1 when it does not work.
+    TestConnection {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the shop's connection; the data already fetched stays.
+    Disconnect { name: String },
+    /// Import customers and orders from CSV files: `email,first_name,last_name,created_at`
+    /// and `reference,customer_email,created_at,status,total,currency,carrier,
+    /// tracking_number,tracking_url` (extra columns ignored; bad rows listed and skipped,
+    /// exit code 1 then; a re-import updates).
+    Import {
+        #[arg(long)]
+        shop: String,
+        #[arg(long)]
+        customers: Option<PathBuf>,
+        #[arg(long)]
+        orders: Option<PathBuf>,
     },
 }
 
@@ -524,6 +549,16 @@ async fn shop(desk: &Desk, command: ShopCommand) -> Result<ExitCode> {
             desk.change_settings(&shop, &change).await.say(lang)?;
             say(t!(lang, "shop.updated", name = shop.name));
         }
+        ShopCommand::Connect(args) => return shop::connect(desk, *args).await,
+        ShopCommand::TestConnection { name, json } => {
+            return shop::test_connection(desk, &name, json).await;
+        }
+        ShopCommand::Disconnect { name } => return shop::disconnect(desk, &name).await,
+        ShopCommand::Import {
+            shop,
+            customers,
+            orders,
+        } => return shop::import(desk, &shop, customers, orders).await,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -725,7 +760,11 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
             let shop = chosen(desk, shop.as_deref()).await?;
             let detail = desk.ticket(&shop, number).await.say(lang)?;
             if json {
-                print_json(&views::TicketDetailJson::from(&detail))?;
+                let customer = desk
+                    .customer_panel(&shop, &detail.ticket.customer_email)
+                    .await
+                    .say(lang)?;
+                print_json(&views::TicketDetailJson::new(&detail, &customer, lang))?;
             } else {
                 print_ticket(&detail, lang)?;
             }

@@ -41,6 +41,57 @@ struct FileConfig {
     outbox: FileOutbox,
     #[serde(default)]
     web: FileWeb,
+    #[serde(default)]
+    shop: FileShop,
+    #[serde(default)]
+    shop_connections: Vec<FileShopConnection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileShop {
+    cache_ttl: Option<String>,
+    request_timeout: Option<String>,
+    poll_interval: Option<String>,
+}
+
+/// A `[[shop_connections]]` entry: secrets only as names of environment variables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileShopConnection {
+    shop: String,
+    platform: String,
+    store_url: Option<String>,
+    api_version: Option<String>,
+    client_id: Option<String>,
+    tracking_meta_key: Option<String>,
+    access_token_env: Option<String>,
+    client_secret_env: Option<String>,
+    api_key_env: Option<String>,
+    consumer_key_env: Option<String>,
+    consumer_secret_env: Option<String>,
+    webhook_secret_env: Option<String>,
+}
+
+/// Shop data from the platforms (`[shop]`).
+#[derive(Debug, Clone)]
+pub struct ShopConfig {
+    /// How long what a platform said of a customer is used without asking again. Default 5 min.
+    pub cache_ttl: Duration,
+    /// Each request to a platform. Default 10 s.
+    pub request_timeout: Duration,
+    /// How often polled platforms (PrestaShop) are asked for changed orders. Default 5 min.
+    pub poll_interval: Duration,
+    /// Connections the file declares, applied when the desk opens.
+    pub connections: Vec<ShopConnectionConfig>,
+}
+
+/// A connection from the file, its secrets read from the environment variables it names.
+#[derive(Debug, Clone)]
+pub struct ShopConnectionConfig {
+    pub shop: String,
+    pub settings: crate::shop::connector::ConnectorSettings,
+    pub secrets: crate::shop::connector::ConnectorSecrets,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +155,7 @@ pub struct Config {
     /// A back-office session is over this long after sign-in, used or not. Default 7 days
     /// (`web.session_lifetime`).
     pub session_lifetime: Duration,
+    pub shop: ShopConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -349,8 +401,115 @@ impl Config {
             },
             session_idle,
             session_lifetime,
+            shop: ShopConfig {
+                cache_ttl: duration_of_a_second_or_more(
+                    "shop.cache_ttl",
+                    env("GUICHET_SHOP_CACHE_TTL").or(file_config.shop.cache_ttl),
+                    "5m",
+                    "5m, 90s",
+                )?,
+                request_timeout: duration_of_a_second_or_more(
+                    "shop.request_timeout",
+                    env("GUICHET_SHOP_REQUEST_TIMEOUT").or(file_config.shop.request_timeout),
+                    "10s",
+                    "10s, 30s",
+                )?,
+                poll_interval: duration_of_a_second_or_more(
+                    "shop.poll_interval",
+                    env("GUICHET_SHOP_POLL_INTERVAL").or(file_config.shop.poll_interval),
+                    "5m",
+                    "5m, 60s",
+                )?,
+                connections: file_config
+                    .shop_connections
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, entry)| shop_connection(index, entry, &env))
+                    .collect::<Result<_, _>>()?,
+            },
         })
     }
+}
+
+/// A file's connection made whole: the settings checked, each secret read from its variable.
+fn shop_connection(
+    index: usize,
+    entry: FileShopConnection,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<ShopConnectionConfig, ConfigError> {
+    use crate::shop::connector::{
+        ConnectorSecrets, ConnectorSettings, PrestaShopSettings, SHOPIFY_API_VERSION,
+        ShopifySettings, WOOCOMMERCE_TRACKING_META, WooCommerceSettings,
+    };
+    use crate::shop::platform::Platform;
+    let key = |name: &str| format!("shop_connections[{index}].{name}");
+    let secret = |name: &str, variable: &Option<String>| -> Result<_, ConfigError> {
+        variable
+            .as_deref()
+            .map(|variable| {
+                env(variable)
+                    .filter(|value| !value.trim().is_empty())
+                    .map(|value| secrecy::SecretString::from(value.trim().to_string()))
+                    .ok_or_else(|| {
+                        invalid(
+                            &key(name),
+                            format!("the environment variable {variable} is not set"),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let platform = Platform::parse(&entry.platform).ok_or_else(|| {
+        invalid(
+            &key("platform"),
+            format!(
+                "`{}` is not a platform (shopify, prestashop, woocommerce, csv)",
+                entry.platform
+            ),
+        )
+    })?;
+    let store_url = || {
+        entry
+            .store_url
+            .clone()
+            .map(|url| url.trim().trim_end_matches('/').to_string())
+            .filter(|url| !url.is_empty())
+            .ok_or_else(|| invalid(&key("store_url"), "is required for this platform"))
+    };
+    let settings = match platform {
+        Platform::Csv => ConnectorSettings::Csv,
+        Platform::Shopify => ConnectorSettings::Shopify(ShopifySettings {
+            store_url: store_url()?,
+            api_version: entry
+                .api_version
+                .clone()
+                .unwrap_or_else(|| SHOPIFY_API_VERSION.into()),
+            client_id: entry.client_id.clone(),
+        }),
+        Platform::PrestaShop => ConnectorSettings::PrestaShop(PrestaShopSettings {
+            store_url: store_url()?,
+        }),
+        Platform::WooCommerce => ConnectorSettings::WooCommerce(WooCommerceSettings {
+            store_url: store_url()?,
+            tracking_meta_key: entry
+                .tracking_meta_key
+                .clone()
+                .unwrap_or_else(|| WOOCOMMERCE_TRACKING_META.into()),
+        }),
+    };
+    let secrets = ConnectorSecrets {
+        access_token: secret("access_token_env", &entry.access_token_env)?,
+        client_secret: secret("client_secret_env", &entry.client_secret_env)?,
+        api_key: secret("api_key_env", &entry.api_key_env)?,
+        consumer_key: secret("consumer_key_env", &entry.consumer_key_env)?,
+        consumer_secret: secret("consumer_secret_env", &entry.consumer_secret_env)?,
+        webhook_secret: secret("webhook_secret_env", &entry.webhook_secret_env)?,
+    };
+    Ok(ShopConnectionConfig {
+        shop: entry.shop,
+        settings,
+        secrets,
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::answering::RecordedDecision;
+use crate::desk::actions::CustomerPanel;
 use crate::desk::mailboxes::SyncState;
 use crate::desk::tickets::TicketDetail;
 use crate::desk::triage::EvalReport;
@@ -135,22 +136,101 @@ impl<'a> From<&'a MessageView> for MessageJson<'a> {
     }
 }
 
-/// `tickets show --json`: the ticket, its messages, its automatic answers and its case file.
+/// `tickets show --json`: the ticket, its messages, its automatic answers, its case file and
+/// who the customer is to the shop.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TicketDetailJson<'a> {
     pub ticket: TicketJson<'a>,
     pub messages: Vec<MessageJson<'a>>,
     pub replies: Vec<ReplyJson<'a>>,
     pub case_file: Option<&'a serde_json::Value>,
+    pub customer: CustomerJson<'a>,
 }
 
-impl<'a> From<&'a TicketDetail> for TicketDetailJson<'a> {
-    fn from(d: &'a TicketDetail) -> Self {
+impl<'a> TicketDetailJson<'a> {
+    pub fn new(d: &'a TicketDetail, customer: &'a CustomerPanel, lang: UiLang) -> Self {
         TicketDetailJson {
             ticket: (&d.ticket).into(),
             messages: d.messages.iter().map(Into::into).collect(),
             replies: d.replies.iter().map(Into::into).collect(),
             case_file: d.case_file.as_ref(),
+            customer: CustomerJson::new(customer, lang),
+        }
+    }
+}
+
+/// The `customer` block of a ticket: the shop's record of the sender and their orders, and
+/// the platform's failure when the data could not be refreshed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerJson<'a> {
+    pub name: Option<&'a str>,
+    pub email: &'a str,
+    pub customer_since: Option<String>,
+    pub orders_count: usize,
+    /// A decimal string (`"149.70"`), exact in the currency's minor unit.
+    pub total_spent: Option<String>,
+    pub currency: Option<&'a str>,
+    pub orders: Vec<CustomerOrderJson<'a>>,
+    pub source_error: Option<SourceErrorJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerOrderJson<'a> {
+    pub reference: &'a str,
+    pub date: Option<String>,
+    pub status: crate::shop::OrderStatus,
+    pub raw_status: Option<&'a str>,
+    pub total: Option<String>,
+    pub currency: Option<&'a str>,
+    pub carrier: Option<&'a str>,
+    pub tracking_number: Option<&'a str>,
+    pub tracking_url: Option<&'a str>,
+    pub partially_shipped: bool,
+    pub partially_refunded: bool,
+}
+
+/// Why the data shown may be stale: the platform, the error's kind, the sentence in the
+/// reader's language, and when the data shown was fetched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceErrorJson {
+    pub platform: crate::shop::platform::Platform,
+    pub error: crate::shop::platform::ShopError,
+    pub message: String,
+    pub data_from: Option<String>,
+}
+
+impl<'a> CustomerJson<'a> {
+    pub fn new(panel: &'a CustomerPanel, lang: UiLang) -> Self {
+        CustomerJson {
+            name: panel.name.as_deref(),
+            email: &panel.email,
+            customer_since: rfc3339_opt(panel.customer_since),
+            orders_count: panel.validated_orders,
+            total_spent: panel.total_spent.as_ref().map(|m| m.decimal()),
+            currency: panel.total_spent.as_ref().map(|m| m.currency.as_str()),
+            orders: panel
+                .orders
+                .iter()
+                .map(|o| CustomerOrderJson {
+                    reference: &o.reference,
+                    date: rfc3339_opt(o.ordered_at),
+                    status: o.status,
+                    raw_status: o.raw_status.as_deref(),
+                    total: o.total.as_ref().map(|m| m.decimal()),
+                    currency: o.total.as_ref().map(|m| m.currency.as_str()),
+                    carrier: o.carrier.as_deref(),
+                    tracking_number: o.tracking_number.as_deref(),
+                    tracking_url: o.tracking_url.as_deref(),
+                    partially_shipped: o.partially_shipped,
+                    partially_refunded: o.partially_refunded,
+                })
+                .collect(),
+            source_error: panel.source_error.as_ref().map(|e| SourceErrorJson {
+                platform: e.error.platform(),
+                error: e.error.clone(),
+                message: e.error.explain(lang),
+                data_from: rfc3339_opt(e.data_from),
+            }),
         }
     }
 }

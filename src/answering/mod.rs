@@ -6,6 +6,7 @@ pub mod plan;
 pub mod send;
 
 use crate::model::{ReplyKind, ReplyState, UiLang};
+use crate::shop::live::ShopData;
 use crate::store::{NewReply, Store};
 pub use plan::{AnsweringError, CaseFile, PlanSummary, RecordedDecision, ShopAnswering, plan_shop};
 
@@ -18,22 +19,24 @@ pub struct AnswerRun {
 
 /// Decides for new customer messages, then sends the answers that are due.
 pub async fn run(
-    store: &Store,
-    key: &crate::crypto::SealingKey,
+    shops: &ShopData,
     lang: UiLang,
     options: &send::SendOptions,
 ) -> Result<AnswerRun, AnsweringError> {
     Ok(AnswerRun {
-        planned: plan_all(store, lang).await?,
-        sent: send::send_due(store, key, lang, options).await?,
+        planned: plan_all(shops, lang).await?,
+        sent: send::send_due(&shops.store, &shops.key, lang, options).await?,
     })
 }
 
 /// Plans every shop's new customer messages.
-pub async fn plan_all(store: &Store, default_lang: UiLang) -> Result<PlanSummary, AnsweringError> {
+pub async fn plan_all(
+    shops: &ShopData,
+    default_lang: UiLang,
+) -> Result<PlanSummary, AnsweringError> {
     let mut total = PlanSummary::default();
-    for shop in store.shops().await? {
-        let summary = plan_shop(store, shop.id, default_lang).await?;
+    for shop in shops.store.shops().await? {
+        let summary = plan_shop(shops, shop.id, default_lang).await?;
         total.decided += summary.decided;
         total.scheduled += summary.scheduled;
         total.shadow += summary.shadow;

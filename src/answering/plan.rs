@@ -7,12 +7,15 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ReplyKind, ReplyState, Status, UiLang};
-use crate::replies::templates::{OrderItem, OrderSummary, find_template, reply_lang};
+use crate::replies::templates::{
+    CustomerSummary, OrderItem, OrderSummary, find_template, reply_lang,
+};
 use crate::replies::{
     self, AutoAnswerSettings, Decision, DecisionInput, DelayPolicy, Mode, Need, NoAutoReply,
-    PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
+    OrderLookup, PendingRequest, Plan, QuotaState, ReplyContext, ReplyTemplate, WhenComplete,
 };
-use crate::shop::{ImportedOrders, Order, find_order};
+use crate::shop::Order;
+use crate::shop::live::{LiveCustomer, LiveShop, ShopData};
 use crate::store::{
     DecisionRecord, NewReply, PendingMessage, ReplySettings, Store, StoreError, now_ms,
 };
@@ -22,6 +25,10 @@ use crate::triage::Facts;
 const MAX_AGE_MS: i64 = 3 * 24 * 3600 * 1000;
 /// Messages decided per store round trip.
 const PLAN_BATCH: i64 = 200;
+
+/// How long an answer that needs the order waits for a failing shop platform before the
+/// message goes to a person; it is tried again at each planning turn meanwhile.
+pub const WAIT_FOR_SHOP_DATA_MS: i64 = 30 * 60 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnsweringError {
@@ -222,10 +229,11 @@ impl ShopAnswering {
 
 /// Decides for every customer message of the shop not decided yet.
 pub async fn plan_shop(
-    store: &Store,
+    shops: &ShopData,
     shop_id: i64,
     default_lang: UiLang,
 ) -> Result<PlanSummary, AnsweringError> {
+    let store = &shops.store;
     let mut summary = PlanSummary::default();
     // With answers off nothing is decided: messages stay pending, and whatever arrived before
     // answers are turned on is then handed over as too old, never answered late.
@@ -233,9 +241,12 @@ pub async fn plan_shop(
         return Ok(summary);
     }
     let mut loaded: Option<ShopAnswering> = None;
+    let live = shops.live(shop_id).await?;
+    // Messages left pending this turn because the platform failed: the next turn asks again.
+    let mut waiting: HashSet<i64> = HashSet::new();
     loop {
         let pending = store.pending_messages(shop_id, PLAN_BATCH).await?;
-        if pending.is_empty() {
+        if pending.iter().all(|m| waiting.contains(&m.id)) {
             return Ok(summary);
         }
         // Loaded only when there is something to decide: `serve` asks every few seconds.
@@ -244,27 +255,20 @@ pub async fn plan_shop(
             None => loaded.insert(ShopAnswering::load(store, shop_id, default_lang).await?),
         };
         for message in pending {
+            if waiting.contains(&message.id) {
+                continue;
+            }
             let now = now_ms();
-            let (quota, earlier, order) = if shop.is_too_old(&message, now) {
+            let (quota, earlier, known) = if shop.is_too_old(&message, now) {
                 // Handed over whatever the rest says: skip the lookups (a first turn-on
                 // meets the whole history of the mailbox).
                 (
                     QuotaState::Available { left: None },
                     EarlierAnswers::default(),
-                    None,
+                    ShopKnowledge::default(),
                 )
             } else {
-                let order = match &message.triage {
-                    Some(triage) => {
-                        find_order(
-                            &ImportedOrders::new(store, shop_id),
-                            &message.from_email,
-                            &triage.facts.order_refs,
-                        )
-                        .await?
-                    }
-                    None => None,
-                };
+                let known = ShopKnowledge::of(&live, &message).await?;
                 let to_sender = store
                     .auto_replies_to_since(
                         shop_id,
@@ -277,9 +281,17 @@ pub async fn plan_shop(
                     on_ticket_ms: store.last_auto_reply_at(message.ticket_id).await?,
                     to_sender: to_sender.clamp(0, u32::MAX as i64) as u32,
                 };
-                (quota_now(store, shop, now).await?, earlier, order)
+                (quota_now(store, shop, now).await?, earlier, known)
             };
-            let draft = draft_for(shop, &message, order.as_ref(), quota, earlier, now, false);
+            let draft = draft_for(shop, &message, &known, quota, earlier, now, false);
+            if let Decision::HandOver {
+                reason: NoAutoReply::ShopDataUnavailable,
+            } = draft.decision.decision
+                && now - message.received_at < WAIT_FOR_SHOP_DATA_MS
+            {
+                waiting.insert(message.id);
+                continue;
+            }
             if let Decision::HandOver {
                 reason: NoAutoReply::QuotaSpent,
             } = draft.decision.decision
@@ -345,10 +357,41 @@ pub struct Draft {
 
 /// Decides and drafts the answer to one message. Pure given its inputs; `replay` uses it with
 /// `force_on` to see what a shop with answers turned off would send.
+/// What the shop knows for one message: the order it is about, the sender as a customer,
+/// and whether the platform failed while asked.
+#[derive(Debug, Clone, Default)]
+pub struct ShopKnowledge {
+    pub order: Option<Order>,
+    pub customer: Option<LiveCustomer>,
+    pub platform_failed: bool,
+}
+
+impl ShopKnowledge {
+    /// Looks the message's order and sender up (a message without triage has no facts).
+    pub async fn of(
+        live: &LiveShop,
+        message: &PendingMessage,
+    ) -> Result<ShopKnowledge, StoreError> {
+        // A failure met for an earlier message says nothing of this one.
+        live.take_failure();
+        let Some(triage) = &message.triage else {
+            return Ok(ShopKnowledge::default());
+        };
+        let (order, customer) = live
+            .find_order(&message.from_email, &triage.facts.order_refs)
+            .await?;
+        Ok(ShopKnowledge {
+            platform_failed: order.is_none() && live.take_failure().is_some(),
+            order,
+            customer: Some(customer),
+        })
+    }
+}
+
 pub fn draft_for(
     shop: &ShopAnswering,
     message: &PendingMessage,
-    order: Option<&Order>,
+    known: &ShopKnowledge,
     quota: QuotaState,
     earlier: EarlierAnswers,
     now: i64,
@@ -356,6 +399,7 @@ pub fn draft_for(
 ) -> Draft {
     let triage = message.triage.as_ref();
     let lang = reply_lang(triage.and_then(|t| t.lang.as_deref()), shop.default_lang);
+    let order = known.order.as_ref();
     let previous: Option<CaseFile> = message
         .case_file
         .as_deref()
@@ -412,7 +456,11 @@ pub fn draft_for(
         now_ms: now,
         quota,
         has_image,
-        order_found: order.is_some(),
+        order: match (order, known.platform_failed) {
+            (Some(_), _) => OrderLookup::Found,
+            (None, true) => OrderLookup::Unavailable,
+            (None, false) => OrderLookup::NotFound,
+        },
         template,
     });
     let shadow = settings.mode == Mode::Shadow;
@@ -433,6 +481,10 @@ pub fn draft_for(
                     .or_else(|| facts.order_refs.first().cloned())
                     .unwrap_or_default(),
                 missing,
+                customer: known
+                    .customer
+                    .as_ref()
+                    .and_then(|c| customer_summary(c, lang, &shop.settings.time_zone)),
             };
             match replies::render(template, &context) {
                 Ok(body) => (decision, Some(body)),
@@ -568,7 +620,42 @@ pub fn order_summary(order: &Order, lang: UiLang, time_zone: &str) -> OrderSumma
         carrier: order.carrier_name(),
         tracking_number: order.tracking_number.clone(),
         tracking_url: order.tracking_url(),
+        total: order.total.as_ref().map(|m| m.decimal()),
+        currency: order.total.as_ref().map(|m| m.currency.clone()),
     }
+}
+
+/// The customer as templates see them: the platform's record, else what the orders say.
+pub fn customer_summary(
+    customer: &crate::shop::live::LiveCustomer,
+    lang: UiLang,
+    time_zone: &str,
+) -> Option<CustomerSummary> {
+    let record = customer.customer.as_ref();
+    if record.is_none() && customer.orders.is_empty() {
+        return None;
+    }
+    let validated: Vec<&Order> = customer
+        .orders
+        .iter()
+        .filter(|o| o.status.is_validated())
+        .collect();
+    let total_spent = record
+        .and_then(|c| c.total_spent.clone())
+        .or_else(|| crate::shop::Money::sum(validated.iter().map(|o| o.total.as_ref())));
+    Some(CustomerSummary {
+        first_name: record.and_then(|c| c.first_name.clone()),
+        last_name: record.and_then(|c| c.last_name.clone()),
+        orders_count: record
+            .and_then(|c| c.orders_count)
+            .unwrap_or(validated.len() as u32),
+        total_spent: total_spent.as_ref().map(|m| m.decimal()),
+        currency: total_spent.map(|m| m.currency),
+        customer_since: record
+            .and_then(|c| c.customer_since)
+            .and_then(|ms| replies::html::format_day(ms, time_zone, lang))
+            .unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ use crate::answering::{self, AnsweringError, EmployeeReply};
 use crate::model::{ReplyKind, ReplyState, Status, UiLang};
 use crate::outbound::OutgoingAttachment;
 use crate::replies::templates::{ReplyContext, ReplyTemplate, WhenComplete, reply_lang};
-use crate::shop::{ImportedOrders, OrderStatus, find_order};
+use crate::shop::live::SourceError;
+use crate::shop::{Money, OrderStatus};
 use crate::store::{
     Activity, EventView, MessageView, ReplyAttachment, ReplyView, Shop, StoreError, TicketEvent,
     TicketView,
@@ -141,10 +142,32 @@ pub struct Transferred {
 pub struct PanelOrder {
     pub reference: String,
     pub status: OrderStatus,
+    /// The platform's own word for it.
+    pub raw_status: Option<String>,
+    pub partially_shipped: bool,
+    pub partially_refunded: bool,
     pub ordered_at: Option<i64>,
+    pub total: Option<Money>,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub tracking_url: Option<String>,
+}
+
+impl PanelOrder {
+    pub fn of(order: &crate::shop::Order) -> PanelOrder {
+        PanelOrder {
+            reference: order.reference.clone(),
+            status: order.status,
+            raw_status: order.raw_status.clone(),
+            partially_shipped: order.partially_shipped,
+            partially_refunded: order.partially_refunded,
+            ordered_at: order.ordered_at,
+            total: order.total.clone(),
+            carrier: order.carrier_name(),
+            tracking_number: order.tracking_number.clone(),
+            tracking_url: order.tracking_url(),
+        }
+    }
 }
 
 /// One line of a customer's history.
@@ -178,10 +201,15 @@ impl HistoryEntry {
 pub struct CustomerPanel {
     pub name: Option<String>,
     pub email: String,
-    /// Orders paid, in preparation, shipped or delivered.
+    /// Orders paid, in preparation, shipped or delivered: as the platform counts them, else
+    /// counted from the orders kept.
     pub validated_orders: usize,
-    /// The first order or ticket.
+    /// As the platform sums it, else the validated orders' totals when they share a currency.
+    pub total_spent: Option<Money>,
+    /// The platform's account creation, else the first order or ticket.
     pub customer_since: Option<i64>,
+    /// The platform failed: the data shown is what the store had.
+    pub source_error: Option<SourceError>,
     /// Newest first.
     pub orders: Vec<PanelOrder>,
     /// The customer's tickets, newest first.
@@ -783,12 +811,8 @@ impl Desk {
             .as_ref()
             .map(|t| t.facts.order_refs.clone())
             .unwrap_or_default();
-        let order = find_order(
-            &ImportedOrders::new(&self.store, shop.id),
-            &message.from_email,
-            &refs,
-        )
-        .await?;
+        let live = self.live_shop(shop.id).await?;
+        let (order, known) = live.find_order(&message.from_email, &refs).await?;
         let context = ReplyContext {
             customer_name: message.from_name.clone().unwrap_or_default(),
             ticket_number: number,
@@ -803,6 +827,7 @@ impl Desk {
                 .or_else(|| refs.first().cloned())
                 .unwrap_or_default(),
             missing: Vec::new(),
+            customer: answering::plan::customer_summary(&known, lang, &settings.time_zone),
         };
         Ok((lang, context))
     }
@@ -810,7 +835,9 @@ impl Desk {
     /// Who the customer is to the shop: orders, tickets and their history.
     pub async fn customer_panel(&self, shop: &Shop, email: &str) -> DeskResult<CustomerPanel> {
         let email = email.trim().to_lowercase();
-        let orders = self.store.customer_orders(shop.id, &email).await?;
+        let live = self.live_shop(shop.id).await?.customer(&email).await?;
+        let orders = live.orders;
+        let record = live.customer;
         let tickets = self.store.customer_tickets(shop.id, &email).await?;
         let messages = self
             .store
@@ -835,26 +862,40 @@ impl Desk {
             }))
             .collect();
         history.sort_by_key(HistoryEntry::at);
-        let customer_since = orders
-            .iter()
-            .filter_map(|o| o.ordered_at)
-            .chain(tickets.iter().map(|t| t.created_at))
-            .min();
-        Ok(CustomerPanel {
-            name: tickets.iter().find_map(|t| t.customer_name.clone()),
-            validated_orders: orders.iter().filter(|o| o.status.is_validated()).count(),
-            customer_since,
-            orders: orders
+        let customer_since = record.as_ref().and_then(|c| c.customer_since).or_else(|| {
+            orders
                 .iter()
-                .map(|o| PanelOrder {
-                    reference: o.reference.clone(),
-                    status: o.status,
-                    ordered_at: o.ordered_at,
-                    carrier: o.carrier_name(),
-                    tracking_number: o.tracking_number.clone(),
-                    tracking_url: o.tracking_url(),
-                })
-                .collect(),
+                .filter_map(|o| o.ordered_at)
+                .chain(tickets.iter().map(|t| t.created_at))
+                .min()
+        });
+        let name = record
+            .as_ref()
+            .map(|c| {
+                [c.first_name.as_deref(), c.last_name.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .filter(|part| !part.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|name| !name.is_empty())
+            .or_else(|| tickets.iter().find_map(|t| t.customer_name.clone()));
+        let validated: Vec<&crate::shop::Order> =
+            orders.iter().filter(|o| o.status.is_validated()).collect();
+        Ok(CustomerPanel {
+            name,
+            validated_orders: record
+                .as_ref()
+                .and_then(|c| c.orders_count)
+                .map_or(validated.len(), |n| n as usize),
+            total_spent: record
+                .as_ref()
+                .and_then(|c| c.total_spent.clone())
+                .or_else(|| Money::sum(validated.iter().map(|o| o.total.as_ref()))),
+            customer_since,
+            source_error: live.source_error,
+            orders: orders.iter().map(PanelOrder::of).collect(),
             tickets,
             history,
             email,

@@ -52,7 +52,7 @@ impl Desk {
             .await?
             .imported;
         let filed = crate::demo::file_samples(&self.store, &shop).await?;
-        let planned = plan_shop(&self.store, shop.id, self.lang).await?;
+        let planned = plan_shop(&self.shop_data(), shop.id, self.lang).await?;
         let admin_password = SecretString::from(fresh_password());
         match self.employee_by_email(DEMO_ADMIN).await {
             Ok(admin) => {

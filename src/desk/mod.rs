@@ -13,6 +13,7 @@ pub mod orders;
 pub mod replay;
 pub mod replies;
 pub mod settings;
+pub mod shop_connections;
 pub mod shops;
 pub mod stats;
 pub mod sync;
@@ -40,6 +41,8 @@ pub struct Desk {
     pub config: Config,
     /// Language of what the desk writes for people (answers' explanations, notices).
     pub lang: UiLang,
+    /// The shops' platform clients, kept while their connection is unchanged.
+    pub shop_clients: crate::shop::live::ShopClients,
 }
 
 /// Why a use-case did not happen, in terms a person can act on.
@@ -170,6 +173,8 @@ pub enum DeskError {
     Action(#[from] actions::ActionError),
     #[error("this list page is out of date or not one")]
     BadCursor,
+    #[error(transparent)]
+    ShopConnection(#[from] shop_connections::ShopConnectionError),
 }
 
 impl From<StoreError> for DeskError {
@@ -265,6 +270,7 @@ impl DeskError {
             DeskError::NoShopMessage(id) => t!(lang, "error.no_shop_message", id = id),
             DeskError::Render(error) => error.to_string(),
             DeskError::Csv(error) => error.explain(lang),
+            DeskError::ShopConnection(error) => error.localized(lang),
             DeskError::Sync(error) => error.localized(lang),
             DeskError::Answering(error) => error.to_string(),
             DeskError::Store(error) => error.to_string(),
@@ -321,6 +327,21 @@ impl DeskError {
 pub type DeskResult<T> = Result<T, DeskError>;
 
 impl Desk {
+    /// What reads the shops' data live: the store, the key, the clients kept, the cache.
+    pub fn shop_data(&self) -> crate::shop::live::ShopData {
+        crate::shop::live::ShopData {
+            store: self.store.clone(),
+            key: self.key.clone(),
+            clients: self.shop_clients.clone(),
+            settings: crate::shop::live::LiveSettings::from_config(&self.config.shop),
+        }
+    }
+
+    /// The shop's data source: the store, and its platform when connected.
+    pub async fn live_shop(&self, shop_id: i64) -> DeskResult<crate::shop::live::LiveShop> {
+        Ok(self.shop_data().live(shop_id).await?)
+    }
+
     /// How answers go out, from the configuration.
     pub(crate) fn send_options(&self) -> crate::answering::send::SendOptions {
         crate::answering::send::SendOptions::from_config(&self.config)
@@ -341,12 +362,15 @@ impl Desk {
             .await
             .map_err(DeskError::OpenDatabase)?
             .with_outbox_lease(config.sending_lease);
-        Ok(Desk {
+        let desk = Desk {
             store,
             key,
             config,
             lang,
-        })
+            shop_clients: Default::default(),
+        };
+        desk.apply_configured_connections().await?;
+        Ok(desk)
     }
 
     /// The shop called `name`.

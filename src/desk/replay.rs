@@ -5,12 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::answering::plan::EarlierAnswers;
+use crate::answering::plan::{EarlierAnswers, ShopKnowledge};
 use crate::answering::{self, RecordedDecision, ShopAnswering};
 use crate::model::UiLang;
 use crate::replies::safety::SENDER_WINDOW_MS;
 use crate::replies::{Decision, QuotaState};
-use crate::shop::{ImportedOrders, find_order};
 use crate::store::Shop;
 use crate::t;
 use crate::views::{intent_label, rfc3339};
@@ -106,19 +105,10 @@ impl Desk {
         let mut last_answer: HashMap<i64, i64> = HashMap::new();
         // Each address's answers within the replay, for the per-sender cap across tickets.
         let mut answers_to: HashMap<String, Vec<i64>> = HashMap::new();
+        let live = self.live_shop(shop.id).await?;
         for message in &messages {
             let moment = message.date_ms.unwrap_or(message.received_at);
-            let order = match &message.triage {
-                Some(triage) => {
-                    find_order(
-                        &ImportedOrders::new(&self.store, shop.id),
-                        &message.from_email,
-                        &triage.facts.order_refs,
-                    )
-                    .await?
-                }
-                None => None,
-            };
+            let known = ShopKnowledge::of(&live, message).await?;
             let sender = message.from_email.trim().to_lowercase();
             let earlier = EarlierAnswers {
                 on_ticket_ms: last_answer.get(&message.ticket_id).copied(),
@@ -132,7 +122,7 @@ impl Desk {
             let draft = answering::plan::draft_for(
                 &answering,
                 message,
-                order.as_ref(),
+                &known,
                 QuotaState::Available { left: None },
                 earlier,
                 moment,

@@ -37,8 +37,7 @@ impl Desk {
         let folders =
             sync::sync_all_once(&self.store, &self.key, &self.sync_options(), progress).await?;
         let jobs = crate::worker::run_due_jobs(&self.store, &self.config.sync.node_name).await?;
-        let answers =
-            answering::run(&self.store, &self.key, self.lang, &self.send_options()).await?;
+        let answers = answering::run(&self.shop_data(), self.lang, &self.send_options()).await?;
         Ok(SyncPass {
             folders,
             jobs,
@@ -55,6 +54,7 @@ impl Desk {
             ..RuntimeOptions::from_config(&self.config, self.lang)
         };
         Supervisor::new(self.store.clone(), self.key.clone(), options)
+            .with_shop_clients(self.shop_clients.clone())
             .run(shutdown)
             .await;
     }

@@ -144,12 +144,8 @@ impl Desk {
         let customer_email = customer
             .map(|m| m.from.clone())
             .unwrap_or_else(|| detail.ticket.customer_email.clone());
-        let order = crate::shop::find_order(
-            &crate::shop::ImportedOrders::new(&self.store, shop.id),
-            &customer_email,
-            &references,
-        )
-        .await?;
+        let live = self.live_shop(shop.id).await?;
+        let (order, known) = live.find_order(&customer_email, &references).await?;
         let context = ReplyContext {
             customer_name: customer
                 .and_then(|m| m.from_name.clone())
@@ -166,6 +162,11 @@ impl Desk {
                 .or_else(|| references.first().cloned())
                 .unwrap_or_default(),
             missing: Vec::new(),
+            customer: crate::answering::plan::customer_summary(
+                &known,
+                lang,
+                &answering.settings.time_zone,
+            ),
         };
         render(&template, &context).map_err(|e| TemplateRefusal::Invalid(e).into())
     }

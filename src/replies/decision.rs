@@ -132,8 +132,9 @@ pub struct DecisionInput<'a> {
     pub quota: QuotaState,
     /// The ticket's customer messages include an image.
     pub has_image: bool,
-    /// The shop found the order the customer speaks of (by reference or by their address).
-    pub order_found: bool,
+    /// Whether the shop found the order the customer speaks of (by reference or by their
+    /// address).
+    pub order: OrderLookup,
     /// The template for the intent in the answer's language, if there is one; with a
     /// `pending_request`, the template of the request's intent.
     pub template: Option<&'a ReplyTemplate>,
@@ -250,8 +251,11 @@ fn answer_or_hand_over(
             missing,
         };
     }
-    if template.needs_order_data && !input.order_found {
-        return hand_over(NoAutoReply::OrderNotFound);
+    match input.order {
+        _ if !template.needs_order_data => {}
+        OrderLookup::Found => {}
+        OrderLookup::NotFound => return hand_over(NoAutoReply::OrderNotFound),
+        OrderLookup::Unavailable => return hand_over(NoAutoReply::ShopDataUnavailable),
     }
     Decision::Answer {
         template: template.intent.clone(),
@@ -259,11 +263,20 @@ fn answer_or_hand_over(
     }
 }
 
+/// What looking for the customer's order gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderLookup {
+    Found,
+    NotFound,
+    /// The shop's platform failed: whether there is an order is not known.
+    Unavailable,
+}
+
 /// The template's needs the customer has not given; a found order gives the reference.
 fn missing_for(template: &ReplyTemplate, input: &DecisionInput<'_>) -> Vec<Need> {
     missing_needs(&template.needs, input.facts, input.has_image, input.text)
         .into_iter()
-        .filter(|need| !(input.order_found && *need == Need::OrderRef))
+        .filter(|need| !(input.order == OrderLookup::Found && *need == Need::OrderRef))
         .collect()
 }
 
@@ -309,7 +322,7 @@ mod tests {
             now_ms: NOW,
             quota: QuotaState::Available { left: Some(10) },
             has_image: false,
-            order_found: true,
+            order: OrderLookup::Found,
             template: find_template(templates, intent, UiLang::Fr),
         }
     }
@@ -506,7 +519,7 @@ mod tests {
         let nothing = Facts::default();
         assert_eq!(
             decide(&DecisionInput {
-                order_found: false,
+                order: OrderLookup::NotFound,
                 text: "Mon colis est arrivé cassé !",
                 ..input(&settings, &templates, "damaged_or_wrong_item", &nothing)
             }),
@@ -518,7 +531,7 @@ mod tests {
         // The shop found the order by the customer's address: only the photo is missing.
         assert_eq!(
             decide(&DecisionInput {
-                order_found: true,
+                order: OrderLookup::Found,
                 ..input(&settings, &templates, "damaged_or_wrong_item", &nothing)
             }),
             Decision::AskForMissing {
@@ -550,11 +563,29 @@ mod tests {
             (settings(Mode::On), shipped_templates(), facts_with_order());
         assert_eq!(
             decide(&DecisionInput {
-                order_found: false,
+                order: OrderLookup::NotFound,
                 ..input(&settings, &templates, "order_status", &facts)
             }),
             hand_over(NoAutoReply::OrderNotFound)
         );
+        // A platform that failed is not "no such order": the reason says so, and answers that
+        // need no order are not held back by it.
+        assert_eq!(
+            decide(&DecisionInput {
+                order: OrderLookup::Unavailable,
+                ..input(&settings, &templates, "order_status", &facts)
+            }),
+            hand_over(NoAutoReply::ShopDataUnavailable)
+        );
+        assert!(!matches!(
+            decide(&DecisionInput {
+                order: OrderLookup::Unavailable,
+                ..input(&settings, &templates, "invoice", &facts)
+            }),
+            Decision::HandOver {
+                reason: NoAutoReply::ShopDataUnavailable
+            }
+        ));
     }
 
     #[test]

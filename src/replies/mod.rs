@@ -10,7 +10,9 @@ pub mod shipped;
 pub mod subject;
 pub mod templates;
 
-pub use decision::{AutoAnswerSettings, Decision, DecisionInput, Mode, PendingRequest, decide};
+pub use decision::{
+    AutoAnswerSettings, Decision, DecisionInput, Mode, OrderLookup, PendingRequest, decide,
+};
 pub use quota::{Plan, PlanName, QuotaState, month_start_ms, quota_state};
 pub use safety::{NoAutoReply, machine_refusal, sender_refusal};
 pub use schedule::{BusinessHours, DelayPolicy, ScheduleError, due_at, parse_duration};

@@ -60,6 +60,8 @@ pub enum NoAutoReply {
     TicketClosed,
     /// The shop's template failed to render; nothing half-filled is ever sent.
     TemplateFailed { error: String },
+    /// The answer needs the order and the shop's platform kept failing while it waited.
+    ShopDataUnavailable,
 }
 
 impl NoAutoReply {
@@ -102,6 +104,7 @@ impl NoAutoReply {
             NoAutoReply::TemplateFailed { error } => {
                 t!(lang, "safety.template_failed", error = error)
             }
+            NoAutoReply::ShopDataUnavailable => t!(lang, "shop_live.data_unavailable").to_string(),
         }
     }
 }

@@ -141,6 +141,25 @@ pub struct OrderSummary {
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub tracking_url: Option<String>,
+    /// The order's total as a decimal string (`49.90`), and its currency (ISO 4217).
+    #[serde(default)]
+    pub total: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+/// What a template sees of the customer, as the shop knows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSummary {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Validated orders.
+    pub orders_count: u32,
+    /// A decimal string (`149.70`), and its currency.
+    pub total_spent: Option<String>,
+    pub currency: Option<String>,
+    /// When the account was created, formatted for the customer; may be empty.
+    pub customer_since: String,
 }
 
 /// Everything a template can use.
@@ -158,6 +177,9 @@ pub struct ReplyContext {
     pub order_reference: String,
     /// What to ask for; templates list them.
     pub missing: Vec<Need>,
+    /// The customer as the shop knows them, when it does.
+    #[serde(default)]
+    pub customer: Option<CustomerSummary>,
 }
 
 /// What a template sees of a need.
@@ -176,6 +198,7 @@ struct TemplateData<'a> {
     order: &'a Option<OrderSummary>,
     order_reference: &'a str,
     missing: Vec<NeedView>,
+    customer: &'a Option<CustomerSummary>,
 }
 
 /// Why a template could not be rendered.
@@ -277,6 +300,7 @@ pub fn render(template: &ReplyTemplate, context: &ReplyContext) -> Result<String
         shop_name: context.shop_name.trim(),
         signature: context.signature.trim(),
         order: &context.order,
+        customer: &context.customer,
         order_reference: context.order_reference.trim(),
         missing: context
             .missing
@@ -333,6 +357,8 @@ pub fn sample_contexts(lang: UiLang) -> Vec<ReplyContext> {
         tracking_number: shipped.then(|| "6A12345678901".to_string()),
         tracking_url: shipped
             .then(|| "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901".into()),
+        total: Some("49.90".into()),
+        currency: Some("EUR".into()),
     };
     let shop_name = "Ma Boutique";
     let base = ReplyContext {
@@ -343,6 +369,16 @@ pub fn sample_contexts(lang: UiLang) -> Vec<ReplyContext> {
         order: None,
         order_reference: String::new(),
         missing: Vec::new(),
+        customer: None,
+    };
+    let customer = CustomerSummary {
+        first_name: Some("Marie".into()),
+        last_name: Some("Dupont".into()),
+        orders_count: 3,
+        total_spent: Some("149.70".into()),
+        currency: Some("EUR".into()),
+        customer_since: super::html::format_date(jiff::civil::date(2024, 3, 1), lang)
+            .unwrap_or_default(),
     };
     let mut contexts = vec![
         ReplyContext {
@@ -365,6 +401,7 @@ pub fn sample_contexts(lang: UiLang) -> Vec<ReplyContext> {
         contexts.push(ReplyContext {
             order: Some(order(status, shipped)),
             order_reference: "10482".to_string(),
+            customer: Some(customer.clone()),
             ..base.clone()
         });
     }

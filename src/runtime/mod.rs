@@ -6,6 +6,7 @@
 mod reconcile;
 mod watcher;
 
+use crate::shop::live::{ShopClients, ShopData};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub struct RuntimeOptions {
     pub shutdown_timeout: Duration,
     /// How answers go out (EHLO name).
     pub send: crate::answering::send::SendOptions,
+    /// The shop data cache and platform request limit.
+    pub shop: crate::shop::live::LiveSettings,
 }
 
 impl RuntimeOptions {
@@ -60,6 +63,7 @@ impl RuntimeOptions {
             // Docker's 10 s): stop before, with room to close the database.
             shutdown_timeout: Duration::from_secs(8),
             send: crate::answering::send::SendOptions::from_config(config),
+            shop: crate::shop::live::LiveSettings::from_config(&config.shop),
         }
     }
 
@@ -86,6 +90,7 @@ pub struct Supervisor {
     key: SealingKey,
     options: Arc<RuntimeOptions>,
     reconcile_now: Arc<Notify>,
+    shop_clients: ShopClients,
 }
 
 impl Supervisor {
@@ -95,6 +100,22 @@ impl Supervisor {
             key,
             options: Arc::new(options),
             reconcile_now: Arc::new(Notify::new()),
+            shop_clients: ShopClients::default(),
+        }
+    }
+
+    /// Shares the platform clients of a desk (and the tokens they hold).
+    pub fn with_shop_clients(mut self, clients: ShopClients) -> Supervisor {
+        self.shop_clients = clients;
+        self
+    }
+
+    fn shop_data(&self) -> ShopData {
+        ShopData {
+            store: self.store.clone(),
+            key: self.key.clone(),
+            clients: self.shop_clients.clone(),
+            settings: self.options.shop,
         }
     }
 
@@ -184,12 +205,12 @@ impl Supervisor {
                 }
             }
         }));
-        let (store, key, lang) = (self.store.clone(), self.key.clone(), self.options.lang);
+        let (shops, lang) = (self.shop_data(), self.options.lang);
         let send = self.options.send.clone();
         workers.spawn(repeat(interval, stop, move || {
-            let (store, key, send) = (store.clone(), key.clone(), send.clone());
+            let (shops, send) = (shops.clone(), send.clone());
             async move {
-                match crate::answering::run(&store, &key, lang, &send).await {
+                match crate::answering::run(&shops, lang, &send).await {
                     Ok(run) if run != crate::answering::AnswerRun::default() => {
                         tracing::info!(planned = ?run.planned, sent = ?run.sent, "automatic answers");
                     }

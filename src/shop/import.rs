@@ -8,14 +8,27 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Order, OrderItem, OrderStatus};
+use super::{Customer, Money, Order, OrderItem, OrderStatus};
 use crate::model::UiLang;
 use crate::store::{Store, StoreError};
 use crate::t;
 
 /// Columns an order cannot do without, then those it may leave out.
 const REQUIRED: [&str; 3] = ["reference", "customer_email", "status"];
-const OPTIONAL: [&str; 4] = ["ordered_at", "items", "carrier", "tracking_number"];
+/// `created_at` is `ordered_at` as the shop connections' CSV format names it.
+const OPTIONAL: [&str; 8] = [
+    "ordered_at",
+    "items",
+    "carrier",
+    "tracking_number",
+    "created_at",
+    "total",
+    "currency",
+    "tracking_url",
+];
+/// A customers file: `email,first_name,last_name,created_at`.
+const CUSTOMER_REQUIRED: [&str; 1] = ["email"];
+const CUSTOMER_OPTIONAL: [&str; 3] = ["first_name", "last_name", "created_at"];
 
 /// What makes the whole file unusable: nothing of it is imported; shown in English by
 /// `Display` (logs).
@@ -67,6 +80,7 @@ pub enum RowProblem {
     UnknownStatus(String),
     BadDate(String),
     BadQuantity(String),
+    BadAmount(String),
 }
 
 impl RowProblem {
@@ -87,6 +101,7 @@ impl RowProblem {
             }
             RowProblem::BadDate(text) => t!(lang, "shop_import.bad_date", text = text),
             RowProblem::BadQuantity(text) => t!(lang, "shop_import.bad_quantity", text = text),
+            RowProblem::BadAmount(text) => t!(lang, "shop_connect.bad_amount", text = text),
         }
     }
 }
@@ -157,6 +172,39 @@ pub async fn import_orders_csv(
 /// Reads an orders CSV file (see the module's documentation). Rows with every field empty,
 /// as spreadsheets leave below the data, are no orders and no errors.
 pub fn read_orders_csv(content: &[u8]) -> Result<OrderFile, CsvError> {
+    let (orders, rejected) = read_rows(content, &REQUIRED, &OPTIONAL, Columns::order)?;
+    Ok(OrderFile { orders, rejected })
+}
+
+/// A customers file read: the good rows' customers, and the rows skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomerFile {
+    pub customers: Vec<Customer>,
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// Reads a customers CSV file (`email,first_name,last_name,created_at`, read as orders
+/// files are).
+pub fn read_customers_csv(content: &[u8]) -> Result<CustomerFile, CsvError> {
+    let (customers, rejected) = read_rows(
+        content,
+        &CUSTOMER_REQUIRED,
+        &CUSTOMER_OPTIONAL,
+        Columns::customer,
+    )?;
+    Ok(CustomerFile {
+        customers,
+        rejected,
+    })
+}
+
+/// The rows of a file with these columns, each read by `row`; the bad ones with their line.
+fn read_rows<T>(
+    content: &[u8],
+    required: &'static [&'static str],
+    optional: &'static [&'static str],
+    row: impl Fn(&Columns, &csv::ByteRecord) -> Result<Option<T>, RowProblem>,
+) -> Result<(Vec<T>, Vec<RejectedRow>), CsvError> {
     let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(sniff_delimiter(content))
@@ -168,19 +216,19 @@ pub fn read_orders_csv(content: &[u8]) -> Result<OrderFile, CsvError> {
         None => return Err(CsvError::Empty),
         Some(record) => record.map_err(unreadable)?,
     };
-    let columns = Columns::from_header(&header)?;
+    let columns = Columns::from_header(&header, required, optional)?;
     let mut lines = LineCounter::new(content);
-    let mut file = OrderFile::default();
+    let (mut good, mut rejected) = (Vec::new(), Vec::new());
     for record in records {
         let record = record.map_err(unreadable)?;
         let line = lines.line_at(record.position().map_or(0, |p| p.byte()));
-        match columns.order(&record) {
-            Ok(Some(order)) => file.orders.push(order),
+        match row(&columns, &record) {
+            Ok(Some(value)) => good.push(value),
             Ok(None) => {}
-            Err(problem) => file.rejected.push(RejectedRow { line, problem }),
+            Err(problem) => rejected.push(RejectedRow { line, problem }),
         }
     }
-    Ok(file)
+    Ok((good, rejected))
 }
 
 fn unreadable(error: csv::Error) -> CsvError {
@@ -254,27 +302,32 @@ fn column_name(text: &str) -> String {
 
 /// Where each known column is in the file.
 struct Columns {
-    /// Index of each of `REQUIRED` then `OPTIONAL`, in that order.
-    positions: [Option<usize>; 7],
+    required: &'static [&'static str],
+    /// Index of each of the required then the optional columns, in that order.
+    positions: Vec<Option<usize>>,
     width: usize,
 }
 
 impl Columns {
-    fn from_header(header: &csv::ByteRecord) -> Result<Columns, CsvError> {
+    fn from_header(
+        header: &csv::ByteRecord,
+        required: &'static [&'static str],
+        optional: &'static [&'static str],
+    ) -> Result<Columns, CsvError> {
         let names = header
             .iter()
             .map(|field| std::str::from_utf8(field).map(column_name))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| CsvError::NotUtf8)?;
-        let mut positions = [None; 7];
-        for (slot, wanted) in REQUIRED.iter().chain(&OPTIONAL).enumerate() {
+        let mut positions = vec![None; required.len() + optional.len()];
+        for (slot, wanted) in required.iter().chain(optional).enumerate() {
             let mut found = names.iter().enumerate().filter(|(_, name)| name == wanted);
             positions[slot] = found.next().map(|(index, _)| index);
             if found.next().is_some() {
                 return Err(CsvError::DuplicateColumn(wanted.to_string()));
             }
         }
-        let missing: Vec<&'static str> = REQUIRED
+        let missing: Vec<&'static str> = required
             .iter()
             .zip(&positions)
             .filter(|(_, position)| position.is_none())
@@ -284,13 +337,14 @@ impl Columns {
             return Err(CsvError::MissingColumns(missing));
         }
         Ok(Columns {
+            required,
             positions,
             width: names.len(),
         })
     }
 
-    /// The row's order; None for a row with nothing in it.
-    fn order(&self, record: &csv::ByteRecord) -> Result<Option<Order>, RowProblem> {
+    /// The row's trimmed fields; None for a row with nothing in it.
+    fn fields<'r>(&self, record: &'r csv::ByteRecord) -> Result<Option<Vec<&'r str>>, RowProblem> {
         let fields = record
             .iter()
             .map(|field| std::str::from_utf8(field).map(str::trim))
@@ -307,11 +361,50 @@ impl Columns {
                 found: fields.len(),
             });
         }
-        let value = |slot: usize| self.positions[slot].map_or("", |index| fields[index]);
-        let required = |slot: usize| match value(slot) {
-            "" => Err(RowProblem::Missing(REQUIRED[slot])),
+        Ok(Some(fields))
+    }
+
+    /// The value of the column in `slot` (required then optional columns), "" when absent.
+    fn value<'r>(&self, fields: &[&'r str], slot: usize) -> &'r str {
+        self.positions[slot].map_or("", |index| fields[index])
+    }
+
+    fn required<'r>(&self, fields: &[&'r str], slot: usize) -> Result<&'r str, RowProblem> {
+        match self.value(fields, slot) {
+            "" => Err(RowProblem::Missing(self.required[slot])),
             text => Ok(text),
+        }
+    }
+
+    /// The row's customer; None for a row with nothing in it.
+    fn customer(&self, record: &csv::ByteRecord) -> Result<Option<Customer>, RowProblem> {
+        let Some(fields) = self.fields(record)? else {
+            return Ok(None);
         };
+        let email = self.required(&fields, 0)?.to_lowercase();
+        if !is_email(&email) {
+            return Err(RowProblem::BadEmail(self.value(&fields, 0).to_string()));
+        }
+        let text =
+            |slot: usize| Some(self.value(&fields, slot).to_string()).filter(|v| !v.is_empty());
+        Ok(Some(Customer {
+            email,
+            first_name: text(1),
+            last_name: text(2),
+            customer_since: optional_date(self.value(&fields, 3))?,
+            orders_count: None,
+            total_spent: None,
+            platform_id: None,
+        }))
+    }
+
+    /// The row's order; None for a row with nothing in it.
+    fn order(&self, record: &csv::ByteRecord) -> Result<Option<Order>, RowProblem> {
+        let Some(fields) = self.fields(record)? else {
+            return Ok(None);
+        };
+        let value = |slot: usize| self.value(&fields, slot);
+        let required = |slot: usize| self.required(&fields, slot);
         let optional = |slot: usize| Some(value(slot).to_string()).filter(|v| !v.is_empty());
         let reference = required(0)?.to_string();
         let customer_email = required(1)?.to_lowercase();
@@ -321,14 +414,24 @@ impl Columns {
         let status = OrderStatus::parse(required(2)?)
             .ok_or_else(|| RowProblem::UnknownStatus(value(2).to_string()))?;
         let ordered_at = match value(3) {
-            "" => None,
-            text => Some(parse_date(text).ok_or_else(|| RowProblem::BadDate(text.to_string()))?),
+            "" => optional_date(value(7))?,
+            text => optional_date(text)?,
+        };
+        let total = match (value(8), value(9)) {
+            ("", _) => None,
+            (_, "") => return Err(RowProblem::Missing("currency")),
+            (amount, currency) => Some(
+                Money::parse(amount, currency)
+                    .ok_or_else(|| RowProblem::BadAmount(format!("{amount} {currency}")))?,
+            ),
         };
         Ok(Some(Order {
             ordered_at,
+            total,
             items: parse_items(value(4))?,
             carrier: optional(5),
             tracking_number: optional(6),
+            tracking_link: optional(10),
             ..Order::new(&reference, &customer_email, status)
         }))
     }
@@ -345,6 +448,16 @@ fn is_email(text: &str) -> bool {
                 && !text.chars().any(char::is_whitespace)
         }
         None => false,
+    }
+}
+
+/// A date column: empty is no date.
+fn optional_date(text: &str) -> Result<Option<i64>, RowProblem> {
+    match text {
+        "" => Ok(None),
+        text => Ok(Some(
+            parse_date(text).ok_or_else(|| RowProblem::BadDate(text.to_string()))?,
+        )),
     }
 }
 

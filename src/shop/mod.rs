@@ -1,14 +1,15 @@
 //! The shop's side of customer service: its orders and the customers who placed them (known by
 //! their e-mail address), the carriers that deliver them, and where orders come from.
 //!
-//! Answers read orders through [`OrderSource`]: orders imported from CSV files into the store
-//! ([`ImportedOrders`]), and the shop platforms' APIs (Shopify, PrestaShop, WooCommerce), each
-//! a [`platform::ShopPlatform`].
+//! Answers read orders through [`OrderSource`]: [`live::LiveShop`] answers from the store (CSV
+//! imports, and what the platforms said recently) and asks the shop platforms' APIs (Shopify,
+//! PrestaShop, WooCommerce, each a [`platform::ShopPlatform`]) when that is stale.
 
 pub mod carriers;
 pub mod connector;
 pub mod http;
 mod import;
+pub mod live;
 pub mod platform;
 pub mod prestashop;
 pub mod shopify;
@@ -20,12 +21,11 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 use crate::model::UiLang;
-use crate::store::{Store, StoreError};
 use carriers::{Carrier, carrier_of};
 
 pub use import::{
-    CsvError, ImportError, ImportReport, OrderFile, RejectedRow, RowProblem, import_orders_csv,
-    read_orders_csv,
+    CsvError, CustomerFile, ImportError, ImportReport, OrderFile, RejectedRow, RowProblem,
+    import_orders_csv, read_customers_csv, read_orders_csv,
 };
 
 /// Where an order stands, the same words for every platform; the platform's own status is
@@ -164,6 +164,24 @@ impl Money {
             minor: if negative { -minor } else { minor },
             currency,
         })
+    }
+
+    /// The amounts added up, when there is at least one, each is known and all share a
+    /// currency.
+    pub fn sum<'a>(amounts: impl IntoIterator<Item = Option<&'a Money>>) -> Option<Money> {
+        let mut total: Option<Money> = None;
+        for amount in amounts {
+            let amount = amount?;
+            total = Some(match total {
+                None => amount.clone(),
+                Some(sum) if sum.currency == amount.currency => Money {
+                    minor: sum.minor.checked_add(amount.minor)?,
+                    currency: sum.currency,
+                },
+                Some(_) => return None,
+            });
+        }
+        total
     }
 
     /// The amount as a decimal string, `"49.90"`: what JSON and templates carry.
@@ -329,33 +347,6 @@ pub async fn find_order<S: OrderSource>(
         }
     }
     Ok(source.orders_for(customer_email).await?.into_iter().next())
-}
-
-/// A shop's orders imported from CSV files (`guichet orders import`), kept in the store.
-#[derive(Debug, Clone, Copy)]
-pub struct ImportedOrders<'a> {
-    store: &'a Store,
-    shop_id: i64,
-}
-
-impl<'a> ImportedOrders<'a> {
-    pub fn new(store: &'a Store, shop_id: i64) -> Self {
-        ImportedOrders { store, shop_id }
-    }
-}
-
-impl OrderSource for ImportedOrders<'_> {
-    type Error = StoreError;
-
-    async fn orders_for(&self, customer_email: &str) -> Result<Vec<Order>, StoreError> {
-        self.store
-            .customer_orders(self.shop_id, customer_email)
-            .await
-    }
-
-    async fn order(&self, reference: &str) -> Result<Option<Order>, StoreError> {
-        self.store.order_by_reference(self.shop_id, reference).await
-    }
 }
 
 #[cfg(test)]

@@ -65,7 +65,9 @@ impl fmt::Display for Platform {
 
 /// Why a platform gave nothing. Details come from the platform's answer with credentials
 /// removed: an error never carries a token, a key or a secret, nor a URL holding one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Serialized so the store can keep the last failure beside the data it still shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ShopError {
     /// The store URL is not one Guichet talks to (not `https://`, except on the loopback).
     #[error("{platform}: the store address {url} is refused: {reason}")]

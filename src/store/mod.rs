@@ -11,6 +11,7 @@ mod message_sources;
 mod orders;
 mod replies;
 mod seed;
+mod shop_data;
 mod shops;
 mod stats;
 mod ticket_events;
@@ -34,11 +35,13 @@ pub use employees::{
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use message_sources::MessageAttachment;
+pub use orders::StoredOrder;
 pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,
 };
 pub use seed::{SeedMessage, SeedReply, SeedTicket};
+pub use shop_data::{ConnectionCheck, CustomerFetch, StoredConnection, StoredCustomer};
 pub use shops::{Contact, NewContact, Shop};
 pub use stats::{
     Counted, EmployeeActivity, GroupCount, GroupedBy, QUARTER_MS, QuarterCount, ShadowCount,

@@ -126,8 +126,15 @@ async fn ticket(
     Path(number): Path<i64>,
 ) -> WebResult<Json<serde_json::Value>> {
     let detail = api(state.desk.ticket(&me.shop, number).await, &me)?;
+    let customer = api(
+        state
+            .desk
+            .customer_panel(&me.shop, &detail.ticket.customer_email)
+            .await,
+        &me,
+    )?;
     let timeline = api(state.desk.timeline(&me.shop, number).await, &me)?;
-    let mut shape = to_json(&TicketDetailJson::from(&detail));
+    let mut shape = to_json(&TicketDetailJson::new(&detail, &customer, me.lang));
     if let Some(object) = shape.as_object_mut() {
         object.insert("seen_up_to".into(), seen_up_to(&timeline).into());
     }

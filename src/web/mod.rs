@@ -19,6 +19,7 @@ pub mod settings_more;
 pub mod stats;
 pub mod ticket_list;
 pub mod ticket_page;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -173,6 +174,7 @@ fn declared_routes() -> Routes {
         .merge(api::routes())
         .merge(settings::routes())
         .merge(settings_more::routes())
+        .merge(webhooks::routes())
 }
 
 /// The table of every route, as the router serves them.
@@ -313,6 +315,7 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Period(_) | BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
         ContactForm(refusal) => contact_form_status(refusal),
+        ShopConnection(error) => shop_connection_status(error),
         // The mail server refused or could not be reached (the change itself may be made).
         Action(_) => StatusCode::BAD_GATEWAY,
         SignInRefused => StatusCode::UNAUTHORIZED,
@@ -327,6 +330,20 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | OpenDatabase(_)
         | CannotWrite { .. }
         | PasswordHashing => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A webhook's refusal is 401 with nothing changed; a platform that failed is the gateway's
+/// (the platform delivers again later).
+fn shop_connection_status(
+    error: &crate::desk::shop_connections::ShopConnectionError,
+) -> StatusCode {
+    use crate::desk::shop_connections::ShopConnectionError::*;
+    match error {
+        WebhookRefused(_) => StatusCode::UNAUTHORIZED,
+        NotConnected(_) | OtherPlatform { .. } => StatusCode::NOT_FOUND,
+        MissingSecret { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Platform(_) => StatusCode::BAD_GATEWAY,
     }
 }
 

@@ -303,6 +303,11 @@ const VARIABLES: &[&str] = &[
     "order.carrier",
     "order.tracking_number",
     "order.tracking_url",
+    "customer.first_name",
+    "customer.orders_count",
+    "customer.total_spent",
+    "customer.currency",
+    "customer.customer_since",
 ];
 
 #[derive(Serialize)]

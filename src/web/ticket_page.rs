@@ -109,6 +109,11 @@ struct PanelOrderView {
     tracking_number: Option<String>,
     tracking_url: Option<String>,
     carrier: Option<String>,
+    /// `49.90 EUR`.
+    total: Option<String>,
+    /// The platform's own status and partial flags, for employees.
+    raw_status: Option<String>,
+    partial: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -117,6 +122,9 @@ struct PanelView {
     email: String,
     validated_orders: usize,
     since: String,
+    total_spent: Option<String>,
+    /// The platform failed: what it said and how old the data shown is.
+    source_error: Option<String>,
     orders: Vec<PanelOrderView>,
     tickets: Vec<(i64, String, String)>,
     history: Vec<(String, String)>,
@@ -438,6 +446,22 @@ async fn page_view(
                 .customer_since
                 .map(|ms| moment(ms, &time_zone, lang))
                 .unwrap_or_default(),
+            total_spent: panel
+                .total_spent
+                .as_ref()
+                .map(|m| format!("{} {}", m.decimal(), m.currency)),
+            source_error: panel.source_error.as_ref().map(|e| {
+                let error = e.error.explain(lang);
+                match e.data_from {
+                    Some(at) => t!(
+                        lang,
+                        "shop_live.stale",
+                        error = error,
+                        since = moment(at, &time_zone, lang)
+                    ),
+                    None => t!(lang, "shop_live.stale_never", error = error),
+                }
+            }),
             orders: panel
                 .orders
                 .iter()
@@ -451,6 +475,22 @@ async fn page_view(
                     tracking_number: o.tracking_number.clone(),
                     tracking_url: o.tracking_url.clone(),
                     carrier: o.carrier.clone(),
+                    total: o
+                        .total
+                        .as_ref()
+                        .map(|m| format!("{} {}", m.decimal(), m.currency)),
+                    raw_status: o.raw_status.clone(),
+                    partial: [
+                        (o.partially_shipped, t!(lang, "shop_live.partially_shipped")),
+                        (
+                            o.partially_refunded,
+                            t!(lang, "shop_live.partially_refunded"),
+                        ),
+                    ]
+                    .into_iter()
+                    .filter(|(flag, _)| *flag)
+                    .map(|(_, label)| label.to_string())
+                    .collect(),
                 })
                 .collect(),
             tickets: panel

@@ -33,6 +33,7 @@ fn desk(store: &Store, dir: &std::path::Path, url: &str) -> Desk {
         key: SealingKey::load_or_create(&dir.join("secret.key")).unwrap(),
         config,
         lang: UiLang::En,
+        shop_clients: Default::default(),
     }
 }
 

@@ -237,6 +237,7 @@ async fn supervisor_restarts_a_watcher_whose_folders_changed_and_stops_idle_at_o
         work_interval: Duration::from_secs(5),
         shutdown_timeout: Duration::from_secs(8),
         send: Default::default(),
+        shop: Default::default(),
     };
     let supervisor = Supervisor::new(instance.store.clone(), instance.key.clone(), options);
     let handle = supervisor.handle();

@@ -1,7 +1,8 @@
 //! Orders: `guichet orders import` as a user runs it on a spreadsheet's export, and the store's
 //! order lookups that answers read, on SQLite and PostgreSQL.
 
-use guichet::shop::{ImportedOrders, Order, OrderStatus, find_order};
+use guichet::shop::live::{LiveSettings, LiveShop};
+use guichet::shop::{Order, OrderStatus, find_order};
 use guichet::store::Store;
 
 use crate::cli::{guichet, run};
@@ -140,11 +141,11 @@ async fn lookups_suite(store: Store) {
     );
 
     // Answers find the customer's own order only.
-    let source = ImportedOrders::new(&store, shop.id);
+    let source = &LiveShop::new(&store, shop.id, None, LiveSettings::default());
     let find = |email: &'static str, refs: &'static [&'static str]| {
         let refs: Vec<String> = refs.iter().map(|r| r.to_string()).collect();
         async move {
-            find_order(&source, email, &refs)
+            find_order(source, email, &refs)
                 .await
                 .unwrap()
                 .map(|o| o.reference)
