@@ -205,6 +205,22 @@ impl Supervisor {
                 }
             }
         }));
+        // Platforms without webhooks (PrestaShop) are asked for their changed orders.
+        let shops = self.shop_data();
+        workers.spawn(repeat(
+            self.options.shop.poll_interval,
+            stop.clone(),
+            move || {
+                let shops = shops.clone();
+                async move {
+                    match shops.poll_changes().await {
+                        Ok(stored) if stored > 0 => tracing::info!(stored, "polled shop orders"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "shop polling"),
+                    }
+                }
+            },
+        ));
         let (shops, lang) = (self.shop_data(), self.options.lang);
         let send = self.options.send.clone();
         workers.spawn(repeat(interval, stop, move || {

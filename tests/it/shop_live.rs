@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use guichet::shop::live::{LiveSettings, LiveShop};
+use guichet::crypto::SealingKey;
+use guichet::shop::connector::{ConnectorSecrets, ConnectorSettings, ShopifySettings};
+use guichet::shop::live::{LiveSettings, LiveShop, ShopClients, ShopData};
 use guichet::shop::platform::{
     ConnectionReport, Platform, ShopError, ShopFuture, ShopPlatform, WebhookDelivery, WebhookEvent,
     WebhookRefusal,
@@ -17,7 +19,8 @@ use guichet::shop::{Customer, CustomerRecord, Money, Order, OrderStatus};
 use guichet::store::Store;
 
 use crate::support::cli::{empty_shop, guichet, ok, run, with_stdin};
-use crate::support::{open_data_dir, store_tests};
+use crate::support::web::{TestWeb, web_tests};
+use crate::support::{Dialect, open_data_dir, store_tests};
 
 /// A platform that knows a few customers and counts every question asked of it.
 struct CountingPlatform {
@@ -90,12 +93,39 @@ impl ShopPlatform for CountingPlatform {
         })
     }
 
-    fn changed_since(&self, _: i64) -> ShopFuture<'_, Vec<Order>> {
-        self.answer(Vec::new())
+    fn changed_since(&self, since_ms: i64) -> ShopFuture<'_, Vec<Order>> {
+        let changed = self
+            .customers
+            .values()
+            .flat_map(|r| r.orders.iter())
+            .filter(|o| o.updated_at.is_some_and(|at| at >= since_ms))
+            .cloned()
+            .collect();
+        self.answer(changed)
     }
 
-    fn webhook(&self, _: &WebhookDelivery) -> Result<WebhookEvent, WebhookRefusal> {
-        Err(WebhookRefusal::Unsigned)
+    /// Signed when `x-double-signature` says `valid`; the body is the new status of order
+    /// #1042 (empty: a ping).
+    fn webhook(&self, delivery: &WebhookDelivery) -> Result<WebhookEvent, WebhookRefusal> {
+        match delivery.header("x-double-signature") {
+            None => return Err(WebhookRefusal::Unsigned),
+            Some("valid") => {}
+            Some(_) => return Err(WebhookRefusal::BadSignature),
+        }
+        if delivery.body.is_empty() {
+            return Ok(WebhookEvent::Ping);
+        }
+        let status = std::str::from_utf8(&delivery.body)
+            .ok()
+            .and_then(OrderStatus::parse)
+            .ok_or_else(|| WebhookRefusal::Malformed("not a status".into()))?;
+        Ok(WebhookEvent::Order {
+            delivery_id: delivery
+                .header("x-double-delivery")
+                .unwrap_or_default()
+                .into(),
+            order: Box::new(Order::new("#1042", "marie@client.example", status)),
+        })
     }
 }
 
@@ -141,7 +171,7 @@ fn record(email: &str, first_name: &str, orders: Vec<Order>) -> CustomerRecord {
 fn settings(cache_ttl: Duration) -> LiveSettings {
     LiveSettings {
         cache_ttl,
-        request_timeout: Duration::from_secs(10),
+        ..LiveSettings::default()
     }
 }
 
@@ -627,3 +657,190 @@ async fn shop_import_reads_customers_and_orders_and_names_bad_rows() {
     );
     store.close().await;
 }
+
+async fn webhook_route_suite(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let shop = web.desk.add_shop("boutique").await.unwrap();
+    web.desk
+        .connect_shop(
+            &shop,
+            &ConnectorSettings::Shopify(ShopifySettings {
+                store_url: "https://boutique.myshopify.com".into(),
+                api_version: "2025-10".into(),
+                client_id: None,
+            }),
+            &ConnectorSecrets {
+                access_token: Some("shpat_test".into()),
+                ..ConnectorSecrets::default()
+            },
+        )
+        .await
+        .unwrap();
+    let connection = web
+        .desk
+        .store
+        .shop_connection(shop.id)
+        .await
+        .unwrap()
+        .unwrap();
+    // The double stands for the shop's client: the route's own behaviour is under test, each
+    // platform's signatures are tested with its fake.
+    web.desk.shop_clients.install(
+        shop.id,
+        connection.updated_at,
+        CountingPlatform::new(Vec::new()),
+    );
+    let client = web.client();
+    let post = |path: &'static str,
+                signature: Option<&'static str>,
+                delivery: &'static str,
+                body: &'static str| {
+        let mut request = client
+            .post(web.url(path))
+            .header("x-double-delivery", delivery)
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-double-signature", signature);
+        }
+        request.send()
+    };
+    let stored_status = async || {
+        web.desk
+            .store
+            .order_by_reference(shop.id, "#1042")
+            .await
+            .unwrap()
+            .map(|o| o.status)
+    };
+
+    for (signature, why) in [(None, "unsigned"), (Some("forged"), "bad signature")] {
+        let refused = post("/webhooks/shopify/boutique", signature, "d-1", "shipped")
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401, "{why}");
+        assert_eq!(stored_status().await, None, "{why}: nothing changed");
+    }
+    let applied = post(
+        "/webhooks/shopify/boutique",
+        Some("valid"),
+        "d-1",
+        "shipped",
+    )
+    .await
+    .unwrap();
+    assert_eq!(applied.status(), 200);
+    assert_eq!(
+        applied.json::<serde_json::Value>().await.unwrap()["outcome"],
+        "applied"
+    );
+    assert_eq!(stored_status().await, Some(OrderStatus::Shipped));
+    // The same delivery again: acknowledged, applied once.
+    let repeated = post(
+        "/webhooks/shopify/boutique",
+        Some("valid"),
+        "d-1",
+        "delivered",
+    )
+    .await
+    .unwrap();
+    assert_eq!(repeated.status(), 200);
+    assert_eq!(
+        repeated.json::<serde_json::Value>().await.unwrap()["outcome"],
+        "already_applied"
+    );
+    assert_eq!(stored_status().await, Some(OrderStatus::Shipped));
+    let next = post(
+        "/webhooks/shopify/boutique",
+        Some("valid"),
+        "d-2",
+        "delivered",
+    )
+    .await
+    .unwrap();
+    assert_eq!(next.status(), 200);
+    assert_eq!(stored_status().await, Some(OrderStatus::Delivered));
+    let ping = post("/webhooks/shopify/boutique", Some("valid"), "d-3", "")
+        .await
+        .unwrap();
+    assert_eq!(
+        ping.json::<serde_json::Value>().await.unwrap()["outcome"],
+        "ping"
+    );
+
+    // Another shop, another platform than the shop's, no platform: not found.
+    for path in [
+        "/webhooks/shopify/nowhere",
+        "/webhooks/woocommerce/boutique",
+        "/webhooks/csv/boutique",
+    ] {
+        let missing = post(path, Some("valid"), "d-9", "refunded").await.unwrap();
+        assert_eq!(missing.status(), 404, "{path}");
+    }
+    assert_eq!(stored_status().await, Some(OrderStatus::Delivered));
+}
+
+web_tests!(webhook_route_suite => webhook_route_sqlite, webhook_route_postgres);
+
+async fn polling_suite(store: Store) {
+    let shop = store.add_shop("boutique").await.unwrap();
+    let settings = r#"{"platform":"prestashop","store_url":"https://shop.example"}"#;
+    store
+        .save_shop_connection(
+            shop.id,
+            Platform::PrestaShop,
+            settings,
+            b"not opened: the client is kept",
+        )
+        .await
+        .unwrap();
+    let connection = store.shop_connection(shop.id).await.unwrap().unwrap();
+    let platform = CountingPlatform::new(vec![record(
+        "marie@client.example",
+        "Marie",
+        vec![
+            shipped("2001", "marie@client.example", 10_000),
+            shipped("2002", "marie@client.example", 20_000),
+        ],
+    )]);
+    let shops = ShopData {
+        store: store.clone(),
+        key: SealingKey::from_hex(&"ab".repeat(32)).unwrap(),
+        clients: ShopClients::default(),
+        settings: LiveSettings::default(),
+    };
+    shops
+        .clients
+        .install(shop.id, connection.updated_at, platform.clone());
+    store
+        .store_polled_orders(shop.id, Platform::PrestaShop, &[], 15_000)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        shops.poll_changes().await.unwrap(),
+        1,
+        "only the change after the checkpoint"
+    );
+    assert_eq!(store.poll_checkpoint(shop.id).await.unwrap(), Some(20_001));
+    assert!(
+        store
+            .order_by_reference(shop.id, "2002")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .order_by_reference(shop.id, "2001")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The platform fails: the checkpoint stays where it was, nothing is lost.
+    platform.down.store(true, Ordering::SeqCst);
+    assert_eq!(shops.poll_changes().await.unwrap(), 0);
+    assert_eq!(store.poll_checkpoint(shop.id).await.unwrap(), Some(20_001));
+}
+
+store_tests!(polling_suite => polling_sqlite, polling_postgres);

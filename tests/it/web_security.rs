@@ -38,13 +38,15 @@ pub async fn ticket_in(web: &TestWeb, shop: &Shop, subject: &str, from: &str) ->
         .number
 }
 
-/// The routes anyone may call: sign-in, static files, health, and the public contact forms.
+/// The routes anyone may call: sign-in, static files, health, the public contact forms, and
+/// the shop platforms' webhooks (signed with the shop's secret).
 fn allowed_public(route: &RouteInfo) -> bool {
     route.path == "/sign-in"
         || route.path == "/healthz"
         || route.path.starts_with("/static/")
         || route.path.starts_with("/contact")
         || route.path.starts_with("/c/")
+        || route.path.starts_with("/webhooks/")
 }
 
 /// `path` with each `{param}` replaced by every value `values` gives for it.
