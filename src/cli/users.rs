@@ -1,13 +1,15 @@
-//! The back office's employees from the command line: add, list, and API tokens.
+//! The back office's employees from the command line: add, list, reset a password, change a
+//! role, remove, and API tokens (the same desk calls as the settings page).
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Subcommand;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
-use guichet::desk::employees::EmployeeInput;
+use guichet::desk::employees::{EmployeeInput, generate_password};
 use guichet::desk::{Desk, input};
+use guichet::model::Role;
 use guichet::store::Employee;
 use guichet::t;
 use guichet::views::{self, role_label};
@@ -31,8 +33,43 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
         /// Read the password from the first line of standard input.
-        #[arg(long, required = true)]
+        #[arg(
+            long,
+            required_unless_present = "generate_password",
+            conflicts_with = "generate_password"
+        )]
         password_stdin: bool,
+        /// Generate a password and print it once, for you to hand over.
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// Give an employee a new password (read from standard input, or generated and printed
+    /// once); their open sessions end.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(
+            long,
+            required_unless_present = "generate_password",
+            conflicts_with = "generate_password"
+        )]
+        password_stdin: bool,
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// Make an employee an administrator or a plain employee (a shop keeps one administrator).
+    SetRole {
+        #[arg(long)]
+        email: String,
+        /// admin or employee.
+        #[arg(long)]
+        role: Role,
+    },
+    /// Remove an employee: their tickets become unassigned, their sessions and API tokens
+    /// stop working (a shop keeps one administrator).
+    Remove {
+        #[arg(long)]
+        email: String,
     },
     /// List employees (of one shop, or of every shop).
     List {
@@ -60,15 +97,16 @@ pub async fn user_command(desk: &Desk, command: UserCommand) -> Result<ExitCode>
             name,
             admin,
             password_stdin: _,
+            generate_password,
         } => {
             let shop = desk.shop_named(&shop).await.say(lang)?;
-            let password = input::read_password(std::io::stdin().lock()).say(lang)?;
+            let password = new_password(generate_password, lang)?;
             let input = EmployeeInput {
                 email,
                 name,
                 admin,
                 lang,
-                password,
+                password: password.clone(),
             };
             let employee = desk.add_employee(&shop, input).await.say(lang)?;
             say(t!(
@@ -77,6 +115,49 @@ pub async fn user_command(desk: &Desk, command: UserCommand) -> Result<ExitCode>
                 email = employee.email,
                 shop = shop.name,
                 role = role_label(employee.role, lang)
+            ));
+            show_generated(generate_password, &password, lang);
+        }
+        UserCommand::ResetPassword {
+            email,
+            password_stdin: _,
+            generate_password,
+        } => {
+            let (shop, employee) = employee_and_shop(desk, &email).await?;
+            let password = new_password(generate_password, lang)?;
+            desk.reset_password(&shop, employee.id, &password)
+                .await
+                .say(lang)?;
+            say(t!(
+                lang,
+                "web_settings_more.password_reset",
+                email = employee.email
+            ));
+            show_generated(generate_password, &password, lang);
+        }
+        UserCommand::SetRole { email, role } => {
+            let (shop, employee) = employee_and_shop(desk, &email).await?;
+            let employee = desk
+                .set_role(&shop, employee.id, role, None)
+                .await
+                .say(lang)?;
+            say(t!(
+                lang,
+                "web_settings_more.role_set",
+                email = employee.email,
+                role = role_label(employee.role, lang)
+            ));
+        }
+        UserCommand::Remove { email } => {
+            let (shop, employee) = employee_and_shop(desk, &email).await?;
+            let employee = desk
+                .remove_employee(&shop, employee.id, None)
+                .await
+                .say(lang)?;
+            say(t!(
+                lang,
+                "web_settings_more.removed",
+                email = employee.email
             ));
         }
         UserCommand::List { shop, json } => {
@@ -116,4 +197,28 @@ pub async fn user_command(desk: &Desk, command: UserCommand) -> Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The employee with this address and their shop.
+async fn employee_and_shop(desk: &Desk, email: &str) -> Result<(guichet::store::Shop, Employee)> {
+    let lang = desk.lang;
+    let employee = desk.employee_by_email(email).await.say(lang)?;
+    let shop = desk.shop_of(&employee).await.say(lang)?;
+    Ok((shop, employee))
+}
+
+/// A generated password, or the first line of standard input.
+fn new_password(generate: bool, lang: guichet::model::UiLang) -> Result<SecretString> {
+    if generate {
+        return Ok(generate_password());
+    }
+    input::read_password(std::io::stdin().lock()).say(lang)
+}
+
+/// A generated password is printed once, on a line of its own (scripts read it from there).
+fn show_generated(generated: bool, password: &SecretString, lang: guichet::model::UiLang) {
+    if generated {
+        say(t!(lang, "web_settings_more.generated_password"));
+        say(password.expose_secret());
+    }
 }

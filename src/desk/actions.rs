@@ -767,16 +767,45 @@ impl Desk {
     /// The text a reply to the ticket starts from: the predefined message in the customer's
     /// language, with the ticket's and its order's variables.
     pub async fn reply_prefill(&self, shop: &Shop, number: i64) -> DeskResult<String> {
+        let (lang, context) = self.prefill_context(shop, number, None).await?;
+        let body = self.predefined_message(shop, lang).await?;
+        render_predefined(lang, &body, &context)
+    }
+
+    /// `body` rendered as the predefined message in `lang` would start a reply to ticket
+    /// `number` of the shop (its customer, their order, the shop's signature). Nothing is
+    /// saved.
+    pub async fn preview_predefined_message(
+        &self,
+        shop: &Shop,
+        number: i64,
+        lang: UiLang,
+        body: &str,
+    ) -> DeskResult<String> {
+        let (lang, context) = self.prefill_context(shop, number, Some(lang)).await?;
+        render_predefined(lang, body, &context)
+    }
+
+    /// The variables a reply to ticket `number` sees, in `lang` (default: the language of the
+    /// customer's latest message).
+    async fn prefill_context(
+        &self,
+        shop: &Shop,
+        number: i64,
+        lang: Option<UiLang>,
+    ) -> DeskResult<(UiLang, ReplyContext)> {
         let message = self
             .store
             .latest_customer_message(shop.id, number)
             .await
             .map_err(|e| not_found(e, DeskError::NoCustomerMessage(number)))?;
         let settings = self.store.reply_settings(shop.id).await?;
-        let lang = reply_lang(
-            message.triage.as_ref().and_then(|t| t.lang.as_deref()),
-            self.lang,
-        );
+        let lang = lang.unwrap_or_else(|| {
+            reply_lang(
+                message.triage.as_ref().and_then(|t| t.lang.as_deref()),
+                self.lang,
+            )
+        });
         let refs = message
             .triage
             .as_ref()
@@ -800,9 +829,7 @@ impl Desk {
             missing: Vec::new(),
             customer: answering::plan::customer_summary(&known, lang, &settings.time_zone),
         };
-        let body = self.predefined_message(shop, lang).await?;
-        crate::replies::templates::render(&predefined_template(lang, &body), &context)
-            .map_err(|e| DeskError::Template(super::templates::TemplateRefusal::Invalid(e)))
+        Ok((lang, context))
     }
 
     /// Who the customer is to the shop: orders, tickets and their history.
@@ -886,6 +913,11 @@ impl Desk {
             .await
             .map_err(|e| not_found(e, DeskError::NoEmployee(employee_id)))
     }
+}
+
+fn render_predefined(lang: UiLang, body: &str, context: &ReplyContext) -> DeskResult<String> {
+    crate::replies::templates::render(&predefined_template(lang, body), context)
+        .map_err(|e| DeskError::Template(super::templates::TemplateRefusal::Invalid(e)))
 }
 
 /// The predefined message as a template of the reply-template engine (same variables, same

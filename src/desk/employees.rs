@@ -2,6 +2,7 @@
 //! random cookie, per-employee API tokens, and sign-in throttling per address and per account.
 //! The database keeps only the SHA-256 of a session or API token, never the token.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::model::{Role, UiLang};
-use crate::store::{ApiTokenInfo, Employee, NewEmployee, Shop, sha256_hex};
+use crate::store::{ApiTokenInfo, Employee, NewEmployee, Shop, TeamChange, sha256_hex};
 
 use super::shops::email_address;
 use super::{Desk, DeskError, DeskResult};
@@ -53,6 +54,21 @@ pub struct SignIn {
     /// The cookie value; only its SHA-256 hex is stored.
     pub session_token: SecretString,
     pub session: Session,
+}
+
+/// Letters and digits a person copies without mistaking one for another (no 0/O, 1/l/I).
+const PASSWORD_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// A generated password's length: about 93 bits from that alphabet.
+const GENERATED_PASSWORD_CHARS: usize = 16;
+
+/// A fresh password for an administrator to hand over (shown once, never stored in clear).
+pub fn generate_password() -> SecretString {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let password: String = (0..GENERATED_PASSWORD_CHARS)
+        .map(|_| PASSWORD_ALPHABET[rng.random_range(0..PASSWORD_ALPHABET.len())] as char)
+        .collect();
+    SecretString::from(password)
 }
 
 /// 32 random bytes from the OS-seeded generator, as hex.
@@ -206,6 +222,62 @@ impl Desk {
         self.store.set_employee_password(employee.id, &hash).await?;
         tracing::info!(employee = employee.id, "password reset, sessions closed");
         Ok(employee)
+    }
+
+    /// Gives employee `id` of `shop` the role `role`. `by` is the administrator asking, when
+    /// one is (the command line is not an employee): they cannot take their own role away, and
+    /// nobody can take the shop's last administrator's.
+    pub async fn set_role(
+        &self,
+        shop: &Shop,
+        id: i64,
+        role: Role,
+        by: Option<i64>,
+    ) -> DeskResult<Employee> {
+        let employee = self.employee(shop, id).await?;
+        if by == Some(employee.id) && role != employee.role {
+            return Err(DeskError::OwnAccount);
+        }
+        match self.store.set_employee_role(&employee, role).await? {
+            TeamChange::LastAdmin => Err(DeskError::LastAdmin),
+            TeamChange::Done => {
+                tracing::info!(employee = employee.id, %role, "role changed");
+                Ok(Employee { role, ..employee })
+            }
+        }
+    }
+
+    /// Removes employee `id` from `shop`: their tickets become unassigned, their sessions
+    /// and API tokens stop working at once, the timeline keeps what they did. `by` as for
+    /// [`Desk::set_role`]: nobody removes themselves or the last administrator.
+    pub async fn remove_employee(
+        &self,
+        shop: &Shop,
+        id: i64,
+        by: Option<i64>,
+    ) -> DeskResult<Employee> {
+        let employee = self.employee(shop, id).await?;
+        if by == Some(employee.id) {
+            return Err(DeskError::OwnAccount);
+        }
+        match self.store.remove_employee(&employee).await? {
+            TeamChange::LastAdmin => Err(DeskError::LastAdmin),
+            TeamChange::Done => {
+                tracing::info!(employee = employee.id, shop = shop.id, "employee removed");
+                Ok(employee)
+            }
+        }
+    }
+
+    /// When each of the shop's employees last signed in (employee id, Unix ms), for those
+    /// whose session is still open.
+    pub async fn last_sign_ins(&self, shop: &Shop) -> DeskResult<HashMap<i64, i64>> {
+        Ok(self
+            .store
+            .last_sign_ins(shop.id)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// The language `employee` reads the back office in, from now on.
@@ -422,6 +494,23 @@ mod tests {
         // No account: refused whatever the password, and a broken stored hash refuses too.
         assert!(!verify_password(None, &password).await);
         assert!(!verify_password(Some("not a hash".into()), &password).await);
+    }
+
+    #[test]
+    fn generated_passwords_are_long_enough_and_differ() {
+        let one = generate_password();
+        let other = generate_password();
+        assert!(check_password(&one).is_ok());
+        assert_eq!(
+            one.expose_secret().chars().count(),
+            GENERATED_PASSWORD_CHARS
+        );
+        assert!(
+            one.expose_secret()
+                .bytes()
+                .all(|b| PASSWORD_ALPHABET.contains(&b))
+        );
+        assert_ne!(one.expose_secret(), other.expose_secret());
     }
 
     #[test]

@@ -165,6 +165,10 @@ pub enum DeskError {
     TokenNeedsLabel,
     #[error("no API token {0}")]
     NoApiToken(i64),
+    #[error("the shop must keep an administrator")]
+    LastAdmin,
+    #[error("an administrator cannot take away their own role or account")]
+    OwnAccount,
     #[error(transparent)]
     Action(#[from] actions::ActionError),
     #[error("this list page is out of date or not one")]
@@ -298,6 +302,8 @@ impl DeskError {
             }
             DeskError::TokenNeedsLabel => t!(lang, "employees.token_needs_label").into(),
             DeskError::NoApiToken(id) => t!(lang, "employees.no_api_token", id = id),
+            DeskError::LastAdmin => t!(lang, "web_settings_more.last_admin").into(),
+            DeskError::OwnAccount => t!(lang, "web_settings_more.own_account").into(),
             DeskError::Action(error) => error.localized(lang),
             DeskError::BadCursor => t!(lang, "ticket_list.bad_cursor").into(),
         }

@@ -31,6 +31,15 @@ impl Desk {
             .map_err(|e| not_found(e, DeskError::NoReply(id)))
     }
 
+    /// The reply `id` of `shop`; one of another shop is as unknown as a missing one.
+    pub async fn reply_of_shop(&self, shop: &Shop, id: i64) -> DeskResult<ReplyView> {
+        match self.reply_by_id(id).await {
+            Ok(reply) if reply.shop_id == shop.id => Ok(reply),
+            Ok(_) | Err(DeskError::NoReply(_)) => Err(DeskError::NoReply(id)),
+            Err(other) => Err(other),
+        }
+    }
+
     async fn act_on_reply(&self, id: i64, action: ReplyAction<'_>) -> DeskResult<()> {
         let reply = self.reply_by_id(id).await?;
         if !self.store.act_on_reply(id, action).await? {

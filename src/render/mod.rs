@@ -58,6 +58,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../web/templates/settings_answers.html"),
     ),
     (
+        "web/settings_employees.html",
+        include_str!("../web/templates/settings_employees.html"),
+    ),
+    (
+        "web/settings_predefined.html",
+        include_str!("../web/templates/settings_predefined.html"),
+    ),
+    (
+        "web/settings_contact_form.html",
+        include_str!("../web/templates/settings_contact_form.html"),
+    ),
+    (
         "web/sign_in.html",
         include_str!("../web/templates/sign_in.html"),
     ),

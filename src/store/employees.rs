@@ -442,3 +442,118 @@ impl Store {
         Ok(())
     }
 }
+
+/// What became of a change to a shop's team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamChange {
+    Done,
+    /// Refused: the shop would be left without an administrator.
+    LastAdmin,
+}
+
+impl Store {
+    /// Locks the shop's team for the rest of `tx`: two administrators demoting or removing each
+    /// other at once would otherwise both see the other one still there (PostgreSQL's read
+    /// committed), and leave the shop with none. SQLite's write transaction already serialises.
+    async fn lock_team(tx: &mut sqlx::Transaction<'static, sqlx::Any>, shop_id: i64) -> Result<()> {
+        sqlx::query("UPDATE shops SET id = id WHERE id = $1")
+            .bind(shop_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `employee` is, right now, their shop's only administrator.
+    async fn is_last_admin(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        employee: &Employee,
+    ) -> Result<bool> {
+        let admin = Role::Admin.to_string();
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM employees WHERE id = $1 AND shop_id = $2")
+                .bind(employee.id)
+                .bind(employee.shop_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if role.as_deref() != Some(admin.as_str()) {
+            return Ok(false);
+        }
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM employees WHERE shop_id = $1 AND role = $2 AND id <> $3",
+        )
+        .bind(employee.shop_id)
+        .bind(&admin)
+        .bind(employee.id)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(others == 0)
+    }
+
+    /// Gives `employee` the role `role`, unless that takes the shop's last administrator away.
+    pub async fn set_employee_role(&self, employee: &Employee, role: Role) -> Result<TeamChange> {
+        let mut tx = self.begin_write().await?;
+        Self::lock_team(&mut tx, employee.shop_id).await?;
+        if role != Role::Admin && Self::is_last_admin(&mut tx, employee).await? {
+            return Ok(TeamChange::LastAdmin);
+        }
+        let updated = sqlx::query("UPDATE employees SET role = $1 WHERE id = $2 AND shop_id = $3")
+            .bind(role.to_string())
+            .bind(employee.id)
+            .bind(employee.shop_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("employee {}", employee.id)));
+        }
+        tx.commit().await?;
+        Ok(TeamChange::Done)
+    }
+
+    /// Removes `employee` from their shop in one transaction: their tickets become unassigned,
+    /// their sessions, API tokens and presence end, the timeline keeps what they did without
+    /// their name. The shop's last administrator stays.
+    pub async fn remove_employee(&self, employee: &Employee) -> Result<TeamChange> {
+        let mut tx = self.begin_write().await?;
+        Self::lock_team(&mut tx, employee.shop_id).await?;
+        if Self::is_last_admin(&mut tx, employee).await? {
+            return Ok(TeamChange::LastAdmin);
+        }
+        // Spelled out rather than left to the foreign keys, so that a database whose keys
+        // are not enforced (SQLite without the pragma) ends up the same.
+        for statement in [
+            "UPDATE tickets SET assignee_id = NULL, assignee = NULL WHERE assignee_id = $1",
+            "UPDATE ticket_events SET employee_id = NULL WHERE employee_id = $1",
+            "DELETE FROM ticket_presence WHERE employee_id = $1",
+            "DELETE FROM web_sessions WHERE employee_id = $1",
+            "DELETE FROM api_tokens WHERE employee_id = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(employee.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let deleted = sqlx::query("DELETE FROM employees WHERE id = $1 AND shop_id = $2")
+            .bind(employee.id)
+            .bind(employee.shop_id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("employee {}", employee.id)));
+        }
+        tx.commit().await?;
+        Ok(TeamChange::Done)
+    }
+
+    /// When each employee of the shop last signed in, for those with a session still open
+    /// (sessions end at sign-out and expiry, so older sign-ins are not known).
+    pub async fn last_sign_ins(&self, shop_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT s.employee_id, MAX(s.created_at) FROM web_sessions s \
+             JOIN employees e ON e.id = s.employee_id WHERE e.shop_id = $1 \
+             GROUP BY s.employee_id",
+        )
+        .bind(shop_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -29,7 +29,9 @@ pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
 pub use contact_forms::{
     ContactFormSettings, DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES,
 };
-pub use employees::{ApiTokenInfo, Employee, NewEmployee, StoredApiToken, StoredSession};
+pub use employees::{
+    ApiTokenInfo, Employee, NewEmployee, StoredApiToken, StoredSession, TeamChange,
+};
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use message_sources::MessageAttachment;

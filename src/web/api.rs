@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use super::auth::SignedIn;
 use super::{Access, AppState, Routes, WebError, WebResult};
 use crate::desk::DeskResult;
+use crate::desk::actions::{MessageAuthor, ReplyOutcome, TimelineItem, seen_up_to};
 use crate::model::{ReplyState, Status};
+use crate::store::TicketEvent;
 use crate::t;
 use crate::views::{self, EmployeeJson, ReplyJson, TicketDetailJson, TicketJson};
 
@@ -43,6 +45,13 @@ pub fn routes() -> Routes {
             correct_intent,
         )
         .get("/api/v1/replies", Access::Employee, replies)
+        .post(
+            "/api/v1/replies/{id}/cancel",
+            Access::Employee,
+            cancel_reply,
+        )
+        .post("/api/v1/replies/{id}/send", Access::Employee, send_reply)
+        .post("/api/v1/replies/{id}/edit", Access::Employee, edit_reply)
         .get("/api/v1/statistics", Access::Employee, statistics)
 }
 
@@ -109,6 +118,8 @@ async fn search(
     Ok(Json(api(state.desk.search(&me.shop, &asked.q).await, &me)?))
 }
 
+/// The ticket, plus `seen_up_to`: what a reply sends back so that it is held when someone
+/// wrote since.
 async fn ticket(
     Extension(state): Extension<AppState>,
     me: SignedIn,
@@ -122,9 +133,12 @@ async fn ticket(
             .await,
         &me,
     )?;
-    Ok(Json(to_json(&TicketDetailJson::new(
-        &detail, &customer, me.lang,
-    ))))
+    let timeline = api(state.desk.timeline(&me.shop, number).await, &me)?;
+    let mut shape = to_json(&TicketDetailJson::new(&detail, &customer, me.lang));
+    if let Some(object) = shape.as_object_mut() {
+        object.insert("seen_up_to".into(), seen_up_to(&timeline).into());
+    }
+    Ok(Json(shape))
 }
 
 #[derive(Deserialize)]
@@ -158,17 +172,161 @@ async fn status(
 #[derive(Deserialize)]
 struct ReplyBody {
     body: String,
+    /// The `seen_up_to` of the ticket as the caller last read it (Unix ms).
+    seen_up_to: i64,
 }
 
+/// What was written since the caller's `seen_up_to`, for a reply held back.
+#[derive(Serialize)]
+struct NewerJson {
+    kind: &'static str,
+    at: String,
+    at_ms: i64,
+    /// Who wrote it: the customer's address, the colleague's name, or null for Guichet.
+    author: Option<String>,
+    text: String,
+}
+
+impl From<&TimelineItem> for NewerJson {
+    fn from(item: &TimelineItem) -> Self {
+        let at_ms = item.at();
+        let (kind, author, text) = match item {
+            TimelineItem::Message {
+                author, message, ..
+            } => {
+                let who = match author {
+                    MessageAuthor::Customer => Some(message.from.clone()),
+                    MessageAuthor::Employee { name } => name.clone(),
+                    MessageAuthor::Automatic => None,
+                };
+                ("message", who, message.new_text.clone())
+            }
+            TimelineItem::Event(event) => {
+                let text = match &event.event {
+                    TicketEvent::Note { text } => text.clone(),
+                    _ => String::new(),
+                };
+                ("note", event.employee_name.clone(), text)
+            }
+            TimelineItem::Answer { reply, .. } => ("reply", None, reply.body.clone()),
+        };
+        NewerJson {
+            kind,
+            at: views::rfc3339(at_ms),
+            at_ms,
+            author,
+            text,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HeldBackJson {
+    error: String,
+    /// What the caller had not seen, oldest first.
+    newer: Vec<NewerJson>,
+    /// To send again once what is new has been read.
+    seen_up_to: i64,
+}
+
+/// A reply to the ticket's customer, sent unless the customer or a colleague wrote since the
+/// caller's `seen_up_to`: then 409 with what is new, and nothing sent.
 async fn reply(
     Extension(state): Extension<AppState>,
     me: SignedIn,
     Path(number): Path<i64>,
     asked: Result<Json<ReplyBody>, JsonRejection>,
+) -> WebResult<Response> {
+    let asked = body(&me, asked)?;
+    let outcome = state
+        .desk
+        .reply_checked(
+            &me.shop,
+            me.employee.id,
+            number,
+            &asked.body,
+            &[],
+            asked.seen_up_to,
+        )
+        .await;
+    Ok(match api(outcome, &me)? {
+        ReplyOutcome::Sent(sent) => Json(to_json(&ReplyJson::from(sent.as_ref()))).into_response(),
+        ReplyOutcome::HeldBack { newer } => {
+            let held = HeldBackJson {
+                error: t!(me.lang, "web_settings_more.conflict").to_string(),
+                seen_up_to: seen_up_to(&newer).max(asked.seen_up_to),
+                newer: newer.iter().map(NewerJson::from).collect(),
+            };
+            (StatusCode::CONFLICT, Json(to_json(&held))).into_response()
+        }
+    })
+}
+
+/// The reply `id` of the caller's shop, acted on by `act`; the row afterwards.
+async fn on_reply<F, Fut>(
+    state: &AppState,
+    me: &SignedIn,
+    id: i64,
+    act: F,
+) -> WebResult<Json<serde_json::Value>>
+where
+    F: FnOnce(i64) -> Fut,
+    Fut: std::future::Future<Output = DeskResult<()>>,
+{
+    let desk = &state.desk;
+    api(desk.reply_of_shop(&me.shop, id).await, me)?;
+    api(act(id).await, me)?;
+    let after = api(desk.reply_of_shop(&me.shop, id).await, me)?;
+    Ok(Json(to_json(&ReplyJson::from(&after))))
+}
+
+/// Cancels a scheduled (or shadow) automatic answer.
+async fn cancel_reply(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(id): Path<i64>,
+) -> WebResult<Json<serde_json::Value>> {
+    let desk = state.desk.clone();
+    on_reply(
+        &state,
+        &me,
+        id,
+        |id| async move { desk.cancel_reply(id).await },
+    )
+    .await
+}
+
+/// Sends a scheduled answer now, or again one that failed or whose send is uncertain.
+async fn send_reply(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(id): Path<i64>,
+) -> WebResult<Json<serde_json::Value>> {
+    let desk = state.desk.clone();
+    on_reply(&state, &me, id, |id| async move {
+        desk.send_reply_now(id).await.map(|_| ())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct EditBody {
+    body: String,
+}
+
+/// Replaces the text of an answer not sent yet.
+async fn edit_reply(
+    Extension(state): Extension<AppState>,
+    me: SignedIn,
+    Path(id): Path<i64>,
+    asked: Result<Json<EditBody>, JsonRejection>,
 ) -> WebResult<Json<serde_json::Value>> {
     let asked = body(&me, asked)?;
-    let sent = api(state.desk.reply(&me.shop, number, &asked.body).await, &me)?;
-    Ok(Json(to_json(&ReplyJson::from(&sent))))
+    let desk = state.desk.clone();
+    on_reply(&state, &me, id, |id| async move {
+        desk.edit_reply(id, &asked.body).await
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,7 @@ pub mod mail_view;
 pub mod pages;
 pub mod security;
 pub mod settings;
+pub mod settings_more;
 pub mod stats;
 pub mod ticket_list;
 pub mod ticket_page;
@@ -172,6 +173,7 @@ fn declared_routes() -> Routes {
         .merge(mail_view::routes())
         .merge(api::routes())
         .merge(settings::routes())
+        .merge(settings_more::routes())
         .merge(webhooks::routes())
 }
 
@@ -288,7 +290,9 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | NoEmployee(_)
         | NoEmployeeNamed(_)
         | NoApiToken(_) => StatusCode::NOT_FOUND,
-        AlreadyExists(_) | ReplyNotActionable { .. } => StatusCode::CONFLICT,
+        AlreadyExists(_) | ReplyNotActionable { .. } | LastAdmin | OwnAccount => {
+            StatusCode::CONFLICT
+        }
         ShopNeedsName
         | NotAnAddress(_)
         | MailboxSettings(_)

@@ -74,7 +74,7 @@ struct Flash {
 }
 
 /// A 303 to `to`, carrying a message the page shows once.
-fn back(to: &str, ok: bool, text: &str) -> Response {
+pub(super) fn back(to: &str, ok: bool, text: &str) -> Response {
     let mut text = text.to_string();
     if text.len() > FLASH_MAX {
         let mut end = FLASH_MAX;
@@ -93,11 +93,11 @@ fn back(to: &str, ok: bool, text: &str) -> Response {
     response
 }
 
-fn done(to: &str, lang: UiLang, key: &str) -> Response {
+pub(super) fn done(to: &str, lang: UiLang, key: &str) -> Response {
     back(to, true, i18n::text(lang, key))
 }
 
-fn refused(to: &str, error: DeskError, lang: UiLang) -> Response {
+pub(super) fn refused(to: &str, error: DeskError, lang: UiLang) -> Response {
     back(to, false, &WebError::from_desk(error, lang).message)
 }
 
@@ -166,7 +166,7 @@ struct WithFlash<T: Serialize> {
 }
 
 /// A settings page with its flash message.
-fn settings_page(
+pub(super) fn settings_page(
     me: &SignedIn,
     headers: &HeaderMap,
     template: &str,
@@ -189,7 +189,7 @@ fn settings_page(
 // ---- Small form helpers. ----
 
 /// A trimmed text field, None when left empty.
-fn filled(value: &Option<String>) -> Option<String> {
+pub(super) fn filled(value: &Option<String>) -> Option<String> {
     value
         .as_deref()
         .map(str::trim)
@@ -197,12 +197,12 @@ fn filled(value: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn checked(value: &Option<String>) -> bool {
+pub(super) fn checked(value: &Option<String>) -> bool {
     value.as_deref().is_some_and(|v| !v.is_empty())
 }
 
 /// A number typed in a field, or the localized refusal naming the field.
-fn number<T: std::str::FromStr>(
+pub(super) fn number<T: std::str::FromStr>(
     value: &Option<String>,
     field: &str,
     lang: UiLang,
@@ -327,7 +327,12 @@ struct MailboxForm {
 
 const MAILBOXES: &str = "/settings/mailboxes";
 
-fn security(value: &Option<String>, field: &str, lang: UiLang) -> Result<Option<Security>, String> {
+/// One of a field's choices (an enum's name), None when left empty, or the localized refusal.
+pub(super) fn choice<T: std::str::FromStr>(
+    value: &Option<String>,
+    field: &str,
+    lang: UiLang,
+) -> Result<Option<T>, String> {
     match filled(value) {
         None => Ok(None),
         Some(text) => text
@@ -343,7 +348,7 @@ fn mailbox_input(form: &MailboxForm, lang: UiLang) -> Result<MailboxInput, Strin
         provider: filled(&form.provider),
         imap_host: filled(&form.imap_host),
         imap_port: number(&form.imap_port, "imap_port", lang)?,
-        imap_security: security(&form.imap_security, "imap_security", lang)?,
+        imap_security: choice::<Security>(&form.imap_security, "imap_security", lang)?,
         accept_invalid_certs: checked(&form.accept_invalid_certs),
         username: filled(&form.username),
         folders: filled(&form.folders)
@@ -359,7 +364,7 @@ fn mailbox_input(form: &MailboxForm, lang: UiLang) -> Result<MailboxInput, Strin
         mark_as_read: checked(&form.mark_as_read),
         smtp_host: filled(&form.smtp_host),
         smtp_port: number(&form.smtp_port, "smtp_port", lang)?,
-        smtp_security: security(&form.smtp_security, "smtp_security", lang)?,
+        smtp_security: choice::<Security>(&form.smtp_security, "smtp_security", lang)?,
         contact: filled(&form.contact),
         skip_test: checked(&form.skip_test),
     })

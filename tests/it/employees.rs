@@ -737,3 +737,232 @@ fn user_add_list_and_token_from_the_command_line() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("No employee"));
 }
+
+/// The line after the one announcing a generated password.
+fn generated_in(printed: &str) -> String {
+    let mut lines = printed.lines();
+    lines
+        .find(|line| line.starts_with("Generated password"))
+        .unwrap_or_else(|| panic!("no generated password in {printed}"));
+    lines.next().unwrap().trim().to_string()
+}
+
+#[test]
+fn user_reset_password_set_role_and_remove_from_the_command_line() {
+    let dir = empty_shop();
+    let run = |args: &[&str]| crate::support::cli::run(guichet(dir.path(), args));
+    let added = with_stdin(
+        guichet(
+            dir.path(),
+            &[
+                "user",
+                "add",
+                "--shop",
+                "boutique",
+                "--email",
+                "ana@boutique.test",
+                "--admin",
+                "--password-stdin",
+            ],
+        ),
+        b"un mot de passe\n",
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let printed = ok(guichet(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--shop",
+            "boutique",
+            "--email",
+            "bob@boutique.test",
+            "--generate-password",
+        ],
+    ));
+    let first = generated_in(&printed);
+    assert!(first.chars().count() >= 10, "{first}");
+    let neither = run(&[
+        "user",
+        "add",
+        "--shop",
+        "boutique",
+        "--email",
+        "carl@boutique.test",
+    ]);
+    assert!(!neither.status.success(), "a password is read or generated");
+
+    let printed = ok(guichet(
+        dir.path(),
+        &[
+            "user",
+            "reset-password",
+            "--email",
+            "bob@boutique.test",
+            "--generate-password",
+        ],
+    ));
+    let second = generated_in(&printed);
+    assert_ne!(first, second);
+    let typed = with_stdin(
+        guichet(
+            dir.path(),
+            &[
+                "user",
+                "reset-password",
+                "--email",
+                "ana@boutique.test",
+                "--password-stdin",
+            ],
+        ),
+        b"un autre mot de passe\n",
+    );
+    assert!(
+        typed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&typed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&typed.stdout).contains("ana@boutique.test"));
+
+    let said = ok(guichet(
+        dir.path(),
+        &[
+            "user",
+            "set-role",
+            "--email",
+            "bob@boutique.test",
+            "--role",
+            "admin",
+        ],
+    ));
+    assert!(said.contains("administrator"), "{said}");
+    let bad = run(&[
+        "user",
+        "set-role",
+        "--email",
+        "bob@boutique.test",
+        "--role",
+        "boss",
+    ]);
+    assert!(!bad.status.success());
+    ok(guichet(
+        dir.path(),
+        &[
+            "user",
+            "set-role",
+            "--email",
+            "ana@boutique.test",
+            "--role",
+            "employee",
+        ],
+    ));
+    let last = run(&[
+        "user",
+        "set-role",
+        "--email",
+        "bob@boutique.test",
+        "--role",
+        "employee",
+    ]);
+    assert!(!last.status.success());
+    assert!(String::from_utf8_lossy(&last.stderr).contains("must keep an administrator"));
+    let last = run(&["user", "remove", "--email", "bob@boutique.test"]);
+    assert!(!last.status.success(), "the last administrator stays");
+    let said = ok(guichet(
+        dir.path(),
+        &["user", "remove", "--email", "ana@boutique.test"],
+    ));
+    assert!(said.contains("ana@boutique.test"), "{said}");
+    let listed = json(&ok(guichet(dir.path(), &["user", "list", "--json"])));
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0]["email"].as_str(), listed[0]["role"].as_str()),
+        (Some("bob@boutique.test"), Some("admin"))
+    );
+
+    // The passwords printed work (the last one only), and none is in the database in clear.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = dir.path().join("guichet.db");
+        let desk = desk_at(
+            &format!("sqlite://{}", db.display()),
+            &dir.path().join("blobs"),
+        )
+        .await;
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(
+            desk.sign_in("bob@boutique.test", &secret(&second), ip)
+                .await
+                .is_ok()
+        );
+        assert!(
+            desk.sign_in("bob@boutique.test", &secret(&first), ip)
+                .await
+                .is_err()
+        );
+        desk.store.close().await;
+    });
+    let mut db = Vec::new();
+    for file in ["guichet.db", "guichet.db-wal"] {
+        db.extend(std::fs::read(dir.path().join(file)).unwrap_or_default());
+    }
+    for secret in [first.as_str(), second.as_str()] {
+        assert!(
+            !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} in clear"
+        );
+    }
+}
+
+/// Two administrators demoting, or removing, each other at the same moment: one wins, the
+/// other is refused, and the shop is never left without an administrator.
+async fn the_last_administrator_survives_a_race(url: &str, blobs: &Path) {
+    let desk = desk_at(url, blobs).await;
+    let shop = desk.add_shop("boutique").await.unwrap();
+    let mut admins = Vec::new();
+    for email in ["ana@boutique.test", "bob@boutique.test"] {
+        let added = desk
+            .add_employee(&shop, input(email, "un mot de passe", true))
+            .await
+            .unwrap();
+        admins.push(added.id);
+    }
+    let (ana, bob) = (admins[0], admins[1]);
+    let admins_left = |employees: Vec<guichet::store::Employee>| {
+        employees.iter().filter(|e| e.role == Role::Admin).count()
+    };
+    for round in 0..5 {
+        let (first, second) = tokio::join!(
+            desk.set_role(&shop, ana, Role::Employee, Some(bob)),
+            desk.set_role(&shop, bob, Role::Employee, Some(ana)),
+        );
+        let refused = [&first, &second]
+            .iter()
+            .filter(|r| matches!(r, Err(DeskError::LastAdmin)))
+            .count();
+        assert_eq!(refused, 1, "round {round}: {first:?} {second:?}");
+        assert_eq!(admins_left(desk.employees(&shop).await.unwrap()), 1);
+        for id in [ana, bob] {
+            desk.set_role(&shop, id, Role::Admin, None).await.unwrap();
+        }
+    }
+    let (first, second) = tokio::join!(
+        desk.remove_employee(&shop, ana, Some(bob)),
+        desk.remove_employee(&shop, bob, Some(ana)),
+    );
+    assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
+    let left = desk.employees(&shop).await.unwrap();
+    assert_eq!((left.len(), admins_left(left)), (1, 1));
+    desk.store.close().await;
+}
+
+store_tests!(
+    url the_last_administrator_survives_a_race =>
+    last_admin_race_sqlite,
+    last_admin_race_postgres
+);

@@ -504,3 +504,229 @@ async fn tokens_and_language_from_the_account_page(dialect: Dialect) {
 }
 
 web_tests!(tokens_and_language_from_the_account_page => account_tokens_sqlite, account_tokens_postgres);
+
+/// A ticket of `shop` whose automatic answer waits in `state`; the answer's id.
+async fn ticket_with_answer(web: &TestWeb, shop_id: i64, state: guichet::model::ReplyState) -> i64 {
+    use guichet::store::{SeedMessage, SeedReply, SeedTicket, now_ms};
+    let at = now_ms() - 3_600_000;
+    let seed = SeedTicket {
+        customer_email: "dana@customer-a.example".into(),
+        customer_name: Some("Dana".into()),
+        subject: "Where is my teapot?".into(),
+        contact_id: None,
+        language: Some("en".into()),
+        intent: Some("order_status".into()),
+        status: guichet::model::Status::Open,
+        assignee_id: None,
+        seen_at: None,
+        messages: vec![SeedMessage {
+            outgoing: false,
+            from_email: "dana@customer-a.example".into(),
+            subject: "Where is my teapot?".into(),
+            received_at: at,
+            text: "Where is it?".into(),
+            attachment: None,
+        }],
+        auto_answer: Some(SeedReply {
+            state,
+            due_at: at + 86_400_000,
+            sent_at: None,
+            text: "It is on its way.".into(),
+        }),
+    };
+    let store = &web.desk.store;
+    store.seed_tickets(shop_id, &[seed]).await.unwrap();
+    let replies = store
+        .replies(Some(shop_id), None, Some(state))
+        .await
+        .unwrap();
+    replies[0].id
+}
+
+async fn replies_wait_for_what_is_new_and_answers_stay_in_their_shop(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let alice = web.employee("shop-a", "alice@shop-a.example", false).await;
+    let colleague = web.employee("shop-a", "bruno@shop-a.example", false).await;
+    let number = ticket_in(&web, &alice.shop, SECRET_SUBJECT, SECRET_CUSTOMER).await;
+    let token = web
+        .desk
+        .create_api_token(&alice.employee, "t")
+        .await
+        .unwrap();
+    let token = token.expose_secret().to_string();
+    let ticket_path = format!("/api/v1/tickets/{number}");
+    let reply_path = format!("{ticket_path}/reply");
+    const REPLY: &str = "/api/v1/tickets/{number}/reply";
+
+    let (status, detail) = call(
+        &web,
+        &token,
+        "GET",
+        &ticket_path,
+        "/api/v1/tickets/{number}",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = detail["seen_up_to"]
+        .as_i64()
+        .expect("the ticket says what it shows");
+    assert!(seen > 0);
+
+    // Written before the customer's message was read: held back, with that message.
+    let (status, held) = call(
+        &web,
+        &token,
+        "POST",
+        &reply_path,
+        REPLY,
+        Some(serde_json::json!({ "body": "Refunded.", "seen_up_to": 0 })),
+    )
+    .await;
+    assert_eq!(status, 409, "{held}");
+    assert_eq!(held["newer"][0]["kind"], "message");
+    assert_eq!(held["newer"][0]["author"], SECRET_CUSTOMER);
+    assert_eq!(held["seen_up_to"], seen);
+    // A colleague's note after the read holds it back too.
+    web.desk
+        .add_note(
+            &alice.shop,
+            colleague.employee.id,
+            number,
+            "I phoned her: wait.",
+        )
+        .await
+        .unwrap();
+    let (status, held) = call(
+        &web,
+        &token,
+        "POST",
+        &reply_path,
+        REPLY,
+        Some(serde_json::json!({ "body": "Refunded.", "seen_up_to": seen })),
+    )
+    .await;
+    assert_eq!(status, 409, "{held}");
+    let newer = held["newer"].as_array().unwrap();
+    assert_eq!(newer.len(), 1, "{held}");
+    assert_eq!(newer[0]["kind"], "note");
+    assert_eq!(newer[0]["text"], "I phoned her: wait.");
+    assert!(
+        web.desk
+            .replies(Some(&alice.shop), None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was sent or queued"
+    );
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &reply_path,
+        REPLY,
+        Some(serde_json::json!({ "body": "Refunded." })),
+    )
+    .await;
+    assert_eq!(status, 422, "seen_up_to is required");
+
+    // Sent once read (no mailbox here, so it fails, and is kept to be sent again).
+    let seen = held["seen_up_to"].as_i64().unwrap();
+    let (status, sent) = call(
+        &web,
+        &token,
+        "POST",
+        &reply_path,
+        REPLY,
+        Some(serde_json::json!({ "body": "Refunded.", "seen_up_to": seen })),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let failed = sent["id"].as_i64().unwrap();
+    assert_eq!(sent["state"], "failed", "{sent}");
+
+    // The answers' actions: shop B's token finds none of shop A's.
+    let scheduled =
+        ticket_with_answer(&web, alice.shop.id, guichet::model::ReplyState::Scheduled).await;
+    let bob = web.employee("shop-b", "bob@shop-b.example", true).await;
+    let bob_token = web.desk.create_api_token(&bob.employee, "b").await.unwrap();
+    let bob_token = bob_token.expose_secret().to_string();
+    for id in [scheduled, failed] {
+        for (action, body) in [
+            ("cancel", None),
+            ("send", None),
+            ("edit", Some(serde_json::json!({ "body": "taken over" }))),
+        ] {
+            let (status, error) = call(
+                &web,
+                &bob_token,
+                "POST",
+                &format!("/api/v1/replies/{id}/{action}"),
+                &format!("/api/v1/replies/{{id}}/{action}"),
+                body,
+            )
+            .await;
+            assert_eq!(status, 404, "{action} {id} with shop B's token");
+            assert!(!error.to_string().contains("teapot"));
+        }
+    }
+    let untouched = web.desk.reply_by_id(scheduled).await.unwrap();
+    assert_eq!(untouched.state, guichet::model::ReplyState::Scheduled);
+    assert_eq!(untouched.body, "It is on its way.");
+
+    // Shop A's own token: edit, then cancel the scheduled answer; a cancelled one cannot be
+    // cancelled again (409), and the failed reply can be sent again.
+    let (status, edited) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("/api/v1/replies/{scheduled}/edit"),
+        "/api/v1/replies/{id}/edit",
+        Some(serde_json::json!({ "body": "It left this morning." })),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["body"], "It left this morning.");
+    let (status, cancelled) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("/api/v1/replies/{scheduled}/cancel"),
+        "/api/v1/replies/{id}/cancel",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &cancelled["state"]),
+        (200, &serde_json::json!("cancelled"))
+    );
+    assert_eq!(
+        web.desk.reply_by_id(scheduled).await.unwrap().state,
+        guichet::model::ReplyState::Cancelled
+    );
+    let (status, _) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("/api/v1/replies/{scheduled}/cancel"),
+        "/api/v1/replies/{id}/cancel",
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, again) = call(
+        &web,
+        &token,
+        "POST",
+        &format!("/api/v1/replies/{failed}/send"),
+        "/api/v1/replies/{id}/send",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], failed);
+    let attempts = web.desk.reply_by_id(failed).await.unwrap().attempts;
+    assert!(attempts >= 2, "sent again: {attempts} attempts");
+}
+
+web_tests!(replies_wait_for_what_is_new_and_answers_stay_in_their_shop => api_replies_sqlite, api_replies_postgres);

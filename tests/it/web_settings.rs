@@ -5,6 +5,8 @@
 use guichet::model::UiLang;
 use guichet::replies::{Mode, PlanName};
 
+use secrecy::ExposeSecret;
+
 use crate::support::web::{TestWeb, web_tests};
 use crate::support::{Dialect, MailServer};
 
@@ -49,6 +51,9 @@ const SETTINGS_GETS: &[&str] = &[
     "/settings/contacts",
     "/settings/templates",
     "/settings/answers",
+    "/settings/employees",
+    "/settings/predefined-message",
+    "/settings/contact-form",
 ];
 
 async fn settings_are_for_admins_only(dialect: Dialect) {
@@ -81,7 +86,7 @@ async fn settings_are_for_admins_only(dialect: Dialect) {
     let every_route = guichet::web::route_table();
     let settings: Vec<_> = every_route
         .iter()
-        .filter(|r| r.path.starts_with("/settings") && !r.path.starts_with("/settings/employees"))
+        .filter(|r| r.path.starts_with("/settings"))
         .collect();
     assert!(settings.len() >= 12, "{settings:?}");
     for route in settings {
@@ -708,4 +713,608 @@ fn contacts_change_and_go_from_the_command_line() {
         &["contact", "list", "--shop", "boutique", "--json"],
     ));
     assert_eq!(listed.trim(), "[]");
+}
+
+/// The password a page shows once.
+fn shown_password(page: &str) -> String {
+    let marker = "class=\"shown-password\">";
+    let start = page.find(marker).expect("a password shown once") + marker.len();
+    let end = page[start..].find('<').unwrap();
+    page[start..start + end].to_string()
+}
+
+async fn signs_in(web: &TestWeb, email: &str, password: &str) -> bool {
+    let response = web
+        .client()
+        .post(web.url("/sign-in"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    response.status() == 303
+}
+
+async fn an_admin_runs_the_team(dialect: Dialect) {
+    use guichet::model::Role;
+    let web = TestWeb::start(dialect).await;
+    let ada = web.employee("boutique", "ada@boutique.example", true).await;
+    let bob = web
+        .employee("boutique", "bob@boutique.example", false)
+        .await;
+    let shop = &ada.shop;
+    let (client, csrf) = web.signed_in(&ada).await;
+    let (as_bob, _) = web.signed_in(&bob).await;
+    let bob_token = web
+        .desk
+        .create_api_token(&bob.employee, "sync")
+        .await
+        .unwrap();
+    let number =
+        crate::web_security::ticket_in(&web, shop, "Lost parcel", "carl@client.example").await;
+    web.desk
+        .assign(shop, ada.employee.id, number, Some(bob.employee.id))
+        .await
+        .unwrap();
+
+    let page = client
+        .get(web.url("/settings/employees"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("bob@boutique.example") && page.contains("<time datetime="),
+        "{page}"
+    );
+    let index = client
+        .get(web.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for link in [
+        "/settings/employees",
+        "/settings/predefined-message",
+        "/settings/contact-form",
+    ] {
+        assert!(index.contains(link), "the index links {link}");
+    }
+
+    // Added with a typed password, in French.
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/employees",
+        &[
+            ("name", "Chloé Martin"),
+            ("email", "Chloe@Boutique.example"),
+            ("role", "employee"),
+            ("lang", "fr"),
+            ("password", "un mot de passe tapé"),
+        ],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    let chloe = web
+        .desk
+        .employee_by_email("chloe@boutique.example")
+        .await
+        .unwrap();
+    assert_eq!(
+        (chloe.name.as_str(), chloe.role, chloe.lang),
+        ("Chloé Martin", Role::Employee, UiLang::Fr)
+    );
+    assert!(signs_in(&web, "chloe@boutique.example", "un mot de passe tapé").await);
+    // Too short: refused, nobody added.
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/employees",
+        &[
+            ("email", "dan@boutique.example"),
+            ("role", "employee"),
+            ("password", "court"),
+        ],
+    )
+    .await;
+    assert!(
+        !flash_ok(&page) && flash(&page).contains("at least 10"),
+        "{}",
+        flash(&page)
+    );
+    assert!(!page.contains("court"), "the password is not repeated");
+    // Added with a generated password, shown once.
+    let added = client
+        .post(web.url("/settings/employees"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "dan@boutique.example"),
+            ("role", "admin"),
+            ("password", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 200);
+    let generated = shown_password(&added.text().await.unwrap());
+    assert!(generated.len() >= 10, "{generated}");
+    assert!(signs_in(&web, "dan@boutique.example", &generated).await);
+    let dan = web
+        .desk
+        .employee_by_email("dan@boutique.example")
+        .await
+        .unwrap();
+    assert_eq!(dan.role, Role::Admin);
+    let again = client
+        .get(web.url("/settings/employees"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains(&generated), "shown once only");
+
+    // Bob's password reset (generated): his session ends, the new password works.
+    let reset = client
+        .post(web.url(&format!("/settings/employees/{}/password", bob.employee.id)))
+        .form(&[("csrf", csrf.as_str()), ("password", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    let new_password = shown_password(&reset.text().await.unwrap());
+    let tickets = as_bob.get(web.url("/tickets")).send().await.unwrap();
+    assert_eq!(tickets.status(), 303, "Bob's old session is closed");
+    assert!(!signs_in(&web, "bob@boutique.example", &bob.password).await);
+    assert!(signs_in(&web, "bob@boutique.example", &new_password).await);
+
+    // Roles: Bob becomes an admin and back; Ada cannot drop her own role.
+    let bob_role = format!("/settings/employees/{}/role", bob.employee.id);
+    let page = post_and_follow(&web, &client, &csrf, &bob_role, &[("role", "admin")]).await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert_eq!(
+        web.desk.employee(shop, bob.employee.id).await.unwrap().role,
+        Role::Admin
+    );
+    post_and_follow(&web, &client, &csrf, &bob_role, &[("role", "employee")]).await;
+    assert_eq!(
+        web.desk.employee(shop, bob.employee.id).await.unwrap().role,
+        Role::Employee
+    );
+    let own = format!("/settings/employees/{}/role", ada.employee.id);
+    let page = post_and_follow(&web, &client, &csrf, &own, &[("role", "employee")]).await;
+    assert!(
+        !flash_ok(&page) && flash(&page).contains("your own"),
+        "{}",
+        flash(&page)
+    );
+    let page = post_and_follow(&web, &client, &csrf, &bob_role, &[("role", "boss")]).await;
+    assert!(!flash_ok(&page), "an unknown role is refused");
+    assert_eq!(
+        web.desk.employee(shop, ada.employee.id).await.unwrap().role,
+        Role::Admin
+    );
+    // The shop keeps an administrator, whoever asks (here the command line's desk call).
+    web.desk.remove_employee(shop, dan.id, None).await.unwrap();
+    let last = web
+        .desk
+        .set_role(shop, ada.employee.id, Role::Employee, None)
+        .await;
+    assert!(
+        matches!(last, Err(guichet::desk::DeskError::LastAdmin)),
+        "{last:?}"
+    );
+    let last = web.desk.remove_employee(shop, ada.employee.id, None).await;
+    assert!(
+        matches!(last, Err(guichet::desk::DeskError::LastAdmin)),
+        "{last:?}"
+    );
+
+    // Bob removed: his ticket unassigned, his sessions and token dead, the timeline kept.
+    let (as_bob, _) = web
+        .signed_in(&crate::support::web::TestEmployee {
+            employee: bob.employee.clone(),
+            shop: shop.clone(),
+            password: new_password.clone(),
+        })
+        .await;
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        &format!("/settings/employees/{}/remove", bob.employee.id),
+        &[],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert!(!page.contains("bob@boutique.example<"), "no longer listed");
+    assert!(web.desk.employee(shop, bob.employee.id).await.is_err());
+    let ticket = web.desk.ticket(shop, number).await.unwrap();
+    assert_eq!(ticket.ticket.assignee, None, "unassigned");
+    let timeline = web.desk.timeline(shop, number).await.unwrap();
+    assert!(!timeline.is_empty());
+    assert_eq!(
+        as_bob
+            .get(web.url("/tickets"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let api = web
+        .client()
+        .get(web.url("/api/v1/me"))
+        .bearer_auth(bob_token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401, "his API token is revoked");
+    assert!(!signs_in(&web, "bob@boutique.example", &new_password).await);
+    let own = format!("/settings/employees/{}/remove", ada.employee.id);
+    let page = post_and_follow(&web, &client, &csrf, &own, &[]).await;
+    assert!(!flash_ok(&page), "nobody removes themselves");
+    assert_eq!(web.desk.employees(shop).await.unwrap().len(), 2);
+}
+
+web_tests!(an_admin_runs_the_team => team_sqlite, team_postgres);
+
+async fn the_predefined_message_is_checked_and_previewed(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let ada = web.employee("boutique", "ada@boutique.example", true).await;
+    let shop = &ada.shop;
+    let (client, csrf) = web.signed_in(&ada).await;
+    let number =
+        crate::web_security::ticket_in(&web, shop, "Lost parcel", "carl@client.example").await;
+
+    let page = client
+        .get(web.url("/settings/predefined-message"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("customer_name") && page.contains("order.tracking_url"),
+        "variables listed"
+    );
+    assert!(
+        page.contains(&format!("value=\"{number}\"")),
+        "a ticket to preview on"
+    );
+
+    let body = "Bonjour {{ customer_name }}, au sujet du ticket {{ ticket_number }} :";
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/predefined-message/fr",
+        &[("body", body), ("action", "save")],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    assert_eq!(
+        web.desk.predefined_message(shop, UiLang::Fr).await.unwrap(),
+        body
+    );
+    assert_ne!(
+        web.desk.predefined_message(shop, UiLang::En).await.unwrap(),
+        body
+    );
+
+    // Broken: refused, said, and the text stays in the form.
+    let broken = "Hello {% if customer_name %}there";
+    let refused = client
+        .post(web.url("/settings/predefined-message/en"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("body", broken),
+            ("action", "save"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("Hello {% if customer_name %}there"),
+        "the text is kept"
+    );
+    assert!(page.contains("class=\"flash error\""), "the error is shown");
+    assert!(
+        !web.desk
+            .predefined_message(shop, UiLang::En)
+            .await
+            .unwrap()
+            .contains("there")
+    );
+
+    // Previewed on the shop's ticket, without JavaScript and as the htmx fragment.
+    let preview = "Ticket {{ ticket_number }} of {{ shop_name }}";
+    let ticket = number.to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("body", preview),
+        ("ticket", ticket.as_str()),
+        ("action", "preview"),
+    ];
+    let page = client
+        .post(web.url("/settings/predefined-message/en"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let rendered = format!("Ticket {number} of boutique");
+    assert!(page.contains(&rendered), "{page}");
+    assert!(
+        page.contains("Ticket {{ ticket_number }}"),
+        "the text is kept"
+    );
+    let fragment = client
+        .post(web.url("/settings/predefined-message/en/preview"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fragment.contains(&rendered) && !fragment.contains("<html"),
+        "{fragment}"
+    );
+    assert!(
+        !web.desk
+            .predefined_message(shop, UiLang::En)
+            .await
+            .unwrap()
+            .contains("of {{"),
+        "a preview saves nothing"
+    );
+    // Another shop's ticket is no preview.
+    let other = web.employee("ailleurs", "eve@ailleurs.example", true).await;
+    // Ticket numbers count per shop: the other shop's second ticket has no twin here.
+    crate::web_security::ticket_in(&web, &other.shop, "Elsewhere first", "zed@x.example").await;
+    let foreign =
+        crate::web_security::ticket_in(&web, &other.shop, "Elsewhere secret", "zed@x.example")
+            .await;
+    let fragment = client
+        .post(web.url("/settings/predefined-message/en/preview"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("body", preview),
+            ("ticket", &foreign.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fragment.contains("flash error") && !fragment.contains("ailleurs"),
+        "{fragment}"
+    );
+}
+
+web_tests!(the_predefined_message_is_checked_and_previewed => predefined_sqlite, predefined_postgres);
+
+async fn the_contact_form_settings_and_embedding(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let ada = web
+        .employee("Boutique Thé", "ada@boutique.example", true)
+        .await;
+    let shop = &ada.shop;
+    web.desk
+        .add_contact(
+            shop,
+            guichet::desk::shops::ContactInput {
+                name: "SAV".into(),
+                email: "sav@boutique.example".into(),
+                description: String::new(),
+                customer_service: true,
+            },
+        )
+        .await
+        .unwrap();
+    let (client, csrf) = web.signed_in(&ada).await;
+
+    let page = client
+        .get(web.url("/settings/contact-form"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        policy.contains("frame-ancestors 'none'"),
+        "the settings page is never framed"
+    );
+    let page = page.text().await.unwrap();
+    let public = web.url("/contact/boutique-the");
+    let escaped = public.replace('/', "&#x2f;");
+    assert!(page.contains(&escaped), "the public address: {page}");
+    assert!(
+        page.contains(&format!("&lt;iframe src=&quot;{escaped}&quot;")),
+        "the embed snippet"
+    );
+
+    let page = post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/contact-form",
+        &[
+            ("enabled", "1"),
+            ("attachments", "1"),
+            ("max_megabytes", "2"),
+            ("allowed_types", "image/png\r\napplication/pdf"),
+        ],
+    )
+    .await;
+    assert!(flash_ok(&page), "{}", flash(&page));
+    let saved = web.desk.contact_form_settings(shop).await.unwrap();
+    assert!(saved.enabled && saved.attachments);
+    assert_eq!(saved.max_attachment_bytes, 2 * 1024 * 1024);
+    assert_eq!(saved.allowed_types, ["image/png", "application/pdf"]);
+    for (field, value) in [
+        ("max_megabytes", "100"),
+        ("allowed_types", "png"),
+        ("max_megabytes", "-1"),
+    ] {
+        let mut fields = vec![
+            ("enabled", "1"),
+            ("attachments", "1"),
+            ("allowed_types", "image/png"),
+        ];
+        fields.retain(|(k, _)| *k != field);
+        fields.push((field, value));
+        let page = post_and_follow(&web, &client, &csrf, "/settings/contact-form", &fields).await;
+        assert!(!flash_ok(&page), "{field}={value} refused");
+        assert_eq!(
+            web.desk.contact_form_settings(shop).await.unwrap(),
+            saved,
+            "unchanged"
+        );
+    }
+    // Attachments off: the public form has no file field any more.
+    post_and_follow(
+        &web,
+        &client,
+        &csrf,
+        "/settings/contact-form",
+        &[
+            ("enabled", "1"),
+            ("max_megabytes", "2"),
+            ("allowed_types", "image/png"),
+        ],
+    )
+    .await;
+    assert!(
+        !web.desk
+            .contact_form_settings(shop)
+            .await
+            .unwrap()
+            .attachments
+    );
+    let form = web.client().get(&public).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let policy = form.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(policy.contains("frame-ancestors *"), "embeddable: {policy}");
+    assert!(form.headers().get("x-frame-options").is_none());
+    let form = form.text().await.unwrap();
+    assert!(!form.contains("type=\"file\""), "no attachment field");
+}
+
+web_tests!(the_contact_form_settings_and_embedding => contact_form_settings_sqlite, contact_form_settings_postgres);
+
+/// In a real Chromium: the settings pages on a desktop and a phone (screenshots kept as
+/// artefacts, nothing wider than the phone), and the embed snippet pasted in a page of another
+/// origin (the shop's site, a local server) shows the working form in its frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_pages_in_a_browser_and_the_form_embedded_elsewhere() {
+    use crate::support::browser::Browser;
+    let web = TestWeb::start(Dialect::Sqlite).await;
+    let ada = web.employee("boutique", "ada@boutique.example", true).await;
+    web.employee("boutique", "bob@boutique.example", false)
+        .await;
+    web.desk
+        .add_contact(
+            &ada.shop,
+            guichet::desk::shops::ContactInput {
+                name: "SAV".into(),
+                email: "sav@boutique.example".into(),
+                description: "Orders and returns".into(),
+                customer_service: true,
+            },
+        )
+        .await
+        .unwrap();
+    crate::web_security::ticket_in(&web, &ada.shop, "Lost parcel", "carl@client.example").await;
+
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&web.base, &ada.employee.email, &ada.password)
+        .await;
+    for (path, name) in [
+        ("/settings/employees", "settings-employees"),
+        ("/settings/predefined-message", "settings-predefined"),
+        ("/settings/contact-form", "settings-contact-form"),
+    ] {
+        for phone in [false, true] {
+            if phone {
+                browser.phone().await;
+            } else {
+                browser.desktop().await;
+            }
+            browser.goto(&web.url(path)).await;
+            browser.wait_for("main").await;
+            let label = if phone { "phone" } else { "desktop" };
+            let file = browser.screenshot(&format!("{name}-{label}")).await;
+            assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{file:?}");
+            if phone {
+                let overflow = browser
+                    .script("return document.documentElement.scrollWidth - window.innerWidth")
+                    .await;
+                assert!(
+                    overflow.as_i64().unwrap_or(0) <= 0,
+                    "{path} overflows the phone: {overflow}"
+                );
+            }
+        }
+    }
+    browser.desktop().await;
+    let snippet = browser
+        .script("return document.querySelector('.embed-snippet').value")
+        .await;
+    let snippet = snippet.as_str().expect("the snippet").to_string();
+    assert!(
+        snippet.starts_with("<iframe src=\"http://127.0.0.1:"),
+        "{snippet}"
+    );
+
+    // The shop's site: another origin (another port), one page with the snippet pasted in.
+    let site_page = format!(
+        "<!doctype html><html><head><title>Shop</title></head><body><h1>Contact us</h1>{snippet}</body></html>"
+    );
+    let site = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = site_page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site_url = format!("http://{}/", listener.local_addr().unwrap());
+    let served = tokio::spawn(async move { axum::serve(listener, site).await });
+    browser.goto(&site_url).await;
+    browser.wait_for("iframe").await;
+    let inside = browser
+        .in_frame(
+            0,
+            "return [location.pathname, !!document.querySelector('form textarea[name=message]'), \
+             document.querySelector('select[name=contact], input[name=contact]') !== null]",
+        )
+        .await;
+    assert_eq!(
+        inside,
+        serde_json::json!(["/contact/boutique", true, true]),
+        "the form shows in the frame"
+    );
+    browser.screenshot("contact-form-embedded").await;
+    served.abort();
 }
