@@ -605,13 +605,13 @@ fn main() {
 /// Where a ticket page's time goes: each use-case it calls, timed alone.
 async fn profile_ticket_page(desk: &guichet::desk::Desk, shop: &guichet::store::Shop, number: i64) {
     let t = Instant::now();
-    let detail = desk.ticket(shop, number).await.unwrap();
+    desk.ticket(shop, number).await.unwrap();
     let ticket = t.elapsed();
     let t = Instant::now();
-    desk.timeline(shop, number).await.unwrap();
+    let (detail, _) = desk.ticket_with_timeline(shop, number).await.unwrap();
     let timeline = t.elapsed();
     let t = Instant::now();
-    desk.reply_prefill(shop, number).await.ok();
+    desk.reply_prefill_for(shop, &detail).await.ok();
     let prefill = t.elapsed();
     let t = Instant::now();
     desk.neighbour_tickets(shop, number).await.unwrap();
@@ -637,7 +637,7 @@ async fn profile_ticket_page(desk: &guichet::desk::Desk, shop: &guichet::store::
     desk.store.shop_intents(shop.id, desk.lang).await.unwrap();
     let rest = t.elapsed();
     println!(
-        "  ticket page parts: ticket {ticket:?}, timeline {timeline:?}, prefill {prefill:?}, \
+        "  ticket page parts: ticket alone {ticket:?}, ticket with its timeline {timeline:?}, prefill {prefill:?}, \
          neighbours {neighbours:?}, customer panel {panel:?}, presence written {touch:?}, \
          read {presence:?}, state/settings/employees/intents {rest:?}"
     );

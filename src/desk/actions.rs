@@ -24,6 +24,7 @@ use crate::store::{
 };
 use crate::t;
 
+use super::tickets::TicketDetail;
 use super::{Desk, DeskError, DeskResult, not_found};
 
 /// Why an action did not happen, beyond the desk's common errors.
@@ -521,16 +522,27 @@ impl Desk {
 
     /// The ticket's conversation, events and answers in time order.
     pub async fn timeline(&self, shop: &Shop, number: i64) -> DeskResult<Vec<TimelineItem>> {
-        Ok(self.timeline_parts(shop, number).await?.0)
+        Ok(self.ticket_with_timeline(shop, number).await?.1)
+    }
+
+    /// The ticket and its timeline, its messages read once for both (the ticket page).
+    pub async fn ticket_with_timeline(
+        &self,
+        shop: &Shop,
+        number: i64,
+    ) -> DeskResult<(TicketDetail, Vec<TimelineItem>)> {
+        let detail = self.ticket(shop, number).await?;
+        let (items, _) = self.timeline_parts(shop, &detail).await?;
+        Ok((detail, items))
     }
 
     /// The timeline, and who wrote each employee reply (outbox id -> employee id).
     async fn timeline_parts(
         &self,
         shop: &Shop,
-        number: i64,
+        detail: &TicketDetail,
     ) -> DeskResult<(Vec<TimelineItem>, HashMap<i64, Option<i64>>)> {
-        let detail = self.ticket(shop, number).await?;
+        let number = detail.ticket.number;
         let events = self
             .store
             .ticket_events(shop.id, number)
@@ -667,7 +679,8 @@ impl Desk {
             return Err(DeskError::EmptyText);
         }
         self.check_employee(shop, employee_id).await?;
-        let (items, replier) = self.timeline_parts(shop, number).await?;
+        let detail = self.ticket(shop, number).await?;
+        let (items, replier) = self.timeline_parts(shop, &detail).await?;
         let newer: Vec<TimelineItem> = items
             .into_iter()
             .filter(|item| item.at() > seen_up_to && item.written_by_other(employee_id, &replier))
@@ -744,24 +757,63 @@ impl Desk {
             .latest_customer_message(shop.id, number)
             .await
             .map_err(|e| not_found(e, DeskError::NoCustomerMessage(number)))?;
+        self.prefill(
+            shop,
+            number,
+            &message.from_email,
+            message.from_name.as_deref(),
+            message.triage.as_ref(),
+        )
+        .await
+    }
+
+    /// [`Desk::reply_prefill`] from a ticket already read: its latest customer message is
+    /// among the detail's messages, so it is not read again.
+    pub async fn reply_prefill_for(
+        &self,
+        shop: &Shop,
+        detail: &TicketDetail,
+    ) -> DeskResult<String> {
+        let number = detail.ticket.number;
+        // The messages come in conversation order (received time, then id): the last one
+        // from the customer is the one `latest_customer_message` picks.
+        let message = detail
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.direction == "in")
+            .ok_or(DeskError::NoCustomerMessage(number))?;
+        self.prefill(
+            shop,
+            number,
+            &message.from,
+            message.from_name.as_deref(),
+            message.triage.as_ref(),
+        )
+        .await
+    }
+
+    async fn prefill(
+        &self,
+        shop: &Shop,
+        number: i64,
+        from_email: &str,
+        from_name: Option<&str>,
+        triage: Option<&crate::triage::Triage>,
+    ) -> DeskResult<String> {
         let settings = self.store.reply_settings(shop.id).await?;
-        let lang = reply_lang(
-            message.triage.as_ref().and_then(|t| t.lang.as_deref()),
-            self.lang,
-        );
-        let refs = message
-            .triage
-            .as_ref()
+        let lang = reply_lang(triage.and_then(|t| t.lang.as_deref()), self.lang);
+        let refs = triage
             .map(|t| t.facts.order_refs.clone())
             .unwrap_or_default();
         let order = find_order(
             &ImportedOrders::new(&self.store, shop.id),
-            &message.from_email,
+            from_email,
             &refs,
         )
         .await?;
         let context = ReplyContext {
-            customer_name: message.from_name.clone().unwrap_or_default(),
+            customer_name: from_name.unwrap_or_default().to_string(),
             ticket_number: number,
             shop_name: settings.display_name.clone().unwrap_or(shop.name.clone()),
             signature: settings.signature.clone(),

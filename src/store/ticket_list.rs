@@ -224,6 +224,9 @@ pub fn search_words(input: &str) -> Vec<String> {
         .collect()
 }
 
+/// The ticket of a `message_search` entry, read from its key (migration 0014).
+pub(crate) const SQLITE_SEARCH_TICKET: &str = "message_search.rowid / 4294967296";
+
 /// A search word as an FTS5 string: every character inside double quotes is text to tokenize,
 /// so `NEAR`, `*`, `:` or `-` are no operators.
 fn fts5_phrase(word: &str) -> String {
@@ -471,8 +474,9 @@ impl Store {
         match self.dialect {
             Dialect::Sqlite => {
                 let phrase = q.arg(Value::Text(fts5_phrase(word)));
+                // The index's key names the ticket: no message is looked up per hit.
                 q.push(&format!(
-                    " AND t.id IN (SELECT m.ticket_id FROM message_search f JOIN messages m ON m.id = f.rowid \
+                    " AND t.id IN (SELECT {SQLITE_SEARCH_TICKET} FROM message_search \
                      WHERE message_search MATCH {phrase} \
                      UNION SELECT rowid FROM customer_search WHERE customer_search MATCH {phrase})"
                 ));
@@ -480,9 +484,14 @@ impl Store {
             Dialect::Postgres => {
                 // Plain text to phraseto_tsquery: its operators are not read from it.
                 let phrase = q.arg(Value::Text(pg_fold(word)));
+                // The ticket's own words (migration 0014) find it without reading its
+                // messages; they hold no positions, so a word of several tokens is checked
+                // as a phrase on the messages of the tickets that have all its tokens.
                 q.push(&format!(
-                    " AND t.id IN (SELECT m.ticket_id FROM messages m WHERE m.search @@ phraseto_tsquery('simple', {phrase}) \
-                     UNION SELECT tc.id FROM tickets tc WHERE tc.customer_search @@ phraseto_tsquery('simple', {phrase}))"
+                    " AND ((t.search_words @@ plainto_tsquery('simple', {phrase}) \
+                     AND (numnode(phraseto_tsquery('simple', {phrase})) = 1 \
+                     OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.search @@ phraseto_tsquery('simple', {phrase})))) \
+                     OR t.customer_search @@ phraseto_tsquery('simple', {phrase}))"
                 ));
             }
         }

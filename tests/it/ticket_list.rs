@@ -671,6 +671,75 @@ async fn search(store: Store) {
 
 store_tests!(search => list_search_sqlite, list_search_postgres);
 
+/// A word is looked for in every message of a ticket, a word of several tokens (an address)
+/// as a phrase inside one message; a deleted message's words are no longer found.
+async fn search_across_messages(store: Store) {
+    let shop = store.add_shop("boutique").await.unwrap();
+    let seeds = vec![
+        ticket(
+            "nina",
+            vec![
+                message(false, HOUR, "bonjour alice, ma commande"),
+                message(true, 2 * HOUR, "merci, votre commande part"),
+                message(false, 3 * HOUR, "le tabouret est arrivé chez client.test"),
+            ],
+        ),
+        ticket(
+            "omar",
+            vec![
+                message(false, HOUR, "bonjour"),
+                message(
+                    false,
+                    2 * HOUR,
+                    "écrivez à alice@client.test pour le tabouret",
+                ),
+            ],
+        ),
+    ];
+    store.seed_tickets(shop.id, &seeds).await.unwrap();
+    let found = async |text: &str| {
+        let mut request = request(TicketSort::Number);
+        request.search = Some(text.to_string());
+        let mut numbers = numbers(&store, shop.id, &request).await;
+        numbers.sort();
+        numbers
+    };
+    let cases: &[(&str, &[i64])] = &[
+        ("tabouret", &[1001, 1002]),
+        ("alice", &[1001, 1002]),
+        ("part", &[1001]),
+        ("alice tabouret", &[1001, 1002]),
+        // Every token of the address is in 1001, never side by side in one message.
+        ("alice@client.test", &[1002]),
+        ("client.test", &[1001, 1002]),
+        ("tabouret alice@client.test", &[1002]),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(found(text).await, expected.to_vec(), "search {text:?}");
+    }
+    assert_eq!(
+        store.search(shop.id, "tabouret").await.unwrap(),
+        vec![1001, 1002]
+    );
+    assert_eq!(
+        store.search(shop.id, "commande part").await.unwrap(),
+        vec![1001]
+    );
+
+    let (_, messages) = store.ticket(shop.id, 1002).await.unwrap();
+    store.delete_message(messages[1].id).await.unwrap();
+    assert_eq!(found("tabouret").await, vec![1001]);
+    assert_eq!(found("alice@client.test").await, Vec::<i64>::new());
+    assert_eq!(found("bonjour").await, vec![1001, 1002]);
+    assert_eq!(store.search(shop.id, "tabouret").await.unwrap(), vec![1001]);
+    store.delete_ticket(shop.id, 1001).await.unwrap();
+    assert_eq!(found("tabouret").await, Vec::<i64>::new());
+    assert_eq!(found("bonjour").await, vec![1002]);
+    assert!(store.search(shop.id, "tabouret").await.unwrap().is_empty());
+}
+
+store_tests!(search_across_messages => list_search_across_messages_sqlite, list_search_across_messages_postgres);
+
 async fn received_at(pool: &AnyPool, message_id: &str) -> i64 {
     sqlx::query("SELECT received_at FROM messages WHERE message_id = $1")
         .bind(message_id)
