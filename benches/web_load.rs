@@ -409,6 +409,14 @@ async fn bench(dialect: &str, url: &str, ticket_count: usize, seconds: u64) {
                 ..open.clone()
             },
         ),
+        (
+            "word search",
+            ListRequest {
+                search: Some("tabouret".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        ),
     ] {
         let plan = store
             .explain_ticket_list(loaded.shop.id, &request)
@@ -443,8 +451,19 @@ async fn bench(dialect: &str, url: &str, ticket_count: usize, seconds: u64) {
                 .await
                 .unwrap();
             let d = t.elapsed();
+            let t = Instant::now();
+            let word = ListRequest {
+                search: Some("tabouret".into()),
+                limit: 50,
+                ..Default::default()
+            };
+            store
+                .ticket_list(loaded.shop.id, &word, now_ms())
+                .await
+                .unwrap();
+            let e = t.elapsed();
             println!(
-                "  list {a:?} ({} rows) sections {b:?} employees {c:?} desk {d:?}",
+                "  list {a:?} ({} rows) sections {b:?} employees {c:?} desk {d:?} word search {e:?}",
                 page.rows.len()
             );
         }

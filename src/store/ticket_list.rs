@@ -190,6 +190,10 @@ pub struct ContactSection {
 
 /// Characters of the latest message shown in the list.
 pub const EXCERPT_CHARS: usize = 120;
+/// Messages and customers with a word from which it is common enough to be looked for in
+/// the list's order rather than read ticket by ticket (about a page's worth of lookups in
+/// either way on 100,000 tickets: a page walks about `limit x tickets / hits` index entries).
+const COMMON_WORD_HITS: i64 = 2_000;
 /// At most this many words of a search are used.
 pub const MAX_SEARCH_WORDS: usize = 8;
 
@@ -302,7 +306,8 @@ impl Store {
     ) -> Result<ListPage> {
         let limit = request.limit.max(1);
         let sort = request.sort;
-        let Some((q, as_of)) = self.list_query(shop_id, request, now) else {
+        let common = self.common_words(request).await?;
+        let Some((q, as_of)) = self.list_query(shop_id, request, now, common) else {
             // Nothing searchable was typed (only punctuation): nothing matches.
             return Ok(ListPage {
                 rows: Vec::new(),
@@ -358,7 +363,13 @@ impl Store {
 
     /// The query of a page and the start of the walk it belongs to; None when the search
     /// holds no word.
-    fn list_query(&self, shop_id: i64, request: &ListRequest, now: i64) -> Option<(Query, i64)> {
+    fn list_query(
+        &self,
+        shop_id: i64,
+        request: &ListRequest,
+        now: i64,
+        common_words: bool,
+    ) -> Option<(Query, i64)> {
         let limit = request.limit.max(1);
         let sort = request.sort;
         let mut q = Query::default();
@@ -399,7 +410,7 @@ impl Store {
                 return None;
             }
             for word in words {
-                self.push_search_word(&mut q, &word);
+                self.push_search_word(&mut q, &word, common_words);
             }
         }
         let key = sort.key_sql();
@@ -448,7 +459,8 @@ impl Store {
         shop_id: i64,
         request: &ListRequest,
     ) -> Result<Vec<String>> {
-        let Some((mut q, _)) = self.list_query(shop_id, request, super::now_ms()) else {
+        let common = self.common_words(request).await?;
+        let Some((mut q, _)) = self.list_query(shop_id, request, super::now_ms(), common) else {
             return Ok(Vec::new());
         };
         let column = match self.dialect {
@@ -469,14 +481,49 @@ impl Store {
             .collect()
     }
 
-    /// `AND <the ticket has the word in a subject, a message or its customer>`.
-    fn push_search_word(&self, q: &mut Query, word: &str) {
+    /// Whether every word of the search is in at least [`COMMON_WORD_HITS`] messages or
+    /// customers (SQLite only: PostgreSQL's planner knows how common a word is).
+    ///
+    /// SQLite cannot tell how many tickets a search finds, and reads each of them by id and
+    /// sorts them: right for a rare word, thousands of lookups for a common one. The tickets
+    /// of a common word are better found by walking the list's own index in its order and
+    /// keeping the ones in the word's set, which stops after a page.
+    async fn common_words(&self, request: &ListRequest) -> Result<bool> {
+        let Some(search) = &request.search else {
+            return Ok(false);
+        };
+        if self.dialect != Dialect::Sqlite {
+            return Ok(false);
+        }
+        let words = search_words(search);
+        for word in &words {
+            let hits: i64 = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH $1 LIMIT $2)) \
+                 + (SELECT COUNT(*) FROM (SELECT 1 FROM customer_search WHERE customer_search MATCH $1 LIMIT $2)) AS hits",
+            )
+            .bind(fts5_phrase(word))
+            .bind(COMMON_WORD_HITS)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("hits")?;
+            if hits < COMMON_WORD_HITS {
+                return Ok(false);
+            }
+        }
+        Ok(!words.is_empty())
+    }
+
+    /// `AND <the ticket has the word in a subject, a message or its customer>`; a common
+    /// word's set is only checked, not used to find the tickets ([`Store::common_words`]).
+    fn push_search_word(&self, q: &mut Query, word: &str, common: bool) {
         match self.dialect {
             Dialect::Sqlite => {
                 let phrase = q.arg(Value::Text(fts5_phrase(word)));
+                // `+` keeps SQLite from reading the tickets by id from the set.
+                let id = if common { "+t.id" } else { "t.id" };
                 // The index's key names the ticket: no message is looked up per hit.
                 q.push(&format!(
-                    " AND t.id IN (SELECT {SQLITE_SEARCH_TICKET} FROM message_search \
+                    " AND {id} IN (SELECT {SQLITE_SEARCH_TICKET} FROM message_search \
                      WHERE message_search MATCH {phrase} \
                      UNION SELECT rowid FROM customer_search WHERE customer_search MATCH {phrase})"
                 ));

@@ -740,6 +740,59 @@ async fn search_across_messages(store: Store) {
 
 store_tests!(search_across_messages => list_search_across_messages_sqlite, list_search_across_messages_postgres);
 
+/// A word in thousands of messages lists the same tickets, page after page, as a rare one
+/// would; on SQLite the page walks the list's order instead of sorting every match.
+async fn search_common_word(store: Store, url: &str) {
+    let shop = store.add_shop("boutique").await.unwrap();
+    let seeds: Vec<SeedTicket> = (0..2_400)
+        .map(|i| {
+            let text = if i % 3 == 0 {
+                "commun et rare"
+            } else {
+                "commun"
+            };
+            ticket("nina", vec![message(false, (i as i64) * HOUR, text)])
+        })
+        .collect();
+    store.seed_tickets(shop.id, &seeds).await.unwrap();
+    let all_with = |rare: bool| -> Vec<i64> {
+        // Ticket 1001 + i got message i: the latest first.
+        (1001..=3400i64)
+            .rev()
+            .filter(|n| !rare || (n - 1001) % 3 == 0)
+            .collect()
+    };
+    for (text, expected) in [("commun", all_with(false)), ("commun rare", all_with(true))] {
+        let mut request = request(TicketSort::Recent);
+        request.search = Some(text.into());
+        request.limit = 500;
+        let mut listed = Vec::new();
+        loop {
+            let page = store
+                .ticket_list(shop.id, &request, now_ms())
+                .await
+                .unwrap();
+            listed.extend(page.rows.iter().map(|r| r.number));
+            match page.next {
+                Some(next) => request.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(listed, expected, "search {text:?}");
+    }
+    let mut request = request(TicketSort::Recent);
+    request.search = Some("commun".into());
+    let plan = store.explain_ticket_list(shop.id, &request).await.unwrap();
+    if url.starts_with("sqlite") {
+        assert!(
+            !plan.iter().any(|step| step.contains("ORDER BY")),
+            "{plan:?}"
+        );
+    }
+}
+
+store_tests!(at search_common_word => list_search_common_word_sqlite, list_search_common_word_postgres);
+
 async fn received_at(pool: &AnyPool, message_id: &str) -> i64 {
     sqlx::query("SELECT received_at FROM messages WHERE message_id = $1")
         .bind(message_id)
