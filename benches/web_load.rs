@@ -409,6 +409,14 @@ async fn bench(dialect: &str, url: &str, ticket_count: usize, seconds: u64) {
                 ..open.clone()
             },
         ),
+        (
+            "word search",
+            ListRequest {
+                search: Some("tabouret".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        ),
     ] {
         let plan = store
             .explain_ticket_list(loaded.shop.id, &request)
@@ -443,8 +451,19 @@ async fn bench(dialect: &str, url: &str, ticket_count: usize, seconds: u64) {
                 .await
                 .unwrap();
             let d = t.elapsed();
+            let t = Instant::now();
+            let word = ListRequest {
+                search: Some("tabouret".into()),
+                limit: 50,
+                ..Default::default()
+            };
+            store
+                .ticket_list(loaded.shop.id, &word, now_ms())
+                .await
+                .unwrap();
+            let e = t.elapsed();
             println!(
-                "  list {a:?} ({} rows) sections {b:?} employees {c:?} desk {d:?}",
+                "  list {a:?} ({} rows) sections {b:?} employees {c:?} desk {d:?} word search {e:?}",
                 page.rows.len()
             );
         }
@@ -605,13 +624,13 @@ fn main() {
 /// Where a ticket page's time goes: each use-case it calls, timed alone.
 async fn profile_ticket_page(desk: &guichet::desk::Desk, shop: &guichet::store::Shop, number: i64) {
     let t = Instant::now();
-    let detail = desk.ticket(shop, number).await.unwrap();
+    desk.ticket(shop, number).await.unwrap();
     let ticket = t.elapsed();
     let t = Instant::now();
-    desk.timeline(shop, number).await.unwrap();
+    let (detail, _) = desk.ticket_with_timeline(shop, number).await.unwrap();
     let timeline = t.elapsed();
     let t = Instant::now();
-    desk.reply_prefill(shop, number).await.ok();
+    desk.reply_prefill_for(shop, &detail).await.ok();
     let prefill = t.elapsed();
     let t = Instant::now();
     desk.neighbour_tickets(shop, number).await.unwrap();
@@ -637,7 +656,7 @@ async fn profile_ticket_page(desk: &guichet::desk::Desk, shop: &guichet::store::
     desk.store.shop_intents(shop.id, desk.lang).await.unwrap();
     let rest = t.elapsed();
     println!(
-        "  ticket page parts: ticket {ticket:?}, timeline {timeline:?}, prefill {prefill:?}, \
+        "  ticket page parts: ticket alone {ticket:?}, ticket with its timeline {timeline:?}, prefill {prefill:?}, \
          neighbours {neighbours:?}, customer panel {panel:?}, presence written {touch:?}, \
          read {presence:?}, state/settings/employees/intents {rest:?}"
     );

@@ -25,6 +25,7 @@ use crate::store::{
 };
 use crate::t;
 
+use super::tickets::TicketDetail;
 use super::{Desk, DeskError, DeskResult, not_found};
 
 /// Why an action did not happen, beyond the desk's common errors.
@@ -549,16 +550,27 @@ impl Desk {
 
     /// The ticket's conversation, events and answers in time order.
     pub async fn timeline(&self, shop: &Shop, number: i64) -> DeskResult<Vec<TimelineItem>> {
-        Ok(self.timeline_parts(shop, number).await?.0)
+        Ok(self.ticket_with_timeline(shop, number).await?.1)
+    }
+
+    /// The ticket and its timeline, its messages read once for both (the ticket page).
+    pub async fn ticket_with_timeline(
+        &self,
+        shop: &Shop,
+        number: i64,
+    ) -> DeskResult<(TicketDetail, Vec<TimelineItem>)> {
+        let detail = self.ticket(shop, number).await?;
+        let (items, _) = self.timeline_parts(shop, &detail).await?;
+        Ok((detail, items))
     }
 
     /// The timeline, and who wrote each employee reply (outbox id -> employee id).
     async fn timeline_parts(
         &self,
         shop: &Shop,
-        number: i64,
+        detail: &TicketDetail,
     ) -> DeskResult<(Vec<TimelineItem>, HashMap<i64, Option<i64>>)> {
-        let detail = self.ticket(shop, number).await?;
+        let number = detail.ticket.number;
         let events = self
             .store
             .ticket_events(shop.id, number)
@@ -695,7 +707,8 @@ impl Desk {
             return Err(DeskError::EmptyText);
         }
         self.check_employee(shop, employee_id).await?;
-        let (items, replier) = self.timeline_parts(shop, number).await?;
+        let detail = self.ticket(shop, number).await?;
+        let (items, replier) = self.timeline_parts(shop, &detail).await?;
         let newer: Vec<TimelineItem> = items
             .into_iter()
             .filter(|item| item.at() > seen_up_to && item.written_by_other(employee_id, &replier))
@@ -799,22 +812,66 @@ impl Desk {
             .latest_customer_message(shop.id, number)
             .await
             .map_err(|e| not_found(e, DeskError::NoCustomerMessage(number)))?;
-        let settings = self.store.reply_settings(shop.id).await?;
-        let lang = lang.unwrap_or_else(|| {
-            reply_lang(
-                message.triage.as_ref().and_then(|t| t.lang.as_deref()),
-                self.lang,
+        self.reply_context(
+            shop,
+            number,
+            &message.from_email,
+            message.from_name.as_deref(),
+            message.triage.as_ref(),
+            lang,
+        )
+        .await
+    }
+
+    /// [`Desk::reply_prefill`] from a ticket already read: its latest customer message is
+    /// among the detail's messages, so it is not read again.
+    pub async fn reply_prefill_for(
+        &self,
+        shop: &Shop,
+        detail: &TicketDetail,
+    ) -> DeskResult<String> {
+        let number = detail.ticket.number;
+        // The messages come in conversation order (received time, then id): the last one
+        // from the customer is the one `latest_customer_message` picks.
+        let message = detail
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.direction == "in")
+            .ok_or(DeskError::NoCustomerMessage(number))?;
+        let (lang, context) = self
+            .reply_context(
+                shop,
+                number,
+                &message.from,
+                message.from_name.as_deref(),
+                message.triage.as_ref(),
+                None,
             )
-        });
-        let refs = message
-            .triage
-            .as_ref()
+            .await?;
+        let body = self.predefined_message(shop, lang).await?;
+        render_predefined(lang, &body, &context)
+    }
+
+    async fn reply_context(
+        &self,
+        shop: &Shop,
+        number: i64,
+        from_email: &str,
+        from_name: Option<&str>,
+        triage: Option<&crate::triage::Triage>,
+        lang: Option<UiLang>,
+    ) -> DeskResult<(UiLang, ReplyContext)> {
+        let settings = self.store.reply_settings(shop.id).await?;
+        let lang =
+            lang.unwrap_or_else(|| reply_lang(triage.and_then(|t| t.lang.as_deref()), self.lang));
+        let refs = triage
             .map(|t| t.facts.order_refs.clone())
             .unwrap_or_default();
         let live = self.live_shop(shop.id).await?;
-        let (order, known) = live.find_order(&message.from_email, &refs).await?;
+        let (order, known) = live.find_order(from_email, &refs).await?;
         let context = ReplyContext {
-            customer_name: message.from_name.clone().unwrap_or_default(),
+            customer_name: from_name.unwrap_or_default().to_string(),
             ticket_number: number,
             shop_name: settings.display_name.clone().unwrap_or(shop.name.clone()),
             signature: settings.signature.clone(),

@@ -661,15 +661,35 @@ impl Store {
         ticket_id: Option<i64>,
         state: Option<ReplyState>,
     ) -> Result<Vec<ReplyView>> {
+        // Only the filters given are written: `$2 IS NULL OR o.ticket_id = $2` reads no index,
+        // and a ticket page would scan the whole outbox.
+        let mut filters = Vec::new();
+        if shop_id.is_some() {
+            filters.push(format!("o.shop_id = ${}", filters.len() + 1));
+        }
+        if ticket_id.is_some() {
+            filters.push(format!("o.ticket_id = ${}", filters.len() + 1));
+        }
+        if state.is_some() {
+            filters.push(format!("o.state = ${}", filters.len() + 1));
+        }
+        let filter = if filters.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", filters.join(" AND "))
+        };
         let sql = format!(
             "SELECT {REPLY_COLUMNS} FROM outbox o JOIN shops s ON s.id = o.shop_id LEFT JOIN tickets t ON t.id = o.ticket_id \
-             WHERE ($1 IS NULL OR o.shop_id = $1) AND ($2 IS NULL OR o.ticket_id = $2) AND ($3 IS NULL OR o.state = $3) \
-             ORDER BY o.due_at DESC, o.id DESC"
+             {filter} ORDER BY o.due_at DESC, o.id DESC"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(shop_id)
-            .bind(ticket_id)
-            .bind(state.map(|s| s.to_string()))
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in [shop_id, ticket_id].into_iter().flatten() {
+            query = query.bind(id);
+        }
+        if let Some(state) = state {
+            query = query.bind(state.to_string());
+        }
+        query
             .fetch_all(&self.pool)
             .await?
             .iter()

@@ -190,6 +190,10 @@ pub struct ContactSection {
 
 /// Characters of the latest message shown in the list.
 pub const EXCERPT_CHARS: usize = 120;
+/// Messages and customers with a word from which it is common enough to be looked for in
+/// the list's order rather than read ticket by ticket (about a page's worth of lookups in
+/// either way on 100,000 tickets: a page walks about `limit x tickets / hits` index entries).
+const COMMON_WORD_HITS: i64 = 2_000;
 /// At most this many words of a search are used.
 pub const MAX_SEARCH_WORDS: usize = 8;
 
@@ -223,6 +227,9 @@ pub fn search_words(input: &str) -> Vec<String> {
         .take(MAX_SEARCH_WORDS)
         .collect()
 }
+
+/// The ticket of a `message_search` entry, read from its key (migration 0014).
+pub(crate) const SQLITE_SEARCH_TICKET: &str = "message_search.rowid / 4294967296";
 
 /// A search word as an FTS5 string: every character inside double quotes is text to tokenize,
 /// so `NEAR`, `*`, `:` or `-` are no operators.
@@ -299,7 +306,8 @@ impl Store {
     ) -> Result<ListPage> {
         let limit = request.limit.max(1);
         let sort = request.sort;
-        let Some((q, as_of)) = self.list_query(shop_id, request, now) else {
+        let common = self.common_words(request).await?;
+        let Some((q, as_of)) = self.list_query(shop_id, request, now, common) else {
             // Nothing searchable was typed (only punctuation): nothing matches.
             return Ok(ListPage {
                 rows: Vec::new(),
@@ -355,7 +363,13 @@ impl Store {
 
     /// The query of a page and the start of the walk it belongs to; None when the search
     /// holds no word.
-    fn list_query(&self, shop_id: i64, request: &ListRequest, now: i64) -> Option<(Query, i64)> {
+    fn list_query(
+        &self,
+        shop_id: i64,
+        request: &ListRequest,
+        now: i64,
+        common_words: bool,
+    ) -> Option<(Query, i64)> {
         let limit = request.limit.max(1);
         let sort = request.sort;
         let mut q = Query::default();
@@ -396,7 +410,7 @@ impl Store {
                 return None;
             }
             for word in words {
-                self.push_search_word(&mut q, &word);
+                self.push_search_word(&mut q, &word, common_words);
             }
         }
         let key = sort.key_sql();
@@ -445,7 +459,8 @@ impl Store {
         shop_id: i64,
         request: &ListRequest,
     ) -> Result<Vec<String>> {
-        let Some((mut q, _)) = self.list_query(shop_id, request, super::now_ms()) else {
+        let common = self.common_words(request).await?;
+        let Some((mut q, _)) = self.list_query(shop_id, request, super::now_ms(), common) else {
             return Ok(Vec::new());
         };
         let column = match self.dialect {
@@ -466,13 +481,49 @@ impl Store {
             .collect()
     }
 
-    /// `AND <the ticket has the word in a subject, a message or its customer>`.
-    fn push_search_word(&self, q: &mut Query, word: &str) {
+    /// Whether every word of the search is in at least [`COMMON_WORD_HITS`] messages or
+    /// customers (SQLite only: PostgreSQL's planner knows how common a word is).
+    ///
+    /// SQLite cannot tell how many tickets a search finds, and reads each of them by id and
+    /// sorts them: right for a rare word, thousands of lookups for a common one. The tickets
+    /// of a common word are better found by walking the list's own index in its order and
+    /// keeping the ones in the word's set, which stops after a page.
+    async fn common_words(&self, request: &ListRequest) -> Result<bool> {
+        let Some(search) = &request.search else {
+            return Ok(false);
+        };
+        if self.dialect != Dialect::Sqlite {
+            return Ok(false);
+        }
+        let words = search_words(search);
+        for word in &words {
+            let hits: i64 = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH $1 LIMIT $2)) \
+                 + (SELECT COUNT(*) FROM (SELECT 1 FROM customer_search WHERE customer_search MATCH $1 LIMIT $2)) AS hits",
+            )
+            .bind(fts5_phrase(word))
+            .bind(COMMON_WORD_HITS)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("hits")?;
+            if hits < COMMON_WORD_HITS {
+                return Ok(false);
+            }
+        }
+        Ok(!words.is_empty())
+    }
+
+    /// `AND <the ticket has the word in a subject, a message or its customer>`; a common
+    /// word's set is only checked, not used to find the tickets ([`Store::common_words`]).
+    fn push_search_word(&self, q: &mut Query, word: &str, common: bool) {
         match self.dialect {
             Dialect::Sqlite => {
                 let phrase = q.arg(Value::Text(fts5_phrase(word)));
+                // `+` keeps SQLite from reading the tickets by id from the set.
+                let id = if common { "+t.id" } else { "t.id" };
+                // The index's key names the ticket: no message is looked up per hit.
                 q.push(&format!(
-                    " AND t.id IN (SELECT m.ticket_id FROM message_search f JOIN messages m ON m.id = f.rowid \
+                    " AND {id} IN (SELECT {SQLITE_SEARCH_TICKET} FROM message_search \
                      WHERE message_search MATCH {phrase} \
                      UNION SELECT rowid FROM customer_search WHERE customer_search MATCH {phrase})"
                 ));
@@ -480,9 +531,14 @@ impl Store {
             Dialect::Postgres => {
                 // Plain text to phraseto_tsquery: its operators are not read from it.
                 let phrase = q.arg(Value::Text(pg_fold(word)));
+                // The ticket's own words (migration 0014) find it without reading its
+                // messages; they hold no positions, so a word of several tokens is checked
+                // as a phrase on the messages of the tickets that have all its tokens.
                 q.push(&format!(
-                    " AND t.id IN (SELECT m.ticket_id FROM messages m WHERE m.search @@ phraseto_tsquery('simple', {phrase}) \
-                     UNION SELECT tc.id FROM tickets tc WHERE tc.customer_search @@ phraseto_tsquery('simple', {phrase}))"
+                    " AND ((t.search_words @@ plainto_tsquery('simple', {phrase}) \
+                     AND (numnode(phraseto_tsquery('simple', {phrase})) = 1 \
+                     OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.search @@ phraseto_tsquery('simple', {phrase})))) \
+                     OR t.customer_search @@ phraseto_tsquery('simple', {phrase}))"
                 ));
             }
         }

@@ -301,26 +301,31 @@ impl Store {
         .bind(ticket_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut messages = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: i64 = row.try_get("id")?;
-            let attachments = sqlx::query(
-                "SELECT filename, content_type, size, blob_hash, inline FROM attachments WHERE message_row_id = $1 ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|a| {
-                Ok(AttachmentView {
+        // Every attachment of the ticket in one statement, not one per message.
+        let mut attachments: HashMap<i64, Vec<AttachmentView>> = HashMap::new();
+        for a in sqlx::query(
+            "SELECT a.message_row_id, a.filename, a.content_type, a.size, a.blob_hash, a.inline FROM attachments a \
+             WHERE a.message_row_id IN (SELECT m.id FROM messages m WHERE m.ticket_id = $1) ORDER BY a.id",
+        )
+        .bind(ticket_id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            attachments
+                .entry(a.try_get("message_row_id")?)
+                .or_default()
+                .push(AttachmentView {
                     filename: a.try_get("filename")?,
                     content_type: a.try_get("content_type")?,
                     size: a.try_get("size")?,
                     sha256: a.try_get("blob_hash")?,
                     inline: a.try_get::<i64, _>("inline")? != 0,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                });
+        }
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let attachments = attachments.remove(&id).unwrap_or_default();
             let to: String = row.try_get("to_addrs")?;
             let direction: String = row.try_get("direction")?;
             // Our own sent copies hold the marker `sent` there (so no decision is ever looked
@@ -391,14 +396,16 @@ impl Store {
                 if fts_query.is_empty() {
                     return Ok(Vec::new());
                 }
-                sqlx::query(
-                    "SELECT DISTINCT t.number FROM message_search f JOIN messages m ON m.id = f.rowid \
-                     JOIN tickets t ON t.id = m.ticket_id WHERE message_search MATCH $1 AND m.shop_id = $2 ORDER BY t.number",
-                )
-                .bind(fts_query)
-                .bind(shop_id)
-                .fetch_all(&self.pool)
-                .await?
+                let sql = format!(
+                    "SELECT t.number FROM tickets t WHERE t.shop_id = $2 AND t.id IN \
+                     (SELECT {} FROM message_search WHERE message_search MATCH $1) ORDER BY t.number",
+                    super::ticket_list::SQLITE_SEARCH_TICKET
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(fts_query)
+                    .bind(shop_id)
+                    .fetch_all(&self.pool)
+                    .await?
             }
             Dialect::Postgres => {
                 sqlx::query(

@@ -325,8 +325,7 @@ async fn page_view(
     let desk = &state.desk;
     let shop = &me.shop;
     let lang = me.lang;
-    let detail = desk.ticket(shop, number).await.web(me)?;
-    let items = desk.timeline(shop, number).await.web(me)?;
+    let (detail, items) = desk.ticket_with_timeline(shop, number).await.web(me)?;
     let ticket_state = desk
         .store
         .ticket_state(shop.id, number)
@@ -360,7 +359,10 @@ async fn page_view(
         .map_err(|e| WebError::from_desk(e.into(), lang))?;
     let draft = match draft {
         Some(draft) => draft,
-        None => desk.reply_prefill(shop, number).await.unwrap_or_default(),
+        None => desk
+            .reply_prefill_for(shop, &detail)
+            .await
+            .unwrap_or_default(),
     };
     let (prev, next) = desk.neighbour_tickets(shop, number).await.web(me)?;
     let panel = desk

@@ -671,6 +671,128 @@ async fn search(store: Store) {
 
 store_tests!(search => list_search_sqlite, list_search_postgres);
 
+/// A word is looked for in every message of a ticket, a word of several tokens (an address)
+/// as a phrase inside one message; a deleted message's words are no longer found.
+async fn search_across_messages(store: Store) {
+    let shop = store.add_shop("boutique").await.unwrap();
+    let seeds = vec![
+        ticket(
+            "nina",
+            vec![
+                message(false, HOUR, "bonjour alice, ma commande"),
+                message(true, 2 * HOUR, "merci, votre commande part"),
+                message(false, 3 * HOUR, "le tabouret est arrivé chez client.test"),
+            ],
+        ),
+        ticket(
+            "omar",
+            vec![
+                message(false, HOUR, "bonjour"),
+                message(
+                    false,
+                    2 * HOUR,
+                    "écrivez à alice@client.test pour le tabouret",
+                ),
+            ],
+        ),
+    ];
+    store.seed_tickets(shop.id, &seeds).await.unwrap();
+    let found = async |text: &str| {
+        let mut request = request(TicketSort::Number);
+        request.search = Some(text.to_string());
+        let mut numbers = numbers(&store, shop.id, &request).await;
+        numbers.sort();
+        numbers
+    };
+    let cases: &[(&str, &[i64])] = &[
+        ("tabouret", &[1001, 1002]),
+        ("alice", &[1001, 1002]),
+        ("part", &[1001]),
+        ("alice tabouret", &[1001, 1002]),
+        // Every token of the address is in 1001, never side by side in one message.
+        ("alice@client.test", &[1002]),
+        ("client.test", &[1001, 1002]),
+        ("tabouret alice@client.test", &[1002]),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(found(text).await, expected.to_vec(), "search {text:?}");
+    }
+    assert_eq!(
+        store.search(shop.id, "tabouret").await.unwrap(),
+        vec![1001, 1002]
+    );
+    assert_eq!(
+        store.search(shop.id, "commande part").await.unwrap(),
+        vec![1001]
+    );
+
+    let (_, messages) = store.ticket(shop.id, 1002).await.unwrap();
+    store.delete_message(messages[1].id).await.unwrap();
+    assert_eq!(found("tabouret").await, vec![1001]);
+    assert_eq!(found("alice@client.test").await, Vec::<i64>::new());
+    assert_eq!(found("bonjour").await, vec![1001, 1002]);
+    assert_eq!(store.search(shop.id, "tabouret").await.unwrap(), vec![1001]);
+    store.delete_ticket(shop.id, 1001).await.unwrap();
+    assert_eq!(found("tabouret").await, Vec::<i64>::new());
+    assert_eq!(found("bonjour").await, vec![1002]);
+    assert!(store.search(shop.id, "tabouret").await.unwrap().is_empty());
+}
+
+store_tests!(search_across_messages => list_search_across_messages_sqlite, list_search_across_messages_postgres);
+
+/// A word in thousands of messages lists the same tickets, page after page, as a rare one
+/// would; on SQLite the page walks the list's order instead of sorting every match.
+async fn search_common_word(store: Store, url: &str) {
+    let shop = store.add_shop("boutique").await.unwrap();
+    let seeds: Vec<SeedTicket> = (0..2_400)
+        .map(|i| {
+            let text = if i % 3 == 0 {
+                "commun et rare"
+            } else {
+                "commun"
+            };
+            ticket("nina", vec![message(false, (i as i64) * HOUR, text)])
+        })
+        .collect();
+    store.seed_tickets(shop.id, &seeds).await.unwrap();
+    let all_with = |rare: bool| -> Vec<i64> {
+        // Ticket 1001 + i got message i: the latest first.
+        (1001..=3400i64)
+            .rev()
+            .filter(|n| !rare || (n - 1001) % 3 == 0)
+            .collect()
+    };
+    for (text, expected) in [("commun", all_with(false)), ("commun rare", all_with(true))] {
+        let mut request = request(TicketSort::Recent);
+        request.search = Some(text.into());
+        request.limit = 500;
+        let mut listed = Vec::new();
+        loop {
+            let page = store
+                .ticket_list(shop.id, &request, now_ms())
+                .await
+                .unwrap();
+            listed.extend(page.rows.iter().map(|r| r.number));
+            match page.next {
+                Some(next) => request.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(listed, expected, "search {text:?}");
+    }
+    let mut request = request(TicketSort::Recent);
+    request.search = Some("commun".into());
+    let plan = store.explain_ticket_list(shop.id, &request).await.unwrap();
+    if url.starts_with("sqlite") {
+        assert!(
+            !plan.iter().any(|step| step.contains("ORDER BY")),
+            "{plan:?}"
+        );
+    }
+}
+
+store_tests!(at search_common_word => list_search_common_word_sqlite, list_search_common_word_postgres);
+
 async fn received_at(pool: &AnyPool, message_id: &str) -> i64 {
     sqlx::query("SELECT received_at FROM messages WHERE message_id = $1")
         .bind(message_id)
