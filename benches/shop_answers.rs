@@ -4,7 +4,7 @@
 //! per ticket, never one per message). The platform is the Shopify-format server of the
 //! integration tests, on the loopback, counting the GraphQL requests it answers.
 //!
-//! `cargo bench --profile dev --bench shop_answers` (figures printed).
+//! `cargo bench --bench shop_answers` (figures printed).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
