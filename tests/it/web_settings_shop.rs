@@ -6,12 +6,15 @@
 use guichet::shop::platform::Platform;
 
 use crate::support::Dialect;
+use crate::support::fakes::shopify::FakeShopify;
 use crate::support::fakes::woocommerce::{CONSUMER_KEY, CONSUMER_SECRET, FakeWooCommerce};
 use crate::support::web::{TestWeb, web_tests};
 
 /// Alphanumeric, so that a leak is found whatever the page's HTML escaping.
 const WEBHOOK_SECRET: &str = "whsecSettingsPage7f3a9c";
 const WRONG_SECRET: &str = "cs_1111111111111111111111111111111111111111";
+const SHOPIFY_CLIENT_ID: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+const SHOPIFY_CLIENT_SECRET: &str = "shpssSettingsPage0c1d2e3f4a5b6c7d";
 
 /// Posts `fields` with the CSRF token, expects 303 to the page, and returns the page it leads
 /// to with its flash message.
@@ -43,7 +46,13 @@ fn flash(page: &str) -> (bool, String) {
 }
 
 fn assert_no_secret(page: &str) {
-    for secret in [CONSUMER_KEY, CONSUMER_SECRET, WEBHOOK_SECRET, WRONG_SECRET] {
+    for secret in [
+        CONSUMER_KEY,
+        CONSUMER_SECRET,
+        WEBHOOK_SECRET,
+        WRONG_SECRET,
+        SHOPIFY_CLIENT_SECRET,
+    ] {
         assert!(!page.contains(secret), "a secret in the page: {page}");
     }
 }
@@ -319,3 +328,45 @@ async fn only_admins_with_the_token_change_the_connection(dialect: Dialect) {
 
 web_tests!(only_admins_with_the_token_change_the_connection
     => admins_only_sqlite, admins_only_postgres);
+
+/// Shopify through the page: an app's client credentials, and the test's warning when the app
+/// lacks `read_all_orders`.
+async fn the_shopify_test_shows_its_warnings(dialect: Dialect) {
+    let web = TestWeb::start(dialect).await;
+    let fake = FakeShopify::start().await;
+    fake.install_app(SHOPIFY_CLIENT_ID, SHOPIFY_CLIENT_SECRET);
+    fake.set_scopes(&["read_orders", "read_customers"]);
+    let admin = web
+        .employee("La Boutique", "admin@boutique.example", true)
+        .await;
+    let (client, csrf) = web.signed_in(&admin).await;
+    let form = [
+        ("platform", "shopify"),
+        ("store_url", fake.url.as_str()),
+        ("api_version", ""),
+        ("access_token", ""),
+        ("client_id", SHOPIFY_CLIENT_ID),
+        ("client_secret", SHOPIFY_CLIENT_SECRET),
+        ("webhook_secret", ""),
+    ];
+    let page = post_and_follow(&web, &client, &csrf, "/settings/shop", &form).await;
+    assert!(flash(&page).0, "{}", flash(&page).1);
+    assert!(page.contains("<dd>2025-10</dd>"), "the default version");
+    assert!(page.contains(&format!("<dd>{SHOPIFY_CLIENT_ID}</dd>")));
+    let webhook = web
+        .url("/webhooks/shopify/La%20Boutique")
+        .replace('/', "&#x2f;");
+    assert!(page.contains(&webhook), "the webhook address: {page}");
+    let page = post_and_follow(&web, &client, &csrf, "/settings/shop/test", &[]).await;
+    let (ok, text) = flash(&page);
+    assert!(ok, "{text}");
+    assert!(fake.token_requests() >= 1, "the grant was used");
+    assert!(
+        text.contains("Shopify answers: the connection works.")
+            && text.contains("Warning: without the read_all_orders permission"),
+        "{text}"
+    );
+    assert_no_secret(&page);
+}
+
+web_tests!(the_shopify_test_shows_its_warnings => shopify_warnings_sqlite, shopify_warnings_postgres);
