@@ -91,6 +91,8 @@ pub struct ConnectionSummary {
     pub settings: ConnectorSettings,
     pub checked_at: Option<i64>,
     pub check_ok: Option<bool>,
+    /// Why the last check failed, as the platform said it.
+    pub check_error: Option<ShopError>,
 }
 
 /// What a webhook delivery did.
@@ -209,6 +211,11 @@ impl Desk {
             settings: settings_of(&stored)?,
             checked_at: stored.last_check.as_ref().map(|c| c.checked_at),
             check_ok: stored.last_check.as_ref().map(|c| c.ok),
+            check_error: stored
+                .last_check
+                .as_ref()
+                .filter(|c| !c.ok)
+                .and_then(|c| serde_json::from_str(&c.result).ok()),
         }))
     }
 

@@ -44,6 +44,7 @@ struct ConnectionView {
     tracking_meta_key: Option<String>,
     checked_at: Option<String>,
     check_ok: Option<bool>,
+    check_error: Option<String>,
 }
 
 /// What each platform's form starts from: the current connection's values when it is on that
@@ -66,7 +67,7 @@ struct ShopSettingsPage {
     values: FormValues,
 }
 
-fn connection_view(summary: &ConnectionSummary) -> ConnectionView {
+fn connection_view(summary: &ConnectionSummary, lang: UiLang) -> ConnectionView {
     let (store_url, api_version, client_id, tracking_meta_key) = match &summary.settings {
         ConnectorSettings::Csv => (None, None, None, None),
         ConnectorSettings::Shopify(s) => (
@@ -92,6 +93,7 @@ fn connection_view(summary: &ConnectionSummary) -> ConnectionView {
         tracking_meta_key,
         checked_at: summary.checked_at.map(rfc3339),
         check_ok: summary.check_ok,
+        check_error: summary.check_error.as_ref().map(|e| e.explain(lang)),
     }
 }
 
@@ -144,7 +146,7 @@ async fn shop_connection(
             .as_ref()
             .and_then(|s| webhook_url(&public_base(&headers), s.platform, &me.shop.name)),
         values: form_values(summary.as_ref().map(|s| &s.settings)),
-        connection: summary.as_ref().map(connection_view),
+        connection: summary.as_ref().map(|s| connection_view(s, me.lang)),
     };
     settings_page(&me, &headers, "web/settings_shop.html", context)
 }
@@ -411,7 +413,8 @@ mod tests {
             "connection": { "platform": "woocommerce", "platform_name": "WooCommerce",
               "store_url": "https://shop.example", "api_version": null, "client_id": null,
               "tracking_meta_key": "_wc_shipment_tracking_items",
-              "checked_at": "2026-12-04T10:00:00Z", "check_ok": false },
+              "checked_at": "2026-12-04T10:00:00Z", "check_ok": false,
+              "check_error": "WooCommerce refuses <the> credentials" },
             "webhook_url": "https://desk.example/webhooks/woocommerce/Boutique",
             "values": { "shopify_url": "", "api_version": "2025-10", "client_id": "",
               "prestashop_url": "", "woocommerce_url": "https://shop.example",
@@ -423,6 +426,7 @@ mod tests {
                 "refused &lt;b&gt;",
                 "https:&#x2f;&#x2f;desk.example&#x2f;webhooks&#x2f;woocommerce&#x2f;Boutique",
                 "2026-12-04T10:00:00Z",
+                "WooCommerce refuses &lt;the&gt; credentials",
                 "action=\"/settings/shop/test\"",
                 "action=\"/settings/shop/disconnect\"",
                 "value=\"prestashop\"",

@@ -153,6 +153,10 @@ async fn the_shop_is_connected_tested_and_disconnected_from_the_page(dialect: Di
         "{text}"
     );
     assert!(page.contains("class=\"last-check\">failed"), "{page}");
+    assert!(
+        page.contains("class=\"check-error\">WooCommerce refuses the credentials"),
+        "the last failure stays on the page: {page}"
+    );
     pages.push(page);
     assert_eq!(
         web.desk
