@@ -91,6 +91,8 @@ pub struct ConnectionSummary {
     pub settings: ConnectorSettings,
     pub checked_at: Option<i64>,
     pub check_ok: Option<bool>,
+    /// Why the last check failed, as the platform said it.
+    pub check_error: Option<ShopError>,
 }
 
 /// What a webhook delivery did.
@@ -163,6 +165,33 @@ impl Desk {
         Ok(())
     }
 
+    /// Connects as [`Desk::connect_shop`] does, except that a secret left out keeps the one
+    /// stored when the shop stays on the same platform: the settings page never shows a secret
+    /// back, so an administrator who changes only the address types none again.
+    pub async fn update_shop_connection(
+        &self,
+        shop: &Shop,
+        settings: &ConnectorSettings,
+        typed: ConnectorSecrets,
+    ) -> DeskResult<()> {
+        let stored = self.store.shop_connection(shop.id).await?;
+        let secrets = match stored {
+            Some(stored) if stored.platform == settings.platform() => {
+                let kept = open_secrets(&self.key, &stored.secrets_sealed)?;
+                ConnectorSecrets {
+                    access_token: typed.access_token.or(kept.access_token),
+                    client_secret: typed.client_secret.or(kept.client_secret),
+                    api_key: typed.api_key.or(kept.api_key),
+                    consumer_key: typed.consumer_key.or(kept.consumer_key),
+                    consumer_secret: typed.consumer_secret.or(kept.consumer_secret),
+                    webhook_secret: typed.webhook_secret.or(kept.webhook_secret),
+                }
+            }
+            _ => typed,
+        };
+        self.connect_shop(shop, settings, &secrets).await
+    }
+
     /// Removes the shop's connection; the data fetched stays. Errors when there was none.
     pub async fn disconnect_shop(&self, shop: &Shop) -> DeskResult<()> {
         if !self.store.delete_shop_connection(shop.id).await? {
@@ -182,6 +211,11 @@ impl Desk {
             settings: settings_of(&stored)?,
             checked_at: stored.last_check.as_ref().map(|c| c.checked_at),
             check_ok: stored.last_check.as_ref().map(|c| c.ok),
+            check_error: stored
+                .last_check
+                .as_ref()
+                .filter(|c| !c.ok)
+                .and_then(|c| serde_json::from_str(&c.result).ok()),
         }))
     }
 

@@ -70,6 +70,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../web/templates/settings_contact_form.html"),
     ),
     (
+        "web/settings_shop.html",
+        include_str!("../web/templates/settings_shop.html"),
+    ),
+    (
         "web/sign_in.html",
         include_str!("../web/templates/sign_in.html"),
     ),

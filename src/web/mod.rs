@@ -16,6 +16,7 @@ pub mod pages;
 pub mod security;
 pub mod settings;
 pub mod settings_more;
+pub mod settings_shop;
 pub mod stats;
 pub mod ticket_list;
 pub mod ticket_page;
@@ -174,6 +175,7 @@ fn declared_routes() -> Routes {
         .merge(api::routes())
         .merge(settings::routes())
         .merge(settings_more::routes())
+        .merge(settings_shop::routes())
         .merge(webhooks::routes())
 }
 

@@ -547,7 +547,7 @@ struct ContactFormSettingsPage {
 }
 
 /// The address the shop's customers reach this server at, as the admin's browser did.
-fn public_base(headers: &HeaderMap) -> String {
+pub(super) fn public_base(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())

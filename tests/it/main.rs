@@ -36,6 +36,7 @@ mod web_api;
 mod web_hostile_html;
 mod web_security;
 mod web_settings;
+mod web_settings_shop;
 mod web_stats;
 mod web_ticket_list;
 mod web_tour;
