@@ -733,7 +733,26 @@ async fn render_preview(
     lang: UiLang,
     form: &TemplateForm,
 ) -> (Option<i64>, Result<String, String>) {
-    let ticket = match number::<i64>(&form.ticket, "ticket", me.lang) {
+    preview_on_ticket(me, &form.ticket, |ticket| {
+        state
+            .desk
+            .preview_template(&me.shop, ticket, intent, lang, &form.body)
+    })
+    .await
+}
+
+/// A preview on the ticket the admin chose: the ticket read from the form, then `preview`'s
+/// text or why there is none, in the admin's language.
+pub(super) async fn preview_on_ticket<F, Fut>(
+    me: &SignedIn,
+    ticket: &Option<String>,
+    preview: F,
+) -> (Option<i64>, Result<String, String>)
+where
+    F: FnOnce(i64) -> Fut,
+    Fut: std::future::Future<Output = crate::desk::DeskResult<String>>,
+{
+    let ticket = match number::<i64>(ticket, "ticket", me.lang) {
         Ok(Some(ticket)) => ticket,
         Ok(None) => {
             return (
@@ -743,9 +762,7 @@ async fn render_preview(
         }
         Err(text) => return (None, Err(text)),
     };
-    let rendered = state
-        .desk
-        .preview_template(&me.shop, ticket, intent, lang, &form.body)
+    let rendered = preview(ticket)
         .await
         .map_err(|e| WebError::from_desk(e, me.lang).message);
     (Some(ticket), rendered)

@@ -10,7 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::auth::SignedIn;
-use super::settings::{back, checked, choice, done, filled, number, refused, settings_page};
+use super::settings::{
+    back, checked, choice, done, filled, number, preview_on_ticket, refused, settings_page,
+};
 use super::{Access, AppState, Routes, WebError, WebResult, WebResultExt, security};
 use crate::desk::contact_form::{MAX_ATTACHMENT_LIMIT, megabytes, slug};
 use crate::desk::employees::{EmployeeInput, generate_password};
@@ -440,22 +442,13 @@ async fn render_preview(
     lang: UiLang,
     form: &PredefinedForm,
 ) -> (Option<i64>, Result<String, String>) {
-    let ticket = match number::<i64>(&form.ticket, "ticket", me.lang) {
-        Ok(Some(ticket)) => ticket,
-        Ok(None) => {
-            return (
-                None,
-                Err(t!(me.lang, "web_settings.choose_ticket").to_string()),
-            );
-        }
-        Err(text) => return (None, Err(text)),
-    };
-    let rendered = state
-        .desk
-        .preview_predefined_message(&me.shop, ticket, lang, &form.body.replace("\r\n", "\n"))
-        .await
-        .map_err(|e| WebError::from_desk(e, me.lang).message);
-    (Some(ticket), rendered)
+    let body = form.body.replace("\r\n", "\n");
+    preview_on_ticket(me, &form.ticket, |ticket| {
+        state
+            .desk
+            .preview_predefined_message(&me.shop, ticket, lang, &body)
+    })
+    .await
 }
 
 async fn save_predefined_message(
