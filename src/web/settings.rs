@@ -1025,6 +1025,21 @@ async fn change_answers(
     }
 }
 
+/// A settings page's context as its handler gives it (an admin, a shop, a refusal shown),
+/// with `page`'s own values: what the templates' tests render.
+#[cfg(test)]
+pub(super) fn page_context(flash: &str, page: serde_json::Value) -> serde_json::Value {
+    let mut all = serde_json::json!({
+        "me": { "id": 1, "name": "Ada", "email": "ada@x.example", "admin": true },
+        "shop": "Boutique", "csrf": "tok", "nav": "settings",
+        "flash": { "ok": false, "text": flash },
+    });
+    if let (Some(all), Some(page)) = (all.as_object_mut(), page.as_object()) {
+        all.extend(page.clone());
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1053,18 +1068,7 @@ mod tests {
 
     #[test]
     fn every_settings_template_renders_in_both_languages() {
-        let frame = serde_json::json!({
-            "me": { "id": 1, "name": "Ada", "email": "ada@x.example", "admin": true },
-            "shop": "Boutique", "csrf": "tok", "nav": "settings",
-            "flash": { "ok": false, "text": "imap: <refused>" },
-        });
-        let merge = |page: serde_json::Value| {
-            let mut all = frame.clone();
-            all.as_object_mut()
-                .unwrap()
-                .extend(page.as_object().unwrap().clone());
-            all
-        };
+        let merge = |page: serde_json::Value| page_context("imap: <refused>", page);
         let answers = serde_json::json!({
             "mode": "shadow", "reply_delay": "3h", "reply_spread": "0s", "business_hours": "",
             "time_zone": "Europe/Paris", "threshold": 0.9, "intent_thresholds": "", "plan": "custom",

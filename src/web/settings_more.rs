@@ -719,18 +719,8 @@ mod tests {
 
     #[test]
     fn every_page_renders_in_both_languages() {
-        let frame = serde_json::json!({
-            "me": { "id": 1, "name": "Ada", "email": "ada@x.example", "admin": true },
-            "shop": "Boutique", "csrf": "tok", "nav": "settings",
-            "flash": { "ok": false, "text": "refused <b>" },
-        });
-        let merge = |page: serde_json::Value| {
-            let mut all = frame.clone();
-            all.as_object_mut()
-                .unwrap()
-                .extend(page.as_object().unwrap().clone());
-            all
-        };
+        let merge =
+            |page: serde_json::Value| super::super::settings::page_context("refused <b>", page);
         let pages = [
             (
                 "web/settings_employees.html",

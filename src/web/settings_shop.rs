@@ -406,20 +406,20 @@ mod tests {
 
     #[test]
     fn the_page_renders_in_both_languages_without_secrets() {
-        let context = serde_json::json!({
-            "me": { "id": 1, "name": "Ada", "email": "ada@x.example", "admin": true },
-            "shop": "Boutique", "csrf": "tok", "nav": "settings",
-            "flash": { "ok": false, "text": "refused <b>" },
-            "connection": { "platform": "woocommerce", "platform_name": "WooCommerce",
-              "store_url": "https://shop.example", "api_version": null, "client_id": null,
-              "tracking_meta_key": "_wc_shipment_tracking_items",
-              "checked_at": "2026-12-04T10:00:00Z", "check_ok": false,
-              "check_error": "WooCommerce refuses <the> credentials" },
-            "webhook_url": "https://desk.example/webhooks/woocommerce/Boutique",
-            "values": { "shopify_url": "", "api_version": "2025-10", "client_id": "",
-              "prestashop_url": "", "woocommerce_url": "https://shop.example",
-              "tracking_meta_key": "_wc_shipment_tracking_items" },
-        });
+        let context = super::super::settings::page_context(
+            "refused <b>",
+            serde_json::json!({
+                "connection": { "platform": "woocommerce", "platform_name": "WooCommerce",
+                  "store_url": "https://shop.example", "api_version": null, "client_id": null,
+                  "tracking_meta_key": "_wc_shipment_tracking_items",
+                  "checked_at": "2026-12-04T10:00:00Z", "check_ok": false,
+                  "check_error": "WooCommerce refuses <the> credentials" },
+                "webhook_url": "https://desk.example/webhooks/woocommerce/Boutique",
+                "values": { "shopify_url": "", "api_version": "2025-10", "client_id": "",
+                  "prestashop_url": "", "woocommerce_url": "https://shop.example",
+                  "tracking_meta_key": "_wc_shipment_tracking_items" },
+            }),
+        );
         for lang in [UiLang::Fr, UiLang::En] {
             let html = crate::render::render("web/settings_shop.html", lang, &context).unwrap();
             for shown in [
