@@ -46,6 +46,27 @@ pub struct RuntimeOptions {
     pub send: crate::answering::send::SendOptions,
     /// The shop data cache and platform request limit.
     pub shop: crate::shop::live::LiveSettings,
+    /// How long this node's leases last unrenewed, and its heartbeat.
+    pub leases: LeaseTimings,
+}
+
+/// A lease runs out `lease` after its last renewal; the holder renews it (and writes the node's
+/// heartbeat) every `renew_every`, so a node that dies loses its work within `lease`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTimings {
+    pub lease: Duration,
+    pub renew_every: Duration,
+}
+
+impl Default for LeaseTimings {
+    /// Ten seconds with a renewal every three: a dead node's mailboxes move within 15 s, and
+    /// two renewals may fail (a slow database) before the lease is lost.
+    fn default() -> LeaseTimings {
+        LeaseTimings {
+            lease: Duration::from_secs(10),
+            renew_every: Duration::from_secs(3),
+        }
+    }
 }
 
 impl RuntimeOptions {
@@ -64,6 +85,7 @@ impl RuntimeOptions {
             shutdown_timeout: Duration::from_secs(8),
             send: crate::answering::send::SendOptions::from_config(config),
             shop: crate::shop::live::LiveSettings::from_config(&config.shop),
+            leases: LeaseTimings::default(),
         }
     }
 
@@ -131,6 +153,7 @@ impl Supervisor {
         let mut shutdown = std::pin::pin!(shutdown);
         let (stop_workers, stop) = watch::channel(false);
         let mut workers = JoinSet::new();
+        self.spawn_heartbeat(&mut workers, stop.clone());
         if self.options.workers {
             self.spawn_workers(&mut workers, stop);
         }
@@ -190,6 +213,23 @@ impl Supervisor {
             elapsed_ms = signalled.elapsed().as_millis() as u64,
             "guichet stopped"
         );
+    }
+
+    /// Records this node as alive every [`LeaseTimings::renew_every`], for `guichet status`.
+    fn spawn_heartbeat(&self, workers: &mut JoinSet<()>, stop: watch::Receiver<bool>) {
+        let (store, node) = (self.store.clone(), self.options.node_name.clone());
+        let started_at = crate::store::now_ms();
+        workers.spawn(repeat(self.options.leases.renew_every, stop, move || {
+            let (store, node) = (store.clone(), node.clone());
+            async move {
+                if let Err(e) = store
+                    .record_heartbeat(&node, env!("CARGO_PKG_VERSION"), started_at)
+                    .await
+                {
+                    tracing::warn!(error = %e, "heartbeat not recorded");
+                }
+            }
+        }));
     }
 
     fn spawn_workers(&self, workers: &mut JoinSet<()>, stop: watch::Receiver<bool>) {

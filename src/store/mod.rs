@@ -8,7 +8,9 @@ mod employees;
 mod jobs;
 mod mailboxes;
 mod message_sources;
+mod nodes;
 mod orders;
+mod postgres;
 mod replies;
 mod seed;
 mod shop_data;
@@ -35,6 +37,7 @@ pub use employees::{
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
 pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use message_sources::MessageAttachment;
+pub use nodes::NodeRow;
 pub use orders::StoredOrder;
 pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
@@ -137,6 +140,8 @@ pub struct Store {
     blobs: BlobStore,
     triagers: triage::TriagerCache,
     outbox_lease: Duration,
+    /// The typed pool of what only PostgreSQL does (see `postgres.rs`); None on SQLite.
+    postgres: Option<sqlx::PgPool>,
 }
 
 /// Milliseconds since the Unix epoch, the store's only time format.
@@ -202,12 +207,17 @@ impl Store {
             Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        let postgres = match dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(postgres::typed_pool(database_url)?),
+        };
         Ok(Store {
             pool,
             dialect,
             blobs: BlobStore::new(blob_dir.to_path_buf()),
             triagers: Default::default(),
             outbox_lease: DEFAULT_OUTBOX_LEASE,
+            postgres,
         })
     }
 
@@ -237,6 +247,9 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(typed) = &self.postgres {
+            typed.close().await;
+        }
     }
 }
 

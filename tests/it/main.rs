@@ -12,6 +12,7 @@ mod harness_selftest;
 mod intake;
 mod jobs;
 mod mail_loops;
+mod nodes;
 mod outbound;
 mod outbox_lease;
 mod parse_corpus;

@@ -238,6 +238,7 @@ async fn supervisor_restarts_a_watcher_whose_folders_changed_and_stops_idle_at_o
         shutdown_timeout: Duration::from_secs(8),
         send: Default::default(),
         shop: Default::default(),
+        leases: Default::default(),
     };
     let supervisor = Supervisor::new(instance.store.clone(), instance.key.clone(), options);
     let handle = supervisor.handle();
