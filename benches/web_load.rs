@@ -6,7 +6,9 @@
 //! `cargo bench --bench web_load` runs SQLite, then PostgreSQL (a database of its own, dropped
 //! afterwards; `GUICHET_BENCH_PG=0` skips it, `GUICHET_TEST_PG` is the admin URL).
 //! `GUICHET_BENCH_TICKETS` changes the size (10 messages per ticket on average),
-//! `GUICHET_BENCH_SECONDS` the length of each load run.
+//! `GUICHET_BENCH_SECONDS` the length of each load run. `GUICHET_BENCH_KEEP=1` keeps the
+//! databases (the SQLite one's folder is printed); `GUICHET_BENCH_PG_DATABASE=NAME` measures a
+//! PostgreSQL database kept that way instead of loading a new one.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -243,6 +245,19 @@ async fn load(url: &str, dir: &Path, ticket_count: usize) -> Loaded {
     .expect("config");
     let desk = Desk::open(config, UiLang::Fr).await.expect("desk");
     let store: &Store = &desk.store;
+    let password = "un mot de passe assez long".to_string();
+    if let Ok(shop) = store.shop_by_name("boutique").await {
+        // A database kept by an earlier run (`GUICHET_BENCH_PG_DATABASE`): measured as it is.
+        let messages = store.count_messages(shop.id).await.expect("messages counted") as usize;
+        println!("  reusing the loaded shop: {messages} messages");
+        return Loaded {
+            desk,
+            shop,
+            email: "alice@boutique.test".into(),
+            password,
+            messages,
+        };
+    }
     let shop = store.add_shop("boutique").await.unwrap();
     let mut contacts = Vec::new();
     for name in ["Service client", "Retours", "Grossistes"] {
@@ -260,7 +275,6 @@ async fn load(url: &str, dir: &Path, ticket_count: usize) -> Loaded {
             .unwrap();
         contacts.push(contact.id);
     }
-    let password = "un mot de passe assez long".to_string();
     let mut employees = Vec::new();
     for (k, name) in ["Alice", "Bruno", "Chantal", "Driss", "Eva"]
         .iter()
@@ -600,19 +614,25 @@ fn main() {
             dir.path().join("bench.db").display()
         );
         runtime.block_on(bench("SQLite", &url, ticket_count, seconds));
+        if std::env::var_os("GUICHET_BENCH_KEEP").is_some() {
+            println!("  SQLite database kept in {}", dir.keep().display());
+        }
     }
     if std::env::var("GUICHET_BENCH_PG").as_deref() != Ok("0") {
         let admin = std::env::var("GUICHET_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("guichet_bench_{}", std::process::id());
+        let reused = std::env::var("GUICHET_BENCH_PG_DATABASE").ok();
+        let name = reused
+            .clone()
+            .unwrap_or_else(|| format!("guichet_bench_{}", std::process::id()));
         assert!(
-            psql(&admin, &format!("CREATE DATABASE {name}")),
+            reused.is_some() || psql(&admin, &format!("CREATE DATABASE {name}")),
             "PostgreSQL at {admin} is needed (GUICHET_BENCH_PG=0 skips it)"
         );
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
         let url = format!("{base}/{name}");
         runtime.block_on(bench("PostgreSQL", &url, ticket_count, seconds));
-        if std::env::var_os("GUICHET_BENCH_KEEP").is_none() {
+        if std::env::var_os("GUICHET_BENCH_KEEP").is_none() && reused.is_none() {
             psql(
                 &admin,
                 &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),

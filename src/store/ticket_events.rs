@@ -583,6 +583,8 @@ impl Store {
             .await?
             .ok_or_else(|| not_found_ticket(number))?;
         let updated: i64 = row.try_get("updated_at")?;
+        // The plain bound on `updated_at` is what lets both dialects start the index scan at
+        // this ticket; the OR alone made PostgreSQL read the shop's tickets up to it.
         let neighbour = |sql: &'static str| {
             sqlx::query(sql)
                 .bind(shop_id)
@@ -591,12 +593,12 @@ impl Store {
                 .fetch_optional(&self.pool)
         };
         let previous = neighbour(
-            "SELECT number FROM tickets WHERE shop_id = $1 AND (updated_at > $2 OR (updated_at = $2 AND number > $3)) \
+            "SELECT number FROM tickets WHERE shop_id = $1 AND updated_at >= $2 AND (updated_at > $2 OR number > $3) \
              ORDER BY updated_at, number LIMIT 1",
         )
         .await?;
         let next = neighbour(
-            "SELECT number FROM tickets WHERE shop_id = $1 AND (updated_at < $2 OR (updated_at = $2 AND number < $3)) \
+            "SELECT number FROM tickets WHERE shop_id = $1 AND updated_at <= $2 AND (updated_at < $2 OR number < $3) \
              ORDER BY updated_at DESC, number DESC LIMIT 1",
         )
         .await?;
