@@ -16,6 +16,7 @@ mod seed;
 mod shop_data;
 mod shops;
 mod stats;
+mod status;
 mod ticket_events;
 mod ticket_list;
 mod tickets;
@@ -50,6 +51,7 @@ pub use stats::{
     Counted, EmployeeActivity, GroupCount, GroupedBy, QUARTER_MS, QuarterCount, ShadowCount,
     ShadowDraft, StatusEntry, TicketTimes, TimedStatus,
 };
+pub use status::{FailedJobRow, FailedSendRow, FolderSyncRow, MailboxLeaseRow, QueueCounts};
 pub use ticket_events::{
     Activity, Colleague, EmployeeRef, EventKind, EventView, PRESENCE_MS, ReplyAttachment,
     TicketEvent, TicketState,
