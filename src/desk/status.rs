@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::model::UiLang;
 use crate::runtime::LeaseTimings;
 use crate::store::{FolderSyncRow, MailboxLeaseRow, NodeRow, QueueCounts, now_ms};
 
 use super::{Desk, DeskResult};
+use crate::t;
 
 /// Nodes whose last heartbeat is older than this are no longer listed.
 pub const NODES_LISTED_FOR: Duration = Duration::from_secs(24 * 3600);
@@ -298,6 +300,115 @@ pub fn judge(rows: StatusRows, now: i64, lease: Duration, late: Duration) -> Clu
         queues: rows.queues,
         errors,
     }
+}
+
+/// How long ago, for a person: seconds, minutes or hours.
+pub fn elapsed_label(ms: i64, lang: UiLang) -> String {
+    let seconds = ms.max(0) / 1000;
+    match seconds {
+        0..120 => t!(lang, "status.seconds", n = seconds),
+        120..7200 => t!(lang, "status.minutes", n = seconds / 60),
+        _ => t!(lang, "status.hours", n = seconds / 3600),
+    }
+}
+
+impl Liveness {
+    pub fn label(self, lang: UiLang) -> &'static str {
+        match self {
+            Liveness::Alive => t!(lang, "status.alive"),
+            Liveness::Silent => t!(lang, "status.silent"),
+        }
+    }
+}
+
+impl MailboxLease {
+    /// Who holds it and until when, with times as `time` writes them.
+    pub fn label(&self, lang: UiLang, time: impl Fn(i64) -> String) -> String {
+        match self {
+            MailboxLease::Free => t!(lang, "status.lease_free").into(),
+            MailboxLease::Held { owner, until } => {
+                t!(
+                    lang,
+                    "status.lease_held",
+                    owner = owner,
+                    until = time(*until)
+                )
+            }
+            MailboxLease::Expired { owner, until } => {
+                t!(
+                    lang,
+                    "status.lease_expired",
+                    owner = owner,
+                    until = time(*until)
+                )
+            }
+        }
+    }
+}
+
+impl SyncLag {
+    pub fn label(self, lang: UiLang) -> String {
+        match self {
+            SyncLag::Never => t!(lang, "status.lag_never").into(),
+            SyncLag::UpToDate { behind_ms } => {
+                t!(
+                    lang,
+                    "status.lag_up_to_date",
+                    ago = elapsed_label(behind_ms, lang)
+                )
+            }
+            SyncLag::Late { behind_ms } => {
+                t!(
+                    lang,
+                    "status.lag_late",
+                    ago = elapsed_label(behind_ms, lang)
+                )
+            }
+        }
+    }
+
+    pub fn is_late(self) -> bool {
+        matches!(self, SyncLag::Late { .. })
+    }
+}
+
+impl ErrorSource {
+    /// Where it happened, for a person.
+    pub fn label(&self, lang: UiLang) -> String {
+        match self {
+            ErrorSource::Mailbox { shop, email } => {
+                t!(lang, "status.error_mailbox", email = email, shop = shop)
+            }
+            ErrorSource::Job {
+                id, kind, attempts, ..
+            } => t!(
+                lang,
+                "status.error_job",
+                id = id,
+                kind = kind,
+                attempts = attempts
+            ),
+            ErrorSource::Send { id, shop, to } => {
+                t!(lang, "status.error_send", id = id, to = to, shop = shop)
+            }
+        }
+    }
+}
+
+/// Each queue's depth with its name for a person, in a stable order.
+pub fn queue_lines(queues: &QueueCounts, lang: UiLang) -> Vec<(&'static str, i64)> {
+    [
+        ("status.jobs_due", queues.jobs_due),
+        ("status.jobs_retrying", queues.jobs_retrying),
+        ("status.answers_due", queues.answers_due),
+        ("status.answers_scheduled", queues.answers_scheduled),
+        ("status.answers_sending", queues.answers_sending),
+        ("status.answers_uncertain", queues.answers_uncertain),
+        ("status.answers_failed", queues.answers_failed),
+    ]
+    .into_iter()
+    .map(|(key, n)| (crate::i18n::text(lang, key), n))
+    .collect()
 }
 
 impl Desk {

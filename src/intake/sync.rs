@@ -340,7 +340,13 @@ impl FolderSync<'_> {
         let uids = client.uids_after(last_uid).await?;
         if !uids.is_empty() {
             store
-                .record_folder_sync(mailbox.id, folder, state.uid_validity, uids.len() as u64, false)
+                .record_folder_sync(
+                    mailbox.id,
+                    folder,
+                    state.uid_validity,
+                    uids.len() as u64,
+                    false,
+                )
                 .await?;
         }
         if uids.is_empty() {

@@ -159,7 +159,6 @@ pub fn now_ms() -> i64 {
 pub const DEFAULT_OUTBOX_LEASE: Duration = Duration::from_secs(20 * 60);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Store {
     /// Answers when the database does (for `/healthz`).
@@ -205,13 +204,17 @@ impl Store {
             }
             Dialect::Postgres => pool_options.connect_with(options).await?,
         };
-        match dialect {
-            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
         let postgres = match dialect {
-            Dialect::Sqlite => None,
-            Dialect::Postgres => Some(postgres::typed_pool(database_url)?),
+            Dialect::Sqlite => {
+                // SQLite's own file lock serialises the migrations of several processes.
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                None
+            }
+            Dialect::Postgres => {
+                let typed = postgres::typed_pool(database_url)?;
+                postgres::migrate_under_lock(&typed, &pool).await?;
+                Some(typed)
+            }
         };
         Ok(Store {
             pool,
