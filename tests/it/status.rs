@@ -322,10 +322,10 @@ fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
             helped.contains(name) && typed.contains(name),
             "no HELP/TYPE before {line:?}"
         );
-        if let Some(labels) = series.strip_prefix(name) {
-            if !labels.is_empty() {
-                check_labels(labels, line);
-            }
+        if let Some(labels) = series.strip_prefix(name)
+            && !labels.is_empty()
+        {
+            check_labels(labels, line);
         }
         assert!(
             samples.insert(series.to_string(), value).is_none(),
