@@ -352,6 +352,85 @@ pub fn prometheus_text(status: &ClusterStatus) -> String {
 mod tests {
     use super::*;
 
+    fn sample_status() -> ClusterStatus {
+        use crate::desk::status::{StatusRows, judge};
+        use crate::store::{FolderSyncRow, MailboxLeaseRow, NodeRow, QueueCounts};
+        let rows = StatusRows {
+            nodes: vec![NodeRow {
+                name: "node-a".into(),
+                version: "9.9.9".into(),
+                started_at: 0,
+                last_heartbeat: 99_000,
+            }],
+            mailboxes: vec![MailboxLeaseRow {
+                mailbox_id: 1,
+                shop_name: "Boutique".into(),
+                email: "sav@b.example".into(),
+                folders: "INBOX".into(),
+                lease_owner: Some("node-a".into()),
+                lease_until: Some(105_000),
+                last_sync_at: Some(10_000),
+                last_error: Some("LOGIN <refused>".into()),
+            }],
+            folders: vec![FolderSyncRow {
+                mailbox_id: 1,
+                folder: "INBOX".into(),
+                synced_at: Some(10_000),
+                unfiled: 3,
+            }],
+            queues: QueueCounts {
+                answers_uncertain: 2,
+                ..QueueCounts::default()
+            },
+            failed_jobs: vec![],
+            failed_sends: vec![],
+        };
+        judge(
+            rows,
+            100_000,
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_secs(60),
+        )
+    }
+
+    #[test]
+    fn the_status_page_renders_in_both_languages() {
+        for (lang, late) in [(UiLang::En, "late"), (UiLang::Fr, "en retard")] {
+            let page = serde_json::to_value(page_of(sample_status(), lang)).unwrap();
+            let context = super::super::settings::page_context("flash", page);
+            let html = crate::render::render("web/settings_status.html", lang, &context).unwrap();
+            for shown in [
+                "node-a",
+                "9.9.9",
+                "sav@b.example",
+                late,
+                "LOGIN &lt;refused&gt;",
+            ] {
+                assert!(html.contains(shown), "{lang:?}: {shown} missing");
+            }
+            assert!(!html.contains("status."), "{lang:?}: a key without text");
+        }
+    }
+
+    #[test]
+    fn the_metrics_of_a_status() {
+        let text = prometheus_text(&sample_status());
+        for line in [
+            "guichet_nodes_alive 1",
+            "guichet_node_up{node=\"node-a\",version=\"9.9.9\"} 1",
+            "guichet_mailbox_leased{shop=\"Boutique\",mailbox=\"sav@b.example\",owner=\"node-a\"} 1",
+            "guichet_folder_sync_age_seconds{shop=\"Boutique\",mailbox=\"sav@b.example\",folder=\"INBOX\"} 90",
+            "guichet_folder_late{shop=\"Boutique\",mailbox=\"sav@b.example\",folder=\"INBOX\"} 1",
+            "guichet_folder_unfiled_messages{shop=\"Boutique\",mailbox=\"sav@b.example\",folder=\"INBOX\"} 3",
+            "guichet_answers_uncertain 2",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from:\n{text}"
+            );
+        }
+    }
+
     #[test]
     fn label_values_escape_backslashes_quotes_and_line_feeds() {
         assert_eq!(escape_label(r#"a\b"c"#), r#"a\\b\"c"#);
