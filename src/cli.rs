@@ -4,6 +4,7 @@
 
 mod replies;
 mod shop;
+mod status;
 mod triage;
 mod users;
 
@@ -59,6 +60,13 @@ enum Command {
         #[arg(long)]
         once: bool,
         /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The cluster's state: nodes and their heartbeat, who syncs each mailbox, each folder's
+    /// lag, queue depths and the last errors (exit code 1 when no node is alive).
+    Status {
+        /// Print it as JSON (the shape README documents).
         #[arg(long)]
         json: bool,
     },
@@ -359,6 +367,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve_web(&desk, args.listen).await,
         Command::Sync { once: false, .. } => serve(&desk, false).await,
         Command::Sync { once: true, json } => sync_once(&desk, json).await,
+        Command::Status { json } => status::status(&desk, json).await,
         Command::Shop(command) => shop(&desk, command).await,
         Command::Contact(command) => contact(&desk, command).await,
         Command::Mailbox(command) => mailbox(&desk, command).await,

@@ -45,6 +45,14 @@ struct FileConfig {
     shop: FileShop,
     #[serde(default)]
     shop_connections: Vec<FileShopConnection>,
+    #[serde(default)]
+    metrics: FileMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMetrics {
+    token_sha256: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,6 +164,9 @@ pub struct Config {
     /// (`web.session_lifetime`).
     pub session_lifetime: Duration,
     pub shop: ShopConfig,
+    /// SHA-256 of the bearer token that opens `/metrics` (`metrics.token_sha256`, 64 hex
+    /// digits); None: `/metrics` refuses everyone.
+    pub metrics_token_sha256: Option<[u8; 32]>,
 }
 
 #[derive(Debug, Clone)]
@@ -378,6 +389,19 @@ impl Config {
             "7d, 24h",
         )?;
 
+        let metrics_token_sha256 = env("GUICHET_METRICS_TOKEN_SHA256")
+            .or(file_config.metrics.token_sha256)
+            .map(|text| {
+                let mut digest = [0u8; 32];
+                hex::decode_to_slice(text.trim(), &mut digest).map(|()| digest).map_err(|_| {
+                    invalid(
+                        "metrics.token_sha256",
+                        "not a SHA-256 in hex (64 digits, e.g. from `printf %s TOKEN | sha256sum`)",
+                    )
+                })
+            })
+            .transpose()?;
+
         Ok(Config {
             data_dir,
             database_url,
@@ -427,6 +451,7 @@ impl Config {
                     .map(|(index, entry)| shop_connection(index, entry, &env))
                     .collect::<Result<_, _>>()?,
             },
+            metrics_token_sha256,
         })
     }
 }
@@ -535,6 +560,25 @@ mod tests {
         assert_eq!(c.sync.batch_size, 500);
         assert_eq!(c.sync.poll_interval, Duration::from_secs(60));
         assert_eq!(c.sending_lease, Duration::from_secs(20 * 60));
+    }
+
+    #[test]
+    fn the_metrics_token_is_given_as_its_sha256() {
+        assert_eq!(
+            Config::load(None, no_env, &with_data_dir())
+                .unwrap()
+                .metrics_token_sha256,
+            None
+        );
+        let env = |k: &str| (k == "GUICHET_METRICS_TOKEN_SHA256").then(|| "ab".repeat(32));
+        let c = Config::load(None, env, &with_data_dir()).unwrap();
+        assert_eq!(c.metrics_token_sha256, Some([0xab; 32]));
+        let env = |k: &str| (k == "GUICHET_METRICS_TOKEN_SHA256").then(|| "secret".to_string());
+        let err = Config::load(None, env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics.token_sha256"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod settings;
 pub mod shop_connections;
 pub mod shops;
 pub mod stats;
+pub mod status;
 pub mod sync;
 pub mod templates;
 pub mod ticket_list;

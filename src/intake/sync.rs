@@ -338,6 +338,17 @@ impl FolderSync<'_> {
             None => 0,
         };
         let uids = client.uids_after(last_uid).await?;
+        if !uids.is_empty() {
+            store
+                .record_folder_sync(
+                    mailbox.id,
+                    folder,
+                    state.uid_validity,
+                    uids.len() as u64,
+                    false,
+                )
+                .await?;
+        }
         if uids.is_empty() {
             if stored.map(|cp| cp.uid_validity) != Some(state.uid_validity) {
                 let checkpoint = Checkpoint {
@@ -362,7 +373,11 @@ impl FolderSync<'_> {
             progress.finish();
             result?;
         }
-        apply_server_side_options(client, store, mailbox, folder).await
+        apply_server_side_options(client, store, mailbox, folder).await?;
+        store
+            .record_folder_sync(mailbox.id, folder, state.uid_validity, 0, true)
+            .await?;
+        Ok(())
     }
 }
 

@@ -74,6 +74,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../web/templates/settings_shop.html"),
     ),
     (
+        "web/settings_status.html",
+        include_str!("../web/templates/settings_status.html"),
+    ),
+    (
         "web/sign_in.html",
         include_str!("../web/templates/sign_in.html"),
     ),

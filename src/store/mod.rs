@@ -16,6 +16,7 @@ mod seed;
 mod shop_data;
 mod shops;
 mod stats;
+mod status;
 mod ticket_events;
 mod ticket_list;
 mod tickets;
@@ -50,6 +51,7 @@ pub use stats::{
     Counted, EmployeeActivity, GroupCount, GroupedBy, QUARTER_MS, QuarterCount, ShadowCount,
     ShadowDraft, StatusEntry, TicketTimes, TimedStatus,
 };
+pub use status::{FailedJobRow, FailedSendRow, FolderSyncRow, MailboxLeaseRow, QueueCounts};
 pub use ticket_events::{
     Activity, Colleague, EmployeeRef, EventKind, EventView, PRESENCE_MS, ReplyAttachment,
     TicketEvent, TicketState,
@@ -157,7 +159,6 @@ pub fn now_ms() -> i64 {
 pub const DEFAULT_OUTBOX_LEASE: Duration = Duration::from_secs(20 * 60);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Store {
     /// Answers when the database does (for `/healthz`).
@@ -203,13 +204,17 @@ impl Store {
             }
             Dialect::Postgres => pool_options.connect_with(options).await?,
         };
-        match dialect {
-            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
         let postgres = match dialect {
-            Dialect::Sqlite => None,
-            Dialect::Postgres => Some(postgres::typed_pool(database_url)?),
+            Dialect::Sqlite => {
+                // SQLite's own file lock serialises the migrations of several processes.
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                None
+            }
+            Dialect::Postgres => {
+                let typed = postgres::typed_pool(database_url)?;
+                postgres::migrate_under_lock(&typed, &pool).await?;
+                Some(typed)
+            }
         };
         Ok(Store {
             pool,

@@ -4,9 +4,15 @@
 
 use std::time::Duration;
 
+use sqlx::Connection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::{Result, Store};
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The advisory lock nodes take to migrate one at a time ("guichet" and 1, as a bigint).
+const MIGRATION_LOCK: i64 = 0x6775_6963_6865_7401;
 
 /// Connections of the typed pool: a listener and the odd lock, beside the portable pool's eight.
 const TYPED_CONNECTIONS: u32 = 2;
@@ -17,6 +23,25 @@ pub(super) fn typed_pool(database_url: &str) -> Result<PgPool> {
         .max_connections(TYPED_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(30))
         .connect_lazy(database_url)?)
+}
+
+/// Runs the migrations on `pool` while holding the migration lock on a session of `typed`:
+/// nodes starting together on one database migrate one at a time, and each later one finds
+/// the migrations applied and applies nothing. sqlx's migrator locks too (its own key, by
+/// database name); this lock does not rely on that default. The lock's session is closed
+/// after, which releases it even if the migration failed; a node dying mid-migration
+/// releases it with its connection.
+pub(super) async fn migrate_under_lock(typed: &PgPool, pool: &sqlx::AnyPool) -> Result<()> {
+    let mut session = typed.acquire().await?.detach();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut session)
+        .await?;
+    let migrated = POSTGRES_MIGRATIONS.run(pool).await;
+    let closed = session.close().await;
+    migrated?;
+    closed?;
+    Ok(())
 }
 
 impl Store {

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::{Access, AppState, Routes, WebError, pages, security};
 use crate::desk::DeskError;
@@ -222,6 +223,42 @@ pub async fn require_admin(
     next: Next,
 ) -> Response {
     authorize(state, request, next, Access::Admin).await
+}
+
+/// Layered on the operator's routes (`/metrics`): the bearer token whose SHA-256 the
+/// configuration holds, compared in constant time; no configured token, nobody.
+pub async fn require_operator(
+    Extension(state): Extension<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let expected = state.desk.config.metrics_token_sha256;
+    let given = bearer_token(request.headers()).map(|token| Sha256::digest(token.as_bytes()));
+    match (expected, given) {
+        (Some(expected), Some(given)) if constant_time_eq(&expected, &given) => {
+            next.run(request).await
+        }
+        _ => {
+            let lang = state.desk.lang;
+            let mut response = WebError::new(
+                StatusCode::UNAUTHORIZED,
+                t!(lang, "status.token_needed"),
+                lang,
+            )
+            .as_json(false)
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"guichet metrics\""),
+            );
+            response
+        }
+    }
+}
+
+/// Equal bytes, in a time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn authorize(state: AppState, request: Request, next: Next, access: Access) -> Response {

@@ -18,6 +18,7 @@ pub mod settings;
 pub mod settings_more;
 pub mod settings_shop;
 pub mod stats;
+pub mod status;
 pub mod ticket_list;
 pub mod ticket_page;
 pub mod webhooks;
@@ -66,6 +67,9 @@ pub enum Access {
     Employee,
     /// A signed-in administrator of the shop.
     Admin,
+    /// The operator of the install, with the `/metrics` bearer token (`metrics.token_sha256`):
+    /// sees every shop.
+    Operator,
 }
 
 /// One declared route.
@@ -119,6 +123,9 @@ impl Routes {
             Access::Admin => {
                 method_router.route_layer(axum::middleware::from_fn(auth::require_admin))
             }
+            Access::Operator => {
+                method_router.route_layer(axum::middleware::from_fn(auth::require_operator))
+            }
         };
         self.router = self.router.route(path, method_router);
         self.table.push(RouteInfo {
@@ -170,6 +177,7 @@ fn declared_routes() -> Routes {
         .merge(ticket_list::routes())
         .merge(ticket_page::routes())
         .merge(stats::routes())
+        .merge(status::routes())
         .merge(contact_form::routes())
         .merge(mail_view::routes())
         .merge(api::routes())
@@ -413,6 +421,7 @@ mod tests {
                     Access::Public => "public",
                     Access::Employee => "employee",
                     Access::Admin => "admin",
+                    Access::Operator => "operator",
                 };
                 format!("| `{} {}` | {access} |", route.method, route.path)
             })

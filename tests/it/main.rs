@@ -25,6 +25,7 @@ mod shop_prestashop;
 mod shop_shopify;
 mod shop_woocommerce;
 mod stats;
+mod status;
 mod store;
 mod store_corrupt;
 mod stored_names;
