@@ -45,6 +45,92 @@ struct FileConfig {
     shop: FileShop,
     #[serde(default)]
     shop_connections: Vec<FileShopConnection>,
+    #[serde(default)]
+    oauth: FileOAuth,
+}
+
+/// `[oauth.google]` and `[oauth.microsoft]`: the operator's own OAuth applications. The
+/// secret only as the name of an environment variable, like the shop connections' secrets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOAuth {
+    #[serde(default)]
+    google: FileOAuthProvider,
+    #[serde(default)]
+    microsoft: FileOAuthProvider,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOAuthProvider {
+    client_id: Option<String>,
+    client_secret_env: Option<String>,
+    /// Microsoft only: the directory (`common`, `organizations`, a tenant id or domain).
+    tenant: Option<String>,
+    authorize_url: Option<String>,
+    token_url: Option<String>,
+}
+
+/// One provider's settings: `GUICHET_OAUTH_<PROVIDER>_*` variables over the file's keys, the
+/// endpoints defaulting to the provider's public ones (overridable for national clouds).
+fn oauth_provider(
+    provider: crate::oauth::Provider,
+    file: FileOAuthProvider,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::oauth::ProviderSettings, ConfigError> {
+    let upper = provider.to_string().to_uppercase();
+    let var = |name: &str| env(&format!("GUICHET_OAUTH_{upper}_{name}"));
+    let tenant = var("TENANT").or(file.tenant);
+    if provider == crate::oauth::Provider::Google && tenant.is_some() {
+        return Err(invalid(
+            "oauth.google.tenant",
+            "only Microsoft has tenants; remove it",
+        ));
+    }
+    let defaults =
+        crate::oauth::ProviderSettings::defaults(provider, tenant.as_deref().unwrap_or("common"));
+    let secret = match var("CLIENT_SECRET") {
+        Some(secret) => Some(secret),
+        None => match &file.client_secret_env {
+            Some(name) => Some(env(name).ok_or_else(|| {
+                invalid(
+                    &format!("oauth.{provider}.client_secret_env"),
+                    format!("the environment variable {name} is not set"),
+                )
+            })?),
+            None => None,
+        },
+    };
+    let endpoint = |key: &str, given: Option<String>, default: String| {
+        let value = given.unwrap_or(default);
+        url::Url::parse(&value)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .map(|_| value.clone())
+            .ok_or_else(|| {
+                invalid(
+                    &format!("oauth.{provider}.{key}"),
+                    format!("`{value}` is not an http(s) URL"),
+                )
+            })
+    };
+    Ok(crate::oauth::ProviderSettings {
+        client_id: var("CLIENT_ID")
+            .or(file.client_id)
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty()),
+        client_secret: secret.map(secrecy::SecretString::from),
+        authorize_url: endpoint(
+            "authorize_url",
+            var("AUTHORIZE_URL").or(file.authorize_url),
+            defaults.authorize_url,
+        )?,
+        token_url: endpoint(
+            "token_url",
+            var("TOKEN_URL").or(file.token_url),
+            defaults.token_url,
+        )?,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,6 +242,8 @@ pub struct Config {
     /// (`web.session_lifetime`).
     pub session_lifetime: Duration,
     pub shop: ShopConfig,
+    /// The OAuth applications Gmail and Microsoft 365 mailboxes connect through (`[oauth]`).
+    pub oauth: crate::oauth::OAuthConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -426,6 +514,18 @@ impl Config {
                     .enumerate()
                     .map(|(index, entry)| shop_connection(index, entry, &env))
                     .collect::<Result<_, _>>()?,
+            },
+            oauth: crate::oauth::OAuthConfig {
+                google: oauth_provider(
+                    crate::oauth::Provider::Google,
+                    file_config.oauth.google,
+                    &env,
+                )?,
+                microsoft: oauth_provider(
+                    crate::oauth::Provider::Microsoft,
+                    file_config.oauth.microsoft,
+                    &env,
+                )?,
             },
         })
     }

@@ -3,7 +3,7 @@
 
 use secrecy::SecretString;
 
-use crate::intake::imap::{self, ImapError, ImapSettings, MailboxReport, Security};
+use crate::intake::imap::{self, Credential, ImapError, ImapSettings, MailboxReport, Security};
 use crate::intake::providers;
 use crate::intake::sync::{self, PASSWORD_PURPOSE};
 use crate::store::{MailboxRow, NewMailbox, Shop};
@@ -172,7 +172,7 @@ impl Desk {
             security: plan.imap_security,
             accept_invalid_certs: input.accept_invalid_certs,
             username: input.username.clone().unwrap_or_else(|| plan.email.clone()),
-            password,
+            credential: Credential::Password(password.clone()),
         };
         let test = if input.skip_test {
             None
@@ -205,7 +205,8 @@ impl Desk {
             imap_security: plan.imap_security,
             accept_invalid_certs: input.accept_invalid_certs,
             username: settings.username.clone(),
-            password_sealed: self.key.seal(&settings.password, PASSWORD_PURPOSE),
+            auth: crate::oauth::MailboxAuth::Password,
+            password_sealed: self.key.seal(&password, PASSWORD_PURPOSE),
             folders: plan.folders,
             delete_after_import: input.delete_after_import,
             mark_as_read: input.mark_as_read,
@@ -258,7 +259,7 @@ impl Desk {
         }
         let mut tests = Vec::with_capacity(chosen.len());
         for mailbox in chosen {
-            let settings = sync::imap_settings(&mailbox, &self.key)?;
+            let settings = sync::imap_settings(&mailbox, &self.key, &self.config.oauth).await?;
             tests.push(MailboxTest {
                 outcome: imap::test_mailbox(&settings, &mailbox.folders).await,
                 email: mailbox.email,

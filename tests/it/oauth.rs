@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use guichet::oauth::{OAuthConfig, Provider, flow};
+
 use crate::support::fakes::oauth::{FakeClient, FakeOAuth};
 
 const REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
@@ -223,4 +225,265 @@ async fn fake_authorization_server_never_redirects_to_an_unregistered_uri() {
         Some("invalid_request")
     );
     assert_eq!(query(&location, "state").as_deref(), Some("s"));
+}
+
+/// An access token for `account`, granted to a client of its own through the code grant.
+async fn access_token_for(fake: &FakeOAuth, account: &str, lifetime: Duration) -> String {
+    let client = fake.register_client(&[REDIRECT_URI]);
+    fake.set_access_token_lifetime(&client, lifetime);
+    let back = consent(fake, &client, account, None).await;
+    let (status, tokens) = exchange_code(fake, &client, &query(&back, "code").unwrap(), None).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn dovecot_checks_access_tokens_over_imap_and_submission() {
+    use guichet::intake::imap::{Credential, ImapClient, ImapError, Security};
+    use guichet::outbound::{Refusal, SendError, SmtpSettings};
+    use secrecy::SecretString;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop = server.new_mailbox("oauth xoauth2 shop");
+    let customer = server.new_mailbox("oauth xoauth2 customer");
+    let token = access_token_for(fake, &shop.email, Duration::from_secs(2)).await;
+    let imap = |credential: Credential| guichet::intake::imap::ImapSettings {
+        credential,
+        ..crate::support::plain_imap(server, &shop)
+    };
+    let bearer = |token: &str| Credential::AccessToken(SecretString::from(token.to_string()));
+    let introspected = fake.introspections();
+    let mut client = ImapClient::connect(&imap(bearer(&token)))
+        .await
+        .expect("Dovecot accepts the active token");
+    client.select("INBOX").await.unwrap();
+    assert!(
+        fake.introspections() > introspected,
+        "Dovecot asked the fake"
+    );
+
+    let smtp = |credential: Credential| SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: server.submission_port,
+        security: Security::Starttls,
+        accept_invalid_certs: true,
+        username: shop.email.clone(),
+        credential,
+        helo_name: None,
+    };
+    let raw = crate::support::sample_mail(
+        &shop.email,
+        &customer.email,
+        "Sent with a token",
+        "Bonjour",
+        Some("xoauth2-sent@shop.test"),
+        &[],
+    );
+    guichet::outbound::send(
+        &smtp(bearer(&token)),
+        &shop.email,
+        std::slice::from_ref(&customer.email),
+        &raw,
+    )
+    .await
+    .expect("submission accepts the active token");
+    assert!(
+        crate::support::eventually(Duration::from_secs(20), || {
+            server.maildir_messages(&customer, "INBOX").len() == 1
+        }),
+        "the message sent with XOAUTH2 arrived"
+    );
+
+    let refused = ImapClient::connect(&imap(bearer("made-up-token"))).await;
+    assert!(matches!(
+        refused,
+        Err(ImapError::AuthenticationFailed { .. })
+    ));
+    assert!(
+        crate::support::eventually_async(Duration::from_secs(5), async || {
+            matches!(
+                ImapClient::connect(&imap(bearer(&token))).await,
+                Err(ImapError::AuthenticationFailed { .. })
+            )
+        })
+        .await,
+        "an expired token is refused"
+    );
+    let refused = guichet::outbound::send(
+        &smtp(bearer(&token)),
+        &shop.email,
+        std::slice::from_ref(&customer.email),
+        &raw,
+    )
+    .await;
+    assert!(
+        matches!(
+            refused,
+            Err(SendError::Refused {
+                reason: Refusal::AuthenticationFailed { .. },
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+}
+
+/// Guichet's OAuth settings with Google's endpoints pointed at the fake, for `client`.
+fn google_through_fake(fake: &FakeOAuth, client: &FakeClient) -> OAuthConfig {
+    OAuthConfig {
+        google: guichet::oauth::ProviderSettings {
+            client_id: Some(client.client_id.clone()),
+            client_secret: Some(secrecy::SecretString::from(client.client_secret.clone())),
+            authorize_url: fake.authorize_url(),
+            token_url: fake.token_url(),
+        },
+        ..OAuthConfig::default()
+    }
+}
+
+/// Follows an authorization URL as a person who signs in as `account` and allows access, and
+/// returns the final redirect URL (what a browser would land on).
+async fn allow(authorization_url: &str, account: &str) -> url::Url {
+    let url = url::Url::parse(authorization_url).unwrap();
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.push(("account".into(), account.into()));
+    let answer = no_redirects()
+        .post(
+            format!(
+                "{}://{}{}",
+                url.scheme(),
+                url.host_str().unwrap(),
+                url.port().map(|p| format!(":{p}")).unwrap_or_default()
+            ) + url.path(),
+        )
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303, "the fake accepted the request");
+    url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// Connects `account` through Guichet's code flow (PKCE, state) and returns its grant.
+async fn connect_google(config: &OAuthConfig, account: &str) -> flow::Grant {
+    let request =
+        flow::authorization_request(config, Provider::Google, REDIRECT_URI, Some(account)).unwrap();
+    let back = allow(&request.url, account).await;
+    let pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+    let code = flow::code_from_callback(
+        &request.state,
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .unwrap();
+    flow::exchange_code(
+        config,
+        Provider::Google,
+        REDIRECT_URI,
+        &code,
+        &request.verifier,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_oauth_mailbox_syncs_and_sends_across_several_token_expiries() {
+    use guichet::answering::send::{SendOptions, smtp_settings};
+    use guichet::intake::sync::{SyncOptions, sync_all_once};
+    use guichet::oauth::{MailboxAuth, REFRESH_TOKEN_PURPOSE};
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop = server.new_mailbox("oauth mailbox across expiries");
+    let customer = server.new_mailbox("oauth customer across expiries");
+    let client = fake.register_client(&[REDIRECT_URI]);
+    let lifetime = Duration::from_secs(3);
+    fake.set_access_token_lifetime(&client, lifetime);
+    let config = google_through_fake(fake, &client);
+    let grant = connect_google(&config, &shop.email).await;
+    assert_eq!(
+        grant.email, shop.email,
+        "the provider confirmed the address"
+    );
+
+    let app = crate::intake::Instance::new().await;
+    let mailbox = guichet::store::NewMailbox {
+        auth: MailboxAuth::OAuth(Provider::Google),
+        password_sealed: app.key.seal(&grant.refresh_token, REFRESH_TOKEN_PURPOSE),
+        ..crate::support::watched_mailbox(&shop, server.imap_port, false, &["INBOX"], &app.key)
+    };
+    app.store.add_mailbox(app.shop_id, &mailbox).await.unwrap();
+    let row = app.store.mailboxes().await.unwrap().remove(0);
+    assert_eq!(row.auth, MailboxAuth::OAuth(Provider::Google));
+    let sync_options = SyncOptions {
+        batch_size: 50,
+        node_name: "oauth-test".into(),
+        lang: guichet::model::UiLang::En,
+        attempts: 1,
+        oauth: config.clone(),
+    };
+    let send_options = SendOptions {
+        helo_name: None,
+        oauth: config.clone(),
+    };
+    let smtp_row = guichet::store::MailboxRow {
+        smtp_port: server.submission_port,
+        smtp_security: guichet::intake::imap::Security::Starttls,
+        accept_invalid_certs: true,
+        ..row.clone()
+    };
+    for round in 1..=3u32 {
+        let refreshes = fake.token_requests("refresh_token");
+        server.append_mail(
+            &shop,
+            &customer.email,
+            &format!("Question {round}"),
+            "Où est ma commande ?",
+            &format!("question-{round}@client.test"),
+        );
+        let summaries = sync_all_once(
+            &app.store,
+            &app.key,
+            &sync_options,
+            &guichet::intake::sync::LogProgress::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(summaries[0].error, None, "round {round}");
+        assert_eq!(summaries[0].filed.new_messages, 1, "round {round}");
+        let settings = smtp_settings(&smtp_row, &app.key, &send_options)
+            .await
+            .unwrap();
+        let raw = crate::support::sample_mail(
+            &shop.email,
+            &customer.email,
+            &format!("Re: Question {round}"),
+            "Votre colis est parti.",
+            Some(&format!("answer-{round}@shop.test")),
+            &[],
+        );
+        guichet::outbound::send(
+            &settings,
+            &shop.email,
+            std::slice::from_ref(&customer.email),
+            &raw,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(
+            crate::support::eventually(Duration::from_secs(20), || {
+                server.maildir_messages(&customer, "INBOX").len() == round as usize
+            }),
+            "answer {round} arrived"
+        );
+        assert_eq!(
+            fake.token_requests("refresh_token"),
+            refreshes + 1,
+            "one renewal served the sync and the answer of round {round}"
+        );
+        // The token of this round expires before the next one.
+        tokio::time::sleep(lifetime).await;
+    }
+    assert_eq!(app.message_count().await, 3, "every question filed once");
 }

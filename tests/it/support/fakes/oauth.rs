@@ -295,24 +295,28 @@ fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
 fn check_authorization(
     shared: &Shared,
     request: &AuthorizationRequest,
-) -> Result<String, Response> {
+) -> Result<String, Box<Response>> {
     let grants = shared.grants.lock().unwrap();
     let client = request
         .client_id
         .as_deref()
         .and_then(|id| grants.clients.get(id))
-        .ok_or_else(|| bad_request_page("unknown client_id"))?;
+        .ok_or_else(|| Box::new(bad_request_page("unknown client_id")))?;
     let redirect_uri = request
         .redirect_uri
         .clone()
         .filter(|uri| redirect_allowed(&client.redirect_uris, uri))
-        .ok_or_else(|| bad_request_page("redirect_uri not registered for this client"))?;
+        .ok_or_else(|| {
+            Box::new(bad_request_page(
+                "redirect_uri not registered for this client",
+            ))
+        })?;
     let fail = |error: &str, description: &str| {
         let mut pairs = vec![("error", error), ("error_description", description)];
         if let Some(state) = request.state.as_deref() {
             pairs.push(("state", state));
         }
-        Redirect::to(&with_query(&redirect_uri, &pairs)).into_response()
+        Box::new(Redirect::to(&with_query(&redirect_uri, &pairs)).into_response())
     };
     if request.response_type.as_deref() != Some("code") {
         return Err(fail("unsupported_response_type", "only code is supported"));
@@ -349,7 +353,7 @@ async fn authorize_page(
     Query(request): Query<AuthorizationRequest>,
 ) -> Response {
     if let Err(refusal) = check_authorization(&shared, &request) {
-        return refusal;
+        return *refusal;
     }
     let account = request.login_hint.clone().unwrap_or_default();
     let fields: String = [
@@ -382,7 +386,7 @@ async fn consent(
 ) -> Response {
     let redirect_uri = match check_authorization(&shared, &request) {
         Ok(uri) => uri,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let account = request.account.clone().unwrap_or_default();
     if !account.contains('@') {
