@@ -139,6 +139,10 @@ pub enum ImapError {
     Tls { host: String, reason: String },
     #[error("the server refused the user name or password")]
     AuthenticationFailed { hint: Option<ProviderHint> },
+    /// An OAuth mailbox whose provider no longer gives access tokens: a person must connect it
+    /// again (nothing was tried on the server).
+    #[error("the provider no longer accepts this mailbox's authorization: reconnect needed")]
+    ReconnectNeeded,
     #[error("folder {folder} does not exist")]
     FolderMissing { folder: String },
     #[error("connection lost: {0}")]
@@ -214,6 +218,9 @@ impl ImapError {
                     Some(key) => format!("{base} {}", crate::i18n::text(lang, key)),
                     None => base.to_string(),
                 }
+            }
+            (ImapError::ReconnectNeeded, lang) => {
+                crate::t!(lang, "oauth.reconnect_needed").to_string()
             }
             (ImapError::FolderMissing { folder }, lang) => {
                 crate::t!(lang, "intake.folder_missing", folder = folder)

@@ -9,6 +9,7 @@
 //! only, and never logged.
 
 pub mod flow;
+pub mod loopback;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{CryptoError, SealingKey};
-use crate::intake::imap::{Credential, Security};
+use crate::intake::imap::Credential;
 use crate::model::UiLang;
 
 /// Purpose the refresh token is sealed under (a password is sealed under another one).
@@ -34,13 +35,6 @@ pub enum Provider {
 }
 
 crate::serde_names!(Provider);
-
-/// Where a provider's mailboxes are served, used when the shop gives no server of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MailServers {
-    pub imap: (&'static str, u16, Security),
-    pub smtp: (&'static str, u16, Security),
-}
 
 impl Provider {
     pub const ALL: [Provider; 2] = [Provider::Google, Provider::Microsoft];
@@ -70,16 +64,11 @@ impl Provider {
         }
     }
 
-    pub fn mail_servers(self) -> MailServers {
+    /// The entry of the mail provider table (`intake::providers`) that gives its servers.
+    pub fn mail_provider(self) -> &'static str {
         match self {
-            Provider::Google => MailServers {
-                imap: ("imap.gmail.com", 993, Security::Tls),
-                smtp: ("smtp.gmail.com", 587, Security::Starttls),
-            },
-            Provider::Microsoft => MailServers {
-                imap: ("outlook.office365.com", 993, Security::Tls),
-                smtp: ("smtp.office365.com", 587, Security::Starttls),
-            },
+            Provider::Google => "gmail",
+            Provider::Microsoft => "outlook",
         }
     }
 
@@ -332,5 +321,8 @@ mod tests {
             "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
         );
         assert!(Provider::Microsoft.scopes().contains(&"offline_access"));
+        for provider in Provider::ALL {
+            assert!(crate::intake::providers::by_name(provider.mail_provider()).is_some());
+        }
     }
 }

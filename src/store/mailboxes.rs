@@ -180,6 +180,28 @@ impl Store {
         Ok(())
     }
 
+    /// Gives a mailbox a new way to sign in (a reconnected OAuth mailbox's new refresh token),
+    /// already sealed, and forgets the error the old one caused.
+    pub async fn set_mailbox_authorization(
+        &self,
+        mailbox_id: i64,
+        auth: MailboxAuth,
+        sealed: &[u8],
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE mailboxes SET auth = $1, password_sealed = $2, last_error = NULL WHERE id = $3",
+        )
+        .bind(auth.to_string())
+        .bind(sealed)
+        .bind(mailbox_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("mailbox {mailbox_id}")));
+        }
+        Ok(())
+    }
+
     /// Changes the folders a mailbox watches; a running `serve` picks the change up by itself.
     pub async fn set_mailbox_folders(&self, mailbox_id: i64, folders: &[String]) -> Result<()> {
         if folders.is_empty()

@@ -487,3 +487,166 @@ async fn an_oauth_mailbox_syncs_and_sends_across_several_token_expiries() {
     }
     assert_eq!(app.message_count().await, 3, "every question filed once");
 }
+
+/// `guichet mailbox add --oauth google` for `account` on the test servers, with the fake as
+/// Google (the operator's settings from the environment, as README says).
+fn oauth_add_command(
+    dir: &std::path::Path,
+    client: &FakeClient,
+    account: &str,
+) -> std::process::Command {
+    let fake = FakeOAuth::shared();
+    let server = crate::support::MailServer::shared();
+    let (imap_port, submission_port) = (
+        server.imap_port.to_string(),
+        server.submission_port.to_string(),
+    );
+    let mut cmd = crate::support::cli::guichet(
+        dir,
+        &[
+            "mailbox",
+            "add",
+            "--shop",
+            "boutique",
+            "--oauth",
+            "google",
+            "--email",
+            account,
+            "--imap-host",
+            "127.0.0.1",
+            "--imap-port",
+            &imap_port,
+            "--imap-security",
+            "none",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            &submission_port,
+            "--smtp-security",
+            "starttls",
+            "--accept-invalid-certs",
+        ],
+    );
+    cmd.env("GUICHET_OAUTH_GOOGLE_CLIENT_ID", &client.client_id)
+        .env("GUICHET_OAUTH_GOOGLE_CLIENT_SECRET", &client.client_secret)
+        .env("GUICHET_OAUTH_GOOGLE_AUTHORIZE_URL", fake.authorize_url())
+        .env("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// Starts `cmd` and reads its output up to the authorization URL it prints.
+fn started_with_url(mut cmd: std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cmd.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the CLI printed no URL"
+        );
+        if line.trim_start().starts_with("http") {
+            break;
+        }
+    }
+    // The rest of the output stays readable for the end of the run.
+    child.stdout = None;
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+        println!("{rest}");
+    });
+    (child, line.trim().to_string())
+}
+
+fn mailbox_count(dir: &std::path::Path) -> usize {
+    let listed = crate::support::cli::ok(crate::support::cli::guichet(
+        dir,
+        &["mailbox", "list", "--json"],
+    ));
+    crate::support::cli::json(&listed).as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_connects_through_the_loopback_redirect_or_a_pasted_url_and_refuses_a_wrong_state() {
+    use crate::support::cli::{guichet, ok};
+    use std::io::Write;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let client = fake.register_client(&["http://127.0.0.1/oauth/callback"]);
+    let dir = tempfile::tempdir().unwrap();
+    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+
+    // 1. The browser comes back to the loopback port.
+    let first = server.new_mailbox("oauth cli loopback");
+    let (child, url) = started_with_url(oauth_add_command(dir.path(), &client, &first.email));
+    assert!(url.contains("code_challenge="), "{url}");
+    let back = allow(&url, &first.email).await;
+    assert_eq!(back.host_str(), Some("127.0.0.1"));
+    let page = reqwest::get(back.as_str()).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("terminal"));
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mailbox_count(dir.path()), 1);
+
+    // 2. On a machine without a browser, the final address is pasted.
+    let second = server.new_mailbox("oauth cli pasted");
+    let (mut child, url) = started_with_url(oauth_add_command(dir.path(), &client, &second.email));
+    let back = allow(&url, &second.email).await;
+    writeln!(child.stdin.as_mut().unwrap(), "{back}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mailbox_count(dir.path()), 2);
+
+    // The connected mailboxes work with their refreshed tokens: `mailbox test` signs in.
+    let mut test = guichet(dir.path(), &["mailbox", "test"]);
+    test.env("GUICHET_OAUTH_GOOGLE_CLIENT_ID", &client.client_id)
+        .env("GUICHET_OAUTH_GOOGLE_CLIENT_SECRET", &client.client_secret)
+        .env("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url());
+    let tested = ok(test);
+    assert_eq!(
+        tested.matches("IMAP connection works").count(),
+        2,
+        "{tested}"
+    );
+
+    // 3. An answer carrying another state is refused, and nothing is stored.
+    let third = server.new_mailbox("oauth cli wrong state");
+    let (mut child, url) = started_with_url(oauth_add_command(dir.path(), &client, &third.email));
+    let back = allow(&url, &third.email).await;
+    let forged: Vec<(String, String)> = back
+        .query_pairs()
+        .map(|(k, v)| {
+            (
+                k.into_owned(),
+                if k == "state" {
+                    "forged".into()
+                } else {
+                    v.into_owned()
+                },
+            )
+        })
+        .collect();
+    let mut forged_url = back.clone();
+    forged_url.query_pairs_mut().clear().extend_pairs(&forged);
+    writeln!(child.stdin.as_mut().unwrap(), "{forged_url}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("nothing was saved"), "{error}");
+    assert_eq!(mailbox_count(dir.path()), 2);
+}
