@@ -13,7 +13,7 @@ use super::{Desk, DeskError, DeskResult};
 
 /// A mailbox as a person describes it; what is left out comes from the provider or defaults.
 /// The command line parses it as `mailbox add` options (the doc comments are their help).
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct MailboxInput {
     /// The support address, e.g. sav@boutique.fr.
     #[arg(long)]

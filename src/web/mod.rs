@@ -12,6 +12,7 @@ pub mod charts;
 pub mod contact_form;
 pub mod mail_html;
 pub mod mail_view;
+pub mod oauth;
 pub mod pages;
 pub mod security;
 pub mod settings;
@@ -176,6 +177,7 @@ fn declared_routes() -> Routes {
         .merge(settings::routes())
         .merge(settings_more::routes())
         .merge(settings_shop::routes())
+        .merge(oauth::routes())
         .merge(webhooks::routes())
 }
 
@@ -299,6 +301,7 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | NotAnAddress(_)
         | MailboxSettings(_)
         | MailboxTest(_)
+        | OAuthOtherAddress { .. }
         | Template(_)
         | OtherStaysOn
         | BadIntentId
@@ -317,6 +320,13 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Period(_) | BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
         ContactForm(refusal) => contact_form_status(refusal),
+        OAuth(error) => match error {
+            crate::oauth::OAuthError::Unreachable(_) | crate::oauth::OAuthError::Malformed(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            crate::oauth::OAuthError::Sealed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        },
         ShopConnection(error) => shop_connection_status(error),
         // The mail server refused or could not be reached (the change itself may be made).
         Action(_) => StatusCode::BAD_GATEWAY,

@@ -486,6 +486,57 @@ async fn an_oauth_mailbox_syncs_and_sends_across_several_token_expiries() {
         tokio::time::sleep(lifetime).await;
     }
     assert_eq!(app.message_count().await, 3, "every question filed once");
+
+    // Consent withdrawn: the sync says so and files nothing; mail keeps arriving meanwhile.
+    fake.revoke_consent(&shop.email);
+    server.append_mail(
+        &shop,
+        &customer.email,
+        "During",
+        "Toujours là ?",
+        "during@client.test",
+    );
+    let sync = async || {
+        sync_all_once(
+            &app.store,
+            &app.key,
+            &sync_options,
+            &guichet::intake::sync::LogProgress::default(),
+        )
+        .await
+        .unwrap()
+    };
+    let refused = sync().await;
+    let error = refused[0].error.clone().unwrap_or_default();
+    assert!(error.contains("Reconnect needed"), "{error}");
+    assert_eq!(app.message_count().await, 3);
+    let listed = app.store.mailboxes().await.unwrap().remove(0);
+    assert!(
+        listed
+            .last_error
+            .is_some_and(|e| e.contains("Reconnect needed")),
+        "the mailbox shows it needs reconnecting"
+    );
+
+    // Reconnected (a new grant replaces the sealed refresh token): sync resumes from its
+    // checkpoint, the message that came meanwhile filed once, nothing twice.
+    let again = connect_google(&config, &shop.email).await;
+    app.store
+        .set_mailbox_authorization(
+            listed.id,
+            MailboxAuth::OAuth(Provider::Google),
+            &app.key.seal(&again.refresh_token, REFRESH_TOKEN_PURPOSE),
+        )
+        .await
+        .unwrap();
+    let resumed = sync().await;
+    assert_eq!(resumed[0].error, None);
+    assert_eq!(resumed[0].filed.new_messages, 1);
+    assert_eq!(
+        app.message_count().await,
+        4,
+        "nothing lost, nothing duplicated"
+    );
 }
 
 /// `guichet mailbox add --oauth google` for `account` on the test servers, with the fake as
@@ -624,21 +675,59 @@ async fn cli_connects_through_the_loopback_redirect_or_a_pasted_url_and_refuses_
         "{tested}"
     );
 
+    // Consent withdrawn for the first: `mailbox test` says it needs reconnecting, in French
+    // too; the same command connects it again.
+    fake.revoke_consent(&first.email);
+    let test_in = |lang: &str| {
+        let mut test = guichet(
+            dir.path(),
+            &["--lang", lang, "mailbox", "test", "--email", &first.email],
+        );
+        test.env("GUICHET_OAUTH_GOOGLE_CLIENT_ID", &client.client_id)
+            .env("GUICHET_OAUTH_GOOGLE_CLIENT_SECRET", &client.client_secret)
+            .env("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url());
+        crate::support::cli::run(test)
+    };
+    let en = test_in("en");
+    assert!(!en.status.success());
+    assert!(
+        String::from_utf8_lossy(&en.stdout).contains("Reconnect needed"),
+        "{en:?}"
+    );
+    let fr = test_in("fr");
+    assert!(
+        String::from_utf8_lossy(&fr.stdout).contains("Reconnexion nécessaire"),
+        "{fr:?}"
+    );
+    let (child, url) = started_with_url(oauth_add_command(dir.path(), &client, &first.email));
+    let back = allow(&url, &first.email).await;
+    reqwest::get(back.as_str()).await.unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mailbox_count(dir.path()), 2, "reconnected, not added twice");
+    assert!(
+        test_in("en").status.success(),
+        "the reconnected mailbox works"
+    );
+
     // 3. An answer carrying another state is refused, and nothing is stored.
     let third = server.new_mailbox("oauth cli wrong state");
     let (mut child, url) = started_with_url(oauth_add_command(dir.path(), &client, &third.email));
     let back = allow(&url, &third.email).await;
     let forged: Vec<(String, String)> = back
         .query_pairs()
+        .into_owned()
         .map(|(k, v)| {
-            (
-                k.into_owned(),
-                if k == "state" {
-                    "forged".into()
-                } else {
-                    v.into_owned()
-                },
-            )
+            let v = if k == "state" {
+                "forged".to_string()
+            } else {
+                v
+            };
+            (k, v)
         })
         .collect();
     let mut forged_url = back.clone();
@@ -649,4 +738,111 @@ async fn cli_connects_through_the_loopback_redirect_or_a_pasted_url_and_refuses_
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("nothing was saved"), "{error}");
     assert_eq!(mailbox_count(dir.path()), 2);
+}
+
+#[tokio::test]
+async fn back_office_connects_a_mailbox_with_google_in_the_browser() {
+    use crate::support::browser::Browser;
+    use crate::support::web::TestWeb;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop = server.new_mailbox("oauth browser flow");
+    let client = fake.register_client(&["http://127.0.0.1/oauth/callback"]);
+    let web = TestWeb::start_with_env(
+        crate::support::Dialect::Sqlite,
+        &[
+            ("GUICHET_OAUTH_GOOGLE_CLIENT_ID", client.client_id.clone()),
+            (
+                "GUICHET_OAUTH_GOOGLE_CLIENT_SECRET",
+                client.client_secret.clone(),
+            ),
+            ("GUICHET_OAUTH_GOOGLE_AUTHORIZE_URL", fake.authorize_url()),
+            ("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url()),
+        ],
+    )
+    .await;
+    let admin = web.employee("boutique", "admin@boutique.test", true).await;
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&web.base, &admin.employee.email, &admin.password)
+        .await;
+    browser.goto(&web.url("/settings/mailboxes")).await;
+    browser.wait_for("#connect-google").await;
+    // The address is left out: the provider's confirmation gives it.
+    browser
+        .script(&format!(
+            "const f = document.querySelector('form.settings-form');\
+             f.imap_host.value = '127.0.0.1'; f.imap_port.value = '{}'; f.imap_security.value = 'none';\
+             f.smtp_host.value = '127.0.0.1'; f.smtp_port.value = '{}'; f.smtp_security.value = 'starttls';\
+             f.accept_invalid_certs.checked = true;\
+             document.getElementById('connect-google').click(); return true;",
+            server.imap_port, server.submission_port
+        ))
+        .await;
+    // The provider's consent page: sign in as the mailbox and allow.
+    browser.wait_for("#allow").await;
+    browser
+        .script(&format!(
+            "document.getElementById('account').value = '{}';\
+             document.getElementById('allow').click(); return true;",
+            shop.email
+        ))
+        .await;
+    let connected = format!("Mailbox {} connected through Google", shop.email);
+    assert!(
+        crate::support::eventually_async(Duration::from_secs(30), async || {
+            let text = browser
+                .script("return document.body ? document.body.innerText : '';")
+                .await;
+            let url = browser.script("return location.pathname;").await;
+            url == "/settings/mailboxes" && text.as_str().is_some_and(|t| t.contains(&connected))
+        })
+        .await,
+        "back on the settings page with the connection confirmed"
+    );
+    let mailboxes = web.desk.mailboxes().await.unwrap();
+    assert_eq!(mailboxes.len(), 1);
+    assert_eq!(mailboxes[0].email, shop.email);
+    assert_eq!(
+        mailboxes[0].auth,
+        guichet::oauth::MailboxAuth::OAuth(Provider::Google)
+    );
+    // The sealed secret is the refresh token, never in clear in the database.
+    assert!(
+        !String::from_utf8_lossy(&mailboxes[0].password_sealed).contains("refresh-"),
+        "the refresh token is sealed"
+    );
+
+    // Consent withdrawn: after a sync the page says "reconnect needed", and its one-click
+    // reconnect goes through the provider again and keeps the mailbox.
+    fake.revoke_consent(&shop.email);
+    web.desk
+        .sync_once(&guichet::intake::sync::LogProgress::default())
+        .await
+        .unwrap();
+    browser.goto(&web.url("/settings/mailboxes")).await;
+    let page = browser.text("main").await;
+    assert!(page.contains("Reconnect needed"), "{page}");
+    browser
+        .script("document.querySelector('button.reconnect').click(); return true;")
+        .await;
+    browser.wait_for("#allow").await;
+    browser
+        .script("document.getElementById('allow').click(); return true;")
+        .await;
+    let reconnected = format!("Mailbox {} reconnected through Google", shop.email);
+    assert!(
+        crate::support::eventually_async(Duration::from_secs(30), async || {
+            let text = browser
+                .script("return document.body ? document.body.innerText : '';")
+                .await;
+            text.as_str().is_some_and(|t| t.contains(&reconnected))
+        })
+        .await,
+        "reconnected from the settings page"
+    );
+    let mailboxes = web.desk.mailboxes().await.unwrap();
+    assert_eq!(mailboxes.len(), 1);
+    assert_eq!(mailboxes[0].last_error, None);
 }
