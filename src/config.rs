@@ -854,4 +854,45 @@ mod tests {
         assert_eq!(parse_duration("12"), None);
         assert_eq!(parse_duration("5 parsecs"), None);
     }
+
+    #[test]
+    fn oauth_applications_come_from_the_file_and_the_environment() {
+        use crate::oauth::Provider;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(
+            &path,
+            "[oauth.google]\nclient_id = \"g-app\"\nclient_secret_env = \"G_SECRET\"\n\
+             [oauth.microsoft]\nclient_id = \"m-app\"\ntenant = \"contoso.example\"\n",
+        )
+        .unwrap();
+        let env = |name: &str| match name {
+            "G_SECRET" => Some("s3cret".to_string()),
+            "GUICHET_OAUTH_MICROSOFT_TOKEN_URL" => Some("http://127.0.0.1:9/token".to_string()),
+            _ => None,
+        };
+        let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
+        assert_eq!(c.oauth.client_id(Provider::Google), Ok("g-app"));
+        assert!(c.oauth.google.client_secret.is_some());
+        assert!(!format!("{:?}", c.oauth).contains("s3cret"));
+        assert_eq!(
+            c.oauth.microsoft.authorize_url,
+            "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/authorize"
+        );
+        assert_eq!(c.oauth.microsoft.token_url, "http://127.0.0.1:9/token");
+
+        let unset = Config::load(Some(&path), no_env, &with_data_dir()).unwrap_err();
+        assert!(
+            unset.to_string().contains("oauth.google.client_secret_env"),
+            "{unset}"
+        );
+        std::fs::write(&path, "[oauth.google]\ntenant = \"x\"\n").unwrap();
+        let tenant = Config::load(Some(&path), no_env, &with_data_dir()).unwrap_err();
+        assert!(
+            tenant.to_string().contains("oauth.google.tenant"),
+            "{tenant}"
+        );
+        let defaults = Config::load(None, no_env, &with_data_dir()).unwrap();
+        assert!(defaults.oauth.client_id(Provider::Microsoft).is_err());
+    }
 }

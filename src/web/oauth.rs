@@ -6,11 +6,13 @@
 //! `SameSite=Lax`: the provider's redirect is a cross-site navigation, which never carries the
 //! `Strict` session cookie; the sealed cookie, set by an administrator's request, is what
 //! authorises the callback. The callback then answers a page that moves on to the settings by
-//! itself, a same-site navigation on which the session cookie is sent again.
+//! itself, a same-site navigation on which the session cookie is sent again. The start moves on
+//! to the provider the same way rather than by redirecting the form's POST, which the pages'
+//! `form-action 'self'` policy forbids.
 
 use axum::extract::{Extension, Form, Path, Query};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
@@ -116,7 +118,7 @@ async fn start(
         .desk
         .key
         .seal(&SecretString::from(json), PENDING_PURPOSE);
-    let mut response = Redirect::to(&url).into_response();
+    let mut response = moving_on(&url, crate::i18n::text(lang, "oauth.continue_to_provider"));
     if let Some(value) = cookie(&URL_SAFE_NO_PAD.encode(sealed), PENDING_MS / 1000, &headers) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -139,14 +141,26 @@ fn pending_of(headers: &HeaderMap, state: &AppState) -> Option<Pending> {
     (now_ms() - pending.started_ms < PENDING_MS).then_some(pending)
 }
 
-/// A page that goes on to the mailbox settings by itself (see the module's comment).
-fn onwards(headers: &HeaderMap, lang: UiLang, flash: Response) -> Response {
-    let mut response = Html(format!(
-        "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={MAILBOXES}\">\
-         <title>Guichet</title><p><a href=\"{MAILBOXES}\">{}</a></p>",
-        crate::i18n::text(lang, "oauth.continue")
+/// A page that goes on to `to` by itself, with a link for a browser that does not.
+fn moving_on(to: &str, label: &str) -> Response {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+    };
+    let to = escape(to);
+    Html(format!(
+        "<!doctype html><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={to}\">\
+         <title>Guichet</title><p><a href=\"{to}\">{}</a></p>",
+        escape(label)
     ))
-    .into_response();
+    .into_response()
+}
+
+/// Back to the mailbox settings with `flash`, forgetting the connection (see the module's
+/// comment).
+fn onwards(headers: &HeaderMap, lang: UiLang, flash: Response) -> Response {
+    let mut response = moving_on(MAILBOXES, crate::i18n::text(lang, "oauth.continue"));
     for value in flash.headers().get_all(header::SET_COOKIE) {
         response
             .headers_mut()
