@@ -434,7 +434,7 @@ async fn an_oauth_mailbox_syncs_and_sends_across_several_token_expiries() {
         ..row.clone()
     };
     for round in 1..=3u32 {
-        let refreshes = fake.token_requests("refresh_token");
+        let refreshes = fake.token_requests(&client, "refresh_token");
         server.append_mail(
             &shop,
             &customer.email,
@@ -478,7 +478,7 @@ async fn an_oauth_mailbox_syncs_and_sends_across_several_token_expiries() {
             "answer {round} arrived"
         );
         assert_eq!(
-            fake.token_requests("refresh_token"),
+            fake.token_requests(&client, "refresh_token"),
             refreshes + 1,
             "one renewal served the sync and the answer of round {round}"
         );

@@ -96,8 +96,8 @@ struct Grants {
     codes: HashMap<String, Code>,
     access_tokens: HashMap<String, AccessToken>,
     refresh_tokens: HashMap<String, RefreshToken>,
-    /// Token endpoint calls per grant type, answered or not.
-    token_requests: HashMap<String, usize>,
+    /// Token endpoint calls per (client id as sent, grant type), answered or not.
+    token_requests: HashMap<(String, String), usize>,
     introspections: usize,
 }
 
@@ -223,11 +223,11 @@ impl FakeOAuth {
             .retain(|_, access| !revoked.contains(&access.refresh_token));
     }
 
-    /// Token endpoint calls with this `grant_type`, answered or refused.
-    pub fn token_requests(&self, grant_type: &str) -> usize {
+    /// Token endpoint calls by `client` with this `grant_type`, answered or refused.
+    pub fn token_requests(&self, client: &FakeClient, grant_type: &str) -> usize {
         self.grants()
             .token_requests
-            .get(grant_type)
+            .get(&(client.client_id.clone(), grant_type.to_string()))
             .copied()
             .unwrap_or(0)
     }
@@ -490,8 +490,16 @@ async fn token(
 ) -> Response {
     let mut grants = shared.grants.lock().unwrap();
     let grant_type = request.grant_type.clone().unwrap_or_default();
-    *grants.token_requests.entry(grant_type.clone()).or_default() += 1;
-    let Some((client_id, secret)) = authenticated_client(&headers, &request) else {
+    let client = authenticated_client(&headers, &request);
+    let counted = client
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
+    *grants
+        .token_requests
+        .entry((counted, grant_type.clone()))
+        .or_default() += 1;
+    let Some((client_id, secret)) = client else {
         return token_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
