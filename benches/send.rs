@@ -18,7 +18,6 @@ use guichet::intake::imap::Security;
 use guichet::model::{ReplyKind, ReplyState, UiLang};
 use guichet::outbound::{Author, OutgoingEmail, SmtpSession, SmtpSettings, build_mime};
 use guichet::store::{DecisionRecord, NewReply, Store};
-use secrecy::SecretString;
 
 fn submission(server: &support::MailServer, shop: &support::TestMailbox) -> SmtpSettings {
     SmtpSettings {
@@ -27,7 +26,7 @@ fn submission(server: &support::MailServer, shop: &support::TestMailbox) -> Smtp
         security: Security::Starttls,
         accept_invalid_certs: true,
         username: shop.email.clone(),
-        password: SecretString::from(shop.password.clone()),
+        credential: guichet::intake::imap::Credential::password(shop.password.clone()),
         helo_name: None,
     }
 }

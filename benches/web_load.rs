@@ -248,7 +248,10 @@ async fn load(url: &str, dir: &Path, ticket_count: usize) -> Loaded {
     let password = "un mot de passe assez long".to_string();
     if let Ok(shop) = store.shop_by_name("boutique").await {
         // A database kept by an earlier run (`GUICHET_BENCH_PG_DATABASE`): measured as it is.
-        let messages = store.count_messages(shop.id).await.expect("messages counted") as usize;
+        let messages = store
+            .count_messages(shop.id)
+            .await
+            .expect("messages counted") as usize;
         println!("  reusing the loaded shop: {messages} messages");
         return Loaded {
             desk,

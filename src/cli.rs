@@ -216,8 +216,17 @@ struct MailboxAddArgs {
     #[command(flatten)]
     input: MailboxInput,
     /// Read the password from the first line of standard input.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "oauth", conflicts_with = "oauth")]
     password_stdin: bool,
+    /// Connect through the provider's consent screen instead of a password (Gmail / Google
+    /// Workspace, Microsoft 365). Prints the address to open and waits for the answer on a
+    /// loopback port, or for the final address pasted on standard input. Again on an existing
+    /// mailbox: reconnects it.
+    #[arg(long, value_enum)]
+    oauth: Option<guichet::oauth::Provider>,
+    /// The loopback port the provider's answer comes back to (default: any free port).
+    #[arg(long, requires = "oauth")]
+    callback_port: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -665,9 +674,78 @@ fn print_mailbox_test(test: &MailboxTest, lang: UiLang) -> bool {
     test.outcome.is_ok()
 }
 
+/// `mailbox add --oauth`: the address to open, then the provider's answer from the loopback
+/// port or pasted on standard input, whichever comes first.
+async fn connect_oauth(
+    desk: &Desk,
+    shop: &guichet::store::Shop,
+    provider: guichet::oauth::Provider,
+    callback_port: Option<u16>,
+    input: MailboxInput,
+) -> Result<ExitCode> {
+    use guichet::oauth::loopback;
+    let lang = desk.lang;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", callback_port.unwrap_or(0))).await?;
+    let redirect = format!(
+        "http://127.0.0.1:{}{}",
+        listener.local_addr()?.port(),
+        loopback::CALLBACK_PATH
+    );
+    let (url, connection) = desk.start_oauth(provider, &redirect, input).say(lang)?;
+    say(t!(lang, "oauth.open_url", url = url, redirect = redirect));
+    // A plain thread: blocked on a terminal, it must not keep the process from ending.
+    let (pasted_tx, pasted) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            if let Some(pairs) = loopback::callback_pairs(&line) {
+                let _ = pasted_tx.send(pairs);
+                return;
+            }
+        }
+    });
+    let pairs = tokio::select! {
+        received = loopback::next_callback(&listener, lang) => received?,
+        Ok(pairs) = pasted => pairs,
+    };
+    match desk.finish_oauth(shop, &connection, &pairs).await {
+        Ok(done) => {
+            if let Some(test) = &done.test {
+                print_mailbox_test(test, lang);
+            }
+            let provider = provider.display_name();
+            say(if done.reconnected {
+                t!(
+                    lang,
+                    "oauth.reconnected",
+                    email = done.email,
+                    provider = provider
+                )
+            } else {
+                t!(
+                    lang,
+                    "oauth.connected",
+                    email = done.email,
+                    provider = provider
+                )
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(DeskError::MailboxTest(test)) => {
+            print_mailbox_test(&test, lang);
+            Err(anyhow!(t!(lang, "mailbox.not_saved")))
+        }
+        Err(other) => Err(other).say(lang),
+    }
+}
+
 async fn mailbox(desk: &Desk, command: MailboxCommand) -> Result<ExitCode> {
     let lang = desk.lang;
     match command {
+        MailboxCommand::Add(args) if args.oauth.is_some() => {
+            let shop = desk.shop_named(&args.shop).await.say(lang)?;
+            let provider = args.oauth.expect("checked by the match guard");
+            return connect_oauth(desk, &shop, provider, args.callback_port, args.input).await;
+        }
         MailboxCommand::Add(args) => {
             let shop = desk.shop_named(&args.shop).await.say(lang)?;
             // Incomplete settings are said before the password is asked for.

@@ -47,12 +47,97 @@ struct FileConfig {
     shop_connections: Vec<FileShopConnection>,
     #[serde(default)]
     metrics: FileMetrics,
+    oauth: FileOAuth,
+}
+
+/// `[oauth.google]` and `[oauth.microsoft]`: the operator's own OAuth applications. The
+/// secret only as the name of an environment variable, like the shop connections' secrets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOAuth {
+    #[serde(default)]
+    google: FileOAuthProvider,
+    #[serde(default)]
+    microsoft: FileOAuthProvider,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileMetrics {
     token_sha256: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOAuthProvider {
+    client_id: Option<String>,
+    client_secret_env: Option<String>,
+    /// Microsoft only: the directory (`common`, `organizations`, a tenant id or domain).
+    tenant: Option<String>,
+    authorize_url: Option<String>,
+    token_url: Option<String>,
+}
+
+/// One provider's settings: `GUICHET_OAUTH_<PROVIDER>_*` variables over the file's keys, the
+/// endpoints defaulting to the provider's public ones (overridable for national clouds).
+fn oauth_provider(
+    provider: crate::oauth::Provider,
+    file: FileOAuthProvider,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::oauth::ProviderSettings, ConfigError> {
+    let upper = provider.to_string().to_uppercase();
+    let var = |name: &str| env(&format!("GUICHET_OAUTH_{upper}_{name}"));
+    let tenant = var("TENANT").or(file.tenant);
+    if provider == crate::oauth::Provider::Google && tenant.is_some() {
+        return Err(invalid(
+            "oauth.google.tenant",
+            "only Microsoft has tenants; remove it",
+        ));
+    }
+    let defaults =
+        crate::oauth::ProviderSettings::defaults(provider, tenant.as_deref().unwrap_or("common"));
+    let secret = match var("CLIENT_SECRET") {
+        Some(secret) => Some(secret),
+        None => match &file.client_secret_env {
+            Some(name) => Some(env(name).ok_or_else(|| {
+                invalid(
+                    &format!("oauth.{provider}.client_secret_env"),
+                    format!("the environment variable {name} is not set"),
+                )
+            })?),
+            None => None,
+        },
+    };
+    let endpoint = |key: &str, given: Option<String>, default: String| {
+        let value = given.unwrap_or(default);
+        url::Url::parse(&value)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .map(|_| value.clone())
+            .ok_or_else(|| {
+                invalid(
+                    &format!("oauth.{provider}.{key}"),
+                    format!("`{value}` is not an http(s) URL"),
+                )
+            })
+    };
+    Ok(crate::oauth::ProviderSettings {
+        client_id: var("CLIENT_ID")
+            .or(file.client_id)
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty()),
+        client_secret: secret.map(secrecy::SecretString::from),
+        authorize_url: endpoint(
+            "authorize_url",
+            var("AUTHORIZE_URL").or(file.authorize_url),
+            defaults.authorize_url,
+        )?,
+        token_url: endpoint(
+            "token_url",
+            var("TOKEN_URL").or(file.token_url),
+            defaults.token_url,
+        )?,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +252,8 @@ pub struct Config {
     /// SHA-256 of the bearer token that opens `/metrics` (`metrics.token_sha256`, 64 hex
     /// digits); None: `/metrics` refuses everyone.
     pub metrics_token_sha256: Option<[u8; 32]>,
+    /// The OAuth applications Gmail and Microsoft 365 mailboxes connect through (`[oauth]`).
+    pub oauth: crate::oauth::OAuthConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -452,6 +539,18 @@ impl Config {
                     .collect::<Result<_, _>>()?,
             },
             metrics_token_sha256,
+            oauth: crate::oauth::OAuthConfig {
+                google: oauth_provider(
+                    crate::oauth::Provider::Google,
+                    file_config.oauth.google,
+                    &env,
+                )?,
+                microsoft: oauth_provider(
+                    crate::oauth::Provider::Microsoft,
+                    file_config.oauth.microsoft,
+                    &env,
+                )?,
+            },
         })
     }
 }
@@ -797,5 +896,46 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("12"), None);
         assert_eq!(parse_duration("5 parsecs"), None);
+    }
+
+    #[test]
+    fn oauth_applications_come_from_the_file_and_the_environment() {
+        use crate::oauth::Provider;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.toml");
+        std::fs::write(
+            &path,
+            "[oauth.google]\nclient_id = \"g-app\"\nclient_secret_env = \"G_SECRET\"\n\
+             [oauth.microsoft]\nclient_id = \"m-app\"\ntenant = \"contoso.example\"\n",
+        )
+        .unwrap();
+        let env = |name: &str| match name {
+            "G_SECRET" => Some("s3cret".to_string()),
+            "GUICHET_OAUTH_MICROSOFT_TOKEN_URL" => Some("http://127.0.0.1:9/token".to_string()),
+            _ => None,
+        };
+        let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
+        assert_eq!(c.oauth.client_id(Provider::Google), Ok("g-app"));
+        assert!(c.oauth.google.client_secret.is_some());
+        assert!(!format!("{:?}", c.oauth).contains("s3cret"));
+        assert_eq!(
+            c.oauth.microsoft.authorize_url,
+            "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/authorize"
+        );
+        assert_eq!(c.oauth.microsoft.token_url, "http://127.0.0.1:9/token");
+
+        let unset = Config::load(Some(&path), no_env, &with_data_dir()).unwrap_err();
+        assert!(
+            unset.to_string().contains("oauth.google.client_secret_env"),
+            "{unset}"
+        );
+        std::fs::write(&path, "[oauth.google]\ntenant = \"x\"\n").unwrap();
+        let tenant = Config::load(Some(&path), no_env, &with_data_dir()).unwrap_err();
+        assert!(
+            tenant.to_string().contains("oauth.google.tenant"),
+            "{tenant}"
+        );
+        let defaults = Config::load(None, no_env, &with_data_dir()).unwrap();
+        assert!(defaults.oauth.client_id(Provider::Microsoft).is_err());
     }
 }

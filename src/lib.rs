@@ -12,6 +12,7 @@ pub mod desk;
 pub mod i18n;
 pub mod intake;
 pub mod model;
+pub mod oauth;
 pub mod outbound;
 pub mod render;
 pub mod replies;

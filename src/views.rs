@@ -681,6 +681,7 @@ mod tests {
             imap_security: Security::Tls,
             accept_invalid_certs: false,
             username: "sav".into(),
+            auth: crate::oauth::MailboxAuth::Password,
             password_sealed: b"sealed secret".to_vec(),
             folders: vec!["INBOX".into()],
             delete_after_import: false,

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
-use crate::intake::sync::{PASSWORD_PURPOSE, imap_settings};
+use crate::intake::sync::imap_settings;
 use crate::model::{ReplyState, UiLang};
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSession, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html};
@@ -29,18 +29,45 @@ fn renewal_interval(lease: Duration) -> Duration {
 const MAX_ATTEMPTS: i64 = 6;
 
 /// How answers go out, from the configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct SendOptions {
     /// The host name given in EHLO (`smtp.helo_name`); None: the sending address's domain.
     pub helo_name: Option<String>,
+    /// Where OAuth mailboxes get their access tokens.
+    pub oauth: crate::oauth::OAuthConfig,
 }
 
 impl SendOptions {
     pub fn from_config(config: &crate::config::Config) -> SendOptions {
         SendOptions {
             helo_name: config.smtp.helo_name.clone(),
+            oauth: config.oauth.clone(),
         }
     }
+}
+
+/// Where and how `mailbox` sends: its SMTP server, signed in with its password or with an
+/// access token fresh enough for this connection.
+pub async fn smtp_settings(
+    mailbox: &MailboxRow,
+    key: &SealingKey,
+    options: &SendOptions,
+) -> Result<SmtpSettings, crate::oauth::OAuthError> {
+    Ok(SmtpSettings {
+        host: mailbox.smtp_host.clone(),
+        port: mailbox.smtp_port,
+        security: mailbox.smtp_security,
+        accept_invalid_certs: mailbox.accept_invalid_certs,
+        username: mailbox.username.clone(),
+        credential: crate::oauth::mailbox_credential(
+            mailbox.auth,
+            &mailbox.password_sealed,
+            key,
+            &options.oauth,
+        )
+        .await?,
+        helo_name: options.helo_name.clone(),
+    })
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -282,21 +309,11 @@ impl<'a> Pass<'a> {
     }
 
     /// The mailbox's SMTP connection, opened by the first message sent through it.
-    fn smtp(&mut self, mailbox: &MailboxRow) -> Result<&mut SmtpSession, Failure> {
+    async fn smtp(&mut self, mailbox: &MailboxRow) -> Result<&mut SmtpSession, Failure> {
         if !self.smtp.contains_key(&mailbox.id) {
-            let password = self
-                .key
-                .open(&mailbox.password_sealed, PASSWORD_PURPOSE)
+            let settings = smtp_settings(mailbox, self.key, self.options)
+                .await
                 .map_err(|e| Failure::Setup(e.to_string()))?;
-            let settings = SmtpSettings {
-                host: mailbox.smtp_host.clone(),
-                port: mailbox.smtp_port,
-                security: mailbox.smtp_security,
-                accept_invalid_certs: mailbox.accept_invalid_certs,
-                username: mailbox.username.clone(),
-                password,
-                helo_name: self.options.helo_name.clone(),
-            };
             self.smtp.insert(mailbox.id, SmtpSession::new(settings));
         }
         Ok(self.smtp.get_mut(&mailbox.id).expect("inserted just above"))
@@ -308,7 +325,7 @@ impl<'a> Pass<'a> {
         let mailbox = self.sending_mailbox(reply).await.map_err(|e| setup(&e))?;
         let raw = self.render(reply, &mailbox).await?;
         let lang = reply.lang;
-        let session = self.smtp(&mailbox)?;
+        let session = self.smtp(&mailbox).await?;
         match session
             .send(&mailbox.email, std::slice::from_ref(&reply.to), &raw)
             .await
@@ -419,7 +436,9 @@ impl<'a> Pass<'a> {
         let copies = match self.sent_copies.remove(&mailbox.id) {
             Some(copies) => copies,
             None => {
-                let settings = imap_settings(mailbox, self.key).map_err(|e| e.to_string())?;
+                let settings = imap_settings(mailbox, self.key, &self.options.oauth)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let mut client = ImapClient::connect(&settings)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -534,18 +553,10 @@ pub async fn send_shop_message(
     };
     let raw = outbound::build_mime_with_attachments(&email, &message.attachments)
         .map_err(|e| e.localized(lang))?;
-    let password = key
-        .open(&mailbox.password_sealed, PASSWORD_PURPOSE)
-        .map_err(|e| e.to_string())?;
-    let mut session = SmtpSession::new(SmtpSettings {
-        host: mailbox.smtp_host.clone(),
-        port: mailbox.smtp_port,
-        security: mailbox.smtp_security,
-        accept_invalid_certs: mailbox.accept_invalid_certs,
-        username: mailbox.username.clone(),
-        password,
-        helo_name: options.helo_name.clone(),
-    });
+    let settings = smtp_settings(&mailbox, key, options)
+        .await
+        .map_err(|e| e.localized(lang))?;
+    let mut session = SmtpSession::new(settings);
     let sent = session
         .send(
             &mailbox.email,

@@ -14,9 +14,9 @@ use crate::crypto::{constant_time_eq, hmac_sha256};
 use crate::intake::contact_form::{
     FormMessage, Forwarding, Upload, customer_message, forwarded_message, new_message_id,
 };
-use crate::intake::sync::{PASSWORD_PURPOSE, prepare_message};
+use crate::intake::sync::prepare_message;
 use crate::model::UiLang;
-use crate::outbound::{Author, OutgoingEmail, SmtpSettings, build_mime};
+use crate::outbound::{Author, OutgoingEmail, build_mime};
 use crate::store::{Contact, ContactFormSettings, MailboxRow, Shop};
 use crate::t;
 
@@ -529,19 +529,10 @@ impl Desk {
         to: &[String],
         raw: &[u8],
     ) -> Result<(), String> {
-        let password = self
-            .key
-            .open(&mailbox.password_sealed, PASSWORD_PURPOSE)
-            .map_err(|e| e.to_string())?;
-        let settings = SmtpSettings {
-            host: mailbox.smtp_host.clone(),
-            port: mailbox.smtp_port,
-            security: mailbox.smtp_security,
-            accept_invalid_certs: mailbox.accept_invalid_certs,
-            username: mailbox.username.clone(),
-            password,
-            helo_name: self.send_options().helo_name.clone(),
-        };
+        let settings =
+            crate::answering::send::smtp_settings(mailbox, &self.key, &self.send_options())
+                .await
+                .map_err(|e| e.localized(UiLang::En))?;
         crate::outbound::send(&settings, &mailbox.email, to, raw)
             .await
             .map_err(|e| e.localized(UiLang::En))

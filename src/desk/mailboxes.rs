@@ -3,7 +3,7 @@
 
 use secrecy::SecretString;
 
-use crate::intake::imap::{self, ImapError, ImapSettings, MailboxReport, Security};
+use crate::intake::imap::{self, Credential, ImapError, ImapSettings, MailboxReport, Security};
 use crate::intake::providers;
 use crate::intake::sync::{self, PASSWORD_PURPOSE};
 use crate::store::{MailboxRow, NewMailbox, Shop};
@@ -13,7 +13,7 @@ use super::{Desk, DeskError, DeskResult};
 
 /// A mailbox as a person describes it; what is left out comes from the provider or defaults.
 /// The command line parses it as `mailbox add` options (the doc comments are their help).
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct MailboxInput {
     /// The support address, e.g. sav@boutique.fr.
     #[arg(long)]
@@ -156,6 +156,26 @@ pub struct MailboxTest {
     pub outcome: Result<MailboxReport, ImapError>,
 }
 
+/// The connection test before a mailbox is saved (none when the input skips it); a failed
+/// test is an error carrying its report, so nothing gets saved.
+pub(super) async fn test_before_saving(
+    settings: &ImapSettings,
+    input: &MailboxInput,
+    plan: &ServerPlan,
+) -> DeskResult<Option<MailboxTest>> {
+    if input.skip_test {
+        return Ok(None);
+    }
+    let test = MailboxTest {
+        email: plan.email.clone(),
+        outcome: imap::test_mailbox(settings, &plan.folders).await,
+    };
+    if test.outcome.is_err() {
+        return Err(DeskError::MailboxTest(Box::new(test)));
+    }
+    Ok(Some(test))
+}
+
 impl Desk {
     /// Adds a mailbox after a connection test (unless skipped); the password is sealed before
     /// it reaches the store. A failed test saves nothing and comes back with its report.
@@ -172,20 +192,34 @@ impl Desk {
             security: plan.imap_security,
             accept_invalid_certs: input.accept_invalid_certs,
             username: input.username.clone().unwrap_or_else(|| plan.email.clone()),
-            password,
+            credential: Credential::Password(password.clone()),
         };
-        let test = if input.skip_test {
-            None
-        } else {
-            let test = MailboxTest {
-                email: plan.email.clone(),
-                outcome: imap::test_mailbox(&settings, &plan.folders).await,
-            };
-            if test.outcome.is_err() {
-                return Err(DeskError::MailboxTest(Box::new(test)));
-            }
-            Some(test)
-        };
+        let test = test_before_saving(&settings, input, &plan).await?;
+        let mailbox = self
+            .new_mailbox(
+                shop,
+                input,
+                plan,
+                settings.username.clone(),
+                crate::oauth::MailboxAuth::Password,
+                self.key.seal(&password, PASSWORD_PURPOSE),
+            )
+            .await?;
+        let id = self.store.add_mailbox(shop.id, &mailbox).await?;
+        Ok((id, test))
+    }
+
+    /// The row to store for a mailbox planned from `input`, signing in as `username` with the
+    /// `sealed` secret (`auth` says which), filed under the contact the input names.
+    pub(super) async fn new_mailbox(
+        &self,
+        shop: &Shop,
+        input: &MailboxInput,
+        plan: ServerPlan,
+        username: String,
+        auth: crate::oauth::MailboxAuth,
+        sealed: Vec<u8>,
+    ) -> DeskResult<NewMailbox> {
         let contact_id = match &input.contact {
             Some(name) => Some(
                 self.store
@@ -198,14 +232,15 @@ impl Desk {
             ),
             None => None,
         };
-        let mailbox = NewMailbox {
+        Ok(NewMailbox {
             email: plan.email,
             imap_host: plan.imap_host,
             imap_port: plan.imap_port,
             imap_security: plan.imap_security,
             accept_invalid_certs: input.accept_invalid_certs,
-            username: settings.username.clone(),
-            password_sealed: self.key.seal(&settings.password, PASSWORD_PURPOSE),
+            username,
+            auth,
+            password_sealed: sealed,
             folders: plan.folders,
             delete_after_import: input.delete_after_import,
             mark_as_read: input.mark_as_read,
@@ -213,9 +248,7 @@ impl Desk {
             smtp_port: plan.smtp_port,
             smtp_security: plan.smtp_security,
             contact_id,
-        };
-        let id = self.store.add_mailbox(shop.id, &mailbox).await?;
-        Ok((id, test))
+        })
     }
 
     /// Stops watching a mailbox: its settings and checkpoints go, its tickets stay.
@@ -258,9 +291,15 @@ impl Desk {
         }
         let mut tests = Vec::with_capacity(chosen.len());
         for mailbox in chosen {
-            let settings = sync::imap_settings(&mailbox, &self.key)?;
+            let outcome = match sync::imap_settings(&mailbox, &self.key, &self.config.oauth).await {
+                Ok(settings) => imap::test_mailbox(&settings, &mailbox.folders).await,
+                Err(sync::SyncError::OAuth(crate::oauth::OAuthError::ReconnectNeeded(_))) => {
+                    Err(ImapError::ReconnectNeeded)
+                }
+                Err(other) => return Err(other.into()),
+            };
             tests.push(MailboxTest {
-                outcome: imap::test_mailbox(&settings, &mailbox.folders).await,
+                outcome,
                 email: mailbox.email,
             });
         }

@@ -9,6 +9,7 @@ pub mod employees;
 pub mod input;
 pub mod mailboxes;
 pub mod message_sources;
+pub mod oauth;
 pub mod orders;
 pub mod replay;
 pub mod replies;
@@ -65,6 +66,10 @@ pub enum DeskError {
     MailboxSettings(#[from] mailboxes::MailboxSettingsError),
     #[error("mailbox test failed")]
     MailboxTest(Box<mailboxes::MailboxTest>),
+    #[error("OAuth connection: {0}")]
+    OAuth(crate::oauth::OAuthError),
+    #[error("the provider confirmed {confirmed}, not {asked}")]
+    OAuthOtherAddress { asked: String, confirmed: String },
     #[error("no {intent} template in {lang:?}")]
     NoTemplate { intent: String, lang: UiLang },
     #[error(transparent)]
@@ -206,6 +211,13 @@ impl DeskError {
                 t!(lang, "error.no_mailbox_in_shop", email = email, shop = shop)
             }
             DeskError::NoMailboxMatches => t!(lang, "error.no_mailbox_matches").into(),
+            DeskError::OAuth(error) => error.localized(lang),
+            DeskError::OAuthOtherAddress { asked, confirmed } => t!(
+                lang,
+                "oauth.other_address",
+                asked = asked,
+                confirmed = confirmed
+            ),
             DeskError::UnknownIntent(intent) => t!(lang, "error.unknown_intent", intent = intent),
             DeskError::AlreadyExists(what) => t!(lang, "error.already_exists", what = what),
             DeskError::ReplyNotActionable { id, state } => t!(

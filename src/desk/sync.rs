@@ -30,6 +30,7 @@ impl Desk {
             node_name: self.config.sync.node_name.clone(),
             lang: self.lang,
             attempts: 4,
+            oauth: self.config.oauth.clone(),
         }
     }
 

@@ -42,7 +42,51 @@ pub struct ImapSettings {
     pub security: Security,
     pub accept_invalid_certs: bool,
     pub username: String,
-    pub password: SecretString,
+    pub credential: Credential,
+}
+
+/// What proves to a mail server (IMAP and SMTP alike) that we may use the mailbox.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// IMAP LOGIN, SMTP AUTH PLAIN or LOGIN.
+    Password(SecretString),
+    /// An OAuth2 access token, sent with SASL XOAUTH2 (Google's and Microsoft's mechanism).
+    AccessToken(SecretString),
+}
+
+impl Credential {
+    pub fn password(password: impl Into<String>) -> Credential {
+        Credential::Password(SecretString::from(password.into()))
+    }
+}
+
+/// The SASL XOAUTH2 initial response (<https://developers.google.com/gmail/imap/xoauth2-protocol>):
+/// `user=` the mailbox, `auth=Bearer` the token, each field ended by ^A, the whole by ^A^A.
+pub fn xoauth2_response(username: &str, access_token: &SecretString) -> String {
+    format!(
+        "user={username}\x01auth=Bearer {}\x01\x01",
+        access_token.expose_secret()
+    )
+}
+
+/// XOAUTH2 over IMAP AUTHENTICATE: the response first; when the server refuses, it sends an
+/// error challenge (a JSON status) that the client must answer with an empty line.
+struct Xoauth2<'a> {
+    username: &'a str,
+    access_token: &'a SecretString,
+    answered: bool,
+}
+
+impl async_imap::Authenticator for Xoauth2<'_> {
+    type Response = String;
+
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        if std::mem::replace(&mut self.answered, true) {
+            String::new()
+        } else {
+            xoauth2_response(self.username, self.access_token)
+        }
+    }
 }
 
 /// State of a selected folder.
@@ -95,6 +139,10 @@ pub enum ImapError {
     Tls { host: String, reason: String },
     #[error("the server refused the user name or password")]
     AuthenticationFailed { hint: Option<ProviderHint> },
+    /// An OAuth mailbox whose provider no longer gives access tokens: a person must connect it
+    /// again (nothing was tried on the server).
+    #[error("the provider no longer accepts this mailbox's authorization: reconnect needed")]
+    ReconnectNeeded,
     #[error("folder {folder} does not exist")]
     FolderMissing { folder: String },
     #[error("connection lost: {0}")]
@@ -170,6 +218,9 @@ impl ImapError {
                     Some(key) => format!("{base} {}", crate::i18n::text(lang, key)),
                     None => base.to_string(),
                 }
+            }
+            (ImapError::ReconnectNeeded, lang) => {
+                crate::t!(lang, "oauth.reconnect_needed").to_string()
             }
             (ImapError::FolderMissing { folder }, lang) => {
                 crate::t!(lang, "intake.folder_missing", folder = folder)
@@ -563,10 +614,23 @@ impl ImapClient {
             let tls = tls_handshake(tcp, host, settings.accept_invalid_certs).await?;
             client = async_imap::Client::new(MailStream::Tls(Box::new(tls)));
         }
-        let login = tokio::time::timeout(
-            COMMAND_TIMEOUT,
-            client.login(&settings.username, settings.password.expose_secret()),
-        )
+        let login = tokio::time::timeout(COMMAND_TIMEOUT, async {
+            match &settings.credential {
+                Credential::Password(password) => {
+                    client
+                        .login(&settings.username, password.expose_secret())
+                        .await
+                }
+                Credential::AccessToken(token) => {
+                    let authenticator = Xoauth2 {
+                        username: &settings.username,
+                        access_token: token,
+                        answered: false,
+                    };
+                    client.authenticate("XOAUTH2", authenticator).await
+                }
+            }
+        })
         .await
         .map_err(|_| ImapError::Timeout {
             host: host.to_string(),

@@ -13,6 +13,7 @@ use crate::crypto::{CryptoError, SealingKey};
 use crate::intake::imap::{FetchedMessage, ImapClient, ImapError, ImapSettings};
 use crate::intake::parse::parse_message;
 use crate::model::UiLang;
+use crate::oauth::{OAuthConfig, OAuthError};
 use crate::store::{
     Checkpoint, FileOutcome, Incoming, IncomingAttachment, MailboxRow, Store, StoreError,
 };
@@ -33,12 +34,15 @@ pub enum SyncError {
     Setting(&'static str),
     #[error("internal error while parsing: {0}")]
     Worker(String),
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
 }
 
 impl SyncError {
     pub fn localized(&self, lang: UiLang) -> String {
         match self {
             SyncError::Imap(e) => e.localized(lang),
+            SyncError::OAuth(e) => e.localized(lang),
             other => other.to_string(),
         }
     }
@@ -117,6 +121,8 @@ pub struct SyncOptions {
     pub lang: UiLang,
     /// Attempts per mailbox when the network fails (a dropped connection resumes from the checkpoint).
     pub attempts: u32,
+    /// Where OAuth mailboxes get their access tokens.
+    pub oauth: OAuthConfig,
 }
 
 /// Outcome of syncing one folder of one mailbox; `sync --once --json` prints a list of these.
@@ -134,14 +140,26 @@ pub struct FolderSummary {
     pub error: Option<String>,
 }
 
-pub fn imap_settings(mailbox: &MailboxRow, key: &SealingKey) -> Result<ImapSettings, SyncError> {
+/// Where and how to read `mailbox`: its IMAP server, signed in with its password or with an
+/// access token fresh enough for this connection.
+pub async fn imap_settings(
+    mailbox: &MailboxRow,
+    key: &SealingKey,
+    oauth: &OAuthConfig,
+) -> Result<ImapSettings, SyncError> {
     Ok(ImapSettings {
         host: mailbox.imap_host.clone(),
         port: mailbox.imap_port,
         security: mailbox.imap_security,
         accept_invalid_certs: mailbox.accept_invalid_certs,
         username: mailbox.username.clone(),
-        password: key.open(&mailbox.password_sealed, PASSWORD_PURPOSE)?,
+        credential: crate::oauth::mailbox_credential(
+            mailbox.auth,
+            &mailbox.password_sealed,
+            key,
+            oauth,
+        )
+        .await?,
     })
 }
 
@@ -209,7 +227,9 @@ async fn sync_with_retries(
     loop {
         attempt += 1;
         let result = async {
-            let settings = imap_settings(mailbox, key).map_err(|e| (Vec::new(), e))?;
+            let settings = imap_settings(mailbox, key, &options.oauth)
+                .await
+                .map_err(|e| (Vec::new(), e))?;
             let mut client = ImapClient::connect(&settings)
                 .await
                 .map_err(|e| (Vec::new(), e.into()))?;

@@ -22,10 +22,11 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use crate::intake::imap::{
-    self, ImapError, MailStream, Protocol, ProviderHint, Security, connection_problem_text,
+    self, Credential, ImapError, MailStream, Protocol, ProviderHint, Security,
+    connection_problem_text,
 };
 use crate::intake::providers;
 use crate::model::UiLang;
@@ -39,7 +40,7 @@ pub struct SmtpSettings {
     pub accept_invalid_certs: bool,
     /// Empty: no AUTH (a relay that trusts the network, like a local Postfix).
     pub username: String,
-    pub password: SecretString,
+    pub credential: Credential,
     /// The name to greet the server with (`smtp.helo_name`); None: the sender's domain.
     pub helo_name: Option<String>,
 }
@@ -52,7 +53,6 @@ impl fmt::Debug for SmtpSettings {
             .field("security", &self.security)
             .field("accept_invalid_certs", &self.accept_invalid_certs)
             .field("username", &self.username)
-            .field("password", &"[redacted]")
             .field("helo_name", &self.helo_name)
             .finish()
     }
@@ -78,7 +78,7 @@ pub enum Refusal {
         reply: String,
         hint: Option<ProviderHint>,
     },
-    #[error("the server offers no authentication Guichet can use (PLAIN, LOGIN)")]
+    #[error("the server offers no authentication Guichet can use (PLAIN, LOGIN, XOAUTH2)")]
     AuthenticationUnavailable,
     #[error("the server refused the sender {address} ({reply})")]
     SenderRefused { address: String, reply: String },
@@ -510,28 +510,29 @@ async fn connect(
     }
 
     if !settings.username.is_empty() {
+        let (mechanisms, secret) = match &settings.credential {
+            Credential::Password(password) => (&[Mechanism::Plain, Mechanism::Login][..], password),
+            Credential::AccessToken(token) => (&[Mechanism::Xoauth2][..], token),
+        };
         let credentials = Credentials::new(
             settings.username.clone(),
-            settings.password.expose_secret().to_string(),
+            secret.expose_secret().to_string(),
         );
-        let offered = connection
-            .server_info()
-            .supports_auth_mechanism(Mechanism::Plain)
-            || connection
-                .server_info()
-                .supports_auth_mechanism(Mechanism::Login);
+        let offered = mechanisms
+            .iter()
+            .any(|&m| connection.server_info().supports_auth_mechanism(m));
         if !offered {
             abort(&mut connection).await;
             return Err(SendError::refused(true, Refusal::AuthenticationUnavailable));
         }
-        let result = step(
-            settings,
-            connection.auth(&[Mechanism::Plain, Mechanism::Login], &credentials),
-        )
-        .await?;
+        let result = step(settings, connection.auth(mechanisms, &credentials)).await?;
         if let Err(error) = result {
             abort(&mut connection).await;
-            let refusal = if error.is_permanent() {
+            // A refused XOAUTH2 answers 334 with an error challenge, which lettre reports as a
+            // client error: it is the server refusing the token all the same.
+            let token_refused =
+                matches!(settings.credential, Credential::AccessToken(_)) && error.is_client();
+            let refusal = if error.is_permanent() || token_refused {
                 Refusal::AuthenticationFailed {
                     reply: reply_text(&error),
                     hint: providers::for_email(&settings.username).and_then(|p| p.auth_hint),
@@ -723,7 +724,7 @@ mod tests {
             security: Security::Starttls,
             accept_invalid_certs: false,
             username: "me".into(),
-            password: SecretString::from("hunter2-secret"),
+            credential: Credential::password("hunter2-secret"),
             helo_name: None,
         };
         assert!(!format!("{settings:?}").contains("hunter2"));
@@ -763,7 +764,7 @@ mod tests {
             security: Security::None,
             accept_invalid_certs: false,
             username: String::new(),
-            password: SecretString::from(""),
+            credential: Credential::password(""),
             helo_name: None,
         };
         let error = send(&settings, "not an address", &["a@b.c".into()], b"x")

@@ -78,6 +78,7 @@ mod tests {
             imap_security: Security::Tls,
             accept_invalid_certs: false,
             username: email.into(),
+            auth: crate::oauth::MailboxAuth::Password,
             password_sealed: vec![1, 2, 3],
             folders: vec!["INBOX".into()],
             delete_after_import: false,

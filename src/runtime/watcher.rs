@@ -59,6 +59,7 @@ impl Watcher {
             node_name: options.node_name.clone(),
             lang: options.lang,
             attempts: 1,
+            oauth: options.send.oauth.clone(),
         };
         let mut backoff = FIRST_BACKOFF;
         let mut client: Option<ImapClient> = None;
@@ -141,7 +142,10 @@ impl Watcher {
         } = self;
         let mut session = match client {
             Some(session) => session,
-            None => ImapClient::connect(&sync::imap_settings(mailbox, key)?).await?,
+            None => {
+                ImapClient::connect(&sync::imap_settings(mailbox, key, &options.oauth).await?)
+                    .await?
+            }
         };
         let summaries = sync::sync_mailbox(&mut session, store, mailbox, options, progress)
             .await

@@ -5,8 +5,10 @@ use sqlx::Row;
 
 use super::{Result, Store, StoreError, decode_name, is_unique_violation, now_ms};
 use crate::intake::imap::Security;
+use crate::oauth::MailboxAuth;
 
-/// A mailbox to add. The password arrives already sealed: the store never sees it in clear.
+/// A mailbox to add. The password (or OAuth refresh token) arrives already sealed: the store
+/// never sees it in clear.
 #[derive(Debug, Clone)]
 pub struct NewMailbox {
     pub email: String,
@@ -15,6 +17,8 @@ pub struct NewMailbox {
     pub imap_security: Security,
     pub accept_invalid_certs: bool,
     pub username: String,
+    /// What `password_sealed` holds: the password, or a provider's refresh token.
+    pub auth: MailboxAuth,
     pub password_sealed: Vec<u8>,
     pub folders: Vec<String>,
     pub delete_after_import: bool,
@@ -37,6 +41,7 @@ pub struct MailboxRow {
     pub imap_security: Security,
     pub accept_invalid_certs: bool,
     pub username: String,
+    pub auth: MailboxAuth,
     pub password_sealed: Vec<u8>,
     pub folders: Vec<String>,
     pub delete_after_import: bool,
@@ -56,7 +61,7 @@ pub struct Checkpoint {
 }
 
 const MAILBOX_COLUMNS: &str = "m.id, m.shop_id, s.name AS shop_name, m.email, m.imap_host, m.imap_port, m.imap_security, \
-     m.accept_invalid_certs, m.username, m.password_sealed, m.folders, m.delete_after_import, m.mark_as_read, \
+     m.accept_invalid_certs, m.username, m.auth, m.password_sealed, m.folders, m.delete_after_import, m.mark_as_read, \
      m.smtp_host, m.smtp_port, m.smtp_security, m.contact_id, m.last_sync_at, m.last_error";
 
 /// A mailbox row as the database holds it: flags are 0 or 1, folders one per line.
@@ -72,6 +77,7 @@ struct MailboxRecord {
     imap_security: String,
     accept_invalid_certs: i64,
     username: String,
+    auth: String,
     password_sealed: Vec<u8>,
     folders: String,
     delete_after_import: i64,
@@ -97,6 +103,7 @@ impl MailboxRecord {
             imap_security: decode_name(r.imap_security, "imap_security", "mailbox", &r.email)?,
             accept_invalid_certs: r.accept_invalid_certs != 0,
             username: r.username,
+            auth: decode_name(r.auth, "auth", "mailbox", &r.email)?,
             password_sealed: r.password_sealed,
             folders: r.folders.lines().map(str::to_string).collect(),
             delete_after_import: r.delete_after_import != 0,
@@ -117,8 +124,8 @@ impl Store {
         let result = sqlx::query(
             "INSERT INTO mailboxes (shop_id, email, imap_host, imap_port, imap_security, accept_invalid_certs, \
              username, password_sealed, folders, delete_after_import, mark_as_read, smtp_host, smtp_port, \
-             smtp_security, contact_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+             smtp_security, contact_id, created_at, auth) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
         )
         .bind(shop_id)
         .bind(mailbox.email.to_lowercase())
@@ -136,6 +143,7 @@ impl Store {
         .bind(mailbox.smtp_security.to_string())
         .bind(mailbox.contact_id)
         .bind(now_ms())
+        .bind(mailbox.auth.to_string())
         .fetch_one(&self.pool)
         .await;
         match result {
@@ -168,6 +176,28 @@ impl Store {
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("mailbox {email}")));
+        }
+        Ok(())
+    }
+
+    /// Gives a mailbox a new way to sign in (a reconnected OAuth mailbox's new refresh token),
+    /// already sealed, and forgets the error the old one caused.
+    pub async fn set_mailbox_authorization(
+        &self,
+        mailbox_id: i64,
+        auth: MailboxAuth,
+        sealed: &[u8],
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE mailboxes SET auth = $1, password_sealed = $2, last_error = NULL WHERE id = $3",
+        )
+        .bind(auth.to_string())
+        .bind(sealed)
+        .bind(mailbox_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("mailbox {mailbox_id}")));
         }
         Ok(())
     }

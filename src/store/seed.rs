@@ -237,11 +237,13 @@ impl Store {
 
     /// How many messages the shop holds (what a load put in, when the shop is reused).
     pub async fn count_messages(&self, shop_id: i64) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE shop_id = $1")
-            .bind(shop_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?)
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE shop_id = $1")
+                .bind(shop_id)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?,
+        )
     }
 
     /// Refreshes the query planner's statistics after a bulk load (on PostgreSQL, also clears

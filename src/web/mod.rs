@@ -12,6 +12,7 @@ pub mod charts;
 pub mod contact_form;
 pub mod mail_html;
 pub mod mail_view;
+pub mod oauth;
 pub mod pages;
 pub mod security;
 pub mod settings;
@@ -184,6 +185,7 @@ fn declared_routes() -> Routes {
         .merge(settings::routes())
         .merge(settings_more::routes())
         .merge(settings_shop::routes())
+        .merge(oauth::routes())
         .merge(webhooks::routes())
 }
 
@@ -307,6 +309,7 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | NotAnAddress(_)
         | MailboxSettings(_)
         | MailboxTest(_)
+        | OAuthOtherAddress { .. }
         | Template(_)
         | OtherStaysOn
         | BadIntentId
@@ -325,6 +328,13 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Period(_) | BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
         ContactForm(refusal) => contact_form_status(refusal),
+        OAuth(error) => match error {
+            crate::oauth::OAuthError::Unreachable(_) | crate::oauth::OAuthError::Malformed(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            crate::oauth::OAuthError::Sealed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        },
         ShopConnection(error) => shop_connection_status(error),
         // The mail server refused or could not be reached (the change itself may be made).
         Action(_) => StatusCode::BAD_GATEWAY,

@@ -244,6 +244,22 @@ struct MailboxLine {
     contact: Option<String>,
     state: String,
     failed: bool,
+    /// OAuth mailboxes: what the one-click reconnect form sends again.
+    reconnect: Option<Reconnect>,
+}
+
+/// The settings a reconnect starts the provider's flow with: the mailbox's own.
+#[derive(Serialize)]
+struct Reconnect {
+    provider: crate::oauth::Provider,
+    imap_host: String,
+    imap_port: u16,
+    imap_security: Security,
+    smtp_host: String,
+    smtp_port: u16,
+    smtp_security: Security,
+    accept_invalid_certs: bool,
+    folders: String,
 }
 
 #[derive(Serialize)]
@@ -281,7 +297,22 @@ async fn mailboxes(
             if m.mark_as_read {
                 options.push("web_settings.mark_as_read");
             }
+            let reconnect = match m.auth {
+                crate::oauth::MailboxAuth::OAuth(provider) => Some(Reconnect {
+                    provider,
+                    imap_host: m.imap_host.clone(),
+                    imap_port: m.imap_port,
+                    imap_security: m.imap_security,
+                    smtp_host: m.smtp_host.clone(),
+                    smtp_port: m.smtp_port,
+                    smtp_security: m.smtp_security,
+                    accept_invalid_certs: m.accept_invalid_certs,
+                    folders: m.folders.join(","),
+                }),
+                crate::oauth::MailboxAuth::Password => None,
+            };
             MailboxLine {
+                reconnect,
                 state: crate::views::sync_state_label(SyncState::of(&m), me.lang),
                 failed: m.last_error.is_some(),
                 imap: format!("{}:{} ({})", m.imap_host, m.imap_port, m.imap_security),
@@ -306,7 +337,7 @@ async fn mailboxes(
 }
 
 #[derive(Deserialize)]
-struct MailboxForm {
+pub(super) struct MailboxForm {
     email: String,
     password: String,
     provider: Option<String>,
@@ -325,7 +356,7 @@ struct MailboxForm {
     skip_test: Option<String>,
 }
 
-const MAILBOXES: &str = "/settings/mailboxes";
+pub(super) const MAILBOXES: &str = "/settings/mailboxes";
 
 /// One of a field's choices (an enum's name), None when left empty, or the localized refusal.
 pub(super) fn choice<T: std::str::FromStr>(
@@ -342,7 +373,7 @@ pub(super) fn choice<T: std::str::FromStr>(
     }
 }
 
-fn mailbox_input(form: &MailboxForm, lang: UiLang) -> Result<MailboxInput, String> {
+pub(super) fn mailbox_input(form: &MailboxForm, lang: UiLang) -> Result<MailboxInput, String> {
     Ok(MailboxInput {
         email: form.email.trim().to_string(),
         provider: filled(&form.provider),
@@ -371,7 +402,7 @@ fn mailbox_input(form: &MailboxForm, lang: UiLang) -> Result<MailboxInput, Strin
 }
 
 /// A connection test in the words of `guichet mailbox test`.
-fn test_line(test: &MailboxTest, lang: UiLang) -> String {
+pub(super) fn test_line(test: &MailboxTest, lang: UiLang) -> String {
     match &test.outcome {
         Ok(report) => format!(
             "{}: {}\n{report}",

@@ -6,7 +6,6 @@ use guichet::crypto::SealingKey;
 use guichet::intake::sync::FolderSummary;
 use guichet::model::UiLang;
 use guichet::store::{NewMailbox, Store};
-use secrecy::SecretString;
 
 use crate::support::{
     DropProxy, MailServer, TestMailbox, open_data_dir, plain_imap, sample_mail, sync_pass,
@@ -575,7 +574,7 @@ async fn connection_problems_are_told_apart() {
     );
 
     let wrong_password = guichet::intake::imap::ImapSettings {
-        password: SecretString::from("nope".to_string()),
+        credential: guichet::intake::imap::Credential::password("nope"),
         ..base.clone()
     };
     let error = ImapClient::connect(&wrong_password)

@@ -13,6 +13,7 @@ mod intake;
 mod jobs;
 mod mail_loops;
 mod nodes;
+mod oauth;
 mod outbound;
 mod outbox_lease;
 mod parse_corpus;

@@ -6,13 +6,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use guichet::intake::imap::{ImapClient, Security};
+use guichet::intake::imap::{Credential, ImapClient, Security};
 use guichet::model::UiLang;
 use guichet::outbound::{
     Author, OutgoingEmail, Refusal, SendError, SmtpSettings, append_to_sent, build_mime, send,
 };
 use mail_parser::MessageParser;
-use secrecy::SecretString;
 
 use crate::support::{MailServer, TestMailbox, plain_imap};
 
@@ -65,7 +64,7 @@ pub(crate) fn postfix(server: &MailServer) -> SmtpSettings {
         security: Security::None,
         accept_invalid_certs: false,
         username: String::new(),
-        password: SecretString::from(String::new()),
+        credential: Credential::password(""),
         helo_name: None,
     }
 }
@@ -78,7 +77,7 @@ fn submission(server: &MailServer, account: &TestMailbox, password: &str) -> Smt
         security: Security::Starttls,
         accept_invalid_certs: true,
         username: account.email.clone(),
-        password: SecretString::from(password.to_string()),
+        credential: Credential::password(password),
         helo_name: None,
     }
 }

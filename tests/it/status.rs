@@ -370,10 +370,7 @@ fn check_labels(labels: &str, line: &str) {
 
 async fn metrics_and_status_page(dialect: Dialect) {
     let digest = hex::encode(Sha256::digest(METRICS_TOKEN.as_bytes()));
-    let web = TestWeb::start_with_env(dialect, move |k| {
-        (k == "GUICHET_METRICS_TOKEN_SHA256").then(|| digest.clone())
-    })
-    .await;
+    let web = TestWeb::start_with_env(dialect, &[("GUICHET_METRICS_TOKEN_SHA256", digest)]).await;
     let store = &web.desk.store;
     let alpha_admin = web.employee("alpha", "admin@alpha.test", true).await;
     let beta_admin = web

@@ -1,7 +1,9 @@
 //! A throwaway mail system on free loopback ports, started once per test process in a temp dir:
 //! Dovecot (IMAP, IMAPS with a self-signed certificate, LMTP, and submission with AUTH over
 //! STARTTLS relaying to Postfix) and Postfix (plain SMTP, no auth, delivering every recipient
-//! via LMTP into that Dovecot), with passwd-file users handed out per test.
+//! via LMTP into that Dovecot), with passwd-file users handed out per test. The same users sign
+//! in with OAuth2 too (SASL XOAUTH2, OAUTHBEARER): Dovecot's `oauth2` passdb asks the test
+//! authorization server ([`FakeOAuth`]) whether the token is active and whose it is.
 //!
 //! Both run in the foreground as children of a thread of the test process, with
 //! PR_SET_PDEATHSIG, so they stop when the tests end, however they end.
@@ -15,6 +17,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use super::fakes::oauth::FakeOAuth;
 
 pub struct MailServer {
     pub dir: PathBuf,
@@ -285,14 +289,25 @@ impl MailServer {
         let (smtp_port, submission_port, lmtp_port) = (free_port(), free_port(), free_port());
         let strict_helo_port = free_port();
         let d = dir.display();
+        // RFC 7662 introspection; a password that is not the user's is tried as a token.
+        std::fs::write(
+            dir.join("oauth2.conf.ext"),
+            format!(
+                "introspection_mode = post\nintrospection_url = {}\n\
+                 username_attribute = username\nactive_attribute = active\nactive_value = true\n",
+                FakeOAuth::shared().introspection_url()
+            ),
+        )
+        .unwrap();
         let config = dir.join("dovecot.conf");
         std::fs::write(
             &config,
             format!(
                 "base_dir = {d}/run\nstate_dir = {d}/state\ninstance_name = guichet-test-{pid}\nlog_path = {d}/dovecot.log\n\
                  protocols = imap lmtp submission\nlisten = 127.0.0.1\nssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n\
-                 disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+                 disable_plaintext_auth = no\nauth_mechanisms = plain login xoauth2 oauthbearer\n\
                  passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
+                 passdb {{\n  driver = oauth2\n  args = {d}/oauth2.conf.ext\n}}\n\
                  userdb {{\n  driver = static\n  args = uid=dovecot gid=dovecot home={d}/home/%u\n}}\n\
                  mail_location = maildir:~/Maildir\nfirst_valid_uid = 1\n\
                  service imap-login {{\n  inet_listener imap {{\n    port = {imap_port}\n  }}\n  inet_listener imaps {{\n    port = {imaps_port}\n    ssl = yes\n  }}\n}}\n\

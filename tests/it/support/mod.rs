@@ -119,6 +119,7 @@ pub fn watched_mailbox(
         imap_security: if tls { Security::Tls } else { Security::None },
         accept_invalid_certs: tls,
         username: mailbox.email.clone(),
+        auth: guichet::oauth::MailboxAuth::Password,
         password_sealed: key.seal(&password, guichet::intake::sync::PASSWORD_PURPOSE),
         folders: folders.iter().map(|f| f.to_string()).collect(),
         delete_after_import: false,
@@ -140,6 +141,7 @@ pub fn offline_mailbox() -> NewMailbox {
         imap_security: Security::Tls,
         accept_invalid_certs: false,
         username: "sav@boutique.test".into(),
+        auth: guichet::oauth::MailboxAuth::Password,
         password_sealed: vec![1, 2, 3],
         folders: vec!["INBOX".into()],
         delete_after_import: false,
@@ -159,7 +161,7 @@ pub fn plain_imap(server: &MailServer, mailbox: &TestMailbox) -> ImapSettings {
         security: Security::None,
         accept_invalid_certs: false,
         username: mailbox.email.clone(),
-        password: SecretString::from(mailbox.password.clone()),
+        credential: guichet::intake::imap::Credential::password(mailbox.password.clone()),
     }
 }
 

@@ -33,11 +33,11 @@ pub struct TestEmployee {
 
 impl TestWeb {
     pub async fn start(dialect: Dialect) -> TestWeb {
-        TestWeb::start_with_env(dialect, |_| None).await
+        TestWeb::start_with_env(dialect, &[]).await
     }
 
-    /// [`TestWeb::start`] with the `GUICHET_*` settings `env` gives.
-    pub async fn start_with_env(dialect: Dialect, env: impl Fn(&str) -> Option<String>) -> TestWeb {
+    /// [`TestWeb::start`] with configuration given as `GUICHET_*` variables.
+    pub async fn start_with_env(dialect: Dialect, env: &[(&str, String)]) -> TestWeb {
         let dir = tempfile::tempdir().unwrap();
         let database = match dialect {
             Dialect::Sqlite => TestDatabase::sqlite(dir.path()),
@@ -47,7 +47,12 @@ impl TestWeb {
             data_dir: Some(dir.path().to_path_buf()),
             database_url: Some(database.url.clone()),
         };
-        let config = Config::load(None, env, &overrides).unwrap();
+        let variable = |name: &str| {
+            env.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+        };
+        let config = Config::load(None, variable, &overrides).unwrap();
         let desk = Desk::open(config, UiLang::En).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

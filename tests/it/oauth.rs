@@ -1,0 +1,848 @@
+//! Gmail and Microsoft 365 mailboxes through OAuth2 (issue 12): the fake authorization server
+//! the tests stand on, Dovecot checking its tokens, and the flows that connect a mailbox.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use guichet::oauth::{OAuthConfig, Provider, flow};
+
+use crate::support::fakes::oauth::{FakeClient, FakeOAuth};
+
+const REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn challenge_of(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Consents on the fake's page as `account` would, and returns where it redirects.
+async fn consent(
+    fake: &FakeOAuth,
+    client: &FakeClient,
+    account: &str,
+    challenge: Option<&str>,
+) -> url::Url {
+    let mut form = vec![
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid email https://mail.google.com/"),
+        ("state", "state-123"),
+        ("account", account),
+    ];
+    if let Some(challenge) = challenge {
+        form.extend([
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ]);
+    }
+    let answer = no_redirects()
+        .post(fake.authorize_url())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303, "consent redirects");
+    url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+fn query(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn exchange(fake: &FakeOAuth, client: &FakeClient, form: &[(&str, &str)]) -> (u16, Value) {
+    let answer = reqwest::Client::new()
+        .post(fake.token_url())
+        .basic_auth(&client.client_id, Some(&client.client_secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
+}
+
+async fn exchange_code(
+    fake: &FakeOAuth,
+    client: &FakeClient,
+    code: &str,
+    verifier: Option<&str>,
+) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT_URI),
+    ];
+    form.extend(verifier.map(|v| ("code_verifier", v)));
+    exchange(fake, client, &form).await
+}
+
+async fn introspect(fake: &FakeOAuth, token: &str) -> Value {
+    reqwest::Client::new()
+        .post(fake.introspection_url())
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn fake_authorization_server_follows_the_code_grant_pkce_and_introspection() {
+    let fake = FakeOAuth::shared();
+    let client = fake.register_client(&[REDIRECT_URI]);
+    fake.set_access_token_lifetime(&client, Duration::from_secs(2));
+    let account = "fake-selftest@shop.test";
+    let verifier = "v".repeat(43) + "-._~0123456789";
+    let back = consent(fake, &client, account, Some(&challenge_of(&verifier))).await;
+    assert_eq!(query(&back, "state").as_deref(), Some("state-123"));
+    let code = query(&back, "code").expect("a code");
+    let (status, error) = exchange_code(fake, &client, &code, None).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let wrong = "w".repeat(43);
+    let (status, error) = exchange_code(fake, &client, &code, Some(&wrong)).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, tokens) = exchange_code(fake, &client, &code, Some(&verifier)).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(
+                tokens["id_token"]
+                    .as_str()
+                    .unwrap()
+                    .split('.')
+                    .nth(1)
+                    .unwrap(),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["email"], account);
+    assert_eq!(claims["aud"], client.client_id.as_str());
+
+    let active = introspect(fake, &access).await;
+    assert_eq!(
+        (active["active"].as_bool(), active["username"].as_str()),
+        (Some(true), Some(account))
+    );
+    assert_eq!(introspect(fake, "made-up").await["active"], false);
+
+    // A code works once; its replay is refused and revokes what it issued (RFC 6749 §4.1.2).
+    let (status, error) = exchange_code(fake, &client, &code, Some(&verifier)).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(introspect(fake, &access).await["active"], false);
+    assert_eq!(fake.live_refresh_tokens(account), 0);
+
+    // A fresh grant, then expiry and refresh.
+    let back = consent(fake, &client, account, None).await;
+    let code = query(&back, "code").unwrap();
+    let (status, tokens) = exchange_code(fake, &client, &code, None).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(refresh, refresh_token);
+    assert!(
+        crate::support::eventually_async(Duration::from_secs(5), async || {
+            introspect(fake, &access).await["active"] == false
+        })
+        .await,
+        "the access token expires"
+    );
+    let refresh_form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    let (status, renewed) = exchange(fake, &client, &refresh_form).await;
+    assert_eq!(status, 200, "{renewed}");
+    let renewed_access = renewed["access_token"].as_str().unwrap().to_string();
+    assert_eq!(introspect(fake, &renewed_access).await["active"], true);
+
+    fake.revoke_consent(account);
+    assert_eq!(introspect(fake, &renewed_access).await["active"], false);
+    let (status, error) = exchange(fake, &client, &refresh_form).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn fake_authorization_server_never_redirects_to_an_unregistered_uri() {
+    let fake = FakeOAuth::shared();
+    let client = fake.register_client(&[REDIRECT_URI]);
+    let answer = no_redirects()
+        .get(fake.authorize_url())
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", "http://evil.test/steal"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let answer = no_redirects()
+        .get(fake.authorize_url())
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", "http://127.0.0.1:4711/oauth/callback"),
+            ("code_challenge", "abc"),
+            ("code_challenge_method", "plain"),
+            ("state", "s"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(
+        query(&location, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(query(&location, "state").as_deref(), Some("s"));
+}
+
+/// An access token for `account`, granted to a client of its own through the code grant.
+async fn access_token_for(fake: &FakeOAuth, account: &str, lifetime: Duration) -> String {
+    let client = fake.register_client(&[REDIRECT_URI]);
+    fake.set_access_token_lifetime(&client, lifetime);
+    let back = consent(fake, &client, account, None).await;
+    let (status, tokens) = exchange_code(fake, &client, &query(&back, "code").unwrap(), None).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn dovecot_checks_access_tokens_over_imap_and_submission() {
+    use guichet::intake::imap::{Credential, ImapClient, ImapError, Security};
+    use guichet::outbound::{Refusal, SendError, SmtpSettings};
+    use secrecy::SecretString;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop = server.new_mailbox("oauth xoauth2 shop");
+    let customer = server.new_mailbox("oauth xoauth2 customer");
+    let token = access_token_for(fake, &shop.email, Duration::from_secs(2)).await;
+    let imap = |credential: Credential| guichet::intake::imap::ImapSettings {
+        credential,
+        ..crate::support::plain_imap(server, &shop)
+    };
+    let bearer = |token: &str| Credential::AccessToken(SecretString::from(token.to_string()));
+    let introspected = fake.introspections();
+    let mut client = ImapClient::connect(&imap(bearer(&token)))
+        .await
+        .expect("Dovecot accepts the active token");
+    client.select("INBOX").await.unwrap();
+    assert!(
+        fake.introspections() > introspected,
+        "Dovecot asked the fake"
+    );
+
+    let smtp = |credential: Credential| SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: server.submission_port,
+        security: Security::Starttls,
+        accept_invalid_certs: true,
+        username: shop.email.clone(),
+        credential,
+        helo_name: None,
+    };
+    let raw = crate::support::sample_mail(
+        &shop.email,
+        &customer.email,
+        "Sent with a token",
+        "Bonjour",
+        Some("xoauth2-sent@shop.test"),
+        &[],
+    );
+    guichet::outbound::send(
+        &smtp(bearer(&token)),
+        &shop.email,
+        std::slice::from_ref(&customer.email),
+        &raw,
+    )
+    .await
+    .expect("submission accepts the active token");
+    assert!(
+        crate::support::eventually(Duration::from_secs(20), || {
+            server.maildir_messages(&customer, "INBOX").len() == 1
+        }),
+        "the message sent with XOAUTH2 arrived"
+    );
+
+    let refused = ImapClient::connect(&imap(bearer("made-up-token"))).await;
+    assert!(matches!(
+        refused,
+        Err(ImapError::AuthenticationFailed { .. })
+    ));
+    assert!(
+        crate::support::eventually_async(Duration::from_secs(5), async || {
+            matches!(
+                ImapClient::connect(&imap(bearer(&token))).await,
+                Err(ImapError::AuthenticationFailed { .. })
+            )
+        })
+        .await,
+        "an expired token is refused"
+    );
+    let refused = guichet::outbound::send(
+        &smtp(bearer(&token)),
+        &shop.email,
+        std::slice::from_ref(&customer.email),
+        &raw,
+    )
+    .await;
+    assert!(
+        matches!(
+            refused,
+            Err(SendError::Refused {
+                reason: Refusal::AuthenticationFailed { .. },
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+}
+
+/// Guichet's OAuth settings with Google's endpoints pointed at the fake, for `client`.
+fn google_through_fake(fake: &FakeOAuth, client: &FakeClient) -> OAuthConfig {
+    OAuthConfig {
+        google: guichet::oauth::ProviderSettings {
+            client_id: Some(client.client_id.clone()),
+            client_secret: Some(secrecy::SecretString::from(client.client_secret.clone())),
+            authorize_url: fake.authorize_url(),
+            token_url: fake.token_url(),
+        },
+        ..OAuthConfig::default()
+    }
+}
+
+/// Follows an authorization URL as a person who signs in as `account` and allows access, and
+/// returns the final redirect URL (what a browser would land on).
+async fn allow(authorization_url: &str, account: &str) -> url::Url {
+    let url = url::Url::parse(authorization_url).unwrap();
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.push(("account".into(), account.into()));
+    let answer = no_redirects()
+        .post(
+            format!(
+                "{}://{}{}",
+                url.scheme(),
+                url.host_str().unwrap(),
+                url.port().map(|p| format!(":{p}")).unwrap_or_default()
+            ) + url.path(),
+        )
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303, "the fake accepted the request");
+    url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// Connects `account` through Guichet's code flow (PKCE, state) and returns its grant.
+async fn connect_google(config: &OAuthConfig, account: &str) -> flow::Grant {
+    let request =
+        flow::authorization_request(config, Provider::Google, REDIRECT_URI, Some(account)).unwrap();
+    let back = allow(&request.url, account).await;
+    let pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+    let code = flow::code_from_callback(
+        &request.state,
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .unwrap();
+    flow::exchange_code(
+        config,
+        Provider::Google,
+        REDIRECT_URI,
+        &code,
+        &request.verifier,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_oauth_mailbox_syncs_and_sends_across_several_token_expiries() {
+    use guichet::answering::send::{SendOptions, smtp_settings};
+    use guichet::intake::sync::{SyncOptions, sync_all_once};
+    use guichet::oauth::{MailboxAuth, REFRESH_TOKEN_PURPOSE};
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop = server.new_mailbox("oauth mailbox across expiries");
+    let customer = server.new_mailbox("oauth customer across expiries");
+    let client = fake.register_client(&[REDIRECT_URI]);
+    let lifetime = Duration::from_secs(3);
+    fake.set_access_token_lifetime(&client, lifetime);
+    let config = google_through_fake(fake, &client);
+    let grant = connect_google(&config, &shop.email).await;
+    assert_eq!(
+        grant.email, shop.email,
+        "the provider confirmed the address"
+    );
+
+    let app = crate::intake::Instance::new().await;
+    let mailbox = guichet::store::NewMailbox {
+        auth: MailboxAuth::OAuth(Provider::Google),
+        password_sealed: app.key.seal(&grant.refresh_token, REFRESH_TOKEN_PURPOSE),
+        ..crate::support::watched_mailbox(&shop, server.imap_port, false, &["INBOX"], &app.key)
+    };
+    app.store.add_mailbox(app.shop_id, &mailbox).await.unwrap();
+    let row = app.store.mailboxes().await.unwrap().remove(0);
+    assert_eq!(row.auth, MailboxAuth::OAuth(Provider::Google));
+    let sync_options = SyncOptions {
+        batch_size: 50,
+        node_name: "oauth-test".into(),
+        lang: guichet::model::UiLang::En,
+        attempts: 1,
+        oauth: config.clone(),
+    };
+    let send_options = SendOptions {
+        helo_name: None,
+        oauth: config.clone(),
+    };
+    let smtp_row = guichet::store::MailboxRow {
+        smtp_port: server.submission_port,
+        smtp_security: guichet::intake::imap::Security::Starttls,
+        accept_invalid_certs: true,
+        ..row.clone()
+    };
+    for round in 1..=3u32 {
+        let refreshes = fake.token_requests(&client, "refresh_token");
+        server.append_mail(
+            &shop,
+            &customer.email,
+            &format!("Question {round}"),
+            "Où est ma commande ?",
+            &format!("question-{round}@client.test"),
+        );
+        let summaries = sync_all_once(
+            &app.store,
+            &app.key,
+            &sync_options,
+            &guichet::intake::sync::LogProgress::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(summaries[0].error, None, "round {round}");
+        assert_eq!(summaries[0].filed.new_messages, 1, "round {round}");
+        let settings = smtp_settings(&smtp_row, &app.key, &send_options)
+            .await
+            .unwrap();
+        let raw = crate::support::sample_mail(
+            &shop.email,
+            &customer.email,
+            &format!("Re: Question {round}"),
+            "Votre colis est parti.",
+            Some(&format!("answer-{round}@shop.test")),
+            &[],
+        );
+        guichet::outbound::send(
+            &settings,
+            &shop.email,
+            std::slice::from_ref(&customer.email),
+            &raw,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(
+            crate::support::eventually(Duration::from_secs(20), || {
+                server.maildir_messages(&customer, "INBOX").len() == round as usize
+            }),
+            "answer {round} arrived"
+        );
+        assert_eq!(
+            fake.token_requests(&client, "refresh_token"),
+            refreshes + 1,
+            "one renewal served the sync and the answer of round {round}"
+        );
+        // The token of this round expires before the next one.
+        tokio::time::sleep(lifetime).await;
+    }
+    assert_eq!(app.message_count().await, 3, "every question filed once");
+
+    // Consent withdrawn: the sync says so and files nothing; mail keeps arriving meanwhile.
+    fake.revoke_consent(&shop.email);
+    server.append_mail(
+        &shop,
+        &customer.email,
+        "During",
+        "Toujours là ?",
+        "during@client.test",
+    );
+    let sync = async || {
+        sync_all_once(
+            &app.store,
+            &app.key,
+            &sync_options,
+            &guichet::intake::sync::LogProgress::default(),
+        )
+        .await
+        .unwrap()
+    };
+    let refused = sync().await;
+    let error = refused[0].error.clone().unwrap_or_default();
+    assert!(error.contains("Reconnect needed"), "{error}");
+    assert_eq!(app.message_count().await, 3);
+    let listed = app.store.mailboxes().await.unwrap().remove(0);
+    assert!(
+        listed
+            .last_error
+            .is_some_and(|e| e.contains("Reconnect needed")),
+        "the mailbox shows it needs reconnecting"
+    );
+
+    // Reconnected (a new grant replaces the sealed refresh token): sync resumes from its
+    // checkpoint, the message that came meanwhile filed once, nothing twice.
+    let again = connect_google(&config, &shop.email).await;
+    app.store
+        .set_mailbox_authorization(
+            listed.id,
+            MailboxAuth::OAuth(Provider::Google),
+            &app.key.seal(&again.refresh_token, REFRESH_TOKEN_PURPOSE),
+        )
+        .await
+        .unwrap();
+    let resumed = sync().await;
+    assert_eq!(resumed[0].error, None);
+    assert_eq!(resumed[0].filed.new_messages, 1);
+    assert_eq!(
+        app.message_count().await,
+        4,
+        "nothing lost, nothing duplicated"
+    );
+}
+
+/// `guichet mailbox add --oauth google` for `account` on the test servers, with the fake as
+/// Google (the operator's settings from the environment, as README says).
+fn oauth_add_command(
+    dir: &std::path::Path,
+    client: &FakeClient,
+    account: &str,
+) -> std::process::Command {
+    let fake = FakeOAuth::shared();
+    let server = crate::support::MailServer::shared();
+    let (imap_port, submission_port) = (
+        server.imap_port.to_string(),
+        server.submission_port.to_string(),
+    );
+    let mut cmd = crate::support::cli::guichet(
+        dir,
+        &[
+            "mailbox",
+            "add",
+            "--shop",
+            "boutique",
+            "--oauth",
+            "google",
+            "--email",
+            account,
+            "--imap-host",
+            "127.0.0.1",
+            "--imap-port",
+            &imap_port,
+            "--imap-security",
+            "none",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            &submission_port,
+            "--smtp-security",
+            "starttls",
+            "--accept-invalid-certs",
+        ],
+    );
+    cmd.env("GUICHET_OAUTH_GOOGLE_CLIENT_ID", &client.client_id)
+        .env("GUICHET_OAUTH_GOOGLE_CLIENT_SECRET", &client.client_secret)
+        .env("GUICHET_OAUTH_GOOGLE_AUTHORIZE_URL", fake.authorize_url())
+        .env("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// Starts `cmd` and reads its output up to the authorization URL it prints.
+fn started_with_url(mut cmd: std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cmd.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the CLI printed no URL"
+        );
+        if line.trim_start().starts_with("http") {
+            break;
+        }
+    }
+    // The rest of the output stays readable for the end of the run.
+    child.stdout = None;
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+        println!("{rest}");
+    });
+    (child, line.trim().to_string())
+}
+
+fn mailbox_count(dir: &std::path::Path) -> usize {
+    let listed = crate::support::cli::ok(crate::support::cli::guichet(
+        dir,
+        &["mailbox", "list", "--json"],
+    ));
+    crate::support::cli::json(&listed).as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_connects_through_the_loopback_redirect_or_a_pasted_url_and_refuses_a_wrong_state() {
+    use crate::support::cli::{guichet, ok};
+    use std::io::Write;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let client = fake.register_client(&["http://127.0.0.1/oauth/callback"]);
+    let dir = tempfile::tempdir().unwrap();
+    ok(guichet(dir.path(), &["shop", "add", "boutique"]));
+
+    // 1. The browser comes back to the loopback port.
+    let first = server.new_mailbox("oauth cli loopback");
+    let (child, url) = started_with_url(oauth_add_command(dir.path(), &client, &first.email));
+    assert!(url.contains("code_challenge="), "{url}");
+    let back = allow(&url, &first.email).await;
+    assert_eq!(back.host_str(), Some("127.0.0.1"));
+    let page = reqwest::get(back.as_str()).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("terminal"));
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mailbox_count(dir.path()), 1);
+
+    // 2. On a machine without a browser, the final address is pasted.
+    let second = server.new_mailbox("oauth cli pasted");
+    let (mut child, url) = started_with_url(oauth_add_command(dir.path(), &client, &second.email));
+    let back = allow(&url, &second.email).await;
+    writeln!(child.stdin.as_mut().unwrap(), "{back}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mailbox_count(dir.path()), 2);
+
+    // The connected mailboxes work with their refreshed tokens: `mailbox test` signs in.
+    let mut test = guichet(dir.path(), &["mailbox", "test"]);
+    test.env("GUICHET_OAUTH_GOOGLE_CLIENT_ID", &client.client_id)
+        .env("GUICHET_OAUTH_GOOGLE_CLIENT_SECRET", &client.client_secret)
+        .env("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url());
+    let tested = ok(test);
+    assert_eq!(
+        tested.matches("IMAP connection works").count(),
+        2,
+        "{tested}"
+    );
+
+    // Consent withdrawn for the first: `mailbox test` says it needs reconnecting, in French
+    // too; the same command connects it again.
+    fake.revoke_consent(&first.email);
+    let test_in = |lang: &str| {
+        let mut test = guichet(
+            dir.path(),
+            &["--lang", lang, "mailbox", "test", "--email", &first.email],
+        );
+        test.env("GUICHET_OAUTH_GOOGLE_CLIENT_ID", &client.client_id)
+            .env("GUICHET_OAUTH_GOOGLE_CLIENT_SECRET", &client.client_secret)
+            .env("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url());
+        crate::support::cli::run(test)
+    };
+    let en = test_in("en");
+    assert!(!en.status.success());
+    assert!(
+        String::from_utf8_lossy(&en.stdout).contains("Reconnect needed"),
+        "{en:?}"
+    );
+    let fr = test_in("fr");
+    assert!(
+        String::from_utf8_lossy(&fr.stdout).contains("Reconnexion nécessaire"),
+        "{fr:?}"
+    );
+    let (child, url) = started_with_url(oauth_add_command(dir.path(), &client, &first.email));
+    let back = allow(&url, &first.email).await;
+    reqwest::get(back.as_str()).await.unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mailbox_count(dir.path()), 2, "reconnected, not added twice");
+    assert!(
+        test_in("en").status.success(),
+        "the reconnected mailbox works"
+    );
+
+    // 3. An answer carrying another state is refused, and nothing is stored.
+    let third = server.new_mailbox("oauth cli wrong state");
+    let (mut child, url) = started_with_url(oauth_add_command(dir.path(), &client, &third.email));
+    let back = allow(&url, &third.email).await;
+    let forged: Vec<(String, String)> = back
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                "forged".to_string()
+            } else {
+                v
+            };
+            (k, v)
+        })
+        .collect();
+    let mut forged_url = back.clone();
+    forged_url.query_pairs_mut().clear().extend_pairs(&forged);
+    writeln!(child.stdin.as_mut().unwrap(), "{forged_url}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("nothing was saved"), "{error}");
+    assert_eq!(mailbox_count(dir.path()), 2);
+}
+
+#[tokio::test]
+async fn back_office_connects_a_mailbox_with_google_in_the_browser() {
+    use crate::support::browser::Browser;
+    use crate::support::web::TestWeb;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop = server.new_mailbox("oauth browser flow");
+    let client = fake.register_client(&["http://127.0.0.1/oauth/callback"]);
+    let web = TestWeb::start_with_env(
+        crate::support::Dialect::Sqlite,
+        &[
+            ("GUICHET_OAUTH_GOOGLE_CLIENT_ID", client.client_id.clone()),
+            (
+                "GUICHET_OAUTH_GOOGLE_CLIENT_SECRET",
+                client.client_secret.clone(),
+            ),
+            ("GUICHET_OAUTH_GOOGLE_AUTHORIZE_URL", fake.authorize_url()),
+            ("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url()),
+        ],
+    )
+    .await;
+    let admin = web.employee("boutique", "admin@boutique.test", true).await;
+    let browser = Browser::start().await;
+    browser
+        .sign_in(&web.base, &admin.employee.email, &admin.password)
+        .await;
+    browser.goto(&web.url("/settings/mailboxes")).await;
+    browser.wait_for("#connect-google").await;
+    // The address is left out: the provider's confirmation gives it.
+    browser
+        .script(&format!(
+            "const f = document.querySelector('form.settings-form');\
+             f.imap_host.value = '127.0.0.1'; f.imap_port.value = '{}'; f.imap_security.value = 'none';\
+             f.smtp_host.value = '127.0.0.1'; f.smtp_port.value = '{}'; f.smtp_security.value = 'starttls';\
+             f.accept_invalid_certs.checked = true;\
+             document.getElementById('connect-google').click(); return true;",
+            server.imap_port, server.submission_port
+        ))
+        .await;
+    // The provider's consent page: sign in as the mailbox and allow.
+    browser.wait_for("#allow").await;
+    browser
+        .script(&format!(
+            "document.getElementById('account').value = '{}';\
+             document.getElementById('allow').click(); return true;",
+            shop.email
+        ))
+        .await;
+    let connected = format!("Mailbox {} connected through Google", shop.email);
+    assert!(
+        crate::support::eventually_async(Duration::from_secs(30), async || {
+            let text = browser
+                .script("return document.body ? document.body.innerText : '';")
+                .await;
+            let url = browser.script("return location.pathname;").await;
+            url == "/settings/mailboxes" && text.as_str().is_some_and(|t| t.contains(&connected))
+        })
+        .await,
+        "back on the settings page with the connection confirmed"
+    );
+    let mailboxes = web.desk.mailboxes().await.unwrap();
+    assert_eq!(mailboxes.len(), 1);
+    assert_eq!(mailboxes[0].email, shop.email);
+    assert_eq!(
+        mailboxes[0].auth,
+        guichet::oauth::MailboxAuth::OAuth(Provider::Google)
+    );
+    // The sealed secret is the refresh token, never in clear in the database.
+    assert!(
+        !String::from_utf8_lossy(&mailboxes[0].password_sealed).contains("refresh-"),
+        "the refresh token is sealed"
+    );
+
+    // Consent withdrawn: after a sync the page says "reconnect needed", and its one-click
+    // reconnect goes through the provider again and keeps the mailbox.
+    fake.revoke_consent(&shop.email);
+    web.desk
+        .sync_once(&guichet::intake::sync::LogProgress::default())
+        .await
+        .unwrap();
+    browser.goto(&web.url("/settings/mailboxes")).await;
+    let page = browser.text("main").await;
+    assert!(page.contains("Reconnect needed"), "{page}");
+    browser
+        .script("document.querySelector('button.reconnect').click(); return true;")
+        .await;
+    browser.wait_for("#allow").await;
+    browser
+        .script("document.getElementById('allow').click(); return true;")
+        .await;
+    let reconnected = format!("Mailbox {} reconnected through Google", shop.email);
+    assert!(
+        crate::support::eventually_async(Duration::from_secs(30), async || {
+            let text = browser
+                .script("return document.body ? document.body.innerText : '';")
+                .await;
+            text.as_str().is_some_and(|t| t.contains(&reconnected))
+        })
+        .await,
+        "reconnected from the settings page"
+    );
+    let mailboxes = web.desk.mailboxes().await.unwrap();
+    assert_eq!(mailboxes.len(), 1);
+    assert_eq!(mailboxes[0].last_error, None);
+}
