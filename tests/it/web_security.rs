@@ -47,6 +47,9 @@ fn allowed_public(route: &RouteInfo) -> bool {
         || route.path.starts_with("/contact")
         || route.path.starts_with("/c/")
         || route.path.starts_with("/webhooks/")
+        // The provider's redirect comes back without the SameSite=Strict session cookie; it is
+        // bound to the sealed pending-connection cookie and its state instead (tests/it/oauth.rs).
+        || route.path == "/oauth/callback"
 }
 
 /// `path` with each `{param}` replaced by every value `values` gives for it.
