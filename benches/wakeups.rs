@@ -1,13 +1,15 @@
 //! Wake-up latency: how long a job queued by one node waits before an idle node runs it,
+//!
 //! - on PostgreSQL, where the commit's NOTIFY wakes the job runner (LISTEN/NOTIFY);
 //! - on SQLite, where nothing can tell the node and it polls every 5 s (the default
 //!   `work_interval`, the same on PostgreSQL while its listener is disconnected).
+//!
 //! Each trial waits a random part of the interval first, so that it lands anywhere between two
 //! polls. Prints p50, p99 and max.
 //!
 //! Run with `cargo bench --bench wakeups` (GUICHET_BENCH_TRIALS changes the 50 trials).
 
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
