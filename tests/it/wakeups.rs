@@ -287,3 +287,67 @@ async fn answer_goes_out_when_due_suite(url: &str, blobs: &Path) {
 }
 
 store_tests!(url answer_goes_out_when_due_suite => an_answer_goes_out_when_due_not_at_the_next_tick_sqlite, an_answer_goes_out_when_due_not_at_the_next_tick_postgres);
+
+/// Runs `sql` on the test PostgreSQL as its administrator, beside the database at `url`;
+/// returns what it printed.
+fn as_admin(url: &str, sql: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let output = std::process::Command::new("psql")
+        .arg(format!("{base}/postgres"))
+        .args(["-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+        .output()
+        .expect("psql runs (scripts/install-test-deps)");
+    assert!(output.status.success(), "{sql}: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_lost_its_connection_catches_up_with_one_full_round_postgres() {
+    on_database(Dialect::Postgres, async |url, blobs| {
+        let server = MailServer::shared();
+        let shop_box = server.new_mailbox("wake-reconnect");
+        let dir = tempfile::tempdir().unwrap();
+        let key = SealingKey::load_or_create(&dir.path().join("secret.key")).unwrap();
+        let node_b = Store::open(url, blobs).await.unwrap();
+        let (stop, running, node_a) =
+            start_node_a(url, blobs, &key, Duration::from_secs(600)).await;
+        let database = url.rsplit_once('/').unwrap().1;
+        // Node B's pool opens its connections now: it needs them while new ones are refused.
+        let warm = (0..8).map(|_| node_b.mailboxes());
+        for read in futures::future::join_all(warm).await {
+            read.unwrap();
+        }
+
+        // Node A's listening connection is cut, and cannot come back for now: the mailbox
+        // added meanwhile is notified to nobody.
+        as_admin(url, &format!("ALTER DATABASE {database} ALLOW_CONNECTIONS false"));
+        let cut = as_admin(
+            url,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{database}' AND query LIKE 'LISTEN%'"
+            ),
+        );
+        assert_eq!(cut.trim(), "t", "node A's one listening connection was cut");
+        let (_, mailbox_id) = shop_with_mailbox(&node_b, &key, server, &shop_box).await;
+        as_admin(url, &format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"));
+        let allowed = Instant::now();
+
+        // Reconnected (its retry waits a second), node A looks at everything once.
+        let synced = async || node_b.mailboxes().await.unwrap()[0].last_sync_at.is_some();
+        let took = time_until(Duration::from_secs(15), synced).await;
+        eprintln!(
+            "listener cut, mailbox {mailbox_id} added unnotified → synced {took:?} after connections came back ({:?} in all)",
+            allowed.elapsed()
+        );
+        assert!(
+            took.is_some_and(|t| t < Duration::from_secs(5)),
+            "the round after reconnecting found the mailbox, not the 10-minute poll: {took:?}"
+        );
+
+        stop_node(stop, running).await;
+        node_a.close().await;
+        node_b.close().await;
+    })
+    .await;
+}
