@@ -4,6 +4,7 @@
 //! it from the signals; a web server can embed it the same way.
 
 mod reconcile;
+mod wakeups;
 mod watcher;
 
 use crate::shop::live::{ShopClients, ShopData};
@@ -18,8 +19,9 @@ use tokio::task::{self, JoinError, JoinSet};
 use crate::config::Config;
 use crate::crypto::SealingKey;
 use crate::model::UiLang;
-use crate::store::{MailboxRow, Store};
+use crate::store::{MailboxRow, Store, Wakeup};
 use reconcile::{Changes, StopReason, changes};
+use wakeups::{Wakeups, next_due, repeat_until_due};
 use watcher::Watcher;
 
 /// How the supervisor runs. [`RuntimeOptions::from_config`] gives the defaults.
@@ -111,7 +113,7 @@ pub struct Supervisor {
     store: Store,
     key: SealingKey,
     options: Arc<RuntimeOptions>,
-    reconcile_now: Arc<Notify>,
+    wakeups: Wakeups,
     shop_clients: ShopClients,
 }
 
@@ -121,7 +123,7 @@ impl Supervisor {
             store,
             key,
             options: Arc::new(options),
-            reconcile_now: Arc::new(Notify::new()),
+            wakeups: Wakeups::default(),
             shop_clients: ShopClients::default(),
         }
     }
@@ -142,7 +144,7 @@ impl Supervisor {
     }
 
     pub fn handle(&self) -> SupervisorHandle {
-        SupervisorHandle(Arc::clone(&self.reconcile_now))
+        SupervisorHandle(Arc::clone(self.wakeups.switch(Wakeup::Mailboxes)))
     }
 
     /// Runs until `shutdown` completes, then stops taking work: an import under way stops
@@ -154,6 +156,10 @@ impl Supervisor {
         let (stop_workers, stop) = watch::channel(false);
         let mut workers = JoinSet::new();
         self.spawn_heartbeat(&mut workers, stop.clone());
+        if self.store.postgres().is_some() {
+            let (store, wakeups) = (self.store.clone(), self.wakeups.clone());
+            workers.spawn(wakeups::listen(store, wakeups, stop.clone()));
+        }
         if self.options.workers {
             self.spawn_workers(&mut workers, stop);
         }
@@ -166,7 +172,7 @@ impl Supervisor {
             }
             reconcile = tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.reconcile_now.notified() => true,
+                _ = self.wakeups.switch(Wakeup::Mailboxes).notified() => true,
                 _ = tokio::time::sleep(self.options.reconcile_interval) => true,
                 Some(ended) = watchers.tasks.join_next_with_id() => watchers.ended(ended),
             };
@@ -235,16 +241,23 @@ impl Supervisor {
     fn spawn_workers(&self, workers: &mut JoinSet<()>, stop: watch::Receiver<bool>) {
         let interval = self.options.work_interval;
         let (store, owner) = (self.store.clone(), self.options.node_name.clone());
-        workers.spawn(repeat(interval, stop.clone(), move || {
-            let (store, owner) = (store.clone(), owner.clone());
-            async move {
-                match crate::worker::run_due_jobs(&store, &owner).await {
-                    Ok(ran) if ran > 0 => tracing::info!(ran, "jobs run"),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "job runner"),
+        let wake_jobs = Some(Arc::clone(self.wakeups.switch(Wakeup::Jobs)));
+        workers.spawn(repeat_until_due(
+            interval,
+            wake_jobs,
+            stop.clone(),
+            move || {
+                let (store, owner) = (store.clone(), owner.clone());
+                async move {
+                    match crate::worker::run_due_jobs(&store, &owner).await {
+                        Ok(ran) if ran > 0 => tracing::info!(ran, "jobs run"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "job runner"),
+                    }
+                    next_due(store.next_job_due().await, "jobs")
                 }
-            }
-        }));
+            },
+        ));
         // Platforms without webhooks (PrestaShop) are asked for their changed orders.
         let shops = self.shop_data();
         workers.spawn(repeat(
@@ -263,7 +276,8 @@ impl Supervisor {
         ));
         let (shops, lang) = (self.shop_data(), self.options.lang);
         let send = self.options.send.clone();
-        workers.spawn(repeat(interval, stop, move || {
+        let wake_answers = Some(Arc::clone(self.wakeups.switch(Wakeup::Answers)));
+        workers.spawn(repeat_until_due(interval, wake_answers, stop, move || {
             let (shops, send) = (shops.clone(), send.clone());
             async move {
                 match crate::answering::run(&shops, lang, &send).await {
@@ -273,6 +287,7 @@ impl Supervisor {
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "automatic answers"),
                 }
+                next_due(shops.store.next_answer_due().await, "answers")
             }
         }));
     }
@@ -394,15 +409,17 @@ async fn pause(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
 /// Runs `round`, then pauses `interval`, until told to stop. A round under way always finishes.
 async fn repeat<F: Future<Output = ()>>(
     interval: Duration,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     mut round: impl FnMut() -> F,
 ) {
-    while !*stop.borrow() {
-        round().await;
-        if !pause(interval, &mut stop).await {
-            break;
+    repeat_until_due(interval, None, stop, move || {
+        let round = round();
+        async move {
+            round.await;
+            None
         }
-    }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -83,6 +83,17 @@ impl Store {
         Ok(job)
     }
 
+    /// When the job runner next has something to do (Unix ms; None for an empty queue): the
+    /// soonest `run_at`, or the end of the lease another worker holds on it.
+    pub async fn next_job_due(&self) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN lease_until > run_at THEN lease_until ELSE run_at END) AS due FROM jobs",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("due")?)
+    }
+
     pub async fn finish_job(&self, id: i64) -> Result<()> {
         sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(id)

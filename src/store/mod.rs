@@ -40,6 +40,7 @@ pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
 pub use message_sources::MessageAttachment;
 pub use nodes::NodeRow;
 pub use orders::StoredOrder;
+pub use postgres::{Heard, Wakeup, WakeupListener};
 pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,

@@ -476,6 +476,14 @@ impl Store {
         .rows_affected())
     }
 
+    /// When the soonest scheduled answer falls due (Unix ms), None when none waits.
+    pub async fn next_answer_due(&self) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MIN(due_at) AS due FROM outbox WHERE state = 'scheduled'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("due")?)
+    }
+
     /// Takes the most overdue scheduled answer and moves it to `sending` under a fresh lease
     /// of `lease_ms`, committed before any SMTP traffic: after a crash it is found there and
     /// never sent again by itself. Only the returned lease can move the row on.

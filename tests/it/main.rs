@@ -34,6 +34,7 @@ mod support;
 mod ticket_list;
 mod ticket_page;
 mod triage;
+mod wakeups;
 mod web;
 mod web_api;
 mod web_hostile_html;
