@@ -14,7 +14,8 @@ use crate::intake::imap::{FetchedMessage, ImapClient, ImapError, ImapSettings};
 use crate::intake::parse::parse_message;
 use crate::model::UiLang;
 use crate::store::{
-    Checkpoint, FileOutcome, Incoming, IncomingAttachment, MailboxRow, Store, StoreError,
+    Checkpoint, FileOutcome, FolderPosition, Incoming, IncomingAttachment, MailboxRow, Store,
+    StoreError,
 };
 use crate::triage::Triager;
 
@@ -117,6 +118,28 @@ pub struct SyncOptions {
     pub lang: UiLang,
     /// Attempts per mailbox when the network fails (a dropped connection resumes from the checkpoint).
     pub attempts: u32,
+    /// The mailbox lease: taken before a pass, extended by each committed batch, which is
+    /// filed only while `node_name` holds it.
+    pub lease: Duration,
+}
+
+/// The lease of a one-off `sync --once`, which is not renewed between batches: longer than a
+/// slow batch.
+pub const ONE_OFF_LEASE: Duration = Duration::from_secs(10 * 60);
+
+impl SyncOptions {
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn position<'a>(&'a self, folder: &'a str, checkpoint: Checkpoint) -> FolderPosition<'a> {
+        FolderPosition {
+            folder,
+            checkpoint,
+            owner: &self.node_name,
+            lease_ms: self.lease_ms(),
+        }
+    }
 }
 
 /// Outcome of syncing one folder of one mailbox; `sync --once --json` prints a list of these.
@@ -155,7 +178,7 @@ pub async fn sync_all_once(
     let mut summaries = Vec::new();
     for mailbox in store.mailboxes().await? {
         if !store
-            .lease_mailbox(mailbox.id, &options.node_name, LEASE_MS)
+            .lease_mailbox(mailbox.id, &options.node_name, options.lease_ms())
             .await?
         {
             summaries.push(FolderSummary {
@@ -194,8 +217,6 @@ pub async fn sync_all_once(
     }
     Ok(summaries)
 }
-
-const LEASE_MS: i64 = 10 * 60 * 1000;
 
 async fn sync_with_retries(
     store: &Store,
@@ -349,7 +370,7 @@ impl FolderSync<'_> {
                         mailbox.shop_id,
                         Some(mailbox.id),
                         mailbox.contact_id,
-                        Some((folder, checkpoint)),
+                        Some(self.options.position(folder, checkpoint)),
                         &[],
                     )
                     .await?;
@@ -448,7 +469,7 @@ impl FolderSync<'_> {
                         mailbox.shop_id,
                         Some(mailbox.id),
                         mailbox.contact_id,
-                        Some((folder, checkpoint)),
+                        Some(self.options.position(folder, checkpoint)),
                         &prepared.messages,
                     )
                     .await?;

@@ -98,6 +98,7 @@ pub async fn sync_pass(
         node_name: node_name.into(),
         lang: UiLang::En,
         attempts,
+        lease: sync::ONE_OFF_LEASE,
     };
     sync::sync_all_once(store, key, &options, &LogProgress::default())
         .await
