@@ -193,6 +193,23 @@ impl Watcher {
         Ok(session)
     }
 
+    /// Whether mail reached `folder` between the pass's search and the SELECT before IDLE:
+    /// IDLE reports only what comes after the SELECT, so it would wait a poll interval for it.
+    async fn arrived_since_the_pass(
+        &self,
+        session: &mut ImapClient,
+        folder: &str,
+        state: crate::intake::imap::FolderState,
+    ) -> bool {
+        match self.store.checkpoint(self.mailbox.id, folder).await {
+            Ok(Some(checkpoint)) if checkpoint.uid_validity == state.uid_validity => session
+                .uids_after(checkpoint.last_uid)
+                .await
+                .map_or(true, |uids| !uids.is_empty()),
+            _ => true,
+        }
+    }
+
     /// Waits in IDLE on the first folder when the server offers it, else for the poll interval.
     /// Returns the session to reuse (None to reconnect), or None when told to stop.
     async fn wait_for_mail(
@@ -202,7 +219,17 @@ impl Watcher {
     ) -> Option<Option<ImapClient>> {
         let options = &self.options;
         let folder = self.mailbox.folders.first().map_or("INBOX", String::as_str);
-        if options.idle && session.supports_idle() && session.select(folder).await.is_ok() {
+        let selected = match options.idle && session.supports_idle() {
+            true => session.select(folder).await.ok(),
+            false => None,
+        };
+        if let Some(state) = selected {
+            if self
+                .arrived_since_the_pass(&mut session, folder, state)
+                .await
+            {
+                return Some(Some(session));
+            }
             // Dropping an IDLE at shutdown just closes the connection: nothing is pending on it.
             tokio::select! {
                 waited = session.idle(options.poll_interval) => match waited {
