@@ -40,8 +40,16 @@ impl SyncError {
     pub fn localized(&self, lang: UiLang) -> String {
         match self {
             SyncError::Imap(e) => e.localized(lang),
+            SyncError::Store(StoreError::LeaseLost(_)) => {
+                crate::t!(lang, "cluster.lease_lost").to_string()
+            }
             other => other.to_string(),
         }
+    }
+
+    /// The mailbox's lease went to another node: the pass stopped, nothing is wrong with it.
+    pub fn is_lease_lost(&self) -> bool {
+        matches!(self, SyncError::Store(StoreError::LeaseLost(_)))
     }
 
     fn is_transient(&self) -> bool {

@@ -104,6 +104,10 @@ impl Watcher {
                     client = session;
                 }
                 Ok(Round::Stopped) => break,
+                Ok(Round::Failed(e)) if e.is_lease_lost() => {
+                    // The holder's status is the holder's to record.
+                    tracing::warn!(mailbox = %mailbox.email, "mailbox lease lost mid-pass: batch rolled back, IMAP session dropped");
+                }
                 Ok(Round::Failed(e)) => {
                     let message = e.localized(options.lang);
                     tracing::warn!(mailbox = %mailbox.email, error = %message, retry_in = ?backoff, "sync failed");

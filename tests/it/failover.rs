@@ -528,6 +528,32 @@ fn one_node_killed(kill_point: KillPoint) {
             .all(|h| h.as_ref().is_some_and(|h| *h != victim)),
         "{holders:?}"
     );
+    if let KillPoint::Idle = kill_point {
+        // The dead node comes back under its name: it takes no unexpired lease, and the live
+        // holders keep their mailboxes (no back and forth).
+        let since = guichet::store::now_ms();
+        nodes[victim_index] = Node::start(&desk, &victim, &desk.db.url);
+        wait_for(
+            Duration::from_secs(30),
+            "the restarted node's watchers",
+            || {
+                let comeback = &nodes[victim_index];
+                let heard = desk
+                    .runtime
+                    .block_on(desk.store.nodes_seen_since(since))
+                    .unwrap()
+                    .iter()
+                    .any(|n| n.name == victim);
+                (heard && comeback.logged("watching mailbox")).then_some(())
+            },
+        );
+        std::thread::sleep(LEASE_TIME * 2);
+        assert_eq!(
+            desk.holders(),
+            holders,
+            "the mailboxes stayed where they were"
+        );
+    }
 
     // Everything settles: nothing left scheduled or in `sending`, Postfix has delivered.
     let answers = wait_for(Duration::from_secs(60), "every answer settled", || {
