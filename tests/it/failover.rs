@@ -5,7 +5,8 @@
 //! once, no answer reaches a customer twice, every answer arrives or is shown as uncertain, and
 //! the mail that came after the kill is filed and answered within 20 s of it. A second test
 //! cuts one node's database connection (a proxy) while it holds a mailbox: another node takes
-//! the mailbox over and the cut node files and sends nothing once its lease is gone.
+//! the mailbox over and the cut node files and sends nothing once its lease is gone. A store
+//! suite checks that a job's lease is renewed only by the node holding it.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -785,3 +786,47 @@ fn a_node_cut_from_the_database_stops_acting_and_another_takes_over() {
     cut.kill();
     eprintln!("cut node's mailboxes taken over {taken_over:.1?} after the cut");
 }
+
+/// A job's lease is renewed only by the node running it: once it ran out and another node
+/// took the job, the first node's renewal says so (and its runner stops the job).
+async fn job_lease_suite(store: Store) {
+    let shop = store.add_shop("boutique").await.unwrap();
+    let now = guichet::store::now_ms();
+    store
+        .schedule_unique_job(guichet::store::PURGE_RETENTION, shop.id, now)
+        .await
+        .unwrap();
+    // Node A takes it under a lease already run out (a node that stopped renewing).
+    let job = store.lease_due_job("node-a", -1).await.unwrap().unwrap();
+    assert!(store.renew_job_lease(job.id, "node-a", -1).await.unwrap());
+    let taken = store
+        .lease_due_job("node-b", 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.id, job.id, "node B takes the job whose lease ran out");
+    assert!(
+        !store
+            .renew_job_lease(job.id, "node-a", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .renew_job_lease(job.id, "node-b", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .lease_due_job("node-a", 60_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "an unexpired lease is never taken"
+    );
+}
+
+crate::support::store_tests!(job_lease_suite =>
+    a_job_lease_is_renewed_only_by_its_holder_sqlite,
+    a_job_lease_is_renewed_only_by_its_holder_postgres);
