@@ -38,7 +38,7 @@ struct FileConfig {
     #[serde(default)]
     smtp: FileSmtp,
     #[serde(default)]
-    outbox: FileOutbox,
+    cluster: FileCluster,
     #[serde(default)]
     web: FileWeb,
     #[serde(default)]
@@ -204,8 +204,9 @@ struct FileSmtp {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileOutbox {
-    sending_lease: Option<String>,
+struct FileCluster {
+    lease: Option<String>,
+    renew_every: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,9 +240,9 @@ pub struct Config {
     pub lang: UiLang,
     pub sync: SyncConfig,
     pub smtp: SmtpConfig,
-    /// How long a reply taken for sending stays this node's without a renewal (renewed every
-    /// 30 s, or a quarter of a shorter lease, while the SMTP exchange runs). Default 20 min.
-    pub sending_lease: Duration,
+    /// How long a node's mailbox, job and sending leases last unrenewed, and how often they
+    /// are renewed while the work goes on (`[cluster]`, default 10 s and 3 s).
+    pub cluster: crate::runtime::LeaseTimings,
     pub web: WebConfig,
     /// A back-office session unused this long is over. Default 12 h (`web.session_idle`).
     pub session_idle: Duration,
@@ -447,12 +448,7 @@ impl Config {
                 format!("`{name}` is not a host name (example: mail.example.com)"),
             ));
         }
-        let sending_lease = duration_of_a_second_or_more(
-            "outbox.sending_lease",
-            env("GUICHET_OUTBOX_SENDING_LEASE").or(file_config.outbox.sending_lease),
-            "20m",
-            "20m, 90s",
-        )?;
+        let cluster = cluster_timings(&env, file_config.cluster)?;
 
         let listen_text = env("GUICHET_WEB_LISTEN")
             .or(file_config.web.listen)
@@ -502,7 +498,7 @@ impl Config {
                 node_name,
             },
             smtp: SmtpConfig { helo_name },
-            sending_lease,
+            cluster,
             web: WebConfig {
                 listen,
                 secure_cookies: match env("GUICHET_WEB_SECURE_COOKIES") {
@@ -553,6 +549,40 @@ impl Config {
             },
         })
     }
+}
+
+/// The `[cluster]` lease timings, checked together: renewals well within the lease.
+fn cluster_timings(
+    env: &impl Fn(&str) -> Option<String>,
+    file: FileCluster,
+) -> Result<crate::runtime::LeaseTimings, ConfigError> {
+    let defaults = crate::runtime::LeaseTimings::default();
+    let read =
+        |key: &str, variable: &str, given: Option<String>, default: Duration| match env(variable)
+            .or(given)
+        {
+            None => Ok(default),
+            Some(text) => parse_duration(&text).ok_or_else(|| {
+                invalid(
+                    key,
+                    format!("`{text}` is not a duration (examples: 10s, 500ms)"),
+                )
+            }),
+        };
+    let lease = read(
+        "cluster.lease",
+        "GUICHET_CLUSTER_LEASE",
+        file.lease,
+        defaults.lease,
+    )?;
+    let renew_every = read(
+        "cluster.renew_every",
+        "GUICHET_CLUSTER_RENEW_EVERY",
+        file.renew_every,
+        defaults.renew_every,
+    )?;
+    crate::runtime::LeaseTimings::new(lease, renew_every)
+        .map_err(|e| invalid("cluster.renew_every", e.to_string()))
 }
 
 /// A file's connection made whole: the settings checked, each secret read from its variable.
@@ -658,7 +688,7 @@ mod tests {
         assert_eq!(c.key_file, PathBuf::from("/tmp/g/secret.key"));
         assert_eq!(c.sync.batch_size, 500);
         assert_eq!(c.sync.poll_interval, Duration::from_secs(60));
-        assert_eq!(c.sending_lease, Duration::from_secs(20 * 60));
+        assert_eq!(c.cluster, crate::runtime::LeaseTimings::default());
     }
 
     #[test]
@@ -681,20 +711,28 @@ mod tests {
     }
 
     #[test]
-    fn the_sending_lease_can_be_shortened_not_below_a_second() {
+    fn cluster_leases_are_set_together_and_renewals_stay_well_under_the_lease() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.toml");
-        std::fs::write(&path, "[outbox]\nsending_lease = \"90s\"\n").unwrap();
+        std::fs::write(&path, "[cluster]\nlease = \"30s\"\nrenew_every = \"5s\"\n").unwrap();
         let c = Config::load(Some(&path), no_env, &with_data_dir()).unwrap();
-        assert_eq!(c.sending_lease, Duration::from_secs(90));
-        let env = |k: &str| (k == "GUICHET_OUTBOX_SENDING_LEASE").then(|| "2s".to_string());
-        let c = Config::load(Some(&path), env, &with_data_dir()).unwrap();
-        assert_eq!(c.sending_lease, Duration::from_secs(2));
-        let env = |k: &str| (k == "GUICHET_OUTBOX_SENDING_LEASE").then(|| "500ms".to_string());
+        assert_eq!(
+            (c.cluster.lease, c.cluster.renew_every),
+            (Duration::from_secs(30), Duration::from_secs(5))
+        );
+        let env = |k: &str| (k == "GUICHET_CLUSTER_LEASE").then(|| "20s".to_string());
+        let c = Config::load(None, env, &with_data_dir()).unwrap();
+        assert_eq!(c.cluster.lease, Duration::from_secs(20));
+        let env = |k: &str| (k == "GUICHET_CLUSTER_RENEW_EVERY").then(|| "5s".to_string());
         let err = Config::load(None, env, &with_data_dir())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("outbox.sending_lease"), "{err}");
+        assert!(err.contains("cluster.renew_every"), "{err}");
+        let env = |k: &str| (k == "GUICHET_CLUSTER_LEASE").then(|| "soon".to_string());
+        let err = Config::load(None, env, &with_data_dir())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cluster.lease"), "{err}");
     }
 
     #[test]

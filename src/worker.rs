@@ -3,22 +3,42 @@
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
 
+use crate::runtime::LeaseTimings;
+use crate::runtime::lease::while_held;
 use crate::store::{Job, Store, StoreError, now_ms};
 
 /// A month counts 30 days for retention.
 const MONTH_MS: i64 = 30 * 24 * 3600 * 1000;
 const DAY_MS: i64 = 24 * 3600 * 1000;
-const LEASE_MS: i64 = 5 * 60 * 1000;
 /// How long a job of a kind this node does not know waits before any node may take it again.
 /// Short: in a rolling upgrade a node that knows the kind is usually running beside this one.
 const UNKNOWN_KIND_PAUSE_MS: i64 = 60 * 1000;
 
 /// Runs every job due now; returns how many ran. A job of a kind this version does not know is
-/// put back in the queue untouched and not counted.
-pub async fn run_due_jobs(store: &Store, owner: &str) -> Result<usize, StoreError> {
+/// put back in the queue untouched and not counted. Each job's lease is renewed while it runs;
+/// a job whose lease is lost is stopped where it is and left to the node that took it.
+pub async fn run_due_jobs(
+    store: &Store,
+    owner: &str,
+    leases: LeaseTimings,
+) -> Result<usize, StoreError> {
     let mut ran = 0;
-    while let Some(job) = store.lease_due_job(owner, LEASE_MS).await? {
-        let outcome = run_job(store, &job).await;
+    loop {
+        let asked_at = tokio::time::Instant::now();
+        let Some(job) = store.lease_due_job(owner, leases.lease_ms()).await? else {
+            break;
+        };
+        let held = while_held(
+            leases,
+            asked_at,
+            || store.renew_job_lease(job.id, owner, leases.lease_ms()),
+            run_job(store, &job),
+        )
+        .await;
+        let Ok(outcome) = held else {
+            tracing::warn!(job = job.id, kind = %job.kind, "job lease lost: job stopped, left to the node holding it");
+            continue;
+        };
         if !matches!(outcome, Ok(Outcome::UnknownKind)) {
             ran += 1;
         }

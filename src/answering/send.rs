@@ -2,11 +2,8 @@
 //! traffic; a clear refusal before DATA goes back to `scheduled` with backoff, anything after
 //! it becomes `uncertain` for an employee to judge; a sent answer is copied to the Sent folder.
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::time::Duration;
-
 use serde::Serialize;
+use std::collections::HashMap;
 
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
@@ -14,17 +11,14 @@ use crate::intake::sync::imap_settings;
 use crate::model::{ReplyState, UiLang};
 use crate::outbound::{self, OutgoingEmail, SendError, SmtpSession, SmtpSettings};
 use crate::replies::templates::{Branding, quote_original, render_html};
+use crate::runtime::LeaseTimings;
+use crate::runtime::lease::while_held;
 use crate::store::{
     LeaseOutcome, LeasedReply, MailboxRow, ReplyLease, ReplySettings, ReplyView, Store, now_ms,
 };
 
 use super::AnsweringError;
 
-/// How often a lease is renewed while its SMTP exchange goes on: 30 s, or a quarter of a
-/// shorter lease.
-fn renewal_interval(lease: Duration) -> Duration {
-    (lease / 4).min(Duration::from_secs(30))
-}
 /// Refusals before DATA are retried this many times (backoff 1 min doubling) before `failed`.
 const MAX_ATTEMPTS: i64 = 6;
 
@@ -35,6 +29,10 @@ pub struct SendOptions {
     pub helo_name: Option<String>,
     /// Where OAuth mailboxes get their access tokens.
     pub oauth: crate::oauth::OAuthConfig,
+    /// The sending lease and its renewal while the SMTP exchange runs (`[cluster]`).
+    pub leases: LeaseTimings,
+    /// This node's name, recorded on the answers it sends.
+    pub node_name: String,
 }
 
 impl SendOptions {
@@ -42,6 +40,8 @@ impl SendOptions {
         SendOptions {
             helo_name: config.smtp.helo_name.clone(),
             oauth: config.oauth.clone(),
+            leases: config.cluster,
+            node_name: config.sync.node_name.clone(),
         }
     }
 }
@@ -81,9 +81,10 @@ pub struct SendSummary {
     pub lease_lost: u64,
 }
 
-/// Sends every due answer of every shop. Each is leased for [`Store::outbox_lease`], renewed
+/// Sends every due answer of every shop. Each is leased for [`SendOptions::leases`], renewed
 /// while its SMTP exchange runs, and its outcome is recorded under that lease only: a node
-/// whose lease was lost aborts the exchange and writes nothing.
+/// whose lease was lost, or could not confirm it before its local deadline, aborts the
+/// exchange (before the end of DATA, so the server discards the message) and writes nothing.
 pub async fn send_due(
     store: &Store,
     key: &SealingKey,
@@ -94,10 +95,23 @@ pub async fn send_due(
     let expired = store.expire_sending_replies().await?;
     summary.uncertain += expired;
     let mut pass = Pass::new(store, key, options);
-    let lease_time = store.outbox_lease();
-    while let Some(LeasedReply { reply, lease }) = store.lease_due_reply(millis(lease_time)).await?
-    {
-        let attempt = while_leased(store, &lease, lease_time, pass.send_one(&reply)).await;
+    let leases = options.leases;
+    loop {
+        let asked_at = tokio::time::Instant::now();
+        let Some(LeasedReply { reply, lease }) = store
+            .lease_due_reply(&options.node_name, leases.lease_ms())
+            .await?
+        else {
+            break;
+        };
+        let attempt = while_held(
+            leases,
+            asked_at,
+            || renewed(store, &lease, leases),
+            pass.send_one(&reply),
+        )
+        .await
+        .ok();
         let outcome = match attempt {
             None => {
                 // The exchange was cut wherever it was, possibly inside DATA: that connection
@@ -170,39 +184,13 @@ pub async fn send_due(
     Ok(summary)
 }
 
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Runs `work` while renewing `lease` every [`renewal_interval`]. None when a renewal fails
-/// (the lease was taken over, or could not be confirmed): `work` is then dropped at once,
-/// which closes its connection, and its result must not be recorded as this node's.
-async fn while_leased<T>(
+/// Renews a reply's sending lease: true while it is still this node's.
+async fn renewed(
     store: &Store,
     lease: &ReplyLease,
-    lease_time: Duration,
-    work: impl Future<Output = T>,
-) -> Option<T> {
-    let every = renewal_interval(lease_time);
-    let renew = async {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        loop {
-            ticks.tick().await;
-            match store.renew_reply_lease(lease, millis(lease_time)).await {
-                Ok(LeaseOutcome::Applied) => {}
-                Ok(LeaseOutcome::LeaseLost) => return,
-                Err(error) => {
-                    tracing::warn!(reply = lease.id, %error, "sending lease not renewed");
-                    return;
-                }
-            }
-        }
-    };
-    tokio::select! {
-        biased;
-        done = work => Some(done),
-        () = renew => None,
-    }
+    leases: LeaseTimings,
+) -> Result<bool, crate::store::StoreError> {
+    Ok(store.renew_reply_lease(lease, leases.lease_ms()).await? == LeaseOutcome::Applied)
 }
 
 /// What went out: the message as sent and the mailbox it went from.

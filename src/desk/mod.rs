@@ -373,8 +373,7 @@ impl Desk {
         };
         let store = Store::open(&config.database_url, &config.data_dir.join("blobs"))
             .await
-            .map_err(DeskError::OpenDatabase)?
-            .with_outbox_lease(config.sending_lease);
+            .map_err(DeskError::OpenDatabase)?;
         let desk = Desk {
             store,
             key,

@@ -31,13 +31,19 @@ impl Desk {
             lang: self.lang,
             attempts: 4,
             oauth: self.config.oauth.clone(),
+            lease: sync::ONE_OFF_LEASE,
         }
     }
 
     pub async fn sync_once(&self, progress: &dyn Progress) -> DeskResult<SyncPass> {
         let folders =
             sync::sync_all_once(&self.store, &self.key, &self.sync_options(), progress).await?;
-        let jobs = crate::worker::run_due_jobs(&self.store, &self.config.sync.node_name).await?;
+        let jobs = crate::worker::run_due_jobs(
+            &self.store,
+            &self.config.sync.node_name,
+            self.config.cluster,
+        )
+        .await?;
         let answers = answering::run(&self.shop_data(), self.lang, &self.send_options()).await?;
         Ok(SyncPass {
             folders,

@@ -15,7 +15,8 @@ use crate::intake::parse::parse_message;
 use crate::model::UiLang;
 use crate::oauth::{OAuthConfig, OAuthError};
 use crate::store::{
-    Checkpoint, FileOutcome, Incoming, IncomingAttachment, MailboxRow, Store, StoreError,
+    Checkpoint, FileOutcome, FolderPosition, Incoming, IncomingAttachment, MailboxRow, Store,
+    StoreError,
 };
 use crate::triage::Triager;
 
@@ -43,8 +44,16 @@ impl SyncError {
         match self {
             SyncError::Imap(e) => e.localized(lang),
             SyncError::OAuth(e) => e.localized(lang),
+            SyncError::Store(StoreError::LeaseLost(_)) => {
+                crate::t!(lang, "cluster.lease_lost").to_string()
+            }
             other => other.to_string(),
         }
+    }
+
+    /// The mailbox's lease went to another node: the pass stopped, nothing is wrong with it.
+    pub fn is_lease_lost(&self) -> bool {
+        matches!(self, SyncError::Store(StoreError::LeaseLost(_)))
     }
 
     fn is_transient(&self) -> bool {
@@ -123,6 +132,28 @@ pub struct SyncOptions {
     pub attempts: u32,
     /// Where OAuth mailboxes get their access tokens.
     pub oauth: OAuthConfig,
+    /// The mailbox lease: taken before a pass, extended by each committed batch, which is
+    /// filed only while `node_name` holds it.
+    pub lease: Duration,
+}
+
+/// The lease of a one-off `sync --once`, which is not renewed between batches: longer than a
+/// slow batch.
+pub const ONE_OFF_LEASE: Duration = Duration::from_secs(10 * 60);
+
+impl SyncOptions {
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn position<'a>(&'a self, folder: &'a str, checkpoint: Checkpoint) -> FolderPosition<'a> {
+        FolderPosition {
+            folder,
+            checkpoint,
+            owner: &self.node_name,
+            lease_ms: self.lease_ms(),
+        }
+    }
 }
 
 /// Outcome of syncing one folder of one mailbox; `sync --once --json` prints a list of these.
@@ -173,7 +204,7 @@ pub async fn sync_all_once(
     let mut summaries = Vec::new();
     for mailbox in store.mailboxes().await? {
         if !store
-            .lease_mailbox(mailbox.id, &options.node_name, LEASE_MS)
+            .lease_mailbox(mailbox.id, &options.node_name, options.lease_ms())
             .await?
         {
             summaries.push(FolderSummary {
@@ -212,8 +243,6 @@ pub async fn sync_all_once(
     }
     Ok(summaries)
 }
-
-const LEASE_MS: i64 = 10 * 60 * 1000;
 
 async fn sync_with_retries(
     store: &Store,
@@ -380,7 +409,7 @@ impl FolderSync<'_> {
                         mailbox.shop_id,
                         Some(mailbox.id),
                         mailbox.contact_id,
-                        Some((folder, checkpoint)),
+                        Some(self.options.position(folder, checkpoint)),
                         &[],
                     )
                     .await?;
@@ -483,7 +512,7 @@ impl FolderSync<'_> {
                         mailbox.shop_id,
                         Some(mailbox.id),
                         mailbox.contact_id,
-                        Some((folder, checkpoint)),
+                        Some(self.options.position(folder, checkpoint)),
                         &prepared.messages,
                     )
                     .await?;

@@ -3,9 +3,12 @@
 //! while it runs, and stops cleanly when its shutdown future completes. `guichet serve` drives
 //! it from the signals; a web server can embed it the same way.
 
+pub mod lease;
 mod reconcile;
 mod wakeups;
 mod watcher;
+
+pub use lease::LeaseTimings;
 
 use crate::shop::live::{ShopClients, ShopData};
 use std::collections::{HashMap, HashSet};
@@ -52,25 +55,6 @@ pub struct RuntimeOptions {
     pub leases: LeaseTimings,
 }
 
-/// A lease runs out `lease` after its last renewal; the holder renews it (and writes the node's
-/// heartbeat) every `renew_every`, so a node that dies loses its work within `lease`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeaseTimings {
-    pub lease: Duration,
-    pub renew_every: Duration,
-}
-
-impl Default for LeaseTimings {
-    /// Ten seconds with a renewal every three: a dead node's mailboxes move within 15 s, and
-    /// two renewals may fail (a slow database) before the lease is lost.
-    fn default() -> LeaseTimings {
-        LeaseTimings {
-            lease: Duration::from_secs(10),
-            renew_every: Duration::from_secs(3),
-        }
-    }
-}
-
 impl RuntimeOptions {
     pub fn from_config(config: &Config, lang: UiLang) -> RuntimeOptions {
         RuntimeOptions {
@@ -87,7 +71,7 @@ impl RuntimeOptions {
             shutdown_timeout: Duration::from_secs(8),
             send: crate::answering::send::SendOptions::from_config(config),
             shop: crate::shop::live::LiveSettings::from_config(&config.shop),
-            leases: LeaseTimings::default(),
+            leases: config.cluster,
         }
     }
 
@@ -241,6 +225,7 @@ impl Supervisor {
     fn spawn_workers(&self, workers: &mut JoinSet<()>, stop: watch::Receiver<bool>) {
         let interval = self.options.work_interval;
         let (store, owner) = (self.store.clone(), self.options.node_name.clone());
+        let leases = self.options.leases;
         let wake_jobs = Some(Arc::clone(self.wakeups.switch(Wakeup::Jobs)));
         workers.spawn(repeat_until_due(
             interval,
@@ -249,7 +234,7 @@ impl Supervisor {
             move || {
                 let (store, owner) = (store.clone(), owner.clone());
                 async move {
-                    match crate::worker::run_due_jobs(&store, &owner).await {
+                    match crate::worker::run_due_jobs(&store, &owner, leases).await {
                         Ok(ran) if ran > 0 => tracing::info!(ran, "jobs run"),
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "job runner"),

@@ -1,12 +1,15 @@
 //! One mailbox's watcher: lease, sync, then IDLE (or a pause) until new mail, for as long as it
-//! is not told to stop. Errors back off (5 s doubling to 5 min) and never reach other mailboxes.
+//! is not told to stop, with the lease renewed all along. Errors back off (5 s doubling to
+//! 5 min) and never reach other mailboxes.
 
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 
+use super::lease::while_held;
 use super::{RuntimeOptions, pause, stopped};
 use crate::crypto::SealingKey;
 use crate::intake::imap::ImapClient;
@@ -44,8 +47,20 @@ impl Progress for CommitSignal {
     }
 }
 
+/// How one round under the lease ended.
+enum Round {
+    /// Synced and waited for mail: go on, with the session when it can be reused.
+    Again(Option<ImapClient>),
+    Failed(SyncError),
+    Stopped,
+}
+
 impl Watcher {
-    /// Runs until `stop` says so, then gives the mailbox lease back.
+    /// Runs until `stop` says so, then gives the mailbox lease back. Each round (a sync pass,
+    /// then IDLE or a pause) runs under the mailbox lease, renewed every
+    /// [`LeaseTimings::renew_every`](super::LeaseTimings); a round whose lease is lost is
+    /// dropped on the spot, closing its IMAP session, and the watcher asks for the lease
+    /// again like a node that does not hold it.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let Watcher {
             store,
@@ -53,70 +68,61 @@ impl Watcher {
             mailbox,
             ..
         } = &self;
-        let poll = options.poll_interval;
+        let leases = options.leases;
         let sync_options = SyncOptions {
             batch_size: options.batch_size,
             node_name: options.node_name.clone(),
             lang: options.lang,
             attempts: 1,
             oauth: options.send.oauth.clone(),
+            lease: leases.lease,
         };
+        let take = || store.lease_mailbox(mailbox.id, &options.node_name, leases.lease_ms());
         let mut backoff = FIRST_BACKOFF;
         let mut client: Option<ImapClient> = None;
         let mut leased = false;
         tracing::info!(mailbox = %mailbox.email, folders = ?mailbox.folders, "watching mailbox");
         while !*stop.borrow() {
-            let lease = store
-                .lease_mailbox(mailbox.id, &options.node_name, poll.as_millis() as i64 * 3)
-                .await;
+            let asked_at = Instant::now();
+            let lease = take().await;
             leased = matches!(lease, Ok(true));
             if !leased {
                 if let Err(e) = lease {
                     tracing::warn!(mailbox = %mailbox.email, error = %e, "mailbox lease");
                 }
                 client = None;
-                if !pause(poll, &mut stop).await {
+                // Asked again every renewal period: a dead holder's mailbox moves as soon
+                // as its lease runs out, and a live holder's renewals keep it where it is.
+                if !pause(leases.renew_every, &mut stop).await {
                     break;
                 }
                 continue;
             }
-            let progress = CommitSignal::default();
-            let mut pass = pin!(self.sync_pass(client.take(), &sync_options, &progress));
-            let outcome = tokio::select! {
-                outcome = &mut pass => outcome,
-                _ = stopped(&mut stop) => {
-                    let committed = progress.committed.notified();
-                    tokio::select! {
-                        _ = &mut pass => {}
-                        _ = committed => {
-                            tracing::info!(mailbox = %mailbox.email, "import stopped after a committed batch");
-                        }
-                        _ = tokio::time::sleep(options.pass_grace()) => {
-                            tracing::warn!(mailbox = %mailbox.email,
-                                "import still running at shutdown: its uncommitted batch is left for the next sync");
-                        }
-                    }
-                    break;
-                }
-            };
-            match outcome {
-                Ok(session) => {
+            let round = self.round(client.take(), &sync_options, &mut stop);
+            match while_held(leases, asked_at, take, round).await {
+                Ok(Round::Again(session)) => {
                     backoff = FIRST_BACKOFF;
-                    match self.wait_for_mail(session, &mut stop).await {
-                        Some(session) => client = session,
-                        None => break,
-                    }
+                    client = session;
                 }
-                Err(e) => {
+                Ok(Round::Stopped) => break,
+                Ok(Round::Failed(e)) if e.is_lease_lost() => {
+                    // The holder's status is the holder's to record.
+                    tracing::warn!(mailbox = %mailbox.email, "mailbox lease lost mid-pass: batch rolled back, IMAP session dropped");
+                }
+                Ok(Round::Failed(e)) => {
                     let message = e.localized(options.lang);
                     tracing::warn!(mailbox = %mailbox.email, error = %message, retry_in = ?backoff, "sync failed");
                     if let Err(e) = store.record_sync(mailbox.id, Some(&message)).await {
                         tracing::warn!(mailbox = %mailbox.email, error = %e, "sync outcome not recorded");
                     }
+                    // Not held meanwhile: a long backoff lets a node that can sync take over.
                     if !pause(backoff, &mut stop).await {
                         break;
                     }
                     backoff = (backoff * 2).min(LONGEST_BACKOFF);
+                }
+                Err(lost) => {
+                    tracing::warn!(mailbox = %mailbox.email, ?lost, "mailbox lease lost: IMAP session dropped");
                 }
             }
         }
@@ -125,6 +131,43 @@ impl Watcher {
             tracing::warn!(mailbox = %mailbox.email, error = %e, "mailbox lease not released");
         }
         tracing::info!(mailbox = %mailbox.email, "stopped watching mailbox");
+    }
+
+    /// One sync pass, then the wait for new mail. Told to stop mid-import, the pass runs to
+    /// its next committed batch (within the shutdown grace).
+    async fn round(
+        &self,
+        client: Option<ImapClient>,
+        sync_options: &SyncOptions,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Round {
+        let progress = CommitSignal::default();
+        let mut pass = pin!(self.sync_pass(client, sync_options, &progress));
+        let outcome = tokio::select! {
+            outcome = &mut pass => outcome,
+            _ = stopped(stop) => {
+                let committed = progress.committed.notified();
+                let email = &self.mailbox.email;
+                tokio::select! {
+                    _ = &mut pass => {}
+                    _ = committed => {
+                        tracing::info!(mailbox = %email, "import stopped after a committed batch");
+                    }
+                    _ = tokio::time::sleep(self.options.pass_grace()) => {
+                        tracing::warn!(mailbox = %email,
+                            "import still running at shutdown: its uncommitted batch is left for the next sync");
+                    }
+                }
+                return Round::Stopped;
+            }
+        };
+        match outcome {
+            Ok(session) => match self.wait_for_mail(session, stop).await {
+                Some(session) => Round::Again(session),
+                None => Round::Stopped,
+            },
+            Err(e) => Round::Failed(e),
+        }
     }
 
     /// Connects when needed, files what is new in every folder, and hands the session back.
@@ -158,6 +201,23 @@ impl Watcher {
         Ok(session)
     }
 
+    /// Whether mail reached `folder` between the pass's search and the SELECT before IDLE:
+    /// IDLE reports only what comes after the SELECT, so it would wait a poll interval for it.
+    async fn arrived_since_the_pass(
+        &self,
+        session: &mut ImapClient,
+        folder: &str,
+        state: crate::intake::imap::FolderState,
+    ) -> bool {
+        match self.store.checkpoint(self.mailbox.id, folder).await {
+            Ok(Some(checkpoint)) if checkpoint.uid_validity == state.uid_validity => session
+                .uids_after(checkpoint.last_uid)
+                .await
+                .map_or(true, |uids| !uids.is_empty()),
+            _ => true,
+        }
+    }
+
     /// Waits in IDLE on the first folder when the server offers it, else for the poll interval.
     /// Returns the session to reuse (None to reconnect), or None when told to stop.
     async fn wait_for_mail(
@@ -167,7 +227,17 @@ impl Watcher {
     ) -> Option<Option<ImapClient>> {
         let options = &self.options;
         let folder = self.mailbox.folders.first().map_or("INBOX", String::as_str);
-        if options.idle && session.supports_idle() && session.select(folder).await.is_ok() {
+        let selected = match options.idle && session.supports_idle() {
+            true => session.select(folder).await.ok(),
+            false => None,
+        };
+        if let Some(state) = selected {
+            if self
+                .arrived_since_the_pass(&mut session, folder, state)
+                .await
+            {
+                return Some(Some(session));
+            }
             // Dropping an IDLE at shutdown just closes the connection: nothing is pending on it.
             tokio::select! {
                 waited = session.idle(options.poll_interval) => match waited {

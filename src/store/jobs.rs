@@ -94,6 +94,19 @@ impl Store {
         Ok(row.try_get("due")?)
     }
 
+    /// Extends `owner`'s lease on a job it runs by `lease_ms` from now; false when the job is
+    /// no longer leased to it (its lease ran out and another node took it, or it was deleted).
+    pub async fn renew_job_lease(&self, id: i64, owner: &str, lease_ms: i64) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3")
+                .bind(now_ms() + lease_ms)
+                .bind(id)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn finish_job(&self, id: i64) -> Result<()> {
         sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(id)

@@ -54,6 +54,16 @@ pub struct MailboxRow {
     pub last_error: Option<String>,
 }
 
+/// Where a folder's import stands, and the mailbox lease its filing is done under: a batch is
+/// committed only while `owner` holds the mailbox, and extends the lease by `lease_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FolderPosition<'a> {
+    pub folder: &'a str,
+    pub checkpoint: Checkpoint,
+    pub owner: &'a str,
+    pub lease_ms: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Checkpoint {
     pub uid_validity: u32,
@@ -117,6 +127,27 @@ impl MailboxRecord {
             email: r.email,
         })
     }
+}
+
+/// Inside a filing transaction: extends `position`'s lease on the mailbox, or fails with
+/// [`StoreError::LeaseLost`] when another node holds it, so that the batch rolls back. The
+/// row stays locked to the commit, so no node takes the lease over meanwhile.
+pub(super) async fn extend_mailbox_lease_in(
+    conn: &mut sqlx::AnyConnection,
+    mailbox_id: i64,
+    position: &FolderPosition<'_>,
+) -> Result<()> {
+    let done =
+        sqlx::query("UPDATE mailboxes SET lease_until = $1 WHERE id = $2 AND lease_owner = $3")
+            .bind(now_ms() + position.lease_ms)
+            .bind(mailbox_id)
+            .bind(position.owner)
+            .execute(conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::LeaseLost(format!("mailbox {mailbox_id}")));
+    }
+    Ok(())
 }
 
 impl Store {

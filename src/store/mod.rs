@@ -36,7 +36,7 @@ pub use employees::{
     ApiTokenInfo, Employee, NewEmployee, StoredApiToken, StoredSession, TeamChange,
 };
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
-pub use mailboxes::{Checkpoint, MailboxRow, NewMailbox};
+pub use mailboxes::{Checkpoint, FolderPosition, MailboxRow, NewMailbox};
 pub use message_sources::MessageAttachment;
 pub use nodes::NodeRow;
 pub use orders::StoredOrder;
@@ -83,6 +83,9 @@ pub enum StoreError {
     AlreadyExists(String),
     #[error("{0}")]
     Invalid(String),
+    /// The lease the work was done under is another node's now: nothing was written.
+    #[error("lease on {0} lost to another node")]
+    LeaseLost(String),
     /// A stored value that does not decode: the row is named so it can be repaired.
     #[error("corrupt {column} in {table} row {id}: {reason}")]
     Corrupt {
@@ -142,7 +145,6 @@ pub struct Store {
     dialect: Dialect,
     blobs: BlobStore,
     triagers: triage::TriagerCache,
-    outbox_lease: Duration,
     /// The typed pool of what only PostgreSQL does (see `postgres.rs`); None on SQLite.
     postgres: Option<sqlx::PgPool>,
 }
@@ -154,10 +156,6 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
-
-/// A reply's sending lease: longer than the worst SMTP exchange (about 12 min of timeouts),
-/// and renewed while the exchange runs.
-pub const DEFAULT_OUTBOX_LEASE: Duration = Duration::from_secs(20 * 60);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -222,20 +220,8 @@ impl Store {
             dialect,
             blobs: BlobStore::new(blob_dir.to_path_buf()),
             triagers: Default::default(),
-            outbox_lease: DEFAULT_OUTBOX_LEASE,
             postgres,
         })
-    }
-
-    /// The same store, leasing outbox rows for `lease` (the `outbox.sending_lease` setting).
-    pub fn with_outbox_lease(mut self, lease: Duration) -> Store {
-        self.outbox_lease = lease;
-        self
-    }
-
-    /// How long a reply taken for sending stays this node's without a renewal.
-    pub fn outbox_lease(&self) -> Duration {
-        self.outbox_lease
     }
 
     pub fn blobs(&self) -> &BlobStore {

@@ -486,8 +486,9 @@ impl Store {
 
     /// Takes the most overdue scheduled answer and moves it to `sending` under a fresh lease
     /// of `lease_ms`, committed before any SMTP traffic: after a crash it is found there and
-    /// never sent again by itself. Only the returned lease can move the row on.
-    pub async fn lease_due_reply(&self, lease_ms: i64) -> Result<Option<LeasedReply>> {
+    /// never sent again by itself. Only the returned lease can move the row on. `node` is
+    /// recorded as the row's sender (`sending_node`).
+    pub async fn lease_due_reply(&self, node: &str, lease_ms: i64) -> Result<Option<LeasedReply>> {
         let now = now_ms();
         let lock = match self.dialect {
             Dialect::Sqlite => "",
@@ -496,14 +497,15 @@ impl Store {
         let token = format!("{:032x}", rand::random::<u128>());
         let mut tx = self.begin_write().await?;
         let sql = format!(
-            "UPDATE outbox SET state = 'sending', lease_until = $1, lease_owner = $3, attempts = attempts + 1, updated_at = $2 \
-             WHERE id = (SELECT id FROM outbox WHERE state = 'scheduled' AND due_at <= $2 ORDER BY due_at LIMIT 1 {lock}) \
+            "UPDATE outbox SET state = 'sending', lease_until = $1, lease_owner = $3, sending_node = $4, attempts = attempts + 1, \
+             updated_at = $2 WHERE id = (SELECT id FROM outbox WHERE state = 'scheduled' AND due_at <= $2 ORDER BY due_at LIMIT 1 {lock}) \
              RETURNING id"
         );
         let leased: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now + lease_ms)
             .bind(now)
             .bind(&token)
+            .bind(node)
             .fetch_optional(&mut *tx)
             .await?
             .map(|row| row.try_get("id"))

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use super::mailboxes::Checkpoint;
+use super::mailboxes::{FolderPosition, extend_mailbox_lease_in};
 use super::{Dialect, Result, Store, StoreError, decode_optional_json, now_ms};
 use crate::intake::parse::{AutomationHeaders, ParsedMessage};
 use crate::model::Status;
@@ -158,10 +158,15 @@ impl Store {
         shop_id: i64,
         mailbox_id: Option<i64>,
         contact_id: Option<i64>,
-        checkpoint: Option<(&str, Checkpoint)>,
+        position: Option<FolderPosition<'_>>,
         batch: &[Incoming],
     ) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
+        // Fencing: a node that lost the mailbox's lease (it ran out, another node took it)
+        // commits nothing; one that holds it extends it with each batch.
+        if let (Some(mailbox_id), Some(position)) = (mailbox_id, &position) {
+            extend_mailbox_lease_in(&mut tx, mailbox_id, position).await?;
+        }
         // The shop row is locked before anything is looked up: a batch another node is filing
         // for the same shop is then committed and visible (PostgreSQL reads committed rows per
         // statement), so its messages are found as duplicates and its tickets as threads.
@@ -228,7 +233,8 @@ impl Store {
             .iter()
             .map(|(incoming, t)| (*incoming, ticket_id(*t)))
             .collect();
-        insert_messages(&mut tx, self.dialect, shop_id, mailbox_id, &rows).await?;
+        let filed_by = position.as_ref().map(|p| p.owner);
+        insert_messages(&mut tx, self.dialect, shop_id, mailbox_id, filed_by, &rows).await?;
         numbers.save(&mut tx, shop_id).await?;
         for (ticket_id, (added, latest, message)) in touched {
             sqlx::query(
@@ -245,7 +251,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        if let (Some(mailbox_id), Some((folder, checkpoint))) = (mailbox_id, checkpoint) {
+        if let (
+            Some(mailbox_id),
+            Some(FolderPosition {
+                folder, checkpoint, ..
+            }),
+        ) = (mailbox_id, position)
+        {
             sqlx::query(
                 "INSERT INTO imap_checkpoints (mailbox_id, folder, uid_validity, last_uid) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (mailbox_id, folder) DO UPDATE SET uid_validity = excluded.uid_validity, \
@@ -870,16 +882,17 @@ async fn insert_messages(
     dialect: Dialect,
     shop_id: i64,
     mailbox_id: Option<i64>,
+    filed_by: Option<&str>,
     rows: &[(&Incoming, i64)],
 ) -> Result<()> {
-    const WIDTH: usize = 24;
+    const WIDTH: usize = 25;
     let now = now_ms();
     let mut attachment_rows: Vec<(i64, &IncomingAttachment)> = Vec::new();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO messages (shop_id, ticket_id, mailbox_id, dedup_key, message_id, in_reply_to, refs, direction, \
              from_email, from_name, to_addrs, subject, date_ms, received_at, body_text, body_html, new_text, parse_error, raw, \
-             lang, intent, intent_confidence, triage, automation) VALUES {} RETURNING id, dedup_key",
+             lang, intent, intent_confidence, triage, automation, filed_by) VALUES {} RETURNING id, dedup_key",
             value_rows(dialect, chunk.len(), WIDTH)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -924,7 +937,8 @@ async fn insert_messages(
                     (parsed.automation != AutomationHeaders::default())
                         .then(|| serde_json::to_string(&parsed.automation).ok())
                         .flatten(),
-                );
+                )
+                .bind(filed_by);
         }
         let inserted = query.fetch_all(&mut **tx).await?;
         if chunk

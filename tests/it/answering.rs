@@ -476,17 +476,29 @@ async fn outbox_suite(store: Store) {
             .is_empty()
     );
     // Leased with a lease that has already run out, as if the process died mid-send.
-    let leased = store.lease_due_reply(-1).await.unwrap().unwrap();
+    let leased = store
+        .lease_due_reply("test-node", -1)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(leased.reply.state, ReplyState::Sending);
     assert!(
-        store.lease_due_reply(60_000).await.unwrap().is_none(),
+        store
+            .lease_due_reply("test-node", 60_000)
+            .await
+            .unwrap()
+            .is_none(),
         "never handed out twice"
     );
     assert_eq!(store.expire_sending_replies().await.unwrap(), 1);
     let after = store.reply(leased.lease.id).await.unwrap();
     assert_eq!(after.state, ReplyState::Uncertain);
     assert!(
-        store.lease_due_reply(60_000).await.unwrap().is_none(),
+        store
+            .lease_due_reply("test-node", 60_000)
+            .await
+            .unwrap()
+            .is_none(),
         "an uncertain reply is not resent by itself"
     );
     assert_eq!(

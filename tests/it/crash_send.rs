@@ -24,13 +24,15 @@ const REPLIES: usize = 800;
 const REFUSED_EVERY: usize = 25;
 /// A short sending lease, so that a killed run's reply becomes `uncertain` in a second.
 const LEASE: &str = "1s";
+const RENEW_EVERY: &str = "250ms";
 
 /// `guichet sync --once`, which sends every due answer; with `watched`, its log (one line per
 /// answer handed to SMTP) comes on a pipe.
 fn sender(dir: &std::path::Path, database_url: &str, watched: bool) -> Child {
     let mut command = guichet(dir, &["--database-url", database_url, "sync", "--once"]);
     command
-        .env("GUICHET_OUTBOX_SENDING_LEASE", LEASE)
+        .env("GUICHET_CLUSTER_LEASE", LEASE)
+        .env("GUICHET_CLUSTER_RENEW_EVERY", RENEW_EVERY)
         .stdout(Stdio::null());
     if watched {
         command.env("GUICHET_LOG", "info").stderr(Stdio::piped());

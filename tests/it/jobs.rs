@@ -19,7 +19,7 @@ async fn unknown_kind_suite(store: Store) {
     // A known job due at the same time runs in the same pass: the unknown one blocks nothing.
     store.set_retention(shop.id, Some(12)).await.unwrap();
 
-    let ran = guichet::worker::run_due_jobs(&store, "old-node")
+    let ran = guichet::worker::run_due_jobs(&store, "old-node", Default::default())
         .await
         .unwrap();
     assert_eq!(ran, 1, "only the purge ran");
@@ -44,7 +44,7 @@ async fn unknown_kind_suite(store: Store) {
 
     // Pushed back, it is not due again in the next pass.
     assert_eq!(
-        guichet::worker::run_due_jobs(&store, "old-node")
+        guichet::worker::run_due_jobs(&store, "old-node", Default::default())
             .await
             .unwrap(),
         0

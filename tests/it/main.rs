@@ -8,6 +8,7 @@ mod cli;
 mod contact_form;
 mod crash_send;
 mod employees;
+mod failover;
 mod harness_selftest;
 mod intake;
 mod jobs;

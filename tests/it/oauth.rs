@@ -422,10 +422,13 @@ async fn an_oauth_mailbox_syncs_and_sends_across_several_token_expiries() {
         lang: guichet::model::UiLang::En,
         attempts: 1,
         oauth: config.clone(),
+        lease: guichet::intake::sync::ONE_OFF_LEASE,
     };
     let send_options = SendOptions {
         helo_name: None,
         oauth: config.clone(),
+        leases: Default::default(),
+        node_name: "oauth-test".into(),
     };
     let smtp_row = guichet::store::MailboxRow {
         smtp_port: server.submission_port,

@@ -142,7 +142,11 @@ async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
     let ids = due_replies(&node_a, shop.id, 1, |_| "a@client.test".into()).await;
     // A takes it with a lease that has already run out, as a node whose SMTP exchange
     // outlived its lease.
-    let a = node_a.lease_due_reply(-1).await.unwrap().unwrap();
+    let a = node_a
+        .lease_due_reply("test-node", -1)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(a.lease.id, ids[0]);
     assert_eq!(a.reply.state, ReplyState::Sending);
     let ticket = a.reply.ticket.unwrap();
@@ -160,7 +164,11 @@ async fn a_late_node_overwrites_nothing(node_a: Store, node_b: Store) {
             .await
             .unwrap()
     );
-    let b = node_b.lease_due_reply(60_000).await.unwrap().unwrap();
+    let b = node_b
+        .lease_due_reply("test-node", 60_000)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b.lease.id, ids[0]);
     let taken_over = node_b.reply(ids[0]).await.unwrap();
     assert_eq!(taken_over.state, ReplyState::Sending);
@@ -220,11 +228,17 @@ async fn a_renewed_lease_outlives_a_slow_exchange(node_a: Store, node_b: Store) 
         .unwrap();
     let ids = due_replies(&node_a, shop.id, 1, |_| customer.email.clone()).await;
 
-    let node_a = node_a.with_outbox_lease(Duration::from_secs(1));
     let sending = tokio::spawn({
         let (store, key) = (node_a.clone(), key.clone());
         async move {
-            let options = guichet::answering::send::SendOptions::default();
+            let options = guichet::answering::send::SendOptions {
+                leases: guichet::runtime::LeaseTimings::new(
+                    Duration::from_secs(1),
+                    Duration::from_millis(250),
+                )
+                .unwrap(),
+                ..Default::default()
+            };
             guichet::answering::send::send_due(&store, &key, guichet::model::UiLang::En, &options)
                 .await
                 .unwrap()

@@ -576,12 +576,18 @@ async fn unknown_work_is_kept(store: Store, url: &str) {
     )
     .await;
     assert_eq!(
-        guichet::worker::run_due_jobs(&store, "old-node")
+        guichet::worker::run_due_jobs(&store, "old-node", Default::default())
             .await
             .unwrap(),
         0
     );
-    assert!(store.lease_due_reply(60_000).await.unwrap().is_none());
+    assert!(
+        store
+            .lease_due_reply("old-node", 60_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
     store.expire_sending_replies().await.unwrap();
     let jobs = store.shop_jobs(shop).await.unwrap();
     assert_eq!(jobs.len(), 1);

@@ -2,7 +2,8 @@
 
 use guichet::intake::parse::{Attachment, ParsedMessage};
 use guichet::store::{
-    Checkpoint, Incoming, IncomingAttachment, NewContact, NewMailbox, Store, StoreError,
+    Checkpoint, FolderPosition, Incoming, IncomingAttachment, NewContact, NewMailbox, Store,
+    StoreError,
 };
 use guichet::triage::Triager;
 
@@ -17,6 +18,16 @@ pub(crate) fn parsed(message_id: &str, from: &str, subject: &str, date_ms: i64) 
         text: format!("text of {message_id}"),
         new_text: format!("new text of {message_id} théière"),
         ..Default::default()
+    }
+}
+
+/// The INBOX at `checkpoint`, filed under `owner`'s mailbox lease.
+fn under_lease(owner: &str, checkpoint: Checkpoint) -> FolderPosition<'_> {
+    FolderPosition {
+        folder: "INBOX",
+        checkpoint,
+        owner,
+        lease_ms: 60_000,
     }
 }
 
@@ -121,12 +132,18 @@ async fn suite(store: Store) {
         uid_validity: 7,
         last_uid: 10,
     };
+    assert!(
+        store
+            .lease_mailbox(mailbox_id, "node-a", 60_000)
+            .await
+            .unwrap()
+    );
     let outcome = store
         .file_batch(
             shop.id,
             Some(mailbox_id),
             Some(contact.id),
-            Some(("INBOX", cp)),
+            Some(under_lease("node-a", cp)),
             std::slice::from_ref(&first),
         )
         .await
@@ -268,7 +285,9 @@ async fn suite(store: Store) {
         .unwrap();
     store.set_retention(shop.id, Some(1)).await.unwrap();
     assert_eq!(
-        guichet::worker::run_due_jobs(&store, "test").await.unwrap(),
+        guichet::worker::run_due_jobs(&store, "test", Default::default())
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(
@@ -285,7 +304,9 @@ async fn suite(store: Store) {
     );
     assert!(store.tickets(Some(shop.id)).await.unwrap().is_empty());
     assert_eq!(
-        guichet::worker::run_due_jobs(&store, "test").await.unwrap(),
+        guichet::worker::run_due_jobs(&store, "test", Default::default())
+            .await
+            .unwrap(),
         0,
         "next purge is tomorrow"
     );
@@ -315,6 +336,32 @@ async fn suite(store: Store) {
             .lease_mailbox(mailbox_id, "node-b", 60_000)
             .await
             .unwrap()
+    );
+    // Fencing: node A, which lost the lease, files nothing and moves no checkpoint.
+    let late = incoming(
+        &store,
+        parsed("late@client", "lea@client.test", "Trop tard", T0),
+        &[],
+    );
+    let moved_on = Checkpoint {
+        uid_validity: 7,
+        last_uid: 99,
+    };
+    assert!(matches!(
+        store
+            .file_batch(
+                shop.id,
+                Some(mailbox_id),
+                None,
+                Some(under_lease("node-a", moved_on)),
+                &[late],
+            )
+            .await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    assert_ne!(
+        store.checkpoint(mailbox_id, "INBOX").await.unwrap(),
+        Some(moved_on)
     );
 
     // Changing the watched folders; removing a mailbox keeps what it filed.
@@ -351,8 +398,8 @@ async fn suite(store: Store) {
             shop.id,
             Some(mailbox_id),
             None,
-            Some((
-                "INBOX",
+            Some(under_lease(
+                "node-b",
                 Checkpoint {
                     uid_validity: 7,
                     last_uid: 11,

@@ -856,7 +856,11 @@ async fn waiting_since(store: Store, url: &str) {
         })
         .await
         .unwrap();
-    let leased = store.lease_due_reply(60_000).await.unwrap().unwrap();
+    let leased = store
+        .lease_due_reply("test-node", 60_000)
+        .await
+        .unwrap()
+        .unwrap();
     let outcome = store
         .mark_reply_sent(&leased.lease, &leased.reply, "sav@boutique.test", b"raw")
         .await

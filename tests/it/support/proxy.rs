@@ -1,15 +1,24 @@
 //! A TCP proxy that can cut connections after a number of bytes from the server, to test what
-//! happens when a connection drops in the middle of a fetch.
+//! happens when a connection drops in the middle of a fetch, or cut everything at once (a
+//! network partition) until told to let connections through again.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub struct DropProxy {
     pub port: u16,
     /// 0 means never cut.
     cut_after: Arc<AtomicUsize>,
+    partition: Arc<Partition>,
+}
+
+/// The open connections (both sides), and whether new ones are refused.
+#[derive(Default)]
+struct Partition {
+    cut: AtomicBool,
+    open: Mutex<Vec<TcpStream>>,
 }
 
 impl DropProxy {
@@ -32,11 +41,22 @@ impl DropProxy {
         let port = listener.local_addr().unwrap().port();
         let limit = Arc::new(AtomicUsize::new(cut_after.unwrap_or(0)));
         let shared = Arc::clone(&limit);
+        let partition = Arc::new(Partition::default());
+        let cuts = Arc::clone(&partition);
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
+                if cuts.cut.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)) else {
                     continue;
                 };
+                if let (Ok(mut open), Ok(c), Ok(s)) =
+                    (cuts.open.lock(), client.try_clone(), server.try_clone())
+                {
+                    open.extend([c, s]);
+                }
                 let cut_after = shared.load(Ordering::SeqCst);
                 let (client_read, server_write) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
@@ -50,7 +70,22 @@ impl DropProxy {
         DropProxy {
             port,
             cut_after: limit,
+            partition,
         }
+    }
+
+    /// Closes every connection through the proxy now and refuses new ones, until
+    /// [`DropProxy::heal`].
+    pub fn cut_now(&self) {
+        self.partition.cut.store(true, Ordering::SeqCst);
+        for stream in self.partition.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Lets new connections through again.
+    pub fn heal(&self) {
+        self.partition.cut.store(false, Ordering::SeqCst);
     }
 
     /// Applies to connections opened from now on.

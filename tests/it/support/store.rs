@@ -99,6 +99,7 @@ pub async fn sync_pass(
         lang: UiLang::En,
         attempts,
         oauth: guichet::oauth::OAuthConfig::default(),
+        lease: sync::ONE_OFF_LEASE,
     };
     sync::sync_all_once(store, key, &options, &LogProgress::default())
         .await
