@@ -47,6 +47,7 @@ struct FileConfig {
     shop_connections: Vec<FileShopConnection>,
     #[serde(default)]
     metrics: FileMetrics,
+    #[serde(default)]
     oauth: FileOAuth,
 }
 

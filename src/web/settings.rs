@@ -1114,7 +1114,7 @@ mod tests {
                 serde_json::json!({
                 "mailboxes": [{ "email": "sav@b.example", "imap": "imap:993 (tls)", "smtp": "smtp:465 (tls)",
                     "username": "sav", "folders": "INBOX", "options": ["web_settings.mark_as_read"],
-                    "contact": "SAV", "state": "never", "failed": true }],
+                    "contact": "SAV", "state": "never", "failed": true, "reconnect": null }],
                 "providers": ["gmail"], "contacts": ["SAV"] }),
                 "sav@b.example",
             ),
