@@ -712,22 +712,7 @@ async fn connect_oauth(
             if let Some(test) = &done.test {
                 print_mailbox_test(test, lang);
             }
-            let provider = provider.display_name();
-            say(if done.reconnected {
-                t!(
-                    lang,
-                    "oauth.reconnected",
-                    email = done.email,
-                    provider = provider
-                )
-            } else {
-                t!(
-                    lang,
-                    "oauth.connected",
-                    email = done.email,
-                    provider = provider
-                )
-            });
+            say(done.sentence(provider, lang));
             Ok(ExitCode::SUCCESS)
         }
         Err(DeskError::MailboxTest(test)) => {

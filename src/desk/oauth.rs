@@ -30,6 +30,24 @@ pub struct OAuthConnected {
     pub test: Option<MailboxTest>,
 }
 
+impl OAuthConnected {
+    /// "Connected" or "reconnected", with the address and the provider, for the CLI and pages.
+    pub fn sentence(&self, provider: Provider, lang: crate::model::UiLang) -> String {
+        let (email, provider) = (&self.email, provider.display_name());
+        let sentence = if self.reconnected {
+            crate::t!(
+                lang,
+                "oauth.reconnected",
+                email = email,
+                provider = provider
+            )
+        } else {
+            crate::t!(lang, "oauth.connected", email = email, provider = provider)
+        };
+        sentence.to_string()
+    }
+}
+
 impl Desk {
     /// Starts connecting a `provider` mailbox that comes back to `redirect_uri`: returns the
     /// URL to open and the connection to finish with the answer.

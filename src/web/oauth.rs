@@ -212,24 +212,9 @@ async fn callback(
         verifier: SecretString::from(pending.verifier),
         input: pending.input,
     };
-    let provider = pending.provider.display_name();
     let flash = match state.desk.finish_oauth(&shop, &connection, &pairs).await {
         Ok(done) => {
-            let mut text = if done.reconnected {
-                t!(
-                    lang,
-                    "oauth.reconnected",
-                    email = done.email,
-                    provider = provider
-                )
-            } else {
-                t!(
-                    lang,
-                    "oauth.connected",
-                    email = done.email,
-                    provider = provider
-                )
-            };
+            let mut text = done.sentence(pending.provider, lang);
             if let Some(test) = &done.test {
                 text = format!("{text}\n{}", test_line(test, lang));
             }
