@@ -19,9 +19,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::auth::SignedIn;
-use super::settings::{MAILBOXES, MailboxForm, back, mailbox_input, refused, test_line};
+use super::settings::{MAILBOXES, MailboxForm, after_mailbox_saved, back, mailbox_input, refused};
 use super::{Access, AppState, Routes, security};
-use crate::desk::DeskError;
 use crate::desk::mailboxes::MailboxInput;
 use crate::desk::oauth::OAuthConnection;
 use crate::model::UiLang;
@@ -177,17 +176,13 @@ async fn callback(
     Query(pairs): Query<Vec<(String, String)>>,
     Extension(state): Extension<AppState>,
 ) -> Response {
+    // No connection under way (the cookie expired, or never was): say so and go back.
+    let lost = |lang| {
+        let text = crate::i18n::text(lang, "oauth.no_connection");
+        onwards(&headers, lang, back(MAILBOXES, false, text))
+    };
     let Some(pending) = pending_of(&headers, &state) else {
-        let lang = UiLang::default();
-        return onwards(
-            &headers,
-            lang,
-            back(
-                MAILBOXES,
-                false,
-                crate::i18n::text(lang, "oauth.no_connection"),
-            ),
-        );
+        return lost(UiLang::default());
     };
     let lang = pending.lang;
     let shop = match state.desk.store.shops().await {
@@ -195,15 +190,7 @@ async fn callback(
         Err(error) => return refused(MAILBOXES, error.into(), lang),
     };
     let Some(shop) = shop else {
-        return onwards(
-            &headers,
-            lang,
-            back(
-                MAILBOXES,
-                false,
-                crate::i18n::text(lang, "oauth.no_connection"),
-            ),
-        );
+        return lost(lang);
     };
     let connection = OAuthConnection {
         provider: pending.provider,
@@ -212,23 +199,10 @@ async fn callback(
         verifier: SecretString::from(pending.verifier),
         input: pending.input,
     };
-    let flash = match state.desk.finish_oauth(&shop, &connection, &pairs).await {
-        Ok(done) => {
-            let mut text = done.sentence(pending.provider, lang);
-            if let Some(test) = &done.test {
-                text = format!("{text}\n{}", test_line(test, lang));
-            }
-            back(MAILBOXES, true, &text)
-        }
-        Err(DeskError::MailboxTest(test)) => {
-            let text = format!(
-                "{}\n{}",
-                test_line(&test, lang),
-                t!(lang, "web_settings.mailbox_not_saved")
-            );
-            back(MAILBOXES, false, &text)
-        }
-        Err(error) => refused(MAILBOXES, error, lang),
-    };
+    let finished = state.desk.finish_oauth(&shop, &connection, &pairs).await;
+    let flash = after_mailbox_saved(
+        finished.map(|done| (done.sentence(pending.provider, lang), done.test)),
+        lang,
+    );
     onwards(&headers, lang, flash)
 }

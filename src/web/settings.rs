@@ -431,9 +431,24 @@ async fn add_mailbox(
         );
     }
     let password = SecretString::from(form.password);
-    match state.desk.add_mailbox(&me.shop, &input, password).await {
-        Ok((_, test)) => {
-            let mut text = t!(lang, "mailbox.added", email = input.email.to_lowercase());
+    let added = state.desk.add_mailbox(&me.shop, &input, password).await;
+    after_mailbox_saved(
+        added.map(|(_, test)| {
+            let text = t!(lang, "mailbox.added", email = input.email.to_lowercase());
+            (text.to_string(), test)
+        }),
+        lang,
+    )
+}
+
+/// Back to the mailboxes once one was saved (with a password or through OAuth): what was done
+/// and its connection test, or the test that kept it from being saved.
+pub(super) fn after_mailbox_saved(
+    saved: Result<(String, Option<MailboxTest>), DeskError>,
+    lang: UiLang,
+) -> Response {
+    match saved {
+        Ok((mut text, test)) => {
             if let Some(test) = &test {
                 text = format!("{text}\n{}", test_line(test, lang));
             }
