@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::{Dialect, Result, Store, decode_name};
 use crate::model::Status;
@@ -194,6 +195,9 @@ pub const EXCERPT_CHARS: usize = 120;
 /// the list's order rather than read ticket by ticket (about a page's worth of lookups in
 /// either way on 100,000 tickets: a page walks about `limit x tickets / hits` index entries).
 const COMMON_WORD_HITS: i64 = 2_000;
+/// Tickets of the list's order a common word's search looks at in one go (SQLite): the word's
+/// messages are read only among theirs, by the ticket ids the search index's keys start with.
+const SEARCH_WINDOW_TICKETS: i64 = 2_000;
 /// At most this many words of a search are used.
 pub const MAX_SEARCH_WORDS: usize = 8;
 
@@ -228,8 +232,63 @@ pub fn search_words(input: &str) -> Vec<String> {
         .collect()
 }
 
-/// The ticket of a `message_search` entry, read from its key (migration 0014).
+/// The ticket of a `message_search` entry, read from its key (migration 0014: the ticket's id
+/// times [`SQLITE_SEARCH_KEY_SPAN`] plus the message's).
 pub(crate) const SQLITE_SEARCH_TICKET: &str = "message_search.rowid / 4294967296";
+const SQLITE_SEARCH_KEY_SPAN: i64 = 1 << 32;
+
+/// How much of the list's order a query walks.
+#[derive(Debug, Clone, Copy)]
+enum Walk {
+    /// From the cursor on (a rare word's tickets are read from its set, then sorted).
+    Whole,
+    /// From the cursor to a window's end, each ticket checked against the window's hits.
+    Window(Window),
+    /// The next tickets of the order, their ids and sort keys only: to find a window.
+    WindowTickets,
+}
+
+/// A stretch of the list's order: its lowest and highest ticket ids, and where it ends.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    first_id: i64,
+    last_id: i64,
+    end_key: i64,
+    end_number: i64,
+    /// It holds [`SEARCH_WINDOW_TICKETS`] tickets: more may follow.
+    full: bool,
+}
+
+impl Window {
+    /// Every ticket, for a plan's shape.
+    const EVERY_TICKET: Window = Window {
+        first_id: 0,
+        last_id: i64::MAX,
+        end_key: i64::MIN,
+        end_number: i64::MIN,
+        full: false,
+    };
+}
+
+/// `AND <the sort's key and number are past (key, number)>`, in the direction of `cmp`.
+fn push_bound(q: &mut Query, sort: TicketSort, cmp: &str, key: i64, number: i64) {
+    let number = q.arg(Value::Int(number));
+    if sort == TicketSort::Number {
+        q.push(&format!(" AND t.number {cmp} {number}"));
+        return;
+    }
+    let key_sql = sort.key_sql();
+    let key = q.arg(Value::Int(key));
+    if sort == TicketSort::WaitingLongest {
+        // SQLite reads a row comparison on an expression index as no range: the first
+        // bound alone is one.
+        let first = &cmp[..1];
+        q.push(&format!(" AND {key_sql} {first}= {key}"));
+    }
+    q.push(&format!(
+        " AND ({key_sql}, t.number) {cmp} ({key}, {number})"
+    ));
+}
 
 /// A search word as an FTS5 string: every character inside double quotes is text to tokenize,
 /// so `NEAR`, `*`, `:` or `-` are no operators.
@@ -307,14 +366,21 @@ impl Store {
         let limit = request.limit.max(1);
         let sort = request.sort;
         let common = self.common_words(request).await?;
-        let Some((q, as_of)) = self.list_query(shop_id, request, now, common) else {
+        let found = if common {
+            self.common_word_rows(shop_id, request, now).await?
+        } else {
+            match self.list_query(shop_id, request, now, Walk::Whole) {
+                Some((q, as_of)) => Some((q.build().fetch_all(&self.pool).await?, as_of)),
+                None => None,
+            }
+        };
+        let Some((found, as_of)) = found else {
             // Nothing searchable was typed (only punctuation): nothing matches.
             return Ok(ListPage {
                 rows: Vec::new(),
                 next: None,
             });
         };
-        let found = q.build().fetch_all(&self.pool).await?;
         let more = found.len() > limit;
         let mut ids = Vec::with_capacity(limit);
         let mut rows = Vec::with_capacity(limit);
@@ -368,17 +434,26 @@ impl Store {
         shop_id: i64,
         request: &ListRequest,
         now: i64,
-        common_words: bool,
+        walk: Walk,
     ) -> Option<(Query, i64)> {
-        let limit = request.limit.max(1);
+        let limit = match walk {
+            Walk::WindowTickets => SEARCH_WINDOW_TICKETS as usize - 1,
+            _ => request.limit.max(1),
+        };
         let sort = request.sort;
+        let key = sort.key_sql();
         let mut q = Query::default();
         let shop = q.arg(Value::Int(shop_id));
+        let columns = match walk {
+            Walk::WindowTickets => format!("t.id, {key} AS k, t.number AS n"),
+            Walk::Whole | Walk::Window(_) => "t.id, t.number, t.subject, t.customer_name, \
+                t.customer_email, t.contact_id, t.language, t.status, t.assignee_id, t.intent, \
+                t.message_count, t.last_message_at, t.waiting_since, \
+                CASE WHEN t.last_in_at > COALESCE(t.seen_at, 0) THEN 1 ELSE 0 END AS unread"
+                .to_string(),
+        };
         q.push(&format!(
-            "SELECT t.id, t.number, t.subject, t.customer_name, t.customer_email, t.contact_id, \
-             t.language, t.status, t.assignee_id, t.intent, t.message_count, t.last_message_at, \
-             t.waiting_since, CASE WHEN t.last_in_at > COALESCE(t.seen_at, 0) THEN 1 ELSE 0 END AS unread \
-             FROM tickets t WHERE t.shop_id = {shop}"
+            "SELECT {columns} FROM tickets t WHERE t.shop_id = {shop}"
         ));
         if let Some(status) = request.status {
             let status = q.arg(Value::Text(status.to_string()));
@@ -404,16 +479,19 @@ impl Store {
             let intent = q.arg(Value::Text(intent.clone()));
             q.push(&format!(" AND t.intent = {intent}"));
         }
-        if let Some(search) = &request.search {
+        if let (Some(search), false) = (&request.search, matches!(walk, Walk::WindowTickets)) {
             let words = search_words(search);
             if words.is_empty() {
                 return None;
             }
+            let window = match walk {
+                Walk::Window(window) => Some(window),
+                _ => None,
+            };
             for word in words {
-                self.push_search_word(&mut q, &word, common_words);
+                self.push_search_word(&mut q, &word, window);
             }
         }
-        let key = sort.key_sql();
         let (cmp, dir) = if sort.descending() {
             ("<", "DESC")
         } else {
@@ -421,18 +499,7 @@ impl Store {
         };
         let as_of = match request.after {
             Some(cursor) => {
-                let number = q.arg(Value::Int(cursor.number));
-                if sort == TicketSort::Number {
-                    q.push(&format!(" AND t.number {cmp} {number}"));
-                } else {
-                    let k = q.arg(Value::Int(cursor.key));
-                    if sort == TicketSort::WaitingLongest {
-                        // SQLite reads a row comparison on an expression index as no range:
-                        // the first bound alone is one.
-                        q.push(&format!(" AND {key} {cmp}= {k}"));
-                    }
-                    q.push(&format!(" AND ({key}, t.number) {cmp} ({k}, {number})"));
-                }
+                push_bound(&mut q, sort, cmp, cursor.key, cursor.number);
                 if sort.key_moves() {
                     let as_of = q.arg(Value::Int(cursor.as_of));
                     q.push(&format!(" AND t.updated_at <= {as_of}"));
@@ -441,6 +508,11 @@ impl Store {
             }
             None => now,
         };
+        if let Walk::Window(window) = walk {
+            // The walk stops at the window's last ticket, inclusive.
+            let until = if sort.descending() { ">=" } else { "<=" };
+            push_bound(&mut q, sort, until, window.end_key, window.end_number);
+        }
         if sort == TicketSort::Number {
             q.push(&format!(" ORDER BY t.number {dir}"));
         } else {
@@ -452,6 +524,82 @@ impl Store {
         Some((q, as_of))
     }
 
+    /// A page of a search whose words are all common (SQLite): the list's order is walked a
+    /// window of [`SEARCH_WINDOW_TICKETS`] tickets at a time, each checked against the words'
+    /// hits among the window's ticket ids only, until the page is full or the list ends.
+    /// Reading every hit of a common word costs more than the page itself; recent tickets
+    /// have close ids, so a window's range holds few of them.
+    async fn common_word_rows(
+        &self,
+        shop_id: i64,
+        request: &ListRequest,
+        now: i64,
+    ) -> Result<Option<(Vec<AnyRow>, i64)>> {
+        let limit = request.limit.max(1);
+        let as_of = request.after.map_or(now, |cursor| cursor.as_of);
+        let mut walk = request.clone();
+        let mut rows = Vec::new();
+        loop {
+            let Some(window) = self.search_window(shop_id, &walk, now).await? else {
+                break;
+            };
+            walk.limit = limit - rows.len();
+            let Some((q, _)) = self.list_query(shop_id, &walk, now, Walk::Window(window)) else {
+                return Ok(None);
+            };
+            rows.extend(q.build().fetch_all(&self.pool).await?);
+            if rows.len() > limit || !window.full {
+                break;
+            }
+            walk.after = Some(ListCursor {
+                key: window.end_key,
+                number: window.end_number,
+                as_of,
+            });
+        }
+        Ok(Some((rows, as_of)))
+    }
+
+    /// The next [`SEARCH_WINDOW_TICKETS`] tickets of the list's order after `request`'s
+    /// cursor, the search left aside; None when there are none.
+    async fn search_window(
+        &self,
+        shop_id: i64,
+        request: &ListRequest,
+        now: i64,
+    ) -> Result<Option<Window>> {
+        let (inner, _) = self
+            .list_query(shop_id, request, now, Walk::WindowTickets)
+            .expect("a window query holds no search");
+        // The window's end is its last ticket in the list's order.
+        let last = if request.sort.descending() {
+            "ASC"
+        } else {
+            "DESC"
+        };
+        let mut q = inner;
+        q.sql = format!(
+            "WITH w AS MATERIALIZED ({}) SELECT \
+             (SELECT COUNT(*) FROM w) AS tickets, (SELECT MIN(id) FROM w) AS first_id, \
+             (SELECT MAX(id) FROM w) AS last_id, \
+             (SELECT k FROM w ORDER BY k {last}, n {last} LIMIT 1) AS end_key, \
+             (SELECT n FROM w ORDER BY k {last}, n {last} LIMIT 1) AS end_number",
+            q.sql
+        );
+        let row = q.build().fetch_one(&self.pool).await?;
+        let tickets: i64 = row.try_get("tickets")?;
+        if tickets == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Window {
+            first_id: row.try_get("first_id")?,
+            last_id: row.try_get("last_id")?,
+            end_key: row.try_get("end_key")?,
+            end_number: row.try_get("end_number")?,
+            full: tickets >= SEARCH_WINDOW_TICKETS,
+        }))
+    }
+
     /// The plan the database picks for a page of `request` (EXPLAIN on PostgreSQL, EXPLAIN
     /// QUERY PLAN on SQLite), one line per step: to check that a page reads an index.
     pub async fn explain_ticket_list(
@@ -459,8 +607,11 @@ impl Store {
         shop_id: i64,
         request: &ListRequest,
     ) -> Result<Vec<String>> {
-        let common = self.common_words(request).await?;
-        let Some((mut q, _)) = self.list_query(shop_id, request, super::now_ms(), common) else {
+        let walk = match self.common_words(request).await? {
+            true => Walk::Window(Window::EVERY_TICKET),
+            false => Walk::Whole,
+        };
+        let Some((mut q, _)) = self.list_query(shop_id, request, super::now_ms(), walk) else {
             return Ok(Vec::new());
         };
         let column = match self.dialect {
@@ -513,19 +664,38 @@ impl Store {
         Ok(!words.is_empty())
     }
 
-    /// `AND <the ticket has the word in a subject, a message or its customer>`; a common
-    /// word's set is only checked, not used to find the tickets ([`Store::common_words`]).
-    fn push_search_word(&self, q: &mut Query, word: &str, common: bool) {
+    /// `AND <the ticket has the word in a subject, a message or its customer>`; in a window
+    /// (SQLite, common words) only the hits of the window's ticket ids are read, and each
+    /// ticket of the walk is checked against them ([`Store::common_word_rows`]).
+    fn push_search_word(&self, q: &mut Query, word: &str, window: Option<Window>) {
         match self.dialect {
             Dialect::Sqlite => {
                 let phrase = q.arg(Value::Text(fts5_phrase(word)));
-                // `+` keeps SQLite from reading the tickets by id from the set.
-                let id = if common { "+t.id" } else { "t.id" };
-                // The index's key names the ticket: no message is looked up per hit.
+                let (id, message_range, customer_range) = match window {
+                    // `+` keeps SQLite from reading the tickets by id from the set.
+                    Some(window) => {
+                        let (first, last) = (window.first_id, window.last_id);
+                        let first_key =
+                            q.arg(Value::Int(first.saturating_mul(SQLITE_SEARCH_KEY_SPAN)));
+                        let last_key = q.arg(Value::Int(
+                            last.saturating_mul(SQLITE_SEARCH_KEY_SPAN)
+                                .saturating_add(SQLITE_SEARCH_KEY_SPAN - 1),
+                        ));
+                        let (first, last) = (q.arg(Value::Int(first)), q.arg(Value::Int(last)));
+                        (
+                            "+t.id",
+                            format!(" AND message_search.rowid BETWEEN {first_key} AND {last_key}"),
+                            format!(" AND rowid BETWEEN {first} AND {last}"),
+                        )
+                    }
+                    None => ("t.id", String::new(), String::new()),
+                };
+                // The index's key names the ticket: no message is looked up per hit. The set
+                // may hold a ticket twice: IN reads it once.
                 q.push(&format!(
                     " AND {id} IN (SELECT {SQLITE_SEARCH_TICKET} FROM message_search \
-                     WHERE message_search MATCH {phrase} \
-                     UNION SELECT rowid FROM customer_search WHERE customer_search MATCH {phrase})"
+                     WHERE message_search MATCH {phrase}{message_range} \
+                     UNION ALL SELECT rowid FROM customer_search WHERE customer_search MATCH {phrase}{customer_range})"
                 ));
             }
             Dialect::Postgres => {

@@ -740,45 +740,62 @@ async fn search_across_messages(store: Store) {
 
 store_tests!(search_across_messages => list_search_across_messages_sqlite, list_search_across_messages_postgres);
 
-/// A word in thousands of messages lists the same tickets, page after page, as a rare one
-/// would; on SQLite the page walks the list's order instead of sorting every match.
+/// A word in thousands of messages lists the same tickets, page after page and in every sort,
+/// as a rare one would, with the tickets' order unrelated to their ids and the hits dense or
+/// sparse; on SQLite the page
+/// walks the list's order a window at a time instead of sorting every match.
 async fn search_common_word(store: Store, url: &str) {
     let shop = store.add_shop("boutique").await.unwrap();
-    let seeds: Vec<SeedTicket> = (0..2_400)
+    const TICKETS: i64 = 2_400;
+    // Ticket 1001 + i got one message, at a time shuffled against its number.
+    let hour_of = |i: i64| (i * 7919) % TICKETS;
+    // One ticket in three has "rare", in three messages: common too (2,400 messages), but
+    // spread thin over each window of the walk.
+    let seeds: Vec<SeedTicket> = (0..TICKETS)
         .map(|i| {
-            let text = if i % 3 == 0 {
-                "commun et rare"
+            let at = hour_of(i) * HOUR;
+            let messages = if i % 3 == 0 {
+                (0..3)
+                    .map(|k| message(false, at - (2 - k) * 60_000, "commun et rare"))
+                    .collect()
             } else {
-                "commun"
+                vec![message(false, at, "commun")]
             };
-            ticket("nina", vec![message(false, (i as i64) * HOUR, text)])
+            ticket("nina", messages)
         })
         .collect();
     store.seed_tickets(shop.id, &seeds).await.unwrap();
-    let all_with = |rare: bool| -> Vec<i64> {
-        // Ticket 1001 + i got message i: the latest first.
-        (1001..=3400i64)
-            .rev()
-            .filter(|n| !rare || (n - 1001) % 3 == 0)
-            .collect()
-    };
-    for (text, expected) in [("commun", all_with(false)), ("commun rare", all_with(true))] {
-        let mut request = request(TicketSort::Recent);
-        request.search = Some(text.into());
-        request.limit = 500;
-        let mut listed = Vec::new();
-        loop {
-            let page = store
-                .ticket_list(shop.id, &request, now_ms())
-                .await
-                .unwrap();
-            listed.extend(page.rows.iter().map(|r| r.number));
-            match page.next {
-                Some(next) => request.after = Some(next),
-                None => break,
-            }
+    let expected = |sort: TicketSort, rare: bool| -> Vec<i64> {
+        let mut tickets: Vec<(i64, i64)> = (0..TICKETS)
+            .filter(|i| !rare || i % 3 == 0)
+            .map(|i| (hour_of(i), 1001 + i))
+            .collect();
+        match sort {
+            TicketSort::Recent => tickets.sort_by(|a, b| b.cmp(a)),
+            TicketSort::Oldest | TicketSort::WaitingLongest => tickets.sort(),
+            TicketSort::Number => tickets.sort_by(|a, b| b.1.cmp(&a.1)),
         }
-        assert_eq!(listed, expected, "search {text:?}");
+        tickets.into_iter().map(|(_, number)| number).collect()
+    };
+    for sort in TicketSort::ALL {
+        for (text, rare) in [("commun", false), ("commun rare", true)] {
+            let mut request = request(sort);
+            request.search = Some(text.into());
+            request.limit = 500;
+            let mut listed = Vec::new();
+            loop {
+                let page = store
+                    .ticket_list(shop.id, &request, now_ms())
+                    .await
+                    .unwrap();
+                listed.extend(page.rows.iter().map(|r| r.number));
+                match page.next {
+                    Some(next) => request.after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(listed, expected(sort, rare), "search {text:?}, {sort:?}");
+        }
     }
     let mut request = request(TicketSort::Recent);
     request.search = Some("commun".into());
