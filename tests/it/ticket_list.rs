@@ -742,12 +742,12 @@ store_tests!(search_across_messages => list_search_across_messages_sqlite, list_
 
 /// A word in thousands of messages lists the same tickets, page after page and in every sort,
 /// as a rare one would, with the tickets' order unrelated to their ids and the hits dense or
-/// sparse; on SQLite the page
-/// walks the list's order a window at a time instead of sorting every match.
+/// sparse; on SQLite the page walks the list's order a window at a time instead of sorting
+/// every match.
 async fn search_common_word(store: Store, url: &str) {
     let shop = store.add_shop("boutique").await.unwrap();
     const TICKETS: i64 = 2_400;
-    // Ticket 1001 + i got one message, at a time shuffled against its number.
+    // Ticket 1001 + i's last message is at an hour shuffled against its number.
     let hour_of = |i: i64| (i * 7919) % TICKETS;
     // One ticket in three has "rare", in three messages: common too (2,400 messages), but
     // spread thin over each window of the walk.
