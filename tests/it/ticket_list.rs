@@ -773,7 +773,7 @@ async fn search_common_word(store: Store, url: &str) {
         match sort {
             TicketSort::Recent => tickets.sort_by(|a, b| b.cmp(a)),
             TicketSort::Oldest | TicketSort::WaitingLongest => tickets.sort(),
-            TicketSort::Number => tickets.sort_by(|a, b| b.1.cmp(&a.1)),
+            TicketSort::Number => tickets.sort_by_key(|t| std::cmp::Reverse(t.1)),
         }
         tickets.into_iter().map(|(_, number)| number).collect()
     };
