@@ -237,6 +237,12 @@ pub fn search_words(input: &str) -> Vec<String> {
 pub(crate) const SQLITE_SEARCH_TICKET: &str = "message_search.rowid / 4294967296";
 const SQLITE_SEARCH_KEY_SPAN: i64 = 1 << 32;
 
+/// What a page shows of each ticket, read from `tickets` alone.
+const PAGE_COLUMNS: &str = "t.id, t.number, t.subject, t.customer_name, t.customer_email, \
+    t.contact_id, t.language, t.status, t.assignee_id, t.intent, t.message_count, \
+    t.last_message_at, t.waiting_since, \
+    CASE WHEN t.last_in_at > COALESCE(t.seen_at, 0) THEN 1 ELSE 0 END AS unread";
+
 /// How much of the list's order a query walks.
 #[derive(Debug, Clone, Copy)]
 enum Walk {
@@ -446,11 +452,10 @@ impl Store {
         let shop = q.arg(Value::Int(shop_id));
         let columns = match walk {
             Walk::WindowTickets => format!("t.id, {key} AS k, t.number AS n"),
-            Walk::Whole | Walk::Window(_) => "t.id, t.number, t.subject, t.customer_name, \
-                t.customer_email, t.contact_id, t.language, t.status, t.assignee_id, t.intent, \
-                t.message_count, t.last_message_at, t.waiting_since, \
-                CASE WHEN t.last_in_at > COALESCE(t.seen_at, 0) THEN 1 ELSE 0 END AS unread"
-                .to_string(),
+            // The page's ids first: the walk stays in the list's index, which holds them,
+            // and only the page's tickets are read.
+            Walk::Window(_) => "t.id".to_string(),
+            Walk::Whole => PAGE_COLUMNS.to_string(),
         };
         q.push(&format!(
             "SELECT {columns} FROM tickets t WHERE t.shop_id = {shop}"
@@ -513,13 +518,20 @@ impl Store {
             let until = if sort.descending() { ">=" } else { "<=" };
             push_bound(&mut q, sort, until, window.end_key, window.end_number);
         }
-        if sort == TicketSort::Number {
-            q.push(&format!(" ORDER BY t.number {dir}"));
+        let order = if sort == TicketSort::Number {
+            format!(" ORDER BY t.number {dir}")
         } else {
-            q.push(&format!(" ORDER BY {key} {dir}, t.number {dir}"));
-        }
+            format!(" ORDER BY {key} {dir}, t.number {dir}")
+        };
+        q.push(&order);
         let fetch = q.arg(Value::Int(limit as i64 + 1));
         q.push(&format!(" LIMIT {fetch}"));
+        if let Walk::Window(_) = walk {
+            q.sql = format!(
+                "SELECT {PAGE_COLUMNS} FROM tickets t WHERE t.id IN ({}){order}",
+                q.sql
+            );
+        }
 
         Some((q, as_of))
     }
