@@ -468,6 +468,65 @@ fn subjects(
         .collect()
 }
 
+/// How many mails titled `subject` are in `mailbox`'s INBOX.
+fn received(
+    server: &crate::support::MailServer,
+    mailbox: &crate::support::TestMailbox,
+    subject: &str,
+) -> usize {
+    subjects(server, mailbox)
+        .iter()
+        .filter(|s| s.as_str() == subject)
+        .count()
+}
+
+/// Mailbox `id` as stored now.
+async fn mailbox_row(desk: &guichet::desk::Desk, id: i64) -> guichet::store::MailboxRow {
+    desk.store
+        .mailboxes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap()
+}
+
+/// Sends `subject` from mailbox `id` (the shop's `from`) to `to`, signed in as the desk's
+/// sender would be.
+async fn send_from(
+    desk: &guichet::desk::Desk,
+    id: i64,
+    from: &crate::support::TestMailbox,
+    to: &crate::support::TestMailbox,
+    subject: &str,
+    message_id: &str,
+) {
+    let settings = guichet::answering::send::smtp_settings(
+        &desk.store,
+        &mailbox_row(desk, id).await,
+        &desk.key,
+        &guichet::answering::send::SendOptions::from_config(&desk.config),
+    )
+    .await
+    .unwrap();
+    let raw = crate::support::sample_mail(
+        &from.email,
+        &to.email,
+        subject,
+        "Merci",
+        Some(message_id),
+        &[],
+    );
+    guichet::outbound::send(
+        &settings,
+        &from.email,
+        std::slice::from_ref(&to.email),
+        &raw,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{subject}: {e}"));
+}
+
 /// Sends a marker mail to `to` through the shop's working mailbox and waits for it: mail sent
 /// before it through the same path has had its chance to arrive.
 async fn marker(
@@ -504,12 +563,55 @@ async fn marker(
     );
 }
 
+/// A desk on `dialect` whose Google application is a new client of the fake (access tokens
+/// living `lifetime`), with the shop `boutique`.
+struct OAuthDesk {
+    client: FakeClient,
+    config: OAuthConfig,
+    web: crate::support::web::TestWeb,
+    shop: guichet::store::Shop,
+}
+
+impl OAuthDesk {
+    async fn start(dialect: crate::support::Dialect, lifetime: Duration) -> OAuthDesk {
+        let fake = FakeOAuth::shared();
+        let client = fake.register_client(&[REDIRECT_URI]);
+        fake.set_access_token_lifetime(&client, lifetime);
+        let web =
+            crate::support::web::TestWeb::start_with_env(dialect, &google_env(fake, &client)).await;
+        let shop = web.desk.add_shop("boutique").await.unwrap();
+        OAuthDesk {
+            config: google_through_fake(fake, &client),
+            client,
+            web,
+            shop,
+        }
+    }
+
+    /// Connects `mailbox` through the code flow and adds it to the shop; its id.
+    async fn connect(&self, mailbox: &crate::support::TestMailbox) -> i64 {
+        let server = crate::support::MailServer::shared();
+        let grant = connect_google(&self.config, &mailbox.email).await;
+        assert_eq!(
+            grant.email, mailbox.email,
+            "the provider confirmed the address"
+        );
+        let desk = &self.web.desk;
+        desk.store
+            .add_mailbox(
+                self.shop.id,
+                &oauth_mailbox(server, mailbox, &desk.key, &grant.refresh_token),
+            )
+            .await
+            .unwrap()
+    }
+}
+
 /// Syncs and sends with an OAuth mailbox across several access-token expiries; its consent
 /// withdrawn, it shows "reconnect needed", the shop's admins get ONE notice each (in their
 /// language) however many rounds fail; reconnected, it resumes from its checkpoint with
 /// nothing lost or doubled; broken again, the admins get one more.
 async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Dialect) {
-    use guichet::answering::send::smtp_settings;
     use guichet::desk::employees::EmployeeInput;
     use guichet::model::UiLang;
     use guichet::oauth::{MailboxAuth, REFRESH_TOKEN_PURPOSE};
@@ -523,21 +625,16 @@ async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Diale
     let admin_fr = server.new_mailbox("oauth admin (fr)");
     let admin_en = server.new_mailbox("oauth admin (en)");
     let clerk = server.new_mailbox("oauth employee, not admin");
-    let client = fake.register_client(&[REDIRECT_URI]);
     let lifetime = Duration::from_secs(3);
-    fake.set_access_token_lifetime(&client, lifetime);
-    let config = google_through_fake(fake, &client);
-    let web =
-        crate::support::web::TestWeb::start_with_env(dialect, &google_env(fake, &client)).await;
-    let desk = &web.desk;
-    let shop = desk.add_shop("boutique").await.unwrap();
+    let oauth = OAuthDesk::start(dialect, lifetime).await;
+    let (client, config, desk, shop) = (&oauth.client, &oauth.config, &oauth.web.desk, &oauth.shop);
     for (who, admin, lang) in [
         (&admin_fr, true, UiLang::Fr),
         (&admin_en, true, UiLang::En),
         (&clerk, false, UiLang::En),
     ] {
         desk.add_employee(
-            &shop,
+            shop,
             EmployeeInput {
                 email: who.email.clone(),
                 name: None,
@@ -549,32 +646,12 @@ async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Diale
         .await
         .unwrap();
     }
-    let grant = connect_google(&config, &shop_box.email).await;
-    assert_eq!(
-        grant.email, shop_box.email,
-        "the provider confirmed the address"
-    );
-    let id = desk
-        .store
-        .add_mailbox(
-            shop.id,
-            &oauth_mailbox(server, &shop_box, &desk.key, &grant.refresh_token),
-        )
-        .await
-        .unwrap();
+    let id = oauth.connect(&shop_box).await;
     desk.store
         .add_mailbox(shop.id, &relay_mailbox(server, &relay, &desk.key))
         .await
         .unwrap();
-    let row = async || {
-        desk.store
-            .mailboxes()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|m| m.id == id)
-            .unwrap()
-    };
+    let row = async || mailbox_row(desk, id).await;
     assert_eq!(row().await.auth, MailboxAuth::OAuth(Provider::Google));
     let sync = async || {
         let pass = desk
@@ -586,14 +663,8 @@ async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Diale
             .find(|f| f.mailbox == shop_box.email)
             .unwrap()
     };
-    let customer_mail = |subject: &str| {
-        subjects(server, &customer)
-            .iter()
-            .filter(|s| s.as_str() == subject)
-            .count()
-    };
     for round in 1..=3u32 {
-        let refreshes = fake.token_requests(&client, "refresh_token");
+        let refreshes = fake.token_requests(client, "refresh_token");
         server.append_mail(
             &shop_box,
             &customer.email,
@@ -604,37 +675,17 @@ async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Diale
         let synced = sync().await;
         assert_eq!(synced.error, None, "round {round}");
         assert_eq!(synced.filed.new_messages, 1, "round {round}");
-        let settings = smtp_settings(
-            &desk.store,
-            &row().await,
-            &desk.key,
-            &guichet::answering::send::SendOptions::from_config(&desk.config),
-        )
-        .await
-        .unwrap();
         let subject = format!("Re: Question {round}");
-        let raw = crate::support::sample_mail(
-            &shop_box.email,
-            &customer.email,
-            &subject,
-            "Votre colis est parti.",
-            Some(&format!("answer-{round}@shop.test")),
-            &[],
-        );
-        guichet::outbound::send(
-            &settings,
-            &shop_box.email,
-            std::slice::from_ref(&customer.email),
-            &raw,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let message_id = format!("answer-{round}@shop.test");
+        send_from(desk, id, &shop_box, &customer, &subject, &message_id).await;
         assert!(
-            crate::support::eventually(Duration::from_secs(20), || customer_mail(&subject) == 1),
+            crate::support::eventually(Duration::from_secs(20), || {
+                received(server, &customer, &subject) == 1
+            }),
             "answer {round} arrived"
         );
         assert_eq!(
-            fake.token_requests(&client, "refresh_token"),
+            fake.token_requests(client, "refresh_token"),
             refreshes + 1,
             "one renewal served the sync and the answer of round {round}"
         );
@@ -653,12 +704,7 @@ async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Diale
     assert_eq!(messages().await, 3, "every question filed once");
     assert_eq!(row().await.reconnect_notice, ReconnectNotice::None);
 
-    let notices = |who: &crate::support::TestMailbox, subject: &str| {
-        subjects(server, who)
-            .iter()
-            .filter(|s| s.as_str() == subject)
-            .count()
-    };
+    let notices = |who, subject: &str| received(server, who, subject);
     let fr_subject = format!("Reconnexion nécessaire : boîte {}", shop_box.email);
     let en_subject = format!("Reconnect needed: mailbox {}", shop_box.email);
     let broken_twice = async |break_number: usize| {
@@ -712,7 +758,7 @@ async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Diale
 
         // Reconnected (a new grant replaces the sealed refresh token): sync resumes from its
         // checkpoint, the message that came meanwhile filed once, nothing twice.
-        let again = connect_google(&config, &shop_box.email).await;
+        let again = connect_google(config, &shop_box.email).await;
         desk.store
             .set_mailbox_authorization(
                 id,
@@ -755,38 +801,13 @@ async fn a_rotated_refresh_token_is_sealed_and_replaces_the_old_one() {
     let fake = FakeOAuth::shared();
     let shop_box = server.new_mailbox("oauth rotated refresh tokens");
     let customer = server.new_mailbox("oauth rotation customer");
-    let client = fake.register_client(&[REDIRECT_URI]);
     let lifetime = Duration::from_secs(2);
-    fake.set_access_token_lifetime(&client, lifetime);
-    fake.rotate_refresh_tokens(&client);
-    let config = google_through_fake(fake, &client);
-    let web = crate::support::web::TestWeb::start_with_env(
-        crate::support::Dialect::Sqlite,
-        &google_env(fake, &client),
-    )
-    .await;
-    let desk = &web.desk;
-    let shop = desk.add_shop("boutique").await.unwrap();
-    let grant = connect_google(&config, &shop_box.email).await;
-    let id = desk
-        .store
-        .add_mailbox(
-            shop.id,
-            &oauth_mailbox(server, &shop_box, &desk.key, &grant.refresh_token),
-        )
-        .await
-        .unwrap();
-    let row = async || {
-        desk.store
-            .mailboxes()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|m| m.id == id)
-            .unwrap()
-    };
+    let oauth = OAuthDesk::start(crate::support::Dialect::Sqlite, lifetime).await;
+    let (client, desk) = (&oauth.client, &oauth.web.desk);
+    fake.rotate_refresh_tokens(client);
+    let id = oauth.connect(&shop_box).await;
     for round in 1..=4u32 {
-        let refreshes = fake.token_requests(&client, "refresh_token");
+        let refreshes = fake.token_requests(client, "refresh_token");
         server.append_mail(
             &shop_box,
             &customer.email,
@@ -800,34 +821,12 @@ async fn a_rotated_refresh_token_is_sealed_and_replaces_the_old_one() {
             .unwrap();
         assert_eq!(pass.folders[0].error, None, "round {round}");
         assert_eq!(pass.folders[0].filed.new_messages, 1, "round {round}");
-        // The answer goes out with the same access token (its mailbox row read before the
-        // rotation: the store's token is what counts).
-        let settings = guichet::answering::send::smtp_settings(
-            &desk.store,
-            &row().await,
-            &desk.key,
-            &guichet::answering::send::SendOptions::from_config(&desk.config),
-        )
-        .await
-        .unwrap();
-        let raw = crate::support::sample_mail(
-            &shop_box.email,
-            &customer.email,
-            &format!("Re: Rotation {round}"),
-            "Merci",
-            Some(&format!("rotation-answer-{round}@shop.test")),
-            &[],
-        );
-        guichet::outbound::send(
-            &settings,
-            &shop_box.email,
-            std::slice::from_ref(&customer.email),
-            &raw,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        // The answer goes out with the access token the sync got.
+        let message_id = format!("rotation-answer-{round}@shop.test");
+        let subject = format!("Re: Rotation {round}");
+        send_from(desk, id, &shop_box, &customer, &subject, &message_id).await;
         assert_eq!(
-            fake.token_requests(&client, "refresh_token"),
+            fake.token_requests(client, "refresh_token"),
             refreshes + 1,
             "round {round}: one refresh, answered with a new refresh token"
         );
@@ -843,7 +842,10 @@ async fn a_rotated_refresh_token_is_sealed_and_replaces_the_old_one() {
     assert_eq!(live.len(), 1, "only the newest works");
     let stored = desk
         .key
-        .open(&row().await.password_sealed, REFRESH_TOKEN_PURPOSE)
+        .open(
+            &mailbox_row(desk, id).await.password_sealed,
+            REFRESH_TOKEN_PURPOSE,
+        )
         .unwrap();
     assert_eq!(
         stored.expose_secret(),
@@ -852,7 +854,7 @@ async fn a_rotated_refresh_token_is_sealed_and_replaces_the_old_one() {
     );
     // No refresh token, old or new, in clear in the database files (WAL included).
     let mut database = Vec::new();
-    for entry in std::fs::read_dir(&web.data_dir).unwrap().flatten() {
+    for entry in std::fs::read_dir(&oauth.web.data_dir).unwrap().flatten() {
         if entry
             .file_name()
             .to_string_lossy()
