@@ -1179,3 +1179,72 @@ async fn back_office_connects_a_mailbox_with_google_in_the_browser() {
     assert_eq!(mailboxes.len(), 1);
     assert_eq!(mailboxes[0].last_error, None);
 }
+
+/// `serve`'s watcher meets a revoked refresh token: it tells the admins once, however many
+/// of its backoff rounds fail, and a restarted `serve` (the notice's state is stored) does
+/// not tell them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_tells_the_admins_once_and_a_restart_does_not_again() {
+    use guichet::desk::employees::EmployeeInput;
+    use guichet::store::ReconnectNotice;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop_box = server.new_mailbox("oauth watched, consent withdrawn");
+    let relay = server.new_mailbox("oauth watched shop's password mailbox");
+    let admin = server.new_mailbox("oauth watched shop's admin");
+    let oauth = OAuthDesk::start(crate::support::Dialect::Sqlite, Duration::from_secs(60)).await;
+    let desk = &oauth.web.desk;
+    desk.add_employee(
+        &oauth.shop,
+        EmployeeInput {
+            email: admin.email.clone(),
+            name: None,
+            admin: true,
+            lang: guichet::model::UiLang::En,
+            password: secrecy::SecretString::from("a long enough password".to_string()),
+        },
+    )
+    .await
+    .unwrap();
+    let id = oauth.connect(&shop_box).await;
+    desk.store
+        .add_mailbox(oauth.shop.id, &relay_mailbox(server, &relay, &desk.key))
+        .await
+        .unwrap();
+    fake.revoke_consent(&shop_box.email);
+    let subject = format!("Reconnect needed: mailbox {}", shop_box.email);
+    let refused = || fake.token_requests(&oauth.client, "refresh_token");
+
+    // Until the watcher's third refused refresh (backoff 5 s, then 10 s).
+    let serve_until = async |refreshes: usize| {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = desk.serve(false, async {
+            let _ = stopped.await;
+        });
+        let watched = async {
+            assert!(
+                crate::support::eventually_async(Duration::from_secs(40), async || {
+                    refused() >= refreshes
+                })
+                .await,
+                "the watcher kept trying"
+            );
+            let _ = stop.send(());
+        };
+        tokio::join!(serving, watched);
+    };
+    let before = refused();
+    serve_until(before + 3).await;
+    assert_eq!(
+        mailbox_row(desk, id).await.reconnect_notice,
+        ReconnectNotice::Sent
+    );
+    marker(desk, oauth.shop.id, &admin, "marker after serve").await;
+    assert_eq!(received(server, &admin, &subject), 1, "one notice");
+
+    // Restarted: it fails again, and says nothing more.
+    serve_until(refused() + 1).await;
+    marker(desk, oauth.shop.id, &admin, "marker after the restart").await;
+    assert_eq!(received(server, &admin, &subject), 1, "still one notice");
+}
