@@ -666,6 +666,9 @@ impl ImapClient {
         let mut session = match login {
             Ok(session) => session,
             Err((async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_), _)) => {
+                if let Credential::AccessToken(token) = &settings.credential {
+                    crate::oauth::forget_access_token(token);
+                }
                 return Err(ImapError::AuthenticationFailed {
                     hint: providers::for_email(&settings.username).and_then(|p| p.auth_hint),
                 });

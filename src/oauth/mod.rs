@@ -246,6 +246,15 @@ fn cache() -> &'static Mutex<HashMap<[u8; 32], CachedToken>> {
     CACHE.get_or_init(Mutex::default)
 }
 
+/// Forgets an access token the server refused (consent withdrawn, token revoked before its
+/// time): the next sign-in asks the provider, which then says whether to reconnect.
+pub fn forget_access_token(token: &SecretString) {
+    cache()
+        .lock()
+        .unwrap()
+        .retain(|_, cached| cached.token.expose_secret() != token.expose_secret());
+}
+
 /// When to ask for a new access token: a minute before it expires, or halfway through a
 /// lifetime shorter than two minutes, so a token is never sent in its last moments.
 pub fn renewal_delay(lifetime: Duration) -> Duration {
@@ -371,6 +380,26 @@ mod tests {
             Duration::from_secs(2)
         );
         assert_eq!(renewal_delay(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_refused_access_token_is_forgotten() {
+        let refused = SecretString::from("access-refused".to_string());
+        let kept = SecretString::from("access-kept".to_string());
+        let renew_at = Instant::now() + Duration::from_secs(60);
+        for (id, token) in [([1u8; 32], &refused), ([2u8; 32], &kept)] {
+            cache().lock().unwrap().insert(
+                id,
+                CachedToken {
+                    token: token.clone(),
+                    renew_at,
+                },
+            );
+        }
+        forget_access_token(&refused);
+        let cache = cache().lock().unwrap();
+        assert!(!cache.contains_key(&[1u8; 32]));
+        assert!(cache.contains_key(&[2u8; 32]));
     }
 
     #[test]

@@ -541,6 +541,11 @@ async fn connect(
             // client error: it is the server refusing the token all the same.
             let token_refused =
                 matches!(settings.credential, Credential::AccessToken(_)) && error.is_client();
+            if let Credential::AccessToken(token) = &settings.credential
+                && (error.is_permanent() || token_refused)
+            {
+                crate::oauth::forget_access_token(token);
+            }
             let refusal = if error.is_permanent() || token_refused {
                 Refusal::AuthenticationFailed {
                     reply: reply_text(&error),
