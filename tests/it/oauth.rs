@@ -692,15 +692,7 @@ async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Diale
         // The token of this round expires before the next one.
         tokio::time::sleep(lifetime).await;
     }
-    let messages = async || -> i64 {
-        desk.store
-            .tickets(Some(shop.id))
-            .await
-            .unwrap()
-            .iter()
-            .map(|t| t.message_count)
-            .sum()
-    };
+    let messages = async || crate::support::message_count(&desk.store, shop.id).await;
     assert_eq!(messages().await, 3, "every question filed once");
     assert_eq!(row().await.reconnect_notice, ReconnectNotice::None);
 
