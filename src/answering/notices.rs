@@ -67,18 +67,19 @@ pub async fn send_reconnect_notice(
     options: &SendOptions,
     mailbox: &MailboxRow,
 ) -> Result<bool, StoreError> {
-    if !store
-        .move_reconnect_notice(mailbox.id, ReconnectNotice::Due, ReconnectNotice::Sending)
-        .await?
-    {
-        return Ok(false);
-    }
+    // Read before taking the notice: once taken, nothing fails before it is put down again.
     let admins: Vec<_> = store
         .employees_of_shop(mailbox.shop_id)
         .await?
         .into_iter()
         .filter(|e| e.role == Role::Admin)
         .collect();
+    if !store
+        .move_reconnect_notice(mailbox.id, ReconnectNotice::Due, ReconnectNotice::Sending)
+        .await?
+    {
+        return Ok(false);
+    }
     let mut reached = 0;
     let mut failures = Vec::new();
     for admin in &admins {
