@@ -692,6 +692,7 @@ mod tests {
             contact_id: None,
             last_sync_at: Some(NOV_22),
             last_error: None,
+            reconnect_notice: Default::default(),
         };
         let json = serde_json::to_value(MailboxJson::from(&mailbox)).unwrap();
         let keys: Vec<&str> = json

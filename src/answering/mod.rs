@@ -2,6 +2,7 @@
 //! pure `replies` decision, store out) and schedules the answer; `send` delivers due answers
 //! at most once (outbox, SMTP, Sent folder). The rules themselves live in `replies`.
 
+pub mod notices;
 pub mod plan;
 pub mod send;
 

@@ -49,6 +49,7 @@ impl SendOptions {
 /// Where and how `mailbox` sends: its SMTP server, signed in with its password or with an
 /// access token fresh enough for this connection.
 pub async fn smtp_settings(
+    store: &Store,
     mailbox: &MailboxRow,
     key: &SealingKey,
     options: &SendOptions,
@@ -59,13 +60,7 @@ pub async fn smtp_settings(
         security: mailbox.smtp_security,
         accept_invalid_certs: mailbox.accept_invalid_certs,
         username: mailbox.username.clone(),
-        credential: crate::oauth::mailbox_credential(
-            mailbox.auth,
-            &mailbox.password_sealed,
-            key,
-            &options.oauth,
-        )
-        .await?,
+        credential: crate::oauth::mailbox_credential(store, mailbox, key, &options.oauth).await?,
         helo_name: options.helo_name.clone(),
     })
 }
@@ -299,7 +294,7 @@ impl<'a> Pass<'a> {
     /// The mailbox's SMTP connection, opened by the first message sent through it.
     async fn smtp(&mut self, mailbox: &MailboxRow) -> Result<&mut SmtpSession, Failure> {
         if !self.smtp.contains_key(&mailbox.id) {
-            let settings = smtp_settings(mailbox, self.key, self.options)
+            let settings = smtp_settings(self.store, mailbox, self.key, self.options)
                 .await
                 .map_err(|e| Failure::Setup(e.to_string()))?;
             self.smtp.insert(mailbox.id, SmtpSession::new(settings));
@@ -424,7 +419,7 @@ impl<'a> Pass<'a> {
         let copies = match self.sent_copies.remove(&mailbox.id) {
             Some(copies) => copies,
             None => {
-                let settings = imap_settings(mailbox, self.key, &self.options.oauth)
+                let settings = imap_settings(self.store, mailbox, self.key, &self.options.oauth)
                     .await
                     .map_err(|e| e.to_string())?;
                 let mut client = ImapClient::connect(&settings)
@@ -482,8 +477,8 @@ pub struct ShopMessage {
     pub attachments: Vec<outbound::OutgoingAttachment>,
 }
 
-/// Sends `message` now through the shop's first mailbox; the error is for a person, in
-/// `lang`.
+/// Sends `message` now through the shop's first mailbox that can still sign in (an OAuth
+/// mailbox waiting to be reconnected cannot); the error is for a person, in `lang`.
 pub async fn send_shop_message(
     store: &Store,
     key: &SealingKey,
@@ -496,7 +491,7 @@ pub async fn send_shop_message(
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
-        .find(|m| m.shop_id == message.shop_id)
+        .find(|m| m.shop_id == message.shop_id && !m.reconnect_notice.needs_reconnect())
         .ok_or_else(|| crate::t!(lang, "actions.no_mailbox").to_string())?;
     let settings = store
         .reply_settings(message.shop_id)
@@ -541,7 +536,7 @@ pub async fn send_shop_message(
     };
     let raw = outbound::build_mime_with_attachments(&email, &message.attachments)
         .map_err(|e| e.localized(lang))?;
-    let settings = smtp_settings(&mailbox, key, options)
+    let settings = smtp_settings(store, &mailbox, key, options)
         .await
         .map_err(|e| e.localized(lang))?;
     let mut session = SmtpSession::new(settings);

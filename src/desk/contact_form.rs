@@ -529,10 +529,14 @@ impl Desk {
         to: &[String],
         raw: &[u8],
     ) -> Result<(), String> {
-        let settings =
-            crate::answering::send::smtp_settings(mailbox, &self.key, &self.send_options())
-                .await
-                .map_err(|e| e.localized(UiLang::En))?;
+        let settings = crate::answering::send::smtp_settings(
+            &self.store,
+            mailbox,
+            &self.key,
+            &self.send_options(),
+        )
+        .await
+        .map_err(|e| e.localized(UiLang::En))?;
         crate::outbound::send(&settings, &mailbox.email, to, raw)
             .await
             .map_err(|e| e.localized(UiLang::En))

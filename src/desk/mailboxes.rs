@@ -291,13 +291,16 @@ impl Desk {
         }
         let mut tests = Vec::with_capacity(chosen.len());
         for mailbox in chosen {
-            let outcome = match sync::imap_settings(&mailbox, &self.key, &self.config.oauth).await {
-                Ok(settings) => imap::test_mailbox(&settings, &mailbox.folders).await,
-                Err(sync::SyncError::OAuth(crate::oauth::OAuthError::ReconnectNeeded(_))) => {
-                    Err(ImapError::ReconnectNeeded)
-                }
-                Err(other) => return Err(other.into()),
-            };
+            let outcome =
+                match sync::imap_settings(&self.store, &mailbox, &self.key, &self.config.oauth)
+                    .await
+                {
+                    Ok(settings) => imap::test_mailbox(&settings, &mailbox.folders).await,
+                    Err(sync::SyncError::OAuth(crate::oauth::OAuthError::ReconnectNeeded(_))) => {
+                        Err(ImapError::ReconnectNeeded)
+                    }
+                    Err(other) => return Err(other.into()),
+                };
             tests.push(MailboxTest {
                 outcome,
                 email: mailbox.email,

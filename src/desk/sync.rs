@@ -44,6 +44,8 @@ impl Desk {
             self.config.cluster,
         )
         .await?;
+        answering::notices::send_reconnect_notices(&self.store, &self.key, &self.send_options())
+            .await?;
         let answers = answering::run(&self.shop_data(), self.lang, &self.send_options()).await?;
         Ok(SyncPass {
             folders,

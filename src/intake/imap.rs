@@ -19,6 +19,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::intake::providers;
 use crate::model::UiLang;
+use crate::oauth::sasl::BearerMechanism;
 
 /// How the connection to a mail server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -50,7 +51,8 @@ pub struct ImapSettings {
 pub enum Credential {
     /// IMAP LOGIN, SMTP AUTH PLAIN or LOGIN.
     Password(SecretString),
-    /// An OAuth2 access token, sent with SASL XOAUTH2 (Google's and Microsoft's mechanism).
+    /// An OAuth2 access token, sent with SASL OAUTHBEARER when the server offers it, else
+    /// XOAUTH2 (see [`crate::oauth::sasl`]).
     AccessToken(SecretString),
 }
 
@@ -60,33 +62,48 @@ impl Credential {
     }
 }
 
-/// The SASL XOAUTH2 initial response (<https://developers.google.com/gmail/imap/xoauth2-protocol>):
-/// `user=` the mailbox, `auth=Bearer` the token, each field ended by ^A, the whole by ^A^A.
-pub fn xoauth2_response(username: &str, access_token: &SecretString) -> String {
-    format!(
-        "user={username}\x01auth=Bearer {}\x01\x01",
-        access_token.expose_secret()
-    )
-}
-
-/// XOAUTH2 over IMAP AUTHENTICATE: the response first; when the server refuses, it sends an
-/// error challenge (a JSON status) that the client must answer with an empty line.
-struct Xoauth2<'a> {
-    username: &'a str,
-    access_token: &'a SecretString,
+/// OAUTHBEARER or XOAUTH2 over IMAP AUTHENTICATE: the initial response first; when the
+/// server refuses, it sends an error challenge (a JSON status) that the client acknowledges.
+struct Bearer {
+    mechanism: BearerMechanism,
+    initial_response: String,
     answered: bool,
 }
 
-impl async_imap::Authenticator for Xoauth2<'_> {
+impl async_imap::Authenticator for Bearer {
     type Response = String;
 
     fn process(&mut self, _challenge: &[u8]) -> String {
         if std::mem::replace(&mut self.answered, true) {
-            String::new()
+            self.mechanism.error_acknowledgement().to_string()
         } else {
-            xoauth2_response(self.username, self.access_token)
+            std::mem::take(&mut self.initial_response)
         }
     }
+}
+
+/// The SASL mechanisms the server offers before sign-in (`AUTH=` capabilities), asked with
+/// CAPABILITY (after STARTTLS the greeting's list may be stale).
+async fn offered_mechanisms(
+    client: &mut async_imap::Client<MailStream>,
+) -> Result<Vec<String>, async_imap::error::Error> {
+    let (sender, receiver) = async_channel::bounded(16);
+    client
+        .run_command_and_check_ok("CAPABILITY", Some(sender))
+        .await?;
+    let mut mechanisms = Vec::new();
+    while let Ok(response) = receiver.try_recv() {
+        if let async_imap::types::UnsolicitedResponse::Other(data) = response
+            && let async_imap::imap_proto::Response::Capabilities(capabilities) = data.parsed()
+        {
+            for capability in capabilities {
+                if let async_imap::imap_proto::Capability::Auth(name) = capability {
+                    mechanisms.push(name.to_string());
+                }
+            }
+        }
+    }
+    Ok(mechanisms)
 }
 
 /// State of a selected folder.
@@ -622,12 +639,22 @@ impl ImapClient {
                         .await
                 }
                 Credential::AccessToken(token) => {
-                    let authenticator = Xoauth2 {
-                        username: &settings.username,
-                        access_token: token,
+                    let mechanism = match offered_mechanisms(&mut client).await {
+                        Ok(offered) => BearerMechanism::choose(offered.iter().map(String::as_str)),
+                        Err(e) => return Err((e, client)),
+                    };
+                    tracing::debug!(mechanism = mechanism.name(), "IMAP sign-in with a token");
+                    let authenticator = Bearer {
+                        mechanism,
+                        initial_response: mechanism.initial_response(
+                            &settings.username,
+                            host,
+                            port,
+                            token,
+                        ),
                         answered: false,
                     };
-                    client.authenticate("XOAUTH2", authenticator).await
+                    client.authenticate(mechanism.name(), authenticator).await
                 }
             }
         })
@@ -639,6 +666,9 @@ impl ImapClient {
         let mut session = match login {
             Ok(session) => session,
             Err((async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_), _)) => {
+                if let Credential::AccessToken(token) = &settings.credential {
+                    crate::oauth::forget_access_token(token);
+                }
                 return Err(ImapError::AuthenticationFailed {
                     hint: providers::for_email(&settings.username).and_then(|p| p.auth_hint),
                 });

@@ -56,6 +56,11 @@ impl SyncError {
         matches!(self, SyncError::Store(StoreError::LeaseLost(_)))
     }
 
+    /// The provider no longer gives this OAuth mailbox access: a person must reconnect it.
+    pub fn needs_reconnect(&self) -> bool {
+        matches!(self, SyncError::OAuth(OAuthError::ReconnectNeeded(_)))
+    }
+
     fn is_transient(&self) -> bool {
         matches!(self, SyncError::Imap(e) if e.is_transient())
     }
@@ -174,6 +179,7 @@ pub struct FolderSummary {
 /// Where and how to read `mailbox`: its IMAP server, signed in with its password or with an
 /// access token fresh enough for this connection.
 pub async fn imap_settings(
+    store: &Store,
     mailbox: &MailboxRow,
     key: &SealingKey,
     oauth: &OAuthConfig,
@@ -184,13 +190,7 @@ pub async fn imap_settings(
         security: mailbox.imap_security,
         accept_invalid_certs: mailbox.accept_invalid_certs,
         username: mailbox.username.clone(),
-        credential: crate::oauth::mailbox_credential(
-            mailbox.auth,
-            &mailbox.password_sealed,
-            key,
-            oauth,
-        )
-        .await?,
+        credential: crate::oauth::mailbox_credential(store, mailbox, key, oauth).await?,
     })
 }
 
@@ -229,6 +229,9 @@ pub async fn sync_all_once(
                 let message = error.localized(options.lang);
                 tracing::warn!(mailbox = %mailbox.email, error = %message, "mailbox sync failed");
                 store.record_sync(mailbox.id, Some(&message)).await?;
+                if error.needs_reconnect() {
+                    store.note_reconnect_needed(mailbox.id).await?;
+                }
                 if partial.is_empty() {
                     partial.push(FolderSummary {
                         shop: mailbox.shop_name.clone(),
@@ -256,7 +259,7 @@ async fn sync_with_retries(
     loop {
         attempt += 1;
         let result = async {
-            let settings = imap_settings(mailbox, key, &options.oauth)
+            let settings = imap_settings(store, mailbox, key, &options.oauth)
                 .await
                 .map_err(|e| (Vec::new(), e))?;
             let mut client = ImapClient::connect(&settings)

@@ -116,6 +116,9 @@ pub struct Grant {
 pub struct Refreshed {
     pub access_token: SecretString,
     pub expires_in: Duration,
+    /// A new refresh token, when the provider rotates them (Microsoft does): it replaces
+    /// the one used, which may stop working.
+    pub refresh_token: Option<SecretString>,
 }
 
 /// The token endpoint's answer (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
@@ -257,6 +260,10 @@ pub async fn refresh(
     Ok(Refreshed {
         access_token: SecretString::from(answer.access_token),
         expires_in: Duration::from_secs(answer.expires_in.unwrap_or(3600)),
+        refresh_token: answer
+            .refresh_token
+            .filter(|rotated| !rotated.is_empty() && rotated != refresh_token.expose_secret())
+            .map(SecretString::from),
     })
 }
 

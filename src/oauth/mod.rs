@@ -10,9 +10,10 @@
 
 pub mod flow;
 pub mod loopback;
+pub mod sasl;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{CryptoError, SealingKey};
 use crate::intake::imap::Credential;
 use crate::model::UiLang;
+use crate::store::{MailboxRow, Store};
 
 /// Purpose the refresh token is sealed under (a password is sealed under another one).
 pub const REFRESH_TOKEN_PURPOSE: &str = "mailbox-oauth-refresh-token";
@@ -200,6 +202,8 @@ pub enum OAuthError {
     Denied(String),
     #[error("mailbox secret: {0}")]
     Sealed(String),
+    #[error("the mailbox's authorization could not be read or saved: {0}")]
+    Store(String),
 }
 
 impl From<CryptoError> for OAuthError {
@@ -242,6 +246,15 @@ fn cache() -> &'static Mutex<HashMap<[u8; 32], CachedToken>> {
     CACHE.get_or_init(Mutex::default)
 }
 
+/// Forgets an access token the server refused (consent withdrawn, token revoked before its
+/// time): the next sign-in asks the provider, which then says whether to reconnect.
+pub fn forget_access_token(token: &SecretString) {
+    cache()
+        .lock()
+        .unwrap()
+        .retain(|_, cached| cached.token.expose_secret() != token.expose_secret());
+}
+
 /// When to ask for a new access token: a minute before it expires, or halfway through a
 /// lifetime shorter than two minutes, so a token is never sent in its last moments.
 pub fn renewal_delay(lifetime: Duration) -> Duration {
@@ -249,39 +262,95 @@ pub fn renewal_delay(lifetime: Duration) -> Duration {
     lifetime - margin
 }
 
+/// One lock per mailbox around the refresh grant: with rotation, two refreshes of one token
+/// at once (the watcher's and the sender's) would see the second refused.
+fn refresh_lock(mailbox_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let mut locks = LOCKS.get_or_init(Mutex::default).lock().unwrap();
+    Arc::clone(locks.entry(mailbox_id).or_default())
+}
+
+fn token_id(refresh_token: &SecretString) -> [u8; 32] {
+    Sha256::digest(refresh_token.expose_secret().as_bytes()).into()
+}
+
 /// What signs the mailbox in: its password, or an access token obtained with its refresh
-/// token (from memory while it is fresh, else from the provider's token endpoint).
+/// token (from memory while it is fresh, else from the provider's token endpoint). The
+/// refresh token is read from the store, not from `mailbox` (it may have been rotated since
+/// the row was read); a rotated one is sealed and saved in its place.
 pub async fn mailbox_credential(
-    auth: MailboxAuth,
-    sealed: &[u8],
+    store: &Store,
+    mailbox: &MailboxRow,
     key: &SealingKey,
     config: &OAuthConfig,
 ) -> Result<Credential, OAuthError> {
-    let provider = match auth {
+    let store_error = |e: crate::store::StoreError| OAuthError::Store(e.to_string());
+    let current = async || {
+        Ok::<_, OAuthError>(
+            store
+                .mailbox_secret(mailbox.id)
+                .await
+                .map_err(store_error)?
+                .unwrap_or_else(|| (mailbox.auth, mailbox.password_sealed.clone())),
+        )
+    };
+    let provider = match mailbox.auth {
         MailboxAuth::Password => {
-            return Ok(Credential::Password(
-                key.open(sealed, crate::intake::sync::PASSWORD_PURPOSE)?,
-            ));
+            return Ok(Credential::Password(key.open(
+                &mailbox.password_sealed,
+                crate::intake::sync::PASSWORD_PURPOSE,
+            )?));
         }
         MailboxAuth::OAuth(provider) => provider,
     };
-    let refresh_token = key.open(sealed, REFRESH_TOKEN_PURPOSE)?;
-    let id: [u8; 32] = Sha256::digest(refresh_token.expose_secret().as_bytes()).into();
-    if let Some(cached) = cache().lock().unwrap().get(&id)
-        && cached.renew_at > Instant::now()
-    {
-        return Ok(Credential::AccessToken(cached.token.clone()));
+    let lock = refresh_lock(mailbox.id);
+    let _refreshing = lock.lock().await;
+    let (_, mut sealed) = current().await?;
+    let mut retried = false;
+    loop {
+        let refresh_token = key.open(&sealed, REFRESH_TOKEN_PURPOSE)?;
+        if let Some(cached) = cache().lock().unwrap().get(&token_id(&refresh_token))
+            && cached.renew_at > Instant::now()
+        {
+            return Ok(Credential::AccessToken(cached.token.clone()));
+        }
+        let fresh = match flow::refresh(config, provider, &refresh_token).await {
+            Ok(fresh) => fresh,
+            // Another node may have rotated the token meanwhile: try the newer one once.
+            Err(OAuthError::ReconnectNeeded(why)) => {
+                let (_, now) = current().await?;
+                if retried || now == sealed {
+                    return Err(OAuthError::ReconnectNeeded(why));
+                }
+                (sealed, retried) = (now, true);
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
+        tracing::debug!(%provider, lifetime_s = fresh.expires_in.as_secs(), rotated = fresh.refresh_token.is_some(), "access token renewed");
+        let kept = match &fresh.refresh_token {
+            Some(rotated) => {
+                let new = key.seal(rotated, REFRESH_TOKEN_PURPOSE);
+                if !store
+                    .rotate_mailbox_secret(mailbox.id, &sealed, &new)
+                    .await
+                    .map_err(store_error)?
+                {
+                    tracing::warn!(mailbox = %mailbox.email, "rotated refresh token not saved: the mailbox was reconnected meanwhile");
+                }
+                rotated
+            }
+            None => &refresh_token,
+        };
+        cache().lock().unwrap().insert(
+            token_id(kept),
+            CachedToken {
+                token: fresh.access_token.clone(),
+                renew_at: Instant::now() + renewal_delay(fresh.expires_in),
+            },
+        );
+        return Ok(Credential::AccessToken(fresh.access_token));
     }
-    let fresh = flow::refresh(config, provider, &refresh_token).await?;
-    tracing::debug!(%provider, lifetime_s = fresh.expires_in.as_secs(), "access token renewed");
-    cache().lock().unwrap().insert(
-        id,
-        CachedToken {
-            token: fresh.access_token.clone(),
-            renew_at: Instant::now() + renewal_delay(fresh.expires_in),
-        },
-    );
-    Ok(Credential::AccessToken(fresh.access_token))
 }
 
 #[cfg(test)]
@@ -311,6 +380,26 @@ mod tests {
             Duration::from_secs(2)
         );
         assert_eq!(renewal_delay(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_refused_access_token_is_forgotten() {
+        let refused = SecretString::from("access-refused".to_string());
+        let kept = SecretString::from("access-kept".to_string());
+        let renew_at = Instant::now() + Duration::from_secs(60);
+        for (id, token) in [([1u8; 32], &refused), ([2u8; 32], &kept)] {
+            cache().lock().unwrap().insert(
+                id,
+                CachedToken {
+                    token: token.clone(),
+                    renew_at,
+                },
+            );
+        }
+        forget_access_token(&refused);
+        let cache = cache().lock().unwrap();
+        assert!(!cache.contains_key(&[1u8; 32]));
+        assert!(cache.contains_key(&[2u8; 32]));
     }
 
     #[test]

@@ -17,10 +17,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use lettre::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use secrecy::ExposeSecret;
 
@@ -30,6 +32,7 @@ use crate::intake::imap::{
 };
 use crate::intake::providers;
 use crate::model::UiLang;
+use crate::oauth::sasl::BearerMechanism;
 
 /// Where and how to send: the mailbox's SMTP settings.
 #[derive(Clone)]
@@ -78,7 +81,9 @@ pub enum Refusal {
         reply: String,
         hint: Option<ProviderHint>,
     },
-    #[error("the server offers no authentication Guichet can use (PLAIN, LOGIN, XOAUTH2)")]
+    #[error(
+        "the server offers no authentication Guichet can use (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER)"
+    )]
     AuthenticationUnavailable,
     #[error("the server refused the sender {address} ({reply})")]
     SenderRefused { address: String, reply: String },
@@ -510,28 +515,37 @@ async fn connect(
     }
 
     if !settings.username.is_empty() {
-        let (mechanisms, secret) = match &settings.credential {
-            Credential::Password(password) => (&[Mechanism::Plain, Mechanism::Login][..], password),
-            Credential::AccessToken(token) => (&[Mechanism::Xoauth2][..], token),
+        let result = match &settings.credential {
+            Credential::Password(password) => {
+                let mechanisms = [Mechanism::Plain, Mechanism::Login];
+                let offered = mechanisms
+                    .iter()
+                    .any(|&m| connection.server_info().supports_auth_mechanism(m));
+                if !offered {
+                    abort(&mut connection).await;
+                    return Err(SendError::refused(true, Refusal::AuthenticationUnavailable));
+                }
+                let credentials = Credentials::new(
+                    settings.username.clone(),
+                    password.expose_secret().to_string(),
+                );
+                step(settings, connection.auth(&mechanisms, &credentials)).await?
+            }
+            Credential::AccessToken(token) => {
+                bearer_auth(settings, &mut connection, hello, token).await?
+            }
         };
-        let credentials = Credentials::new(
-            settings.username.clone(),
-            secret.expose_secret().to_string(),
-        );
-        let offered = mechanisms
-            .iter()
-            .any(|&m| connection.server_info().supports_auth_mechanism(m));
-        if !offered {
-            abort(&mut connection).await;
-            return Err(SendError::refused(true, Refusal::AuthenticationUnavailable));
-        }
-        let result = step(settings, connection.auth(mechanisms, &credentials)).await?;
         if let Err(error) = result {
             abort(&mut connection).await;
-            // A refused XOAUTH2 answers 334 with an error challenge, which lettre reports as a
+            // A refused token answers 334 with an error challenge, which lettre reports as a
             // client error: it is the server refusing the token all the same.
             let token_refused =
                 matches!(settings.credential, Credential::AccessToken(_)) && error.is_client();
+            if let Credential::AccessToken(token) = &settings.credential
+                && (error.is_permanent() || token_refused)
+            {
+                crate::oauth::forget_access_token(token);
+            }
             let refusal = if error.is_permanent() || token_refused {
                 Refusal::AuthenticationFailed {
                     reply: reply_text(&error),
@@ -544,6 +558,62 @@ async fn connect(
         }
     }
     Ok(connection)
+}
+
+/// AUTH with an access token: OAUTHBEARER when the EHLO answer lists it, else XOAUTH2.
+/// lettre knows only XOAUTH2 and keeps no unknown mechanism, so EHLO is asked again here to
+/// read the list (RFC 5321 §4.1.4 allows it; it changes nothing else).
+async fn bearer_auth(
+    settings: &SmtpSettings,
+    connection: &mut AsyncSmtpConnection,
+    hello: &ClientId,
+    token: &secrecy::SecretString,
+) -> Result<
+    Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error>,
+    SendError,
+> {
+    let ehlo = step(settings, connection.command(Ehlo::new(hello.clone())))
+        .await?
+        .map_err(before_data)?;
+    let offered: Vec<String> = ehlo
+        .message()
+        .filter_map(|line| line.strip_prefix("AUTH "))
+        .flat_map(|list| list.split_whitespace().map(str::to_string))
+        .collect();
+    if !offered
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case("XOAUTH2") || m.eq_ignore_ascii_case("OAUTHBEARER"))
+    {
+        abort(connection).await;
+        return Err(SendError::refused(true, Refusal::AuthenticationUnavailable));
+    }
+    let mechanism = BearerMechanism::choose(offered.iter().map(String::as_str));
+    tracing::debug!(mechanism = mechanism.name(), "SMTP sign-in with a token");
+    let initial =
+        mechanism.initial_response(&settings.username, &settings.host, settings.port, token);
+    let command = format!("AUTH {} {}\r\n", mechanism.name(), BASE64.encode(initial));
+    let first = step(settings, connection.command(command)).await?;
+    match first {
+        // The error challenge (RFC 7628 §3.2.2): acknowledged, then the server's refusal.
+        Ok(response) if response.has_code(334) => {
+            let ack = format!("{}\r\n", BASE64.encode(mechanism.error_acknowledgement()));
+            match step(settings, connection.command(ack)).await? {
+                Ok(response) => {
+                    abort(connection).await;
+                    Err(SendError::refused(
+                        true,
+                        Refusal::Protocol(format!(
+                            "{} after an error challenge: {}",
+                            response.code(),
+                            response.first_line().unwrap_or_default()
+                        )),
+                    ))
+                }
+                Err(error) => Ok(Err(error)),
+            }
+        }
+        other => Ok(other),
+    }
 }
 
 /// MAIL FROM, RCPT TO for each recipient, DATA, the message. Refused up to DATA's 354;

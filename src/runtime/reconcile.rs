@@ -52,11 +52,13 @@ pub fn changes(
 }
 
 /// Whether a watcher started from `a` still does what `b` asks. The last sync time and error
-/// are what watchers write, not what they read: they change after every pass.
+/// are what watchers write, not what they read: they change after every pass; so does the
+/// reconnect notice.
 fn same_settings(a: &MailboxRow, b: &MailboxRow) -> bool {
     let settings = |m: &MailboxRow| MailboxRow {
         last_sync_at: None,
         last_error: None,
+        reconnect_notice: Default::default(),
         ..m.clone()
     };
     settings(a) == settings(b)
@@ -89,6 +91,7 @@ mod tests {
             contact_id: None,
             last_sync_at: None,
             last_error: None,
+            reconnect_notice: Default::default(),
         }
     }
 

@@ -115,6 +115,9 @@ impl Watcher {
                     if let Err(e) = store.record_sync(mailbox.id, Some(&message)).await {
                         tracing::warn!(mailbox = %mailbox.email, error = %e, "sync outcome not recorded");
                     }
+                    if e.needs_reconnect() {
+                        self.tell_admins().await;
+                    }
                     // Not held meanwhile: a long backoff lets a node that can sync take over.
                     if !pause(backoff, &mut stop).await {
                         break;
@@ -131,6 +134,25 @@ impl Watcher {
             tracing::warn!(mailbox = %mailbox.email, error = %e, "mailbox lease not released");
         }
         tracing::info!(mailbox = %mailbox.email, "stopped watching mailbox");
+    }
+
+    /// The provider refused the mailbox's refresh token: its admins are told, once for this
+    /// break (a notice not sent yet is tried again at the next failed round).
+    async fn tell_admins(&self) {
+        let Watcher {
+            store,
+            key,
+            options,
+            mailbox,
+        } = self;
+        let told = async {
+            store.note_reconnect_needed(mailbox.id).await?;
+            crate::answering::notices::send_reconnect_notice(store, key, &options.send, mailbox)
+                .await
+        };
+        if let Err(e) = told.await {
+            tracing::warn!(mailbox = %mailbox.email, error = %e, "reconnect notice not recorded");
+        }
     }
 
     /// One sync pass, then the wait for new mail. Told to stop mid-import, the pass runs to
@@ -186,8 +208,10 @@ impl Watcher {
         let mut session = match client {
             Some(session) => session,
             None => {
-                ImapClient::connect(&sync::imap_settings(mailbox, key, &options.oauth).await?)
-                    .await?
+                ImapClient::connect(
+                    &sync::imap_settings(store, mailbox, key, &options.oauth).await?,
+                )
+                .await?
             }
         };
         let summaries = sync::sync_mailbox(&mut session, store, mailbox, options, progress)

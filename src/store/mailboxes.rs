@@ -52,6 +52,52 @@ pub struct MailboxRow {
     pub contact_id: Option<i64>,
     pub last_sync_at: Option<i64>,
     pub last_error: Option<String>,
+    /// OAuth mailboxes whose provider stopped giving access: whether the admins were told.
+    pub reconnect_notice: ReconnectNotice,
+}
+
+/// Whether a shop's admins were told that an OAuth mailbox needs reconnecting; stored as
+/// NULL, `due`, `sending` or `sent`. Reconnecting goes back to [`ReconnectNotice::None`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReconnectNotice {
+    /// The mailbox works (or broke for another reason): nothing to tell.
+    #[default]
+    None,
+    /// It needs reconnecting and the admins are still to be told.
+    Due,
+    /// A node is sending the notice. Left there by a crash, it is not sent again: like an
+    /// answer found in `sending`, it may have gone out.
+    Sending,
+    /// The admins were told; not again until it is reconnected and breaks again.
+    Sent,
+}
+
+impl ReconnectNotice {
+    fn stored(self) -> Option<&'static str> {
+        match self {
+            ReconnectNotice::None => None,
+            ReconnectNotice::Due => Some("due"),
+            ReconnectNotice::Sending => Some("sending"),
+            ReconnectNotice::Sent => Some("sent"),
+        }
+    }
+
+    fn from_stored(value: Option<&str>, email: &str) -> Result<Self> {
+        match value {
+            None => Ok(ReconnectNotice::None),
+            Some("due") => Ok(ReconnectNotice::Due),
+            Some("sending") => Ok(ReconnectNotice::Sending),
+            Some("sent") => Ok(ReconnectNotice::Sent),
+            Some(other) => Err(StoreError::Invalid(format!(
+                "mailbox {email}: unknown reconnect_notice `{other}`"
+            ))),
+        }
+    }
+
+    /// The mailbox cannot sign in until a person reconnects it.
+    pub fn needs_reconnect(self) -> bool {
+        self != ReconnectNotice::None
+    }
 }
 
 /// Where a folder's import stands, and the mailbox lease its filing is done under: a batch is
@@ -72,7 +118,7 @@ pub struct Checkpoint {
 
 const MAILBOX_COLUMNS: &str = "m.id, m.shop_id, s.name AS shop_name, m.email, m.imap_host, m.imap_port, m.imap_security, \
      m.accept_invalid_certs, m.username, m.auth, m.password_sealed, m.folders, m.delete_after_import, m.mark_as_read, \
-     m.smtp_host, m.smtp_port, m.smtp_security, m.contact_id, m.last_sync_at, m.last_error";
+     m.smtp_host, m.smtp_port, m.smtp_security, m.contact_id, m.last_sync_at, m.last_error, m.reconnect_notice";
 
 /// A mailbox row as the database holds it: flags are 0 or 1, folders one per line.
 #[derive(sqlx::FromRow)]
@@ -99,6 +145,7 @@ struct MailboxRecord {
     contact_id: Option<i64>,
     last_sync_at: Option<i64>,
     last_error: Option<String>,
+    reconnect_notice: Option<String>,
 }
 
 impl MailboxRecord {
@@ -124,6 +171,10 @@ impl MailboxRecord {
             contact_id: r.contact_id,
             last_sync_at: r.last_sync_at,
             last_error: r.last_error,
+            reconnect_notice: ReconnectNotice::from_stored(
+                r.reconnect_notice.as_deref(),
+                &r.email,
+            )?,
             email: r.email,
         })
     }
@@ -212,7 +263,8 @@ impl Store {
     }
 
     /// Gives a mailbox a new way to sign in (a reconnected OAuth mailbox's new refresh token),
-    /// already sealed, and forgets the error the old one caused.
+    /// already sealed, and forgets the error the old one caused and its notice: a later break
+    /// is told to the admins again.
     pub async fn set_mailbox_authorization(
         &self,
         mailbox_id: i64,
@@ -220,7 +272,8 @@ impl Store {
         sealed: &[u8],
     ) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE mailboxes SET auth = $1, password_sealed = $2, last_error = NULL WHERE id = $3",
+            "UPDATE mailboxes SET auth = $1, password_sealed = $2, last_error = NULL, reconnect_notice = NULL \
+             WHERE id = $3",
         )
         .bind(auth.to_string())
         .bind(sealed)
@@ -307,6 +360,77 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// How a mailbox signs in right now (its row may be older: a refresh token may have been
+    /// rotated since), or None when it was removed.
+    pub async fn mailbox_secret(&self, mailbox_id: i64) -> Result<Option<(MailboxAuth, Vec<u8>)>> {
+        let row = sqlx::query("SELECT email, auth, password_sealed FROM mailboxes WHERE id = $1")
+            .bind(mailbox_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            let email: String = r.try_get("email")?;
+            Ok((
+                decode_name(r.try_get("auth")?, "auth", "mailbox", &email)?,
+                r.try_get("password_sealed")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Replaces the sealed refresh token the provider rotated, unless the mailbox no longer
+    /// holds `old` (reconnected meanwhile): true when replaced.
+    pub async fn rotate_mailbox_secret(
+        &self,
+        mailbox_id: i64,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE mailboxes SET password_sealed = $1 WHERE id = $2 AND password_sealed = $3",
+        )
+        .bind(new)
+        .bind(mailbox_id)
+        .bind(old)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The mailbox needs reconnecting: its admins are to be told, unless they already are (or
+    /// are being) for this break. True when this call made the notice due.
+    pub async fn note_reconnect_needed(&self, mailbox_id: i64) -> Result<bool> {
+        self.move_reconnect_notice(mailbox_id, ReconnectNotice::None, ReconnectNotice::Due)
+            .await
+    }
+
+    /// Moves a mailbox's notice from `from` to `to`, when it is still at `from`: of several
+    /// nodes, one only moves it. True when moved.
+    pub async fn move_reconnect_notice(
+        &self,
+        mailbox_id: i64,
+        from: ReconnectNotice,
+        to: ReconnectNotice,
+    ) -> Result<bool> {
+        let done = match from.stored() {
+            None => {
+                sqlx::query("UPDATE mailboxes SET reconnect_notice = $1 WHERE id = $2 AND reconnect_notice IS NULL")
+                    .bind(to.stored())
+                    .bind(mailbox_id)
+                    .execute(&self.pool)
+                    .await?
+            }
+            Some(stored) => {
+                sqlx::query("UPDATE mailboxes SET reconnect_notice = $1 WHERE id = $2 AND reconnect_notice = $3")
+                    .bind(to.stored())
+                    .bind(mailbox_id)
+                    .bind(stored)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        Ok(done.rows_affected() == 1)
     }
 
     /// Records the outcome of a sync, shown by `mailbox list`.

@@ -36,7 +36,7 @@ pub use employees::{
     ApiTokenInfo, Employee, NewEmployee, StoredApiToken, StoredSession, TeamChange,
 };
 pub use jobs::{Job, PURGE_RETENTION, QueuedJob};
-pub use mailboxes::{Checkpoint, FolderPosition, MailboxRow, NewMailbox};
+pub use mailboxes::{Checkpoint, FolderPosition, MailboxRow, NewMailbox, ReconnectNotice};
 pub use message_sources::MessageAttachment;
 pub use nodes::NodeRow;
 pub use orders::StoredOrder;

@@ -332,7 +332,9 @@ fn desk_status(error: &DeskError) -> StatusCode {
             crate::oauth::OAuthError::Unreachable(_) | crate::oauth::OAuthError::Malformed(_) => {
                 StatusCode::BAD_GATEWAY
             }
-            crate::oauth::OAuthError::Sealed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            crate::oauth::OAuthError::Sealed(_) | crate::oauth::OAuthError::Store(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         },
         ShopConnection(error) => shop_connection_status(error),

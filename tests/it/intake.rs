@@ -51,13 +51,7 @@ impl Instance {
     }
 
     pub async fn message_count(&self) -> i64 {
-        self.store
-            .tickets(Some(self.shop_id))
-            .await
-            .unwrap()
-            .iter()
-            .map(|t| t.message_count)
-            .sum()
+        crate::support::message_count(&self.store, self.shop_id).await
     }
 }
 

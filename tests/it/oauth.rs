@@ -245,8 +245,8 @@ async fn dovecot_checks_access_tokens_over_imap_and_submission() {
 
     let server = crate::support::MailServer::shared();
     let fake = FakeOAuth::shared();
-    let shop = server.new_mailbox("oauth xoauth2 shop");
-    let customer = server.new_mailbox("oauth xoauth2 customer");
+    let shop = server.new_mailbox("oauth bearer shop");
+    let customer = server.new_mailbox("oauth bearer customer");
     let token = access_token_for(fake, &shop.email, Duration::from_secs(2)).await;
     let imap = |credential: Credential| guichet::intake::imap::ImapSettings {
         credential,
@@ -261,6 +261,23 @@ async fn dovecot_checks_access_tokens_over_imap_and_submission() {
     assert!(
         fake.introspections() > introspected,
         "Dovecot asked the fake"
+    );
+    // Dovecot offers OAUTHBEARER and XOAUTH2: the standard one is used.
+    let signed_in_with = |service: &str| {
+        let user = format!("{service}: Info: Login: user=<{}>, method=", shop.email);
+        server
+            .dovecot_log()
+            .lines()
+            .filter_map(|line| line.split_once(&user).map(|(_, rest)| rest.to_string()))
+            .map(|rest| rest.split(',').next().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        crate::support::eventually(Duration::from_secs(5), || {
+            signed_in_with("imap-login") == ["OAUTHBEARER"]
+        }),
+        "IMAP signed in with OAUTHBEARER: {:?}",
+        signed_in_with("imap-login")
     );
 
     let smtp = |credential: Credential| SmtpSettings {
@@ -292,7 +309,12 @@ async fn dovecot_checks_access_tokens_over_imap_and_submission() {
         crate::support::eventually(Duration::from_secs(20), || {
             server.maildir_messages(&customer, "INBOX").len() == 1
         }),
-        "the message sent with XOAUTH2 arrived"
+        "the message sent with a token arrived"
+    );
+    assert_eq!(
+        signed_in_with("submission-login"),
+        ["OAUTHBEARER"],
+        "submission signed in with OAUTHBEARER"
     );
 
     let refused = ImapClient::connect(&imap(bearer("made-up-token"))).await;
@@ -387,159 +409,459 @@ async fn connect_google(config: &OAuthConfig, account: &str) -> flow::Grant {
     .unwrap()
 }
 
-#[tokio::test]
-async fn an_oauth_mailbox_syncs_and_sends_across_several_token_expiries() {
-    use guichet::answering::send::{SendOptions, smtp_settings};
-    use guichet::intake::sync::{SyncOptions, sync_all_once};
+/// The `GUICHET_*` variables that point Guichet's Google application at the fake.
+fn google_env(fake: &FakeOAuth, client: &FakeClient) -> Vec<(&'static str, String)> {
+    vec![
+        ("GUICHET_OAUTH_GOOGLE_CLIENT_ID", client.client_id.clone()),
+        (
+            "GUICHET_OAUTH_GOOGLE_CLIENT_SECRET",
+            client.client_secret.clone(),
+        ),
+        ("GUICHET_OAUTH_GOOGLE_AUTHORIZE_URL", fake.authorize_url()),
+        ("GUICHET_OAUTH_GOOGLE_TOKEN_URL", fake.token_url()),
+    ]
+}
+
+/// A test mailbox connected through Google (the fake), watched over plain IMAP and sending
+/// through Dovecot's submission.
+fn oauth_mailbox(
+    server: &crate::support::MailServer,
+    mailbox: &crate::support::TestMailbox,
+    key: &guichet::crypto::SealingKey,
+    refresh_token: &secrecy::SecretString,
+) -> guichet::store::NewMailbox {
     use guichet::oauth::{MailboxAuth, REFRESH_TOKEN_PURPOSE};
-
-    let server = crate::support::MailServer::shared();
-    let fake = FakeOAuth::shared();
-    let shop = server.new_mailbox("oauth mailbox across expiries");
-    let customer = server.new_mailbox("oauth customer across expiries");
-    let client = fake.register_client(&[REDIRECT_URI]);
-    let lifetime = Duration::from_secs(3);
-    fake.set_access_token_lifetime(&client, lifetime);
-    let config = google_through_fake(fake, &client);
-    let grant = connect_google(&config, &shop.email).await;
-    assert_eq!(
-        grant.email, shop.email,
-        "the provider confirmed the address"
-    );
-
-    let app = crate::intake::Instance::new().await;
-    let mailbox = guichet::store::NewMailbox {
+    guichet::store::NewMailbox {
         auth: MailboxAuth::OAuth(Provider::Google),
-        password_sealed: app.key.seal(&grant.refresh_token, REFRESH_TOKEN_PURPOSE),
-        ..crate::support::watched_mailbox(&shop, server.imap_port, false, &["INBOX"], &app.key)
-    };
-    app.store.add_mailbox(app.shop_id, &mailbox).await.unwrap();
-    let row = app.store.mailboxes().await.unwrap().remove(0);
-    assert_eq!(row.auth, MailboxAuth::OAuth(Provider::Google));
-    let sync_options = SyncOptions {
-        batch_size: 50,
-        node_name: "oauth-test".into(),
-        lang: guichet::model::UiLang::En,
-        attempts: 1,
-        oauth: config.clone(),
-        lease: guichet::intake::sync::ONE_OFF_LEASE,
-    };
-    let send_options = SendOptions {
-        helo_name: None,
-        oauth: config.clone(),
-        leases: Default::default(),
-        node_name: "oauth-test".into(),
-    };
-    let smtp_row = guichet::store::MailboxRow {
+        password_sealed: key.seal(refresh_token, REFRESH_TOKEN_PURPOSE),
+        ..relay_mailbox(server, mailbox, key)
+    }
+}
+
+/// A test mailbox that signs in with its password, sending through Dovecot's submission.
+fn relay_mailbox(
+    server: &crate::support::MailServer,
+    mailbox: &crate::support::TestMailbox,
+    key: &guichet::crypto::SealingKey,
+) -> guichet::store::NewMailbox {
+    guichet::store::NewMailbox {
         smtp_port: server.submission_port,
         smtp_security: guichet::intake::imap::Security::Starttls,
         accept_invalid_certs: true,
-        ..row.clone()
+        ..crate::support::watched_mailbox(mailbox, server.imap_port, false, &["INBOX"], key)
+    }
+}
+
+/// The subjects of the mail in `mailbox`'s INBOX.
+fn subjects(
+    server: &crate::support::MailServer,
+    mailbox: &crate::support::TestMailbox,
+) -> Vec<String> {
+    server
+        .maildir_messages(mailbox, "INBOX")
+        .iter()
+        .filter_map(|raw| {
+            mail_parser::MessageParser::default()
+                .parse(raw)
+                .and_then(|m| m.subject().map(str::to_string))
+        })
+        .collect()
+}
+
+/// How many mails titled `subject` are in `mailbox`'s INBOX.
+fn received(
+    server: &crate::support::MailServer,
+    mailbox: &crate::support::TestMailbox,
+    subject: &str,
+) -> usize {
+    subjects(server, mailbox)
+        .iter()
+        .filter(|s| s.as_str() == subject)
+        .count()
+}
+
+/// Mailbox `id` as stored now.
+async fn mailbox_row(desk: &guichet::desk::Desk, id: i64) -> guichet::store::MailboxRow {
+    desk.store
+        .mailboxes()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.id == id)
+        .unwrap()
+}
+
+/// Sends `subject` from mailbox `id` (the shop's `from`) to `to`, signed in as the desk's
+/// sender would be.
+async fn send_from(
+    desk: &guichet::desk::Desk,
+    id: i64,
+    from: &crate::support::TestMailbox,
+    to: &crate::support::TestMailbox,
+    subject: &str,
+    message_id: &str,
+) {
+    let settings = guichet::answering::send::smtp_settings(
+        &desk.store,
+        &mailbox_row(desk, id).await,
+        &desk.key,
+        &guichet::answering::send::SendOptions::from_config(&desk.config),
+    )
+    .await
+    .unwrap();
+    let raw = crate::support::sample_mail(
+        &from.email,
+        &to.email,
+        subject,
+        "Merci",
+        Some(message_id),
+        &[],
+    );
+    guichet::outbound::send(
+        &settings,
+        &from.email,
+        std::slice::from_ref(&to.email),
+        &raw,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{subject}: {e}"));
+}
+
+/// Sends a marker mail to `to` through the shop's working mailbox and waits for it: mail sent
+/// before it through the same path has had its chance to arrive.
+async fn marker(
+    desk: &guichet::desk::Desk,
+    shop_id: i64,
+    to: &crate::support::TestMailbox,
+    subject: &str,
+) {
+    let server = crate::support::MailServer::shared();
+    let message = guichet::answering::send::ShopMessage {
+        shop_id,
+        number: 0,
+        to_email: to.email.clone(),
+        to_name: None,
+        subject: subject.into(),
+        text: "marker\n".into(),
+        attachments: Vec::new(),
+    };
+    guichet::answering::send::send_shop_message(
+        &desk.store,
+        &desk.key,
+        &guichet::answering::send::SendOptions::from_config(&desk.config),
+        &message,
+        guichet::model::UiLang::En,
+    )
+    .await
+    .unwrap();
+    assert!(
+        crate::support::eventually(Duration::from_secs(20), || {
+            subjects(server, to).iter().any(|s| s == subject)
+        }),
+        "marker {subject} arrived: {}",
+        server.postfix_log()
+    );
+}
+
+/// A desk on `dialect` whose Google application is a new client of the fake (access tokens
+/// living `lifetime`), with the shop `boutique`.
+struct OAuthDesk {
+    client: FakeClient,
+    config: OAuthConfig,
+    web: crate::support::web::TestWeb,
+    shop: guichet::store::Shop,
+}
+
+impl OAuthDesk {
+    async fn start(dialect: crate::support::Dialect, lifetime: Duration) -> OAuthDesk {
+        let fake = FakeOAuth::shared();
+        let client = fake.register_client(&[REDIRECT_URI]);
+        fake.set_access_token_lifetime(&client, lifetime);
+        let web =
+            crate::support::web::TestWeb::start_with_env(dialect, &google_env(fake, &client)).await;
+        let shop = web.desk.add_shop("boutique").await.unwrap();
+        OAuthDesk {
+            config: google_through_fake(fake, &client),
+            client,
+            web,
+            shop,
+        }
+    }
+
+    /// Connects `mailbox` through the code flow and adds it to the shop; its id.
+    async fn connect(&self, mailbox: &crate::support::TestMailbox) -> i64 {
+        let server = crate::support::MailServer::shared();
+        let grant = connect_google(&self.config, &mailbox.email).await;
+        assert_eq!(
+            grant.email, mailbox.email,
+            "the provider confirmed the address"
+        );
+        let desk = &self.web.desk;
+        desk.store
+            .add_mailbox(
+                self.shop.id,
+                &oauth_mailbox(server, mailbox, &desk.key, &grant.refresh_token),
+            )
+            .await
+            .unwrap()
+    }
+}
+
+/// Syncs and sends with an OAuth mailbox across several access-token expiries; its consent
+/// withdrawn, it shows "reconnect needed", the shop's admins get ONE notice each (in their
+/// language) however many rounds fail; reconnected, it resumes from its checkpoint with
+/// nothing lost or doubled; broken again, the admins get one more.
+async fn expiries_revocation_notice_and_reconnect(dialect: crate::support::Dialect) {
+    use guichet::desk::employees::EmployeeInput;
+    use guichet::model::UiLang;
+    use guichet::oauth::{MailboxAuth, REFRESH_TOKEN_PURPOSE};
+    use guichet::store::ReconnectNotice;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop_box = server.new_mailbox("oauth mailbox across expiries");
+    let relay = server.new_mailbox("oauth shop's password mailbox");
+    let customer = server.new_mailbox("oauth customer across expiries");
+    let admin_fr = server.new_mailbox("oauth admin (fr)");
+    let admin_en = server.new_mailbox("oauth admin (en)");
+    let clerk = server.new_mailbox("oauth employee, not admin");
+    let lifetime = Duration::from_secs(3);
+    let oauth = OAuthDesk::start(dialect, lifetime).await;
+    let (client, config, desk, shop) = (&oauth.client, &oauth.config, &oauth.web.desk, &oauth.shop);
+    for (who, admin, lang) in [
+        (&admin_fr, true, UiLang::Fr),
+        (&admin_en, true, UiLang::En),
+        (&clerk, false, UiLang::En),
+    ] {
+        desk.add_employee(
+            shop,
+            EmployeeInput {
+                email: who.email.clone(),
+                name: None,
+                admin,
+                lang,
+                password: secrecy::SecretString::from("a long enough password".to_string()),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let id = oauth.connect(&shop_box).await;
+    desk.store
+        .add_mailbox(shop.id, &relay_mailbox(server, &relay, &desk.key))
+        .await
+        .unwrap();
+    let row = async || mailbox_row(desk, id).await;
+    assert_eq!(row().await.auth, MailboxAuth::OAuth(Provider::Google));
+    let sync = async || {
+        let pass = desk
+            .sync_once(&guichet::intake::sync::LogProgress::default())
+            .await
+            .unwrap();
+        pass.folders
+            .into_iter()
+            .find(|f| f.mailbox == shop_box.email)
+            .unwrap()
     };
     for round in 1..=3u32 {
-        let refreshes = fake.token_requests(&client, "refresh_token");
+        let refreshes = fake.token_requests(client, "refresh_token");
         server.append_mail(
-            &shop,
+            &shop_box,
             &customer.email,
             &format!("Question {round}"),
             "Où est ma commande ?",
             &format!("question-{round}@client.test"),
         );
-        let summaries = sync_all_once(
-            &app.store,
-            &app.key,
-            &sync_options,
-            &guichet::intake::sync::LogProgress::default(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(summaries[0].error, None, "round {round}");
-        assert_eq!(summaries[0].filed.new_messages, 1, "round {round}");
-        let settings = smtp_settings(&smtp_row, &app.key, &send_options)
-            .await
-            .unwrap();
-        let raw = crate::support::sample_mail(
-            &shop.email,
-            &customer.email,
-            &format!("Re: Question {round}"),
-            "Votre colis est parti.",
-            Some(&format!("answer-{round}@shop.test")),
-            &[],
-        );
-        guichet::outbound::send(
-            &settings,
-            &shop.email,
-            std::slice::from_ref(&customer.email),
-            &raw,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let synced = sync().await;
+        assert_eq!(synced.error, None, "round {round}");
+        assert_eq!(synced.filed.new_messages, 1, "round {round}");
+        let subject = format!("Re: Question {round}");
+        let message_id = format!("answer-{round}@shop.test");
+        send_from(desk, id, &shop_box, &customer, &subject, &message_id).await;
         assert!(
             crate::support::eventually(Duration::from_secs(20), || {
-                server.maildir_messages(&customer, "INBOX").len() == round as usize
+                received(server, &customer, &subject) == 1
             }),
             "answer {round} arrived"
         );
         assert_eq!(
-            fake.token_requests(&client, "refresh_token"),
+            fake.token_requests(client, "refresh_token"),
             refreshes + 1,
             "one renewal served the sync and the answer of round {round}"
         );
         // The token of this round expires before the next one.
         tokio::time::sleep(lifetime).await;
     }
-    assert_eq!(app.message_count().await, 3, "every question filed once");
+    let messages = async || crate::support::message_count(&desk.store, shop.id).await;
+    assert_eq!(messages().await, 3, "every question filed once");
+    assert_eq!(row().await.reconnect_notice, ReconnectNotice::None);
 
-    // Consent withdrawn: the sync says so and files nothing; mail keeps arriving meanwhile.
-    fake.revoke_consent(&shop.email);
-    server.append_mail(
-        &shop,
-        &customer.email,
-        "During",
-        "Toujours là ?",
-        "during@client.test",
-    );
-    let sync = async || {
-        sync_all_once(
-            &app.store,
-            &app.key,
-            &sync_options,
-            &guichet::intake::sync::LogProgress::default(),
-        )
-        .await
-        .unwrap()
+    let notices = |who, subject: &str| received(server, who, subject);
+    let fr_subject = format!("Reconnexion nécessaire : boîte {}", shop_box.email);
+    let en_subject = format!("Reconnect needed: mailbox {}", shop_box.email);
+    let broken_twice = async |break_number: usize| {
+        // Consent withdrawn: the sync says so and files nothing, round after round; mail
+        // keeps arriving meanwhile. (The access token Guichet holds expires first.)
+        fake.revoke_consent(&shop_box.email);
+        tokio::time::sleep(lifetime).await;
+        server.append_mail(
+            &shop_box,
+            &customer.email,
+            &format!("During {break_number}"),
+            "Toujours là ?",
+            &format!("during-{break_number}@client.test"),
+        );
+        for _ in 0..3 {
+            let refused = sync().await;
+            let error = refused.error.clone().unwrap_or_default();
+            assert!(error.contains("Reconnect needed"), "{error}");
+        }
+        let listed = row().await;
+        assert!(
+            listed
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("Reconnect needed")),
+            "the mailbox shows it needs reconnecting"
+        );
+        assert_eq!(listed.reconnect_notice, ReconnectNotice::Sent);
+        // Each admin got one notice in their language, the employee none: after a marker
+        // sent the same way arrived, nothing more is on its way.
+        let marked = format!("marker {break_number}");
+        for who in [&admin_fr, &admin_en, &clerk] {
+            marker(desk, shop.id, who, &marked).await;
+        }
+        assert_eq!(
+            notices(&admin_fr, &fr_subject),
+            break_number,
+            "French admin"
+        );
+        assert_eq!(notices(&admin_fr, &en_subject), 0);
+        assert_eq!(
+            notices(&admin_en, &en_subject),
+            break_number,
+            "English admin"
+        );
+        assert_eq!(
+            subjects(server, &clerk).len(),
+            break_number,
+            "the employee got only the markers"
+        );
+
+        // Reconnected (a new grant replaces the sealed refresh token): sync resumes from its
+        // checkpoint, the message that came meanwhile filed once, nothing twice.
+        let again = connect_google(config, &shop_box.email).await;
+        desk.store
+            .set_mailbox_authorization(
+                id,
+                MailboxAuth::OAuth(Provider::Google),
+                &desk.key.seal(&again.refresh_token, REFRESH_TOKEN_PURPOSE),
+            )
+            .await
+            .unwrap();
+        let resumed = sync().await;
+        assert_eq!(resumed.error, None);
+        assert_eq!(resumed.filed.new_messages, 1);
+        assert_eq!(row().await.reconnect_notice, ReconnectNotice::None);
     };
-    let refused = sync().await;
-    let error = refused[0].error.clone().unwrap_or_default();
-    assert!(error.contains("Reconnect needed"), "{error}");
-    assert_eq!(app.message_count().await, 3);
-    let listed = app.store.mailboxes().await.unwrap().remove(0);
-    assert!(
-        listed
-            .last_error
-            .is_some_and(|e| e.contains("Reconnect needed")),
-        "the mailbox shows it needs reconnecting"
-    );
+    broken_twice(1).await;
+    assert_eq!(messages().await, 4, "nothing lost, nothing duplicated");
+    // Broken again after the reconnection: one more notice each.
+    broken_twice(2).await;
+    assert_eq!(messages().await, 5, "nothing lost, nothing duplicated");
+}
 
-    // Reconnected (a new grant replaces the sealed refresh token): sync resumes from its
-    // checkpoint, the message that came meanwhile filed once, nothing twice.
-    let again = connect_google(&config, &shop.email).await;
-    app.store
-        .set_mailbox_authorization(
-            listed.id,
-            MailboxAuth::OAuth(Provider::Google),
-            &app.key.seal(&again.refresh_token, REFRESH_TOKEN_PURPOSE),
+#[tokio::test]
+async fn an_oauth_mailbox_across_expiries_revocation_and_reconnection_sqlite() {
+    expiries_revocation_notice_and_reconnect(crate::support::Dialect::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_oauth_mailbox_across_expiries_revocation_and_reconnection_postgres() {
+    expiries_revocation_notice_and_reconnect(crate::support::Dialect::Postgres).await;
+}
+
+/// A provider that rotates refresh tokens (Microsoft) answers each refresh with a new one
+/// and refuses the old one afterwards: the new one is sealed and saved in its place, so the
+/// mailbox keeps syncing and sending, and the database never holds a token in clear.
+#[tokio::test]
+async fn a_rotated_refresh_token_is_sealed_and_replaces_the_old_one() {
+    use guichet::oauth::REFRESH_TOKEN_PURPOSE;
+    use secrecy::ExposeSecret;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop_box = server.new_mailbox("oauth rotated refresh tokens");
+    let customer = server.new_mailbox("oauth rotation customer");
+    let lifetime = Duration::from_secs(2);
+    let oauth = OAuthDesk::start(crate::support::Dialect::Sqlite, lifetime).await;
+    let (client, desk) = (&oauth.client, &oauth.web.desk);
+    fake.rotate_refresh_tokens(client);
+    let id = oauth.connect(&shop_box).await;
+    for round in 1..=4u32 {
+        let refreshes = fake.token_requests(client, "refresh_token");
+        server.append_mail(
+            &shop_box,
+            &customer.email,
+            &format!("Rotation {round}"),
+            "Bonjour",
+            &format!("rotation-{round}@client.test"),
+        );
+        let pass = desk
+            .sync_once(&guichet::intake::sync::LogProgress::default())
+            .await
+            .unwrap();
+        assert_eq!(pass.folders[0].error, None, "round {round}");
+        assert_eq!(pass.folders[0].filed.new_messages, 1, "round {round}");
+        // The answer goes out with the access token the sync got.
+        let message_id = format!("rotation-answer-{round}@shop.test");
+        let subject = format!("Re: Rotation {round}");
+        send_from(desk, id, &shop_box, &customer, &subject, &message_id).await;
+        assert_eq!(
+            fake.token_requests(client, "refresh_token"),
+            refreshes + 1,
+            "round {round}: one refresh, answered with a new refresh token"
+        );
+        tokio::time::sleep(lifetime).await;
+    }
+    let tokens = fake.refresh_tokens_of(&shop_box.email);
+    assert_eq!(tokens.len(), 5, "the first grant and four rotations");
+    let live: Vec<&String> = tokens
+        .iter()
+        .filter(|(_, live)| *live)
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(live.len(), 1, "only the newest works");
+    let stored = desk
+        .key
+        .open(
+            &mailbox_row(desk, id).await.password_sealed,
+            REFRESH_TOKEN_PURPOSE,
         )
-        .await
         .unwrap();
-    let resumed = sync().await;
-    assert_eq!(resumed[0].error, None);
-    assert_eq!(resumed[0].filed.new_messages, 1);
     assert_eq!(
-        app.message_count().await,
-        4,
-        "nothing lost, nothing duplicated"
+        stored.expose_secret(),
+        live[0].as_str(),
+        "the store holds the newest"
     );
+    // No refresh token, old or new, in clear in the database files (WAL included).
+    let mut database = Vec::new();
+    for entry in std::fs::read_dir(&oauth.web.data_dir).unwrap().flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("guichet.db")
+        {
+            database.extend(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    assert!(database.len() > 4096, "the database files were read");
+    for (token, _) in &tokens {
+        assert!(
+            !database.windows(token.len()).any(|w| w == token.as_bytes()),
+            "a refresh token in clear in the database"
+        );
+    }
 }
 
 /// `guichet mailbox add --oauth google` for `account` on the test servers, with the fake as
@@ -848,4 +1170,73 @@ async fn back_office_connects_a_mailbox_with_google_in_the_browser() {
     let mailboxes = web.desk.mailboxes().await.unwrap();
     assert_eq!(mailboxes.len(), 1);
     assert_eq!(mailboxes[0].last_error, None);
+}
+
+/// `serve`'s watcher meets a revoked refresh token: it tells the admins once, however many
+/// of its backoff rounds fail, and a restarted `serve` (the notice's state is stored) does
+/// not tell them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_tells_the_admins_once_and_a_restart_does_not_again() {
+    use guichet::desk::employees::EmployeeInput;
+    use guichet::store::ReconnectNotice;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let shop_box = server.new_mailbox("oauth watched, consent withdrawn");
+    let relay = server.new_mailbox("oauth watched shop's password mailbox");
+    let admin = server.new_mailbox("oauth watched shop's admin");
+    let oauth = OAuthDesk::start(crate::support::Dialect::Sqlite, Duration::from_secs(60)).await;
+    let desk = &oauth.web.desk;
+    desk.add_employee(
+        &oauth.shop,
+        EmployeeInput {
+            email: admin.email.clone(),
+            name: None,
+            admin: true,
+            lang: guichet::model::UiLang::En,
+            password: secrecy::SecretString::from("a long enough password".to_string()),
+        },
+    )
+    .await
+    .unwrap();
+    let id = oauth.connect(&shop_box).await;
+    desk.store
+        .add_mailbox(oauth.shop.id, &relay_mailbox(server, &relay, &desk.key))
+        .await
+        .unwrap();
+    fake.revoke_consent(&shop_box.email);
+    let subject = format!("Reconnect needed: mailbox {}", shop_box.email);
+    let refused = || fake.token_requests(&oauth.client, "refresh_token");
+
+    // Until the watcher's third refused refresh (backoff 5 s, then 10 s).
+    let serve_until = async |refreshes: usize| {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = desk.serve(false, async {
+            let _ = stopped.await;
+        });
+        let watched = async {
+            assert!(
+                crate::support::eventually_async(Duration::from_secs(40), async || {
+                    refused() >= refreshes
+                })
+                .await,
+                "the watcher kept trying"
+            );
+            let _ = stop.send(());
+        };
+        tokio::join!(serving, watched);
+    };
+    let before = refused();
+    serve_until(before + 3).await;
+    assert_eq!(
+        mailbox_row(desk, id).await.reconnect_notice,
+        ReconnectNotice::Sent
+    );
+    marker(desk, oauth.shop.id, &admin, "marker after serve").await;
+    assert_eq!(received(server, &admin, &subject), 1, "one notice");
+
+    // Restarted: it fails again, and says nothing more.
+    serve_until(refused() + 1).await;
+    marker(desk, oauth.shop.id, &admin, "marker after the restart").await;
+    assert_eq!(received(server, &admin, &subject), 1, "still one notice");
 }

@@ -438,3 +438,68 @@ async fn suite(store: Store) {
 }
 
 store_tests!(suite => store_suite_sqlite, store_suite_postgres);
+
+/// A reconnect notice moves due → sending → sent once whoever asks (two nodes, a restart),
+/// and a reconnection sets it back; a rotated refresh token replaces only the one it came
+/// from.
+async fn reconnect_notice_and_rotation_suite(store: Store) {
+    use guichet::oauth::{MailboxAuth, Provider};
+    use guichet::store::ReconnectNotice::{Due, None as Nothing, Sending, Sent};
+
+    let shop = store.add_shop("boutique").await.unwrap();
+    let id = store
+        .add_mailbox(shop.id, &offline_mailbox())
+        .await
+        .unwrap();
+    let notice = async || store.mailboxes().await.unwrap()[0].reconnect_notice;
+    assert_eq!(notice().await, Nothing);
+    assert!(store.note_reconnect_needed(id).await.unwrap());
+    assert!(
+        !store.note_reconnect_needed(id).await.unwrap(),
+        "a second failed round does not make it due again"
+    );
+    assert!(store.move_reconnect_notice(id, Due, Sending).await.unwrap());
+    assert!(
+        !store.move_reconnect_notice(id, Due, Sending).await.unwrap(),
+        "one node takes it"
+    );
+    assert!(
+        store
+            .move_reconnect_notice(id, Sending, Sent)
+            .await
+            .unwrap()
+    );
+    assert!(!store.note_reconnect_needed(id).await.unwrap());
+    assert_eq!(notice().await, Sent);
+    store
+        .set_mailbox_authorization(id, MailboxAuth::OAuth(Provider::Microsoft), &[7, 7])
+        .await
+        .unwrap();
+    assert_eq!(
+        notice().await,
+        Nothing,
+        "reconnected: a new break is told again"
+    );
+    assert!(store.note_reconnect_needed(id).await.unwrap());
+    assert_eq!(notice().await, Due);
+
+    assert!(
+        store
+            .rotate_mailbox_secret(id, &[7, 7], &[8, 8])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .rotate_mailbox_secret(id, &[7, 7], &[9, 9])
+            .await
+            .unwrap(),
+        "a token rotated from an older one does not replace the newer"
+    );
+    assert_eq!(
+        store.mailbox_secret(id).await.unwrap(),
+        Some((MailboxAuth::OAuth(Provider::Microsoft), vec![8, 8]))
+    );
+}
+
+store_tests!(reconnect_notice_and_rotation_suite => reconnect_notice_and_rotation_sqlite, reconnect_notice_and_rotation_postgres);

@@ -236,6 +236,11 @@ impl MailServer {
         std::fs::read_to_string(self.dir.join("postfix/postfix.log")).unwrap_or_default()
     }
 
+    /// Dovecot's log: which SASL mechanism each sign-in used (`Login: user=<…>, method=…`).
+    pub fn dovecot_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default()
+    }
+
     /// The server of this test process, started on first use. Panics (never skips) when it
     /// cannot start, with Dovecot's log.
     pub fn shared() -> &'static MailServer {

@@ -105,3 +105,14 @@ pub async fn sync_pass(
         .await
         .unwrap()
 }
+
+/// Messages filed in the tickets of shop `shop_id`.
+pub async fn message_count(store: &Store, shop_id: i64) -> i64 {
+    store
+        .tickets(Some(shop_id))
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.message_count)
+        .sum()
+}

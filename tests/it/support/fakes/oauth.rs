@@ -10,7 +10,8 @@
 //!   client authentication by HTTP Basic or `client_id`/`client_secret` in the body (§2.3.1),
 //!   answers in the JSON of §5.1 and errors in that of §5.2 (`invalid_grant`, `invalid_client`
 //!   with 401, `unsupported_grant_type`...). A code works once; a second use is refused and
-//!   revokes what the first one issued (§4.1.2, §10.5).
+//!   revokes what the first one issued (§4.1.2, §10.5). A client may have its refresh tokens
+//!   rotated (§6, §10.4): each refresh answers with a new one and the old one is refused.
 //! - RFC 7636 (<https://www.rfc-editor.org/rfc/rfc7636>): PKCE. An authorization request
 //!   carrying `code_challenge` (method `S256`; `plain` refused, as public providers advise)
 //!   needs at the token endpoint a `code_verifier` of 43–128 unreserved characters whose
@@ -57,6 +58,9 @@ struct Client {
     secret: String,
     redirect_uris: Vec<String>,
     access_token_lifetime: Duration,
+    /// Each refresh answers with a new refresh token and revokes the one used (RFC 6749
+    /// §6 and §10.4 allow it; Microsoft rotates them).
+    rotate_refresh_tokens: bool,
 }
 
 /// A code handed out at the consent page, waiting for its exchange.
@@ -196,6 +200,7 @@ impl FakeOAuth {
                 secret: client.client_secret.clone(),
                 redirect_uris: client.redirect_uris.clone(),
                 access_token_lifetime: Duration::from_secs(3600),
+                rotate_refresh_tokens: false,
             },
         );
         client
@@ -206,6 +211,25 @@ impl FakeOAuth {
         if let Some(c) = self.grants().clients.get_mut(&client.client_id) {
             c.access_token_lifetime = lifetime;
         }
+    }
+
+    /// From now on, each refresh of `client` answers with a new refresh token and the one
+    /// it used is refused afterwards, as a provider that rotates them does.
+    pub fn rotate_refresh_tokens(&self, client: &FakeClient) {
+        if let Some(c) = self.grants().clients.get_mut(&client.client_id) {
+            c.rotate_refresh_tokens = true;
+        }
+    }
+
+    /// Refresh tokens issued to `account`, in clear, each with whether it still works: what
+    /// a test looks for in a database file.
+    pub fn refresh_tokens_of(&self, account: &str) -> Vec<(String, bool)> {
+        self.grants()
+            .refresh_tokens
+            .iter()
+            .filter(|(_, r)| r.account.eq_ignore_ascii_case(account))
+            .map(|(value, r)| (value.clone(), !r.revoked))
+            .collect()
     }
 
     /// The account withdraws its consent: its refresh tokens and access tokens stop working.
@@ -506,10 +530,12 @@ async fn token(
             "no client authentication",
         );
     };
-    let (lifetime, client_secret) = match grants.clients.get(&client_id) {
-        Some(client) if client.secret == secret => {
-            (client.access_token_lifetime, client.secret.clone())
-        }
+    let (lifetime, client_secret, rotate) = match grants.clients.get(&client_id) {
+        Some(client) if client.secret == secret => (
+            client.access_token_lifetime,
+            client.secret.clone(),
+            client.rotate_refresh_tokens,
+        ),
         _ => {
             return token_error(
                 StatusCode::UNAUTHORIZED,
@@ -565,6 +591,11 @@ async fn token(
         "refresh_token" => {
             let value = request.refresh_token.clone().unwrap_or_default();
             match grants.refresh_tokens.get(&value) {
+                Some(r) if !r.revoked && r.client_id == client_id && rotate => {
+                    let (account, scope) = (r.account.clone(), r.scope.clone());
+                    grants.refresh_tokens.get_mut(&value).unwrap().revoked = true;
+                    (account, scope, random_token("refresh-"), true)
+                }
                 Some(r) if !r.revoked && r.client_id == client_id => {
                     (r.account.clone(), r.scope.clone(), value, false)
                 }
@@ -617,7 +648,8 @@ async fn token(
         "expires_in": lifetime.as_secs(),
         "scope": scope,
     });
-    // A first grant gets its refresh token; a refresh keeps the one it used (§6 allows both).
+    // A first grant gets its refresh token; a refresh keeps the one it used, or gets a new
+    // one when the client's tokens rotate (§6 allows both).
     if new_refresh {
         answer["refresh_token"] = Value::from(refresh_token);
     }
