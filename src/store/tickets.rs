@@ -535,6 +535,18 @@ impl Store {
         }
     }
 
+    /// Every blob an attachment or a reply's attachment references, each once, in hash order.
+    pub async fn referenced_blobs(&self) -> Result<Vec<String>> {
+        sqlx::query(
+            "SELECT blob_hash FROM attachments UNION SELECT blob_hash FROM outbox_attachments ORDER BY blob_hash",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get("blob_hash")?))
+        .collect()
+    }
+
     /// Sweeps the blobs of deleted messages (hash, when the message was filed) that nothing
     /// references any more.
     async fn remove_unused_blobs(&self, hashes: Vec<(String, i64)>) -> Result<()> {
@@ -550,7 +562,7 @@ impl Store {
                     .fetch_optional(&self.pool)
                     .await?;
             if still_used.is_none() {
-                self.blobs.sweep(&hash, last_used_ms)?;
+                self.blobs.sweep(&hash, last_used_ms).await?;
             }
         }
         Ok(())
