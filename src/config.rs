@@ -1113,4 +1113,86 @@ mod tests {
         let defaults = Config::load(None, no_env, &with_data_dir()).unwrap();
         assert!(defaults.oauth.client_id(Provider::Microsoft).is_err());
     }
+
+    #[test]
+    fn blobs_default_to_the_data_dir_and_take_an_s3_bucket_with_its_secret_from_the_environment() {
+        use crate::store::BlobLocation;
+        use secrecy::ExposeSecret;
+        let defaults = Config::load(None, no_env, &with_data_dir()).unwrap();
+        assert_eq!(
+            defaults.blobs.location,
+            BlobLocation::Local("/tmp/g/blobs".into())
+        );
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            }
+        };
+        let s3 = Config::load(
+            None,
+            env(&[
+                ("GUICHET_BLOBS_URL", "s3://attachments/prod"),
+                ("GUICHET_BLOBS_ENDPOINT", "https://s3.fr-par.scw.cloud/"),
+                ("GUICHET_BLOBS_REGION", "fr-par"),
+                ("GUICHET_BLOBS_ACCESS_KEY_ID", "SCW123"),
+                ("GUICHET_BLOBS_SECRET_ACCESS_KEY", "s3cr3t"),
+            ]),
+            &with_data_dir(),
+        )
+        .unwrap()
+        .blobs;
+        assert_eq!(
+            s3.location,
+            BlobLocation::S3 {
+                bucket: "attachments".into(),
+                prefix: "prod".into()
+            }
+        );
+        assert_eq!(
+            s3.s3.endpoint.as_deref(),
+            Some("https://s3.fr-par.scw.cloud")
+        );
+        assert_eq!(s3.s3.region, "fr-par");
+        assert_eq!(
+            s3.s3.secret_access_key.as_ref().map(|s| s.expose_secret()),
+            Some("s3cr3t")
+        );
+        assert!(
+            !format!("{s3:?}").contains("s3cr3t"),
+            "the secret stays out of Debug"
+        );
+
+        let refused = |vars: &'static [(&'static str, &'static str)]| match Config::load(
+            None,
+            env(vars),
+            &with_data_dir(),
+        ) {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("refused expected, got {other:?}"),
+        };
+        assert_eq!(refused(&[("GUICHET_BLOBS_URL", "ftp://x/y")]), "blobs.url");
+        assert_eq!(
+            refused(&[("GUICHET_BLOBS_ENDPOINT", "http://10.0.0.5:9000")]),
+            "blobs.endpoint",
+            "plain HTTP only when allowed"
+        );
+        assert_eq!(
+            refused(&[("GUICHET_BLOBS_ACCESS_KEY_ID", "AKIA")]),
+            "blobs.access_key_id",
+            "a key id without its secret"
+        );
+        assert_eq!(refused(&[("GUICHET_BLOBS_TIMEOUT", "0s")]), "blobs.timeout");
+        let allowed = Config::load(
+            None,
+            env(&[
+                ("GUICHET_BLOBS_ENDPOINT", "http://127.0.0.1:9000"),
+                ("GUICHET_BLOBS_ALLOW_HTTP", "true"),
+            ]),
+            &with_data_dir(),
+        )
+        .unwrap();
+        assert!(allowed.blobs.s3.allow_http);
+    }
 }
