@@ -50,14 +50,27 @@ fn object_key(url: &str, hash: &str) -> String {
     format!("{prefix}/{}/{hash}", &hash[..2])
 }
 
-/// A shop whose mailbox `mailbox` the desk syncs (and sends the form's acknowledgements from).
-async fn shop_with_mail(desk: &Desk, server: &MailServer) -> (TestMailbox, guichet::store::Shop) {
-    let (mailbox, webmaster) = (
-        server.new_mailbox("s3 shop"),
-        server.new_mailbox("s3 webmaster"),
+/// A shop whose mailbox the desk syncs (and sends the form's acknowledgements from), with a
+/// customer's mail waiting in it: one PDF attachment of its own content (returned).
+async fn shop_with_mail(
+    desk: &Desk,
+    server: &MailServer,
+    label: &str,
+) -> (guichet::store::Shop, TestMailbox, Vec<u8>) {
+    let (mailbox, webmaster, customer) = (
+        server.new_mailbox(&format!("s3 {label} shop")),
+        server.new_mailbox(&format!("s3 {label} webmaster")),
+        server.new_mailbox(&format!("s3 {label} customer")),
     );
     let (shop, _, _) = shop_with_form(desk, server, &mailbox, &webmaster).await;
-    (mailbox, shop)
+    let content = unique_pdf(label);
+    let message_id = format!("s3-{label}@client.test");
+    server.append(
+        &mailbox,
+        "INBOX",
+        &mail_with_attachment(&customer.email, &mailbox.email, &message_id, &content),
+    );
+    (shop, customer, content)
 }
 
 #[tokio::test]
@@ -67,21 +80,8 @@ async fn s3_keeps_serves_and_deletes_attachments_of_mail_and_forms() {
     let web = TestWeb::start_with_env(Dialect::Sqlite, &s3.env(&url)).await;
     let desk = &web.desk;
     let server = MailServer::shared();
-    let (mailbox, shop) = shop_with_mail(desk, server).await;
-    let customer = server.new_mailbox("s3 customer");
-
     // A real mail with an attachment, synced from Dovecot.
-    let invoice = unique_pdf("mail");
-    server.append(
-        &mailbox,
-        "INBOX",
-        &mail_with_attachment(
-            &customer.email,
-            &mailbox.email,
-            "s3-mail@client.test",
-            &invoice,
-        ),
-    );
+    let (shop, customer, invoice) = shop_with_mail(desk, server, "mail").await;
     let summaries = sync_pass(&desk.store, &desk.key, "node-s3", 50, 1).await;
     assert!(summaries.iter().all(|s| s.error.is_none()), "{summaries:?}");
     let (_, messages) = desk.store.ticket(shop.id, 1001).await.unwrap();
@@ -278,19 +278,7 @@ async fn s3_refusing_or_hanging_server_gives_a_clear_error_and_loses_no_mail() {
         }
     }
     let refused = TestWeb::start_with_env(Dialect::Sqlite, &refused_env).await;
-    let (mailbox, shop) = shop_with_mail(&refused.desk, server).await;
-    let customer = server.new_mailbox("s3 refused customer");
-    let content = unique_pdf("refused");
-    server.append(
-        &mailbox,
-        "INBOX",
-        &mail_with_attachment(
-            &customer.email,
-            &mailbox.email,
-            "s3-refused@client.test",
-            &content,
-        ),
-    );
+    let (shop, customer, content) = shop_with_mail(&refused.desk, server, "refused").await;
 
     // Wrong key: the sync says so, files nothing, keeps its checkpoint before the message.
     let summaries = sync_pass(&refused.desk.store, &refused.desk.key, "node-a", 50, 1).await;
