@@ -288,15 +288,7 @@ async fn s3_refusing_or_hanging_server_gives_a_clear_error_and_loses_no_mail() {
         .expect("the sync reports the refusal");
     assert!(error.contains("refused the credentials"), "{error}");
     assert!(!error.contains(&wrong_secret) && !error.contains(&s3.secret_access_key));
-    assert!(
-        refused
-            .desk
-            .store
-            .tickets(Some(shop.id))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(has_no_ticket(&refused.desk, shop.id).await);
 
     // The same from the contact form: an error the page shows, no ticket half-filed.
     let service = refused
@@ -317,15 +309,7 @@ async fn s3_refusing_or_hanging_server_gives_a_clear_error_and_loses_no_mail() {
         .expect_err("the bucket refuses");
     let text = refusal.localized(guichet::model::UiLang::En);
     assert!(text.contains("refused the credentials"), "{text}");
-    assert!(
-        refused
-            .desk
-            .store
-            .tickets(Some(shop.id))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(has_no_ticket(&refused.desk, shop.id).await);
 
     // A server that never answers: a timeout within the bound (2 s, retries included).
     let mut hung_env = s3.env(&url);
@@ -346,7 +330,7 @@ async fn s3_refusing_or_hanging_server_gives_a_clear_error_and_loses_no_mail() {
         .expect("the sync reports the timeout");
     assert!(error.contains("did not answer within 2 s"), "{error}");
     assert!(elapsed < Duration::from_secs(15), "bounded: {elapsed:?}");
-    assert!(hung.store.tickets(Some(shop.id)).await.unwrap().is_empty());
+    assert!(has_no_ticket(&hung, shop.id).await);
 
     // With the right key, the next sync files the message and its attachment: nothing lost.
     let fixed = desk_on(&refused, &s3.env(&url)).await;
@@ -356,6 +340,10 @@ async fn s3_refusing_or_hanging_server_gives_a_clear_error_and_loses_no_mail() {
     assert_eq!(messages.len(), 1);
     let hash = &messages[0].attachments[0].sha256;
     assert_eq!(&fixed.attachment(hash).await.unwrap(), &content);
+}
+
+async fn has_no_ticket(desk: &Desk, shop_id: i64) -> bool {
+    desk.store.tickets(Some(shop_id)).await.unwrap().is_empty()
 }
 
 /// Another desk on the database and data dir of `web`, configured by `env`.
