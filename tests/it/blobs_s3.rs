@@ -362,3 +362,63 @@ async fn desk_on(web: &TestWeb, env: &[(&'static str, String)]) -> Desk {
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn s3_deletion_while_the_server_hangs_sweeps_the_object_once_it_answers() {
+    let s3 = S3Server::shared();
+    let url = s3.fresh_url();
+    let web = TestWeb::start_with_env(Dialect::Sqlite, &s3.env(&url)).await;
+    let desk = &web.desk;
+    let shop = desk.add_shop("sweeps").await.unwrap();
+    let triager = desk.store.shop_triager(shop.id).await.unwrap();
+    let mut hashes = Vec::new();
+    for i in 0..2 {
+        let content = unique_pdf(&format!("sweep {i}"));
+        let raw = mail_with_attachment(
+            &format!("c{i}@client.test"),
+            "sav@sweeps.test",
+            &format!("sweep-{i}-{:x}@client.test", rand::random::<u32>()),
+            &content,
+        );
+        let incoming = guichet::intake::sync::prepare_message(raw, desk.store.blobs(), &triager)
+            .await
+            .unwrap();
+        desk.store
+            .file_batch(shop.id, None, None, None, &[incoming])
+            .await
+            .unwrap();
+        hashes.push(sha256_hex(&content));
+    }
+    let numbers: Vec<i64> = desk
+        .store
+        .tickets(Some(shop.id))
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.number)
+        .collect();
+    assert_eq!(numbers.len(), 2);
+
+    // A node whose blob store hangs deletes the first ticket: done, its object not yet swept.
+    let mut hung_env = s3.env(&url);
+    for (key, value) in hung_env.iter_mut() {
+        match *key {
+            "GUICHET_BLOBS_ENDPOINT" => *value = hanging_server(),
+            "GUICHET_BLOBS_TIMEOUT" => *value = "1s".into(),
+            _ => {}
+        }
+    }
+    let hung = desk_on(&web, &hung_env).await;
+    hung.delete_ticket(&shop, numbers[0]).await.unwrap();
+    assert!(hung.store.ticket(shop.id, numbers[0]).await.is_err());
+    let keys = s3.keys(&url);
+    assert_eq!(keys.len(), 2, "both objects still there: {keys:?}");
+
+    // The next deletion by a node that reaches the bucket sweeps both.
+    desk.delete_ticket(&shop, numbers[1]).await.unwrap();
+    let keys = s3.keys(&url);
+    for hash in &hashes {
+        assert!(!keys.contains(&object_key(&url, hash)), "{keys:?}");
+    }
+    assert_eq!(desk.store.sweep_pending_blobs().await.unwrap(), 0);
+}
