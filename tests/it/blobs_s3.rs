@@ -162,26 +162,7 @@ async fn s3_migration_from_a_local_directory_resumes_after_being_stopped() {
     env.retain(|(key, _)| *key != "GUICHET_BLOBS_URL");
     let web = TestWeb::start_with_env(Dialect::Sqlite, &env).await;
     let desk = web.desk.clone();
-    let shop = desk.add_shop("migrations").await.unwrap();
-    let triager = desk.store.shop_triager(shop.id).await.unwrap();
-    let mut contents = Vec::new();
-    for i in 0..BLOBS {
-        let content = unique_pdf(&format!("migrated {i}"));
-        let raw = mail_with_attachment(
-            "ann@client.test",
-            "sav@migrations.test",
-            &format!("migrate-{i}@client.test"),
-            &content,
-        );
-        let incoming = guichet::intake::sync::prepare_message(raw, desk.store.blobs(), &triager)
-            .await
-            .unwrap();
-        desk.store
-            .file_batch(shop.id, None, None, None, &[incoming])
-            .await
-            .unwrap();
-        contents.push(content);
-    }
+    let (_, contents) = shop_with_filed_mail(&desk, "migrations", BLOBS).await;
     // One referenced blob has gone from the source: reported, not fatal.
     let lost = sha256_hex(&contents[0]);
     std::fs::remove_file(desk.store.blobs().path_of(&lost).unwrap()).unwrap();
@@ -251,6 +232,49 @@ async fn s3_migration_from_a_local_directory_resumes_after_being_stopped() {
     }
 }
 
+/// The configuration of a desk whose blob store is a loopback server that accepts connections
+/// and never answers, with `timeout` as its bound.
+fn hanging_env(s3: &S3Server, url: &str, timeout: &str) -> Vec<(&'static str, String)> {
+    let mut env = s3.env(url);
+    for (key, value) in env.iter_mut() {
+        match *key {
+            "GUICHET_BLOBS_ENDPOINT" => *value = hanging_server(),
+            "GUICHET_BLOBS_TIMEOUT" => *value = timeout.to_string(),
+            _ => {}
+        }
+    }
+    env
+}
+
+/// A shop `name` with `count` mails filed, each with a PDF attachment of its own (returned).
+async fn shop_with_filed_mail(
+    desk: &Desk,
+    name: &str,
+    count: usize,
+) -> (guichet::store::Shop, Vec<Vec<u8>>) {
+    let shop = desk.add_shop(name).await.unwrap();
+    let triager = desk.store.shop_triager(shop.id).await.unwrap();
+    let mut contents = Vec::new();
+    for i in 0..count {
+        let content = unique_pdf(&format!("{name} {i}"));
+        let raw = mail_with_attachment(
+            &format!("c{i}@client.test"),
+            &format!("sav@{name}.test"),
+            &format!("{name}-{i}-{:x}@client.test", rand::random::<u32>()),
+            &content,
+        );
+        let incoming = guichet::intake::sync::prepare_message(raw, desk.store.blobs(), &triager)
+            .await
+            .unwrap();
+        desk.store
+            .file_batch(shop.id, None, None, None, &[incoming])
+            .await
+            .unwrap();
+        contents.push(content);
+    }
+    (shop, contents)
+}
+
 /// A loopback server that accepts connections and never answers.
 fn hanging_server() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -270,7 +294,6 @@ async fn s3_refusing_or_hanging_server_gives_a_clear_error_and_loses_no_mail() {
     let url = s3.fresh_url();
     let server = MailServer::shared();
     let wrong_secret = format!("wrong-{:x}", rand::random::<u64>());
-    let hang = hanging_server();
     let mut refused_env = s3.env(&url);
     for (key, value) in refused_env.iter_mut() {
         if *key == "GUICHET_BLOBS_SECRET_ACCESS_KEY" {
@@ -312,15 +335,7 @@ async fn s3_refusing_or_hanging_server_gives_a_clear_error_and_loses_no_mail() {
     assert!(has_no_ticket(&refused.desk, shop.id).await);
 
     // A server that never answers: a timeout within the bound (2 s, retries included).
-    let mut hung_env = s3.env(&url);
-    for (key, value) in hung_env.iter_mut() {
-        match *key {
-            "GUICHET_BLOBS_ENDPOINT" => *value = hang.clone(),
-            "GUICHET_BLOBS_TIMEOUT" => *value = "2s".into(),
-            _ => {}
-        }
-    }
-    let hung = desk_on(&refused, &hung_env).await;
+    let hung = desk_on(&refused, &hanging_env(s3, &url, "2s")).await;
     let started = Instant::now();
     let summaries = sync_pass(&hung.store, &hung.key, "node-b", 50, 1).await;
     let elapsed = started.elapsed();
@@ -369,26 +384,8 @@ async fn s3_deletion_while_the_server_hangs_sweeps_the_object_once_it_answers() 
     let url = s3.fresh_url();
     let web = TestWeb::start_with_env(Dialect::Sqlite, &s3.env(&url)).await;
     let desk = &web.desk;
-    let shop = desk.add_shop("sweeps").await.unwrap();
-    let triager = desk.store.shop_triager(shop.id).await.unwrap();
-    let mut hashes = Vec::new();
-    for i in 0..2 {
-        let content = unique_pdf(&format!("sweep {i}"));
-        let raw = mail_with_attachment(
-            &format!("c{i}@client.test"),
-            "sav@sweeps.test",
-            &format!("sweep-{i}-{:x}@client.test", rand::random::<u32>()),
-            &content,
-        );
-        let incoming = guichet::intake::sync::prepare_message(raw, desk.store.blobs(), &triager)
-            .await
-            .unwrap();
-        desk.store
-            .file_batch(shop.id, None, None, None, &[incoming])
-            .await
-            .unwrap();
-        hashes.push(sha256_hex(&content));
-    }
+    let (shop, contents) = shop_with_filed_mail(desk, "sweeps", 2).await;
+    let hashes: Vec<String> = contents.iter().map(|c| sha256_hex(c)).collect();
     let numbers: Vec<i64> = desk
         .store
         .tickets(Some(shop.id))
@@ -400,15 +397,7 @@ async fn s3_deletion_while_the_server_hangs_sweeps_the_object_once_it_answers() 
     assert_eq!(numbers.len(), 2);
 
     // A node whose blob store hangs deletes the first ticket: done, its object not yet swept.
-    let mut hung_env = s3.env(&url);
-    for (key, value) in hung_env.iter_mut() {
-        match *key {
-            "GUICHET_BLOBS_ENDPOINT" => *value = hanging_server(),
-            "GUICHET_BLOBS_TIMEOUT" => *value = "1s".into(),
-            _ => {}
-        }
-    }
-    let hung = desk_on(&web, &hung_env).await;
+    let hung = desk_on(&web, &hanging_env(s3, &url, "1s")).await;
     hung.delete_ticket(&shop, numbers[0]).await.unwrap();
     assert!(hung.store.ticket(shop.id, numbers[0]).await.is_err());
     let keys = s3.keys(&url);
