@@ -411,3 +411,42 @@ async fn s3_deletion_while_the_server_hangs_sweeps_the_object_once_it_answers() 
     }
     assert_eq!(desk.store.sweep_pending_blobs().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn s3_secret_sealed_in_the_configuration_file_opens_the_bucket() {
+    let s3 = S3Server::shared();
+    let url = s3.fresh_url();
+    // A desk of its own (its key file in the data dir) seals the secret...
+    let web = TestWeb::start(Dialect::Sqlite).await;
+    let sealed = web
+        .desk
+        .seal_blob_secret(&secrecy::SecretString::from(s3.secret_access_key.clone()));
+    assert!(!sealed.contains(&s3.secret_access_key));
+    // ...which a configuration file holds instead of the secret.
+    let file = web.data_dir.join("guichet.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[blobs]\nurl = \"{url}\"\nendpoint = \"{}\"\nallow_http = true\n\
+             access_key_id = \"{}\"\nsecret_access_key_sealed = \"{sealed}\"\n",
+            s3.endpoint, s3.access_key_id
+        ),
+    )
+    .unwrap();
+    let config = guichet::config::Config::load(
+        Some(&file),
+        |_| None,
+        &guichet::config::Overrides {
+            data_dir: Some(web.data_dir.clone()),
+            database_url: Some(web.desk.config.database_url.clone()),
+        },
+    )
+    .unwrap();
+    let desk = Desk::open(config, guichet::model::UiLang::En)
+        .await
+        .unwrap();
+    let content = unique_pdf("sealed");
+    let hash = desk.store.blobs().put(&content).await.unwrap();
+    assert!(s3.keys(&url).contains(&object_key(&url, &hash)));
+    assert_eq!(desk.store.blobs().get(&hash).await.unwrap(), content);
+}
