@@ -106,10 +106,14 @@ async fn stages(raws: &[Vec<u8>]) -> (Duration, Duration) {
     let shop = store.add_shop("stages").await.unwrap();
     let triager = guichet::triage::Triager::default();
     let started = Instant::now();
-    let prepared: Vec<_> = raws
-        .iter()
-        .map(|raw| sync::prepare_message(raw.clone(), store.blobs(), &triager).unwrap())
-        .collect();
+    let mut prepared = Vec::with_capacity(raws.len());
+    for raw in raws {
+        prepared.push(
+            sync::prepare_message(raw.clone(), store.blobs(), &triager)
+                .await
+                .unwrap(),
+        );
+    }
     let parse = started.elapsed();
     let started = Instant::now();
     for batch in prepared.chunks(500) {

@@ -99,17 +99,18 @@ async fn seed(
     let mailbox_id = store.add_mailbox(shop_id, &mailbox).await.unwrap();
     let triager = guichet::triage::Triager::default();
     for chunk in (0..messages).collect::<Vec<_>>().chunks(500) {
-        let batch: Vec<_> = chunk
-            .iter()
-            .map(|&n| {
+        let mut batch = Vec::with_capacity(chunk.len());
+        for &n in chunk {
+            batch.push(
                 guichet::intake::sync::prepare_message(
                     customer_mail(n, &shop.email, &customer.email),
                     store.blobs(),
                     &triager,
                 )
-                .unwrap()
-            })
-            .collect();
+                .await
+                .unwrap(),
+            );
+        }
         store
             .file_batch(shop_id, Some(mailbox_id), None, None, &batch)
             .await

@@ -298,7 +298,11 @@ async fn load(url: &str, dir: &Path, ticket_count: usize) -> Loaded {
             .expect("employee");
         employees.push(employee.id);
     }
-    let blob = store.blobs().put(b"%PDF-1.4 a small invoice").unwrap();
+    let blob = store
+        .blobs()
+        .put(b"%PDF-1.4 a small invoice")
+        .await
+        .unwrap();
     let attachment = IncomingAttachment {
         blob_hash: blob,
         filename: Some("facture.pdf".into()),

@@ -2,6 +2,7 @@
 //! calls a `guichet::desk` use-case and prints what comes back, as text in `--lang` or as the
 //! JSON shapes of `guichet::views`.
 
+mod blobs;
 mod replies;
 mod shop;
 mod status;
@@ -101,6 +102,9 @@ enum Command {
     /// The back office's employees: add, list, API tokens.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Where attachments are kept: copy them to another store, seal the S3 secret.
+    #[command(subcommand)]
+    Blobs(blobs::BlobsCommand),
     /// The newcomer's tour: a demo shop with sample mail, orders and shadow answers, an admin
     /// employee, and the back office served until Ctrl-C.
     Demo {
@@ -388,6 +392,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Orders(command) => replies::orders_command(&desk, command).await,
         Command::Replay(args) => replies::replay(&desk, args).await,
         Command::User(command) => users::user_command(&desk, command).await,
+        Command::Blobs(command) => blobs::blobs_command(&desk, command).await,
         Command::Demo { listen, no_serve } => {
             demo(&desk).await?;
             if no_serve {
@@ -870,7 +875,7 @@ async fn tickets(desk: &Desk, command: TicketsCommand) -> Result<ExitCode> {
             std::io::stdout().lock().write_all(&raw)?;
         }
         TicketsCommand::Attachment { sha256 } => {
-            let data = desk.attachment(&sha256).say(lang)?;
+            let data = desk.attachment(&sha256).await.say(lang)?;
             std::io::stdout().lock().write_all(&data)?;
         }
         TicketsCommand::Search { query, shop, json } => {

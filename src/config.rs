@@ -49,6 +49,139 @@ struct FileConfig {
     metrics: FileMetrics,
     #[serde(default)]
     oauth: FileOAuth,
+    #[serde(default)]
+    blobs: FileBlobs,
+}
+
+/// `[blobs]`: where attachments are kept. The secret access key only sealed or as the name of
+/// an environment variable.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBlobs {
+    url: Option<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key_env: Option<String>,
+    secret_access_key_sealed: Option<String>,
+    allow_http: Option<bool>,
+    timeout: Option<String>,
+}
+
+/// Where attachments are kept (`[blobs]`): a local directory (default: `blobs` in the data dir)
+/// or an S3-compatible bucket.
+#[derive(Debug, Clone)]
+pub struct BlobsConfig {
+    pub location: crate::store::BlobLocation,
+    /// How to reach the bucket; the secret here when it came from the environment.
+    pub s3: crate::store::S3Settings,
+    /// The secret access key sealed with the desk's key (`blobs.secret_access_key_sealed`),
+    /// opened when the desk opens.
+    pub secret_sealed: Option<Vec<u8>>,
+}
+
+/// The `[blobs]` settings, `GUICHET_BLOBS_*` variables over the file's keys, checked together.
+fn blobs_config(
+    data_dir: &Path,
+    file: FileBlobs,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<BlobsConfig, ConfigError> {
+    use crate::store::{BlobLocation, S3Settings};
+    let var = |name: &str| {
+        env(&format!("GUICHET_BLOBS_{name}"))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let location = match var("URL").or(file.url) {
+        Some(url) => BlobLocation::parse(&url).map_err(|e| invalid("blobs.url", e))?,
+        None => BlobLocation::Local(data_dir.join("blobs")),
+    };
+    let allow_http = match var("ALLOW_HTTP") {
+        Some(v) => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
+        None => file.allow_http.unwrap_or(false),
+    };
+    let endpoint = var("ENDPOINT")
+        .or(file.endpoint)
+        .map(|e| e.trim().trim_end_matches('/').to_string());
+    if let Some(endpoint) = &endpoint {
+        let parsed = url::Url::parse(endpoint)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"));
+        match parsed {
+            None => {
+                return Err(invalid(
+                    "blobs.endpoint",
+                    format!("`{endpoint}` is not an http(s) URL"),
+                ));
+            }
+            Some(u) if u.scheme() == "http" && !allow_http => {
+                return Err(invalid(
+                    "blobs.endpoint",
+                    format!(
+                        "`{endpoint}` is plain HTTP: set blobs.allow_http = true, only for a server on loopback or a private network"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let secret = match var("SECRET_ACCESS_KEY") {
+        Some(secret) => Some(secrecy::SecretString::from(secret)),
+        None => match &file.secret_access_key_env {
+            Some(name) => Some(
+                env(name)
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .map(secrecy::SecretString::from)
+                    .ok_or_else(|| {
+                        invalid(
+                            "blobs.secret_access_key_env",
+                            format!("the environment variable {name} is not set"),
+                        )
+                    })?,
+            ),
+            None => None,
+        },
+    };
+    let secret_sealed = match (&secret, file.secret_access_key_sealed) {
+        (None, Some(text)) => Some(
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim())
+                .map_err(|_| {
+                    invalid(
+                        "blobs.secret_access_key_sealed",
+                        "not what `guichet blobs seal-secret` prints (base64)",
+                    )
+                })?,
+        ),
+        _ => None,
+    };
+    let access_key_id = var("ACCESS_KEY_ID").or(file.access_key_id);
+    if access_key_id.is_some() != (secret.is_some() || secret_sealed.is_some()) {
+        return Err(invalid(
+            "blobs.access_key_id",
+            "give both the access key id and its secret access key (secret_access_key_env or secret_access_key_sealed), or neither",
+        ));
+    }
+    let timeout = duration_of_a_second_or_more(
+        "blobs.timeout",
+        var("TIMEOUT").or(file.timeout),
+        "30s",
+        "30s, 2m",
+    )?;
+    Ok(BlobsConfig {
+        location,
+        s3: S3Settings {
+            endpoint,
+            region: var("REGION")
+                .or(file.region)
+                .unwrap_or_else(|| S3Settings::default().region),
+            access_key_id,
+            secret_access_key: secret,
+            allow_http,
+            timeout,
+        },
+        secret_sealed,
+    })
 }
 
 /// `[oauth.google]` and `[oauth.microsoft]`: the operator's own OAuth applications. The
@@ -256,6 +389,7 @@ pub struct Config {
     pub metrics_token_sha256: Option<[u8; 32]>,
     /// The OAuth applications Gmail and Microsoft 365 mailboxes connect through (`[oauth]`).
     pub oauth: crate::oauth::OAuthConfig,
+    pub blobs: BlobsConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -450,6 +584,7 @@ impl Config {
             ));
         }
         let cluster = cluster_timings(&env, file_config.cluster)?;
+        let blobs = blobs_config(&data_dir, file_config.blobs, &env)?;
 
         let listen_text = env("GUICHET_WEB_LISTEN")
             .or(file_config.web.listen)
@@ -548,6 +683,7 @@ impl Config {
                     &env,
                 )?,
             },
+            blobs,
         })
     }
 }
@@ -976,5 +1112,87 @@ mod tests {
         );
         let defaults = Config::load(None, no_env, &with_data_dir()).unwrap();
         assert!(defaults.oauth.client_id(Provider::Microsoft).is_err());
+    }
+
+    #[test]
+    fn blobs_default_to_the_data_dir_and_take_an_s3_bucket_with_its_secret_from_the_environment() {
+        use crate::store::BlobLocation;
+        use secrecy::ExposeSecret;
+        let defaults = Config::load(None, no_env, &with_data_dir()).unwrap();
+        assert_eq!(
+            defaults.blobs.location,
+            BlobLocation::Local("/tmp/g/blobs".into())
+        );
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            }
+        };
+        let s3 = Config::load(
+            None,
+            env(&[
+                ("GUICHET_BLOBS_URL", "s3://attachments/prod"),
+                ("GUICHET_BLOBS_ENDPOINT", "https://s3.fr-par.scw.cloud/"),
+                ("GUICHET_BLOBS_REGION", "fr-par"),
+                ("GUICHET_BLOBS_ACCESS_KEY_ID", "SCW123"),
+                ("GUICHET_BLOBS_SECRET_ACCESS_KEY", "s3cr3t"),
+            ]),
+            &with_data_dir(),
+        )
+        .unwrap()
+        .blobs;
+        assert_eq!(
+            s3.location,
+            BlobLocation::S3 {
+                bucket: "attachments".into(),
+                prefix: "prod".into()
+            }
+        );
+        assert_eq!(
+            s3.s3.endpoint.as_deref(),
+            Some("https://s3.fr-par.scw.cloud")
+        );
+        assert_eq!(s3.s3.region, "fr-par");
+        assert_eq!(
+            s3.s3.secret_access_key.as_ref().map(|s| s.expose_secret()),
+            Some("s3cr3t")
+        );
+        assert!(
+            !format!("{s3:?}").contains("s3cr3t"),
+            "the secret stays out of Debug"
+        );
+
+        let refused = |vars: &'static [(&'static str, &'static str)]| match Config::load(
+            None,
+            env(vars),
+            &with_data_dir(),
+        ) {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("refused expected, got {other:?}"),
+        };
+        assert_eq!(refused(&[("GUICHET_BLOBS_URL", "ftp://x/y")]), "blobs.url");
+        assert_eq!(
+            refused(&[("GUICHET_BLOBS_ENDPOINT", "http://10.0.0.5:9000")]),
+            "blobs.endpoint",
+            "plain HTTP only when allowed"
+        );
+        assert_eq!(
+            refused(&[("GUICHET_BLOBS_ACCESS_KEY_ID", "AKIA")]),
+            "blobs.access_key_id",
+            "a key id without its secret"
+        );
+        assert_eq!(refused(&[("GUICHET_BLOBS_TIMEOUT", "0s")]), "blobs.timeout");
+        let allowed = Config::load(
+            None,
+            env(&[
+                ("GUICHET_BLOBS_ENDPOINT", "http://127.0.0.1:9000"),
+                ("GUICHET_BLOBS_ALLOW_HTTP", "true"),
+            ]),
+            &with_data_dir(),
+        )
+        .unwrap();
+        assert!(allowed.blobs.s3.allow_http);
     }
 }

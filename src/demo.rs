@@ -114,7 +114,7 @@ pub async fn file_samples(store: &Store, shop: &Shop) -> Result<FileOutcome, Sto
     let mut outcome = FileOutcome::default();
     // One message per batch, in date order, as they would arrive.
     for sample in SAMPLES {
-        let incoming = prepare_message(raw_sample(sample), store.blobs(), &triager)?;
+        let incoming = prepare_message(raw_sample(sample), store.blobs(), &triager).await?;
         outcome += store
             .file_batch(shop.id, None, contact_id, None, &[incoming])
             .await?;

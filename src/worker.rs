@@ -139,6 +139,10 @@ async fn run_job(store: &Store, job: &Job) -> Result<Outcome, StoreError> {
                 .purge_tickets_before(shop_id, now_ms() - months * MONTH_MS)
                 .await?;
             tracing::info!(shop_id, months, purged, "retention purge");
+            // Blobs of earlier deletions the blob store failed on get another try.
+            if let Err(e) = store.sweep_pending_blobs().await {
+                tracing::warn!(error = %e, "blobs of deleted messages not swept yet");
+            }
             Ok(Outcome::Again(now_ms() + DAY_MS))
         }
         crate::store::RETRAIN_INTENTS => {

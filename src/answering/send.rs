@@ -404,6 +404,7 @@ impl<'a> Pass<'a> {
                     .store
                     .blobs()
                     .get(&attachment.blob_hash)
+                    .await
                     .map_err(|e| setup(&e))?,
                 filename: attachment.filename,
                 content_type: attachment.content_type,

@@ -439,7 +439,7 @@ impl Desk {
                 continue;
             }
             for attachment in message.attachments.iter().filter(|a| !a.inline) {
-                let bytes = self.store.blobs().get(&attachment.sha256)?;
+                let bytes = self.store.blobs().get(&attachment.sha256).await?;
                 attachments.push(OutgoingAttachment {
                     filename: attachment
                         .filename
@@ -719,7 +719,7 @@ impl Desk {
         let mut stored = Vec::with_capacity(attachments.len());
         for file in attachments {
             stored.push(ReplyAttachment {
-                blob_hash: self.store.blobs().put(&file.bytes)?,
+                blob_hash: self.store.blobs().put(&file.bytes).await?,
                 filename: file.filename.clone(),
                 content_type: file.content_type.clone(),
                 size: file.bytes.len() as i64,

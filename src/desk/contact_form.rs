@@ -419,7 +419,7 @@ impl Desk {
         let (receipt, ack_lang, in_reply_to) = if contact.customer_service {
             let raw = customer_message(&form).map_err(|_| ContactFormError::NotAnAddress)?;
             let triager = self.store.shop_triager(shop.id).await?;
-            let incoming = prepare_message(raw, self.store.blobs(), &triager)?;
+            let incoming = prepare_message(raw, self.store.blobs(), &triager).await?;
             let ack_lang = incoming
                 .triage
                 .as_ref()

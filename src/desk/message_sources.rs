@@ -83,7 +83,8 @@ impl Desk {
             .store
             .blobs()
             .get(&attachment.blob_hash)
-            .map_err(|_| missing())?;
+            .await
+            .map_err(|e| not_found(e, missing()))?;
         Ok((attachment, data))
     }
 }

@@ -3,6 +3,7 @@
 //! edges only parse requests and format what comes back.
 
 pub mod actions;
+pub mod blobs;
 pub mod contact_form;
 pub mod demo;
 pub mod employees;
@@ -140,6 +141,8 @@ pub enum DeskError {
     Key(#[from] CryptoError),
     #[error("cannot open the database")]
     OpenDatabase(#[source] StoreError),
+    #[error("blob store URL: {0}")]
+    BlobUrl(String),
     #[error("cannot write {path}: {source}")]
     CannotWrite {
         path: String,
@@ -286,7 +289,11 @@ impl DeskError {
             DeskError::ShopConnection(error) => error.localized(lang),
             DeskError::Sync(error) => error.localized(lang),
             DeskError::Answering(error) => error.to_string(),
+            DeskError::Store(StoreError::ObjectStore { location, failure }) => {
+                failure.localized(location, lang)
+            }
             DeskError::Store(error) => error.to_string(),
+            DeskError::BlobUrl(reason) => t!(lang, "blobs.bad_url", reason = reason),
             DeskError::Input(error) => error.localized(lang),
             DeskError::DataDir { path, .. } => {
                 t!(lang, "cli.cannot_create_data_dir", path = path.display())
@@ -371,7 +378,8 @@ impl Desk {
             Some(hex_key) => SealingKey::from_hex(hex_key)?,
             None => SealingKey::load_or_create(&config.key_file)?,
         };
-        let store = Store::open(&config.database_url, &config.data_dir.join("blobs"))
+        let blobs = blobs::open_blob_store(&config.blobs, &config.blobs.location, &key)?;
+        let store = Store::open_with_blobs(&config.database_url, blobs)
             .await
             .map_err(DeskError::OpenDatabase)?;
         let desk = Desk {

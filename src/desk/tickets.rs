@@ -96,12 +96,16 @@ impl Desk {
     }
 
     /// An attachment's bytes, by the SHA-256 that `tickets show` gives.
-    pub fn attachment(&self, sha256: &str) -> DeskResult<Vec<u8>> {
+    pub async fn attachment(&self, sha256: &str) -> DeskResult<Vec<u8>> {
         let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-        valid
-            .then(|| self.store.blobs().get(&sha256.to_ascii_lowercase()).ok())
-            .flatten()
-            .ok_or_else(|| DeskError::NoAttachment(sha256.to_string()))
+        if !valid {
+            return Err(DeskError::NoAttachment(sha256.to_string()));
+        }
+        self.store
+            .blobs()
+            .get(&sha256.to_ascii_lowercase())
+            .await
+            .map_err(|e| not_found(e, DeskError::NoAttachment(sha256.to_string())))
     }
 
     /// Ticket numbers whose messages match the words of `query`.

@@ -47,6 +47,9 @@ impl SyncError {
             SyncError::Store(StoreError::LeaseLost(_)) => {
                 crate::t!(lang, "cluster.lease_lost").to_string()
             }
+            SyncError::Store(StoreError::ObjectStore { location, failure }) => {
+                failure.localized(location, lang)
+            }
             other => other.to_string(),
         }
     }
@@ -490,13 +493,13 @@ impl FolderSync<'_> {
         let shop = Arc::clone(shop);
         let parser = tokio::spawn(async move {
             while let Some(batch) = fetched_rx.recv().await {
-                let blobs = blobs.clone();
                 let shop = Arc::clone(&shop);
-                let prepared = tokio::task::spawn_blocking(move || {
-                    prepare_batch(batch.last_uid, batch.messages, &blobs, &shop)
+                let (prepared, attachments) = tokio::task::spawn_blocking(move || {
+                    prepare_batch(batch.last_uid, batch.messages, &shop)
                 })
                 .await
                 .map_err(|e| SyncError::Worker(e.to_string()))??;
+                store_attachments(&blobs, &attachments).await?;
                 if parsed_tx.send(prepared).await.is_err() {
                     break;
                 }
@@ -562,13 +565,13 @@ struct PreparedBatch {
     parse_errors: u64,
 }
 
-/// Parses a fetched batch, stores attachments as blobs, and drops our own mail.
+/// Parses a fetched batch and drops our own mail; the attachments' bytes come back beside it,
+/// to be put in the blob store before the batch is filed.
 fn prepare_batch(
     last_uid: u32,
     messages: Vec<FetchedMessage>,
-    blobs: &crate::store::BlobStore,
     shop: &ShopIntake,
-) -> Result<PreparedBatch, SyncError> {
+) -> Result<(PreparedBatch, Vec<Vec<u8>>), SyncError> {
     // Parsing and triage are CPU work of about 0.1 ms a message: the batch is split over
     // the machine's cores, and put back in order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -580,14 +583,14 @@ fn prepare_batch(
         parts.push(std::mem::replace(&mut raws, rest));
     }
     parts.push(raws);
-    let parsed: Vec<Result<Vec<Incoming>, StoreError>> = std::thread::scope(|scope| {
+    let parsed: Vec<Result<Vec<ParsedIncoming>, StoreError>> = std::thread::scope(|scope| {
         let workers: Vec<_> = parts
             .into_iter()
             .map(|part| {
                 scope.spawn(move || {
                     part.into_iter()
-                        .map(|raw| prepare_message(raw, blobs, &shop.triager))
-                        .collect::<Result<Vec<_>, _>>()
+                        .map(|raw| parse_incoming(raw, &shop.triager))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -596,13 +599,17 @@ fn prepare_batch(
             .map(|worker| {
                 worker
                     .join()
-                    .unwrap_or_else(|_| Err(StoreError::Invalid("a parsing thread stopped".into())))
+                    .map_err(|_| StoreError::Invalid("a parsing thread stopped".into()))
             })
             .collect()
     });
     let mut prepared = Vec::new();
+    let mut blobs = Vec::new();
     let (mut own_skipped, mut parse_errors) = (0, 0);
-    for incoming in parsed
+    for ParsedIncoming {
+        incoming,
+        attachments,
+    } in parsed
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
@@ -620,13 +627,17 @@ fn prepare_batch(
         }
         parse_errors += incoming.parsed.parse_error.is_some() as u64;
         prepared.push(incoming);
+        blobs.extend(attachments);
     }
-    Ok(PreparedBatch {
-        last_uid,
-        messages: prepared,
-        own_skipped,
-        parse_errors,
-    })
+    Ok((
+        PreparedBatch {
+            last_uid,
+            messages: prepared,
+            own_skipped,
+            parse_errors,
+        },
+        blobs,
+    ))
 }
 
 /// Prefix of the Message-IDs Guichet gives its own mail.
@@ -641,11 +652,25 @@ fn is_our_message_id(incoming: &Incoming) -> bool {
 }
 
 /// Parses raw bytes into something the store can file; attachment bytes go to the blob store.
-pub fn prepare_message(
+pub async fn prepare_message(
     raw: Vec<u8>,
     blobs: &crate::store::BlobStore,
     triager: &Triager,
 ) -> Result<Incoming, StoreError> {
+    let parsed = parse_incoming(raw, triager);
+    store_attachments(blobs, &parsed.attachments).await?;
+    Ok(parsed.incoming)
+}
+
+/// A message parsed for filing, with the bytes of its attachments still to be stored.
+pub struct ParsedIncoming {
+    pub incoming: Incoming,
+    /// The bytes of `incoming.attachments`, in order (each already named by its hash).
+    pub attachments: Vec<Vec<u8>>,
+}
+
+/// The CPU part of [`prepare_message`]: parsing, triage, and the attachments' hashes.
+pub fn parse_incoming(raw: Vec<u8>, triager: &Triager) -> ParsedIncoming {
     let mut parsed = parse_message(&raw);
     let triage = triager.triage(&parsed.subject, &parsed.new_text);
     let dedup_key = match &parsed.message_id {
@@ -653,21 +678,37 @@ pub fn prepare_message(
         _ => format!("sha256:{}", crate::store::sha256_hex(&raw)),
     };
     let mut attachments = Vec::with_capacity(parsed.attachments.len());
+    let mut bytes = Vec::with_capacity(parsed.attachments.len());
     for attachment in std::mem::take(&mut parsed.attachments) {
         attachments.push(IncomingAttachment {
-            blob_hash: blobs.put(&attachment.data)?,
+            blob_hash: crate::store::sha256_hex(&attachment.data),
             size: attachment.data.len() as i64,
             filename: attachment.filename,
             content_type: attachment.content_type,
             content_id: attachment.content_id,
             inline: attachment.inline,
         });
+        bytes.push(attachment.data);
     }
-    Ok(Incoming {
-        dedup_key,
-        parsed,
-        attachments,
-        raw,
-        triage: Some(triage),
-    })
+    ParsedIncoming {
+        incoming: Incoming {
+            dedup_key,
+            parsed,
+            attachments,
+            raw,
+            triage: Some(triage),
+        },
+        attachments: bytes,
+    }
+}
+
+/// Puts attachment bytes in the blob store, before the messages referencing them are filed.
+pub async fn store_attachments(
+    blobs: &crate::store::BlobStore,
+    attachments: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    for data in attachments {
+        blobs.put(data).await?;
+    }
+    Ok(())
 }

@@ -28,7 +28,10 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use blobs::{BLOB_SWEEP_GRACE, BlobStore, sha256_hex};
+pub use blobs::{
+    BLOB_SWEEP_GRACE, BlobLocation, BlobStore, DEFAULT_BLOB_TIMEOUT, ObjectFailure, S3Settings,
+    sha256_hex,
+};
 pub use contact_forms::{
     ContactFormSettings, DEFAULT_ATTACHMENT_TYPES, DEFAULT_MAX_ATTACHMENT_BYTES,
 };
@@ -76,6 +79,12 @@ pub enum StoreError {
     Blob {
         path: PathBuf,
         source: std::io::Error,
+    },
+    /// The S3-compatible blob store failed; the text never holds a credential.
+    #[error("blob store {location}: {failure}")]
+    ObjectStore {
+        location: String,
+        failure: ObjectFailure,
     },
     #[error("{0} not found")]
     NotFound(String),
@@ -168,6 +177,11 @@ impl Store {
 
     /// Connects, runs the migrations of the dialect, and uses `blob_dir` for attachments.
     pub async fn open(database_url: &str, blob_dir: &Path) -> Result<Store> {
+        Self::open_with_blobs(database_url, BlobStore::new(blob_dir.to_path_buf())).await
+    }
+
+    /// Connects, runs the migrations of the dialect, and keeps attachments in `blobs`.
+    pub async fn open_with_blobs(database_url: &str, blobs: BlobStore) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let dialect = if database_url.starts_with("sqlite:") {
             Dialect::Sqlite
@@ -218,7 +232,7 @@ impl Store {
         Ok(Store {
             pool,
             dialect,
-            blobs: BlobStore::new(blob_dir.to_path_buf()),
+            blobs,
             triagers: Default::default(),
             postgres,
         })

@@ -535,25 +535,74 @@ impl Store {
         }
     }
 
+    /// Every blob an attachment or a reply's attachment references, each once, in hash order.
+    pub async fn referenced_blobs(&self) -> Result<Vec<String>> {
+        sqlx::query(
+            "SELECT blob_hash FROM attachments UNION SELECT blob_hash FROM outbox_attachments ORDER BY blob_hash",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get("blob_hash")?))
+        .collect()
+    }
+
     /// Sweeps the blobs of deleted messages (hash, when the message was filed) that nothing
-    /// references any more.
+    /// references any more, and those earlier sweeps could not (see [`Self::sweep_pending_blobs`]).
+    /// Each is first recorded as to sweep: one the blob store fails on stays recorded, and the
+    /// deletion, already committed, is not undone by it.
     async fn remove_unused_blobs(&self, hashes: Vec<(String, i64)>) -> Result<()> {
         let mut last_used: HashMap<String, i64> = HashMap::new();
         for (hash, filed_at) in hashes {
             let entry = last_used.entry(hash).or_insert(filed_at);
             *entry = (*entry).max(filed_at);
         }
-        for (hash, last_used_ms) in last_used {
+        for (hash, last_used_ms) in &last_used {
+            sqlx::query(
+                "INSERT INTO blob_sweeps (blob_hash, last_used_at) VALUES ($1, $2) \
+                 ON CONFLICT (blob_hash) DO UPDATE SET last_used_at = \
+                 CASE WHEN excluded.last_used_at > blob_sweeps.last_used_at THEN excluded.last_used_at ELSE blob_sweeps.last_used_at END",
+            )
+            .bind(hash)
+            .bind(*last_used_ms)
+            .execute(&self.pool)
+            .await?;
+        }
+        if let Err(e) = self.sweep_pending_blobs().await {
+            tracing::warn!(error = %e, "blobs of deleted messages not swept yet: retried by the next deletion or purge");
+        }
+        Ok(())
+    }
+
+    /// Sweeps the recorded blobs (up to 500 a call) that nothing references; returns how many
+    /// records are done. Stops at the blob store's first failure, the rest kept for next time.
+    pub async fn sweep_pending_blobs(&self) -> Result<usize> {
+        let pending = sqlx::query(
+            "SELECT blob_hash, last_used_at FROM blob_sweeps ORDER BY last_used_at LIMIT 500",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("blob_hash")?, r.try_get("last_used_at")?)))
+        .collect::<Result<Vec<(String, i64)>>>()?;
+        let mut done = 0;
+        for (hash, last_used_ms) in pending {
             let still_used =
                 sqlx::query("SELECT 1 AS one FROM attachments WHERE blob_hash = $1 UNION ALL SELECT 1 AS one FROM outbox_attachments WHERE blob_hash = $1 LIMIT 1")
                     .bind(&hash)
                     .fetch_optional(&self.pool)
                     .await?;
             if still_used.is_none() {
-                self.blobs.sweep(&hash, last_used_ms)?;
+                self.blobs.sweep(&hash, last_used_ms).await?;
             }
+            sqlx::query("DELETE FROM blob_sweeps WHERE blob_hash = $1 AND last_used_at = $2")
+                .bind(&hash)
+                .bind(last_used_ms)
+                .execute(&self.pool)
+                .await?;
+            done += 1;
         }
-        Ok(())
+        Ok(done)
     }
 }
 

@@ -325,6 +325,7 @@ fn desk_status(error: &DeskError) -> StatusCode {
         | DatasetNeeded
         | Eval(_)
         | TrainNeedsDataset
+        | BlobUrl(_)
         | Dataset { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Period(_) | BadCursor => StatusCode::UNPROCESSABLE_ENTITY,
         ContactForm(refusal) => contact_form_status(refusal),
@@ -343,6 +344,8 @@ fn desk_status(error: &DeskError) -> StatusCode {
         SignInRefused => StatusCode::UNAUTHORIZED,
         SignInThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         NoShopYet | SeveralShops => StatusCode::CONFLICT,
+        // The blob store (S3) refused or did not answer: nothing was written.
+        Store(crate::store::StoreError::ObjectStore { .. }) => StatusCode::BAD_GATEWAY,
         Render(_)
         | Sync(_)
         | Answering(_)

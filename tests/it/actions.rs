@@ -57,7 +57,9 @@ async fn employee(store: &Store, shop_id: i64, email: &str, name: &str, lang: Ui
 /// Files `raw` in the shop (no mailbox).
 async fn file(store: &Store, shop_id: i64, mailbox_id: Option<i64>, raw: Vec<u8>) {
     let triager = guichet::triage::Triager::default();
-    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager).unwrap();
+    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager)
+        .await
+        .unwrap();
     store
         .file_batch(shop_id, mailbox_id, None, None, &[incoming])
         .await

@@ -426,7 +426,9 @@ async fn outbox_suite(store: Store) {
         &[],
     );
     let triager = guichet::triage::Triager::default();
-    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager).unwrap();
+    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager)
+        .await
+        .unwrap();
     store
         .file_batch(shop.id, None, None, None, &[incoming])
         .await

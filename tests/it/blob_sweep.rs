@@ -20,7 +20,7 @@ fn age(store: &Store, hash: &str) {
     let old = SystemTime::now() - BLOB_SWEEP_GRACE - Duration::from_secs(60);
     std::fs::File::options()
         .write(true)
-        .open(store.blobs().path_of(hash))
+        .open(store.blobs().path_of(hash).unwrap())
         .unwrap()
         .set_modified(old)
         .unwrap();
@@ -64,6 +64,7 @@ async fn sweep_spares_a_blob_an_import_reuses(store: Store) {
         store
             .blobs()
             .get(&hash)
+            .await
             .expect("the reused blob is still there"),
         PHOTO
     );
@@ -72,7 +73,7 @@ async fn sweep_spares_a_blob_an_import_reuses(store: Store) {
     let second_id = first_message_id(&store, shop.id).await;
     store.delete_message(second_id).await.unwrap();
     assert!(
-        !store.blobs().path_of(&hash).exists(),
+        !store.blobs().path_of(&hash).unwrap().exists(),
         "an old unused blob is removed"
     );
 
@@ -83,7 +84,11 @@ async fn sweep_spares_a_blob_an_import_reuses(store: Store) {
         &[PHOTO],
     );
     assert_eq!(
-        store.blobs().get(&third.attachments[0].blob_hash).unwrap(),
+        store
+            .blobs()
+            .get(&third.attachments[0].blob_hash)
+            .await
+            .unwrap(),
         PHOTO
     );
 }

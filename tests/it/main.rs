@@ -3,6 +3,7 @@
 mod actions;
 mod answering;
 mod blob_sweep;
+mod blobs_s3;
 mod browser_selftest;
 mod cli;
 mod contact_form;

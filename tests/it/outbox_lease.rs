@@ -51,7 +51,12 @@ pub(crate) async fn due_replies(
                 Some(&format!("q{i}@client.test")),
                 &[],
             );
-            guichet::intake::sync::prepare_message(raw, store.blobs(), &triager).unwrap()
+            let parsed = guichet::intake::sync::parse_incoming(raw, &triager);
+            assert!(
+                parsed.attachments.is_empty(),
+                "plain questions have no attachment"
+            );
+            parsed.incoming
         })
         .collect();
     for chunk in batch.chunks(200) {

@@ -36,7 +36,9 @@ pub(crate) async fn shop_with_customer_message(
         &[],
     );
     let triager = guichet::triage::Triager::default();
-    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager).unwrap();
+    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager)
+        .await
+        .unwrap();
     store
         .file_batch(shop_id, Some(mailbox_id), None, None, &[incoming])
         .await

@@ -108,7 +108,7 @@ async fn filters_sorts_and_details(store: Store, url: &str) {
         .unwrap();
     let alice = add_employee(&pool, shop.id, "Alice").await;
     let bruno = add_employee(&pool, shop.id, "Bruno").await;
-    let blob = store.blobs().put(b"a photo").unwrap();
+    let blob = store.blobs().put(b"a photo").await.unwrap();
     let photo = |inline| IncomingAttachment {
         blob_hash: blob.clone(),
         filename: Some("photo.jpg".into()),

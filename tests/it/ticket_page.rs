@@ -17,7 +17,9 @@ async fn file(store: &Store, shop_id: i64, subject: &str, body: &str, id: &str) 
         Some(id),
         &[("In-Reply-To", "<first@client.example>")],
     );
-    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager).unwrap();
+    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager)
+        .await
+        .unwrap();
     store
         .file_batch(shop_id, None, None, None, &[incoming])
         .await

@@ -33,7 +33,9 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 /// Files `raw` in `shop_id`; returns (ticket number, message id).
 async fn file(store: &Store, shop_id: i64, raw: Vec<u8>) -> (i64, i64) {
     let triager = guichet::triage::Triager::default();
-    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager).unwrap();
+    let incoming = guichet::intake::sync::prepare_message(raw, store.blobs(), &triager)
+        .await
+        .unwrap();
     let subject = incoming.parsed.subject.clone();
     store
         .file_batch(shop_id, None, None, None, &[incoming])

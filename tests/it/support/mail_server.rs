@@ -47,7 +47,7 @@ pub struct TestMailbox {
     pub password: String,
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -81,7 +81,7 @@ fn pool_password(n: usize) -> String {
 
 /// Runs `command` as a child of a thread that lives as long as this process; PR_SET_PDEATHSIG
 /// stops it when the test process ends, however it ends. Panics when it cannot be run.
-fn spawn_for_this_process(mut command: Command, what: &'static str) {
+pub(super) fn spawn_for_this_process(mut command: Command, what: &'static str) {
     command.stdout(Stdio::null()).stderr(Stdio::null());
     unsafe {
         command.pre_exec(|| {

@@ -9,6 +9,7 @@ pub mod fakes;
 mod mail;
 mod mail_server;
 mod proxy;
+mod s3;
 mod store;
 pub mod web;
 
@@ -24,6 +25,7 @@ use secrecy::SecretString;
 pub use mail::{mail_date, realistic_mail, sample_mail};
 pub use mail_server::{MailServer, TestMailbox};
 pub use proxy::DropProxy;
+pub use s3::S3Server;
 pub(crate) use store::store_tests;
 pub use store::{
     Dialect, message_count, on_database, on_store, on_store_at, open_data_dir, sqlite_url,
