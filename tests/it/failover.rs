@@ -158,6 +158,19 @@ impl Desk {
         }
     }
 
+    /// Seeds `per_mailbox` questions into each shop mailbox: customers 0.. in the first, and
+    /// so on.
+    fn seed(&self, server: &MailServer, per_mailbox: usize) {
+        for (k, mailbox) in self.shop_boxes.iter().enumerate() {
+            let first = k * per_mailbox;
+            server.seed_maildir(
+                mailbox,
+                "INBOX",
+                (first..first + per_mailbox).map(|n| self.question(n, mailbox)),
+            );
+        }
+    }
+
     fn customer_address(customers: &TestMailbox, n: usize) -> String {
         let (local, domain) = customers.email.split_once('@').unwrap();
         format!("{local}+c{n}@{domain}")
@@ -413,14 +426,7 @@ fn one_node_killed(kill_point: KillPoint) {
     let seeded = 3 * MESSAGES_PER_MAILBOX;
     let total = seeded + 3 * LATE_PER_MAILBOX;
     let desk = Desk::new(server, total);
-    for (k, mailbox) in desk.shop_boxes.iter().enumerate() {
-        let first = k * MESSAGES_PER_MAILBOX;
-        server.seed_maildir(
-            mailbox,
-            "INBOX",
-            (first..first + MESSAGES_PER_MAILBOX).map(|n| desk.question(n, mailbox)),
-        );
-    }
+    desk.seed(server, MESSAGES_PER_MAILBOX);
     let started = Instant::now();
     let mut nodes: Vec<Node> = ["node-a", "node-b", "node-c"]
         .iter()
@@ -633,14 +639,7 @@ fn answers_go_out_while_three_nodes_still_import() {
     let per_mailbox = IMPORT_PER_MAILBOX;
     let seeded = 3 * per_mailbox;
     let desk = Desk::new(server, seeded);
-    for (k, mailbox) in desk.shop_boxes.iter().enumerate() {
-        let first = k * per_mailbox;
-        server.seed_maildir(
-            mailbox,
-            "INBOX",
-            (first..first + per_mailbox).map(|n| desk.question(n, mailbox)),
-        );
-    }
+    desk.seed(server, per_mailbox);
     let nodes: Vec<Node> = ["node-a", "node-b", "node-c"]
         .iter()
         .map(|name| {
@@ -739,13 +738,7 @@ fn a_node_cut_from_the_database_stops_acting_and_another_takes_over() {
     let late_count = 6;
     let total = seeded + late_count;
     let desk = Desk::new(server, total);
-    for (k, mailbox) in desk.shop_boxes.iter().enumerate() {
-        server.seed_maildir(
-            mailbox,
-            "INBOX",
-            (k * 20..k * 20 + 20).map(|n| desk.question(n, mailbox)),
-        );
-    }
+    desk.seed(server, 20);
     let proxy = DropProxy::start(database_port(&desk.db.url), None);
     // The node behind the proxy starts alone: it takes every mailbox.
     let mut cut = Node::start(&desk, "node-cut", &through_proxy(&desk.db.url, &proxy));
