@@ -20,7 +20,7 @@ use mail_parser::MessageParser;
 use sqlx::Row;
 
 use crate::cli::guichet;
-use crate::support::cli::{ok, with_stdin};
+use crate::support::cli::{add_mailbox_through, ok};
 use crate::support::{DropProxy, MailServer, TestDatabase, TestMailbox, sample_mail};
 
 /// Short leases keep the suite quick; the defaults (10 s renewed every 3 s) move a dead node's
@@ -67,38 +67,13 @@ impl Desk {
         let url = db.url.clone();
         ok(cli(dir.path(), &url, &["shop", "add", "boutique"]));
         for mailbox in &shop_boxes {
-            let (imaps, submission) = (
-                server.imaps_port.to_string(),
-                server.submission_port.to_string(),
-            );
-            let added = with_stdin(
-                cli(
-                    dir.path(),
-                    &url,
-                    &[
-                        "mailbox",
-                        "add",
-                        "--shop",
-                        "boutique",
-                        "--email",
-                        &mailbox.email,
-                        "--imap-host",
-                        "127.0.0.1",
-                        "--imap-port",
-                        &imaps,
-                        "--imap-security",
-                        "tls",
-                        "--accept-invalid-certs",
-                        "--smtp-host",
-                        "127.0.0.1",
-                        "--smtp-port",
-                        &submission,
-                        "--smtp-security",
-                        "starttls",
-                        "--password-stdin",
-                    ],
-                ),
-                format!("{}\n", mailbox.password).as_bytes(),
+            let added = add_mailbox_through(
+                |args| cli(dir.path(), &url, args),
+                mailbox,
+                server.imaps_port,
+                &mailbox.password,
+                (server.submission_port, "starttls"),
+                &[],
             );
             assert!(
                 added.status.success(),

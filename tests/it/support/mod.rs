@@ -26,7 +26,7 @@ pub use mail_server::{MailServer, TestMailbox};
 pub use proxy::DropProxy;
 pub(crate) use store::store_tests;
 pub use store::{
-    Dialect, on_database, on_store, on_store_at, open_data_dir, sqlite_url, sync_pass,
+    Dialect, on_database, on_store, on_store_at, open_data_dir, sqlite_url, sync_pass, write_behind,
 };
 
 /// The `guichet` binary with its own data dir.
