@@ -30,20 +30,53 @@ pub async fn run(
     })
 }
 
-/// Plans every shop's new customer messages.
+/// Messages a shop may have decided in one [`plan_pass`] before the next shop's turn.
+pub const PLAN_SLICE: u64 = 100;
+
+/// What one [`plan_pass`] did, and whether it left messages behind (a shop's slice ran out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanPass {
+    pub planned: PlanSummary,
+    pub more: bool,
+}
+
+/// Plans every shop's new customer messages, pass after pass until none is left.
 pub async fn plan_all(
     shops: &ShopData,
     default_lang: UiLang,
 ) -> Result<PlanSummary, AnsweringError> {
     let mut total = PlanSummary::default();
-    for shop in shops.store.shops().await? {
-        let summary = plan_shop(shops, shop.id, default_lang).await?;
-        total.decided += summary.decided;
-        total.scheduled += summary.scheduled;
-        total.shadow += summary.shadow;
-        total.handed_over += summary.handed_over;
+    loop {
+        let pass = plan_pass(shops, default_lang).await?;
+        total.add(pass.planned);
+        if !pass.more {
+            return Ok(total);
+        }
     }
-    Ok(total)
+}
+
+/// One turn of every shop: the oldest [`PLAN_SLICE`] undecided messages of each, so that the
+/// shops' first answers are decided early whatever their backlogs, and the caller can send
+/// them between passes. On PostgreSQL a shop another node is planning is left to it (see
+/// [`crate::store::PlanningClaims`]): nodes spread the shops among themselves instead of all
+/// deciding the same messages and racing over the same quota.
+pub async fn plan_pass(shops: &ShopData, default_lang: UiLang) -> Result<PlanPass, AnsweringError> {
+    let mut claims = shops.store.planning_claims().await?;
+    let mut pass = PlanPass::default();
+    for shop in shops.store.shops().await? {
+        if !claims.claim(shop.id).await? {
+            tracing::debug!(shop_id = shop.id, "another node plans this shop");
+            continue;
+        }
+        let slice = plan::plan_shop_slice(shops, shop.id, default_lang, PLAN_SLICE).await;
+        // An error drops the session below, which releases the claim all the same.
+        let slice = slice?;
+        claims.release(shop.id).await?;
+        pass.planned.add(slice.planned);
+        pass.more |= slice.more;
+    }
+    claims.close().await?;
+    Ok(pass)
 }
 
 /// Queues an employee's answer to a ticket's latest customer message and sends it at once.

@@ -227,19 +227,57 @@ impl ShopAnswering {
     }
 }
 
+impl PlanSummary {
+    pub fn add(&mut self, other: PlanSummary) {
+        self.decided += other.decided;
+        self.scheduled += other.scheduled;
+        self.shadow += other.shadow;
+        self.handed_over += other.handed_over;
+    }
+}
+
+/// What a slice of one shop's planning did, and whether it stopped at its budget (so
+/// messages may be left for the next slice).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShopSlice {
+    pub planned: PlanSummary,
+    pub more: bool,
+}
+
 /// Decides for every customer message of the shop not decided yet.
 pub async fn plan_shop(
     shops: &ShopData,
     shop_id: i64,
     default_lang: UiLang,
 ) -> Result<PlanSummary, AnsweringError> {
+    Ok(plan_shop_slice(shops, shop_id, default_lang, u64::MAX)
+        .await?
+        .planned)
+}
+
+/// Decides for the shop's oldest customer messages not decided yet, `budget` of them at the
+/// most, so that a shop's backlog (a first import) lets the other shops, and the sending of
+/// the answers already decided, take their turn.
+pub async fn plan_shop_slice(
+    shops: &ShopData,
+    shop_id: i64,
+    default_lang: UiLang,
+    budget: u64,
+) -> Result<ShopSlice, AnsweringError> {
     let store = &shops.store;
     let mut summary = PlanSummary::default();
+    let done = |planned| {
+        Ok(ShopSlice {
+            planned,
+            more: false,
+        })
+    };
     // With answers off nothing is decided: messages stay pending, and whatever arrived before
     // answers are turned on is then handed over as too old, never answered late.
     if store.reply_settings(shop_id).await?.auto_answers == Mode::Off {
-        return Ok(summary);
+        return done(summary);
     }
+    let mut looked_at = 0u64;
     let mut loaded: Option<ShopAnswering> = None;
     let live = shops.live(shop_id).await?;
     // Messages left pending this turn because the platform failed: the next turn asks again.
@@ -247,7 +285,7 @@ pub async fn plan_shop(
     loop {
         let pending = store.pending_messages(shop_id, PLAN_BATCH).await?;
         if pending.iter().all(|m| waiting.contains(&m.id)) {
-            return Ok(summary);
+            return done(summary);
         }
         // Loaded only when there is something to decide: `serve` asks every few seconds.
         let shop = match loaded {
@@ -258,6 +296,13 @@ pub async fn plan_shop(
             if waiting.contains(&message.id) {
                 continue;
             }
+            if looked_at == budget {
+                return Ok(ShopSlice {
+                    planned: summary,
+                    more: true,
+                });
+            }
+            looked_at += 1;
             let now = now_ms();
             let (quota, earlier, known) = if shop.is_too_old(&message, now) {
                 // Handed over whatever the rest says: skip the lookups (a first turn-on

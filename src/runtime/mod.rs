@@ -259,20 +259,70 @@ impl Supervisor {
                 }
             },
         ));
+        self.spawn_answering(workers, stop);
+    }
+
+    /// Automatic answers run as two loops, so that sending never waits for planning: the
+    /// planning loop decides new messages a slice per shop at a time (a first import may leave
+    /// tens of thousands to decide) and wakes the sending loop as soon as a pass scheduled
+    /// answers; the sending loop sends what is due, woken by those passes, by answers other
+    /// nodes schedule (on PostgreSQL) and when the next answer falls due.
+    fn spawn_answering(&self, workers: &mut JoinSet<()>, stop: watch::Receiver<bool>) {
+        let interval = self.options.work_interval;
         let (shops, lang) = (self.shop_data(), self.options.lang);
+        let wake_sending = Arc::clone(self.wakeups.switch(Wakeup::Answers));
+        let planning_stop = stop.clone();
+        let wake_planning = Some(Arc::clone(self.wakeups.planning()));
+        workers.spawn(repeat_until_due(
+            interval,
+            wake_planning,
+            stop.clone(),
+            move || {
+                let (shops, wake_sending, stop) = (
+                    shops.clone(),
+                    Arc::clone(&wake_sending),
+                    planning_stop.clone(),
+                );
+                async move {
+                    let mut planned = crate::answering::PlanSummary::default();
+                    loop {
+                        match crate::answering::plan_pass(&shops, lang).await {
+                            Ok(pass) => {
+                                planned.add(pass.planned);
+                                if pass.planned.scheduled > 0 {
+                                    wake_sending.notify_one();
+                                }
+                                if !pass.more || *stop.borrow() {
+                                    break;
+                                }
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "automatic answers: planning");
+                                break;
+                            }
+                        }
+                    }
+                    if planned != crate::answering::PlanSummary::default() {
+                        tracing::info!(?planned, "automatic answers decided");
+                    }
+                    None
+                }
+            },
+        ));
+        let (store, key) = (self.store.clone(), self.key.clone());
         let send = self.options.send.clone();
         let wake_answers = Some(Arc::clone(self.wakeups.switch(Wakeup::Answers)));
         workers.spawn(repeat_until_due(interval, wake_answers, stop, move || {
-            let (shops, send) = (shops.clone(), send.clone());
+            let (store, key, send) = (store.clone(), key.clone(), send.clone());
             async move {
-                match crate::answering::run(&shops, lang, &send).await {
-                    Ok(run) if run != crate::answering::AnswerRun::default() => {
-                        tracing::info!(planned = ?run.planned, sent = ?run.sent, "automatic answers");
+                match crate::answering::send::send_due(&store, &key, lang, &send).await {
+                    Ok(sent) if sent != crate::answering::send::SendSummary::default() => {
+                        tracing::info!(?sent, "automatic answers sent");
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "automatic answers"),
+                    Err(e) => tracing::error!(error = %e, "automatic answers: sending"),
                 }
-                next_due(shops.store.next_answer_due().await, "answers")
+                next_due(store.next_answer_due().await, "answers")
             }
         }));
     }
@@ -305,6 +355,7 @@ impl Supervisor {
                 key: self.key.clone(),
                 options: Arc::clone(&self.options),
                 mailbox,
+                filed: Arc::clone(self.wakeups.planning()),
             });
         }
     }

@@ -25,6 +25,9 @@ pub(super) struct Wakeups {
     jobs: Arc<Notify>,
     answers: Arc<Notify>,
     mailboxes: Arc<Notify>,
+    /// The answer planning, woken by this node's watchers when they file new mail (nothing
+    /// is notified between nodes for it: the node that files the mail plans it).
+    planning: Arc<Notify>,
 }
 
 impl Wakeups {
@@ -36,6 +39,10 @@ impl Wakeups {
             Wakeup::Answers => &self.answers,
             Wakeup::Mailboxes => &self.mailboxes,
         }
+    }
+
+    pub fn planning(&self) -> &Arc<Notify> {
+        &self.planning
     }
 
     fn wake(&self, wakeup: Wakeup) {

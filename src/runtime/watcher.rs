@@ -24,14 +24,18 @@ pub(super) struct Watcher {
     pub key: SealingKey,
     pub options: Arc<RuntimeOptions>,
     pub mailbox: MailboxRow,
+    /// Told each time a batch of new mail is filed: this node's answer planning looks at it
+    /// at once rather than at its next interval.
+    pub filed: Arc<Notify>,
 }
 
 /// Progress as log lines, and a signal each time a batch is committed: at shutdown a pass
-/// under way is dropped right after one, which throws away no filed work.
-#[derive(Default)]
+/// under way is dropped right after one, which throws away no filed work; and the answer
+/// planning is woken for the new messages.
 struct CommitSignal {
     log: LogProgress,
     committed: Notify,
+    filed: Arc<Notify>,
 }
 
 impl Progress for CommitSignal {
@@ -41,6 +45,7 @@ impl Progress for CommitSignal {
     fn advance(&self, done: u64) {
         self.log.advance(done);
         self.committed.notify_waiters();
+        self.filed.notify_one();
     }
     fn finish(&self) {
         self.log.finish();
@@ -163,7 +168,11 @@ impl Watcher {
         sync_options: &SyncOptions,
         stop: &mut watch::Receiver<bool>,
     ) -> Round {
-        let progress = CommitSignal::default();
+        let progress = CommitSignal {
+            log: LogProgress::default(),
+            committed: Notify::new(),
+            filed: Arc::clone(&self.filed),
+        };
         let mut pass = pin!(self.sync_pass(client, sync_options, &progress));
         let outcome = tokio::select! {
             outcome = &mut pass => outcome,
@@ -220,6 +229,7 @@ impl Watcher {
         let new: u64 = summaries.iter().map(|s| s.filed.new_messages).sum();
         if new > 0 {
             tracing::info!(mailbox = %mailbox.email, new, "filed new mail");
+            self.filed.notify_one();
         }
         store.record_sync(mailbox.id, None).await?;
         Ok(session)

@@ -43,7 +43,7 @@ pub use mailboxes::{Checkpoint, FolderPosition, MailboxRow, NewMailbox, Reconnec
 pub use message_sources::MessageAttachment;
 pub use nodes::NodeRow;
 pub use orders::StoredOrder;
-pub use postgres::{Heard, Wakeup, WakeupListener};
+pub use postgres::{Heard, PlanningClaims, Wakeup, WakeupListener};
 pub use replies::{
     DecisionRecord, LeaseOutcome, LeasedReply, MonthKey, NewReply, OriginalMessage, PendingMessage,
     ReplyAction, ReplyLease, ReplySettings, ReplyView, StoredTemplate, TRIAL_MS,

@@ -14,6 +14,10 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 /// The advisory lock nodes take to migrate one at a time ("guichet" and 1, as a bigint).
 const MIGRATION_LOCK: i64 = 0x6775_6963_6865_7401;
 
+/// The first key of the advisory locks that say which node plans a shop's answers ("plan"); the
+/// second key is the shop's id. Its two-key form never meets the migration lock's one key.
+const PLANNING_LOCK: i32 = 0x706c_616e;
+
 /// Connections of the typed pool: a listener and the odd lock, beside the portable pool's eight.
 const TYPED_CONNECTIONS: u32 = 2;
 
@@ -101,7 +105,65 @@ impl WakeupListener {
     }
 }
 
+/// A database session of its own in which a node claims, one shop at a time, the planning of
+/// shops' automatic answers, so that several nodes plan different shops instead of all
+/// deciding the same messages (and racing over each shop's quota). A claim is a session-level
+/// advisory lock: a node that dies or loses its connection releases its claims with the
+/// session, and dropping the session (a pass cut short) closes its connection, releasing them
+/// too. A claim only spares work: deciding a message stays once-only by itself.
+pub struct PlanningClaims(Option<sqlx::PgConnection>);
+
+impl PlanningClaims {
+    /// Claims the planning of `shop_id` unless another node's session holds it: true when
+    /// this session may plan the shop now. Always true on SQLite (one node).
+    pub async fn claim(&mut self, shop_id: i64) -> Result<bool> {
+        let Some(session) = &mut self.0 else {
+            return Ok(true);
+        };
+        Ok(sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(PLANNING_LOCK)
+            .bind(planning_key(shop_id))
+            .fetch_one(session)
+            .await?)
+    }
+
+    /// Gives a claimed shop back, for the next node (or this one) to plan its next messages.
+    pub async fn release(&mut self, shop_id: i64) -> Result<()> {
+        if let Some(session) = &mut self.0 {
+            sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+                .bind(PLANNING_LOCK)
+                .bind(planning_key(shop_id))
+                .execute(session)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session, and with it every claim it still holds.
+    pub async fn close(self) -> Result<()> {
+        if let Some(session) = self.0 {
+            session.close().await?;
+        }
+        Ok(())
+    }
+}
+
+/// A shop's id as the lock's second key (ids are far below 2^31; a larger one shares a key
+/// with another shop, which only makes the two shops take turns).
+fn planning_key(shop_id: i64) -> i32 {
+    shop_id as i32
+}
+
 impl Store {
+    /// A session for [`PlanningClaims`]: its own connection on PostgreSQL (outside the pool,
+    /// so a claim never stays behind on a pooled connection), nothing on SQLite.
+    pub async fn planning_claims(&self) -> Result<PlanningClaims> {
+        Ok(PlanningClaims(match &self.postgres {
+            Some(pool) => Some(pool.acquire().await?.detach()),
+            None => None,
+        }))
+    }
+
     /// The typed PostgreSQL pool, None on SQLite.
     pub fn postgres(&self) -> Option<&PgPool> {
         self.postgres.as_ref()

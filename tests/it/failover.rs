@@ -20,7 +20,7 @@ use mail_parser::MessageParser;
 use sqlx::Row;
 
 use crate::cli::guichet;
-use crate::support::cli::{ok, with_stdin};
+use crate::support::cli::{add_mailbox_through, ok};
 use crate::support::{DropProxy, MailServer, TestDatabase, TestMailbox, sample_mail};
 
 /// Short leases keep the suite quick; the defaults (10 s renewed every 3 s) move a dead node's
@@ -30,6 +30,10 @@ const RENEW_EVERY: &str = "1s";
 const LEASE_TIME: Duration = Duration::from_secs(4);
 const MESSAGES_PER_MAILBOX: usize = 60;
 const LATE_PER_MAILBOX: usize = 2;
+/// Messages per mailbox of the import that answers go out during.
+const IMPORT_PER_MAILBOX: usize = 800;
+/// From the first message filed to the first answer sent, with the import under way.
+const FIRST_ANSWER_WITHIN: Duration = Duration::from_secs(10);
 /// From the kill to the last answer to mail that arrived after it.
 const ANSWERED_WITHIN: Duration = Duration::from_secs(20);
 
@@ -63,38 +67,13 @@ impl Desk {
         let url = db.url.clone();
         ok(cli(dir.path(), &url, &["shop", "add", "boutique"]));
         for mailbox in &shop_boxes {
-            let (imaps, submission) = (
-                server.imaps_port.to_string(),
-                server.submission_port.to_string(),
-            );
-            let added = with_stdin(
-                cli(
-                    dir.path(),
-                    &url,
-                    &[
-                        "mailbox",
-                        "add",
-                        "--shop",
-                        "boutique",
-                        "--email",
-                        &mailbox.email,
-                        "--imap-host",
-                        "127.0.0.1",
-                        "--imap-port",
-                        &imaps,
-                        "--imap-security",
-                        "tls",
-                        "--accept-invalid-certs",
-                        "--smtp-host",
-                        "127.0.0.1",
-                        "--smtp-port",
-                        &submission,
-                        "--smtp-security",
-                        "starttls",
-                        "--password-stdin",
-                    ],
-                ),
-                format!("{}\n", mailbox.password).as_bytes(),
+            let added = add_mailbox_through(
+                |args| cli(dir.path(), &url, args),
+                mailbox,
+                server.imaps_port,
+                &mailbox.password,
+                (server.submission_port, "starttls"),
+                &[],
             );
             assert!(
                 added.status.success(),
@@ -151,6 +130,19 @@ impl Desk {
             customers,
             store,
             runtime,
+        }
+    }
+
+    /// Seeds `per_mailbox` questions into each shop mailbox: customers 0.. in the first, and
+    /// so on.
+    fn seed(&self, server: &MailServer, per_mailbox: usize) {
+        for (k, mailbox) in self.shop_boxes.iter().enumerate() {
+            let first = k * per_mailbox;
+            server.seed_maildir(
+                mailbox,
+                "INBOX",
+                (first..first + per_mailbox).map(|n| self.question(n, mailbox)),
+            );
         }
     }
 
@@ -297,21 +289,29 @@ struct Node {
 
 impl Node {
     fn start(desk: &Desk, name: &str, database_url: &str) -> Node {
-        let mut child = cli(
+        Node::start_with(desk, name, database_url, &[])
+    }
+
+    /// [`Node::start`] with `env` added to (or replacing) the test's settings.
+    fn start_with(desk: &Desk, name: &str, database_url: &str, env: &[(&str, &str)]) -> Node {
+        let mut command = cli(
             desk.dir.path(),
             database_url,
             &["serve", "--listen", "127.0.0.1:0"],
-        )
-        .env("GUICHET_NODE_NAME", name)
-        .env("GUICHET_CLUSTER_LEASE", LEASE)
-        .env("GUICHET_CLUSTER_RENEW_EVERY", RENEW_EVERY)
-        .env("GUICHET_SYNC_BATCH_SIZE", "10")
-        .env("GUICHET_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        );
+        command
+            .env("GUICHET_NODE_NAME", name)
+            .env("GUICHET_CLUSTER_LEASE", LEASE)
+            .env("GUICHET_CLUSTER_RENEW_EVERY", RENEW_EVERY)
+            .env("GUICHET_SYNC_BATCH_SIZE", "10")
+            .env("GUICHET_LOG", "info")
+            .env("NO_COLOR", "1");
+        let mut child = command
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
         let collected = Arc::clone(&log);
@@ -401,14 +401,7 @@ fn one_node_killed(kill_point: KillPoint) {
     let seeded = 3 * MESSAGES_PER_MAILBOX;
     let total = seeded + 3 * LATE_PER_MAILBOX;
     let desk = Desk::new(server, total);
-    for (k, mailbox) in desk.shop_boxes.iter().enumerate() {
-        let first = k * MESSAGES_PER_MAILBOX;
-        server.seed_maildir(
-            mailbox,
-            "INBOX",
-            (first..first + MESSAGES_PER_MAILBOX).map(|n| desk.question(n, mailbox)),
-        );
-    }
+    desk.seed(server, MESSAGES_PER_MAILBOX);
     let started = Instant::now();
     let mut nodes: Vec<Node> = ["node-a", "node-b", "node-c"]
         .iter()
@@ -611,6 +604,70 @@ fn one_node_killed(kill_point: KillPoint) {
     );
 }
 
+/// The cluster import bench in small (issue 11): three nodes import three mailboxes of
+/// hundreds of messages each, answers on at once. The first answers go out while the import is
+/// still under way, within seconds of the first message filed: sending does not wait for every
+/// filed message to be decided, and the nodes do not all decide the same messages.
+#[test]
+fn answers_go_out_while_three_nodes_still_import() {
+    let server = MailServer::shared();
+    let per_mailbox = IMPORT_PER_MAILBOX;
+    let seeded = 3 * per_mailbox;
+    let desk = Desk::new(server, seeded);
+    desk.seed(server, per_mailbox);
+    let nodes: Vec<Node> = ["node-a", "node-b", "node-c"]
+        .iter()
+        .map(|name| {
+            Node::start_with(
+                &desk,
+                name,
+                &desk.db.url,
+                &[("GUICHET_SYNC_BATCH_SIZE", "50")],
+            )
+        })
+        .collect();
+    let logs = || {
+        nodes
+            .iter()
+            .map(|n| format!("{}:\n{}", n.name, n.log_text()))
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let first_sent = wait_or_explain(
+        Duration::from_secs(180),
+        "a first automatic answer",
+        || {
+            desk.answers()
+                .iter()
+                .filter_map(|a| a.sent_at.filter(|_| a.state == "sent"))
+                .min()
+        },
+        logs,
+    );
+    wait_for(Duration::from_secs(180), "every message filed", || {
+        (desk.filed().len() >= seeded).then_some(())
+    });
+    let filings = desk.filings();
+    let first_filed = filings.iter().map(|f| f.2).min().unwrap();
+    let last_filed = filings.iter().map(|f| f.2).max().unwrap();
+    eprintln!(
+        "cluster import: {seeded} messages filed in {} ms; first answer sent {} ms after the first filing",
+        last_filed - first_filed,
+        first_sent - first_filed
+    );
+    assert!(
+        first_sent < last_filed,
+        "the first answer went out {} ms after the import's last filing (import took {} ms)",
+        first_sent - last_filed,
+        last_filed - first_filed
+    );
+    assert!(
+        first_sent - first_filed <= FIRST_ANSWER_WITHIN.as_millis() as i64,
+        "first answer {} ms after the first filing",
+        first_sent - first_filed
+    );
+}
+
 #[test]
 fn a_node_killed_early_in_the_import_loses_nothing() {
     one_node_killed(KillPoint::EarlyImport);
@@ -656,13 +713,7 @@ fn a_node_cut_from_the_database_stops_acting_and_another_takes_over() {
     let late_count = 6;
     let total = seeded + late_count;
     let desk = Desk::new(server, total);
-    for (k, mailbox) in desk.shop_boxes.iter().enumerate() {
-        server.seed_maildir(
-            mailbox,
-            "INBOX",
-            (k * 20..k * 20 + 20).map(|n| desk.question(n, mailbox)),
-        );
-    }
+    desk.seed(server, 20);
     let proxy = DropProxy::start(database_port(&desk.db.url), None);
     // The node behind the proxy starts alone: it takes every mailbox.
     let mut cut = Node::start(&desk, "node-cut", &through_proxy(&desk.db.url, &proxy));
@@ -830,3 +881,44 @@ async fn job_lease_suite(store: Store) {
 crate::support::store_tests!(job_lease_suite =>
     a_job_lease_is_renewed_only_by_its_holder_sqlite,
     a_job_lease_is_renewed_only_by_its_holder_postgres);
+
+/// Planning claims spread the shops among nodes: on PostgreSQL a shop claimed in one session
+/// is refused to another until released, or until the claiming session ends (a node that died
+/// mid-pass); on SQLite, one node, every claim is granted.
+async fn planning_claims_suite(store: Store) {
+    let (shop, other) = (
+        store.add_shop("boutique").await.unwrap().id,
+        store.add_shop("atelier").await.unwrap().id,
+    );
+    let mut node_a = store.planning_claims().await.unwrap();
+    let mut node_b = store.planning_claims().await.unwrap();
+    assert!(node_a.claim(shop).await.unwrap());
+    let exclusive = store.postgres().is_some();
+    assert_eq!(
+        node_b.claim(shop).await.unwrap(),
+        !exclusive,
+        "a shop claimed by node A is left to it on PostgreSQL"
+    );
+    assert!(node_b.claim(other).await.unwrap(), "another shop is free");
+    node_a.release(shop).await.unwrap();
+    assert!(
+        node_b.claim(shop).await.unwrap(),
+        "released, node B may plan it"
+    );
+    // Node B's session ends without releasing (a pass cut short): its claims go with it.
+    drop(node_b);
+    let freed = async {
+        while !node_a.claim(shop).await.unwrap() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), freed)
+        .await
+        .expect("a dropped session's claims are released");
+    assert!(node_a.claim(other).await.unwrap());
+    node_a.close().await.unwrap();
+}
+
+crate::support::store_tests!(planning_claims_suite =>
+    planning_claims_spread_shops_among_nodes_sqlite,
+    planning_claims_spread_shops_among_nodes_postgres);

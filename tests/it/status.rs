@@ -14,18 +14,8 @@ use crate::support::cli::{guichet, json, run};
 use crate::support::web::{TestWeb, web_tests};
 use crate::support::{
     Dialect, MailServer, TestDatabase, offline_mailbox, realistic_mail, store_tests, sync_pass,
-    watched_mailbox,
+    watched_mailbox, write_behind,
 };
-
-async fn exec(url: &str, sql: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
 
 fn mailbox_at(email: &str) -> NewMailbox {
     NewMailbox {
@@ -70,7 +60,7 @@ async fn seed(store: &Store, url: &str) {
         .record_heartbeat("node-b", "9.9.8", now)
         .await
         .unwrap();
-    exec(
+    write_behind(
         url,
         &format!(
             "UPDATE nodes SET last_heartbeat = {} WHERE name = 'node-b'",
@@ -83,7 +73,7 @@ async fn seed(store: &Store, url: &str) {
         .schedule_unique_job("from_a_newer_version", alpha, now - 1_000)
         .await
         .unwrap();
-    exec(
+    write_behind(
         url,
         &format!(
             "INSERT INTO jobs (kind, shop_id, payload, run_at, attempts, last_error, created_at) \
@@ -106,7 +96,7 @@ async fn seed(store: &Store, url: &str) {
     .into_iter()
     .enumerate()
     {
-        exec(
+        write_behind(
             url,
             &format!(
                 "INSERT INTO outbox (shop_id, kind, lang, state, due_at, to_email, subject, body_text, \
@@ -231,7 +221,7 @@ async fn status_command_suite(store: Store, url: &str) {
     }
 
     // Once every node is silent, the exit code says so and the table explains it.
-    exec(
+    write_behind(
         url,
         &format!("UPDATE nodes SET last_heartbeat = {}", now_ms() - 60_000),
     )
@@ -485,27 +475,13 @@ async fn metrics_and_status_page(dialect: Dialect) {
         "shop beta's error shown to alpha"
     );
     let (beta_client, _) = web.signed_in(&beta_admin).await;
-    let page = beta_client
-        .get(web.url("/settings/status"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = web.page(&beta_client, "/settings/status").await;
     assert!(page.contains("sav@beta.test") && page.contains("LOGIN refused"));
     assert!(
         !page.contains("sav@alpha.test"),
         "shop alpha's mailbox shown to beta"
     );
-    let index = beta_client
-        .get(web.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let index = web.page(&beta_client, "/settings").await;
     assert!(index.contains("href=\"/settings/status\""));
 
     // An employee who is not an administrator gets nothing.
@@ -565,7 +541,7 @@ async fn unknown_work_is_kept(store: Store, url: &str) {
         .schedule_unique_job("from_a_newer_version", shop, now - 1_000)
         .await
         .unwrap();
-    exec(
+    write_behind(
         url,
         &format!(
             "INSERT INTO outbox (shop_id, kind, lang, state, due_at, to_email, subject, body_text, \

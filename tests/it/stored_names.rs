@@ -7,18 +7,7 @@ use guichet::model::{Status, UiLang};
 use guichet::replies::{Mode, PlanName};
 use guichet::store::{NewMailbox, Store, StoreError, StoredTemplate};
 
-use crate::support::{offline_mailbox, store_tests};
-
-/// Writes `sql` behind the store's back, as a person editing the database (or a newer
-/// version) would.
-async fn write_behind(url: &str, sql: &str) {
-    let pool = sqlx::AnyPool::connect(url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-}
+use crate::support::{offline_mailbox, store_tests, write_behind};
 
 /// Sets `assignments` on the shop's row behind the store's back; returns the error that reading
 /// its reply settings then gives.

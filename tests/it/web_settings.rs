@@ -767,14 +767,7 @@ async fn an_admin_runs_the_team(dialect: Dialect) {
         page.contains("bob@boutique.example") && page.contains("<time datetime="),
         "{page}"
     );
-    let index = client
-        .get(web.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let index = web.page(&client, "/settings").await;
     for link in [
         "/settings/employees",
         "/settings/predefined-message",
@@ -850,14 +843,7 @@ async fn an_admin_runs_the_team(dialect: Dialect) {
         .await
         .unwrap();
     assert_eq!(dan.role, Role::Admin);
-    let again = client
-        .get(web.url("/settings/employees"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = web.page(&client, "/settings/employees").await;
     assert!(!again.contains(&generated), "shown once only");
 
     // Bob's password reset (generated): his session ends, the new password works.

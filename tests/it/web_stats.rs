@@ -62,14 +62,7 @@ async fn statistics_page(dialect: Dialect) {
         .to_zoned(jiff::tz::TimeZone::get("Europe/Paris").unwrap())
         .date();
     let url = format!("/stats?from={}&until={today}", today.yesterday().unwrap());
-    let chosen = client
-        .get(web.url(&url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let chosen = web.page(&client, &url).await;
     assert!(chosen.contains(&format!("to {today}")), "{chosen}");
     let bad = client
         .get(web.url("/stats?from=tomorrowish"))
@@ -82,14 +75,7 @@ async fn statistics_page(dialect: Dialect) {
 
     // Another shop's employee sees their own (empty) shop.
     let (other, _) = web.signed_in(&bob).await;
-    let theirs = other
-        .get(web.url("/stats"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let theirs = web.page(&other, "/stats").await;
     assert!(theirs.contains(">0</div>"));
     assert!(!theirs.contains(">3</div>"));
 }

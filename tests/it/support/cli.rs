@@ -106,6 +106,26 @@ pub fn add_mailbox_sending_to(
     mailbox: &TestMailbox,
     port: u16,
     password: &str,
+    smtp: (u16, &str),
+    extra: &[&str],
+) -> Output {
+    add_mailbox_through(
+        |args| guichet(dir, args),
+        mailbox,
+        port,
+        password,
+        smtp,
+        extra,
+    )
+}
+
+/// [`add_mailbox_sending_to`] with the `guichet` command `command` makes of its arguments (on
+/// another database, say).
+pub fn add_mailbox_through(
+    command: impl FnOnce(&[&str]) -> Command,
+    mailbox: &TestMailbox,
+    port: u16,
+    password: &str,
     (smtp_port, smtp_security): (u16, &str),
     extra: &[&str],
 ) -> Output {
@@ -134,7 +154,7 @@ pub fn add_mailbox_sending_to(
         "--password-stdin",
     ];
     args.extend_from_slice(extra);
-    with_stdin(guichet(dir, &args), format!("{password}\n").as_bytes())
+    with_stdin(command(&args), format!("{password}\n").as_bytes())
 }
 
 /// A new data dir with the shop "boutique", no mailbox yet.

@@ -29,7 +29,7 @@ pub use s3::S3Server;
 pub(crate) use store::store_tests;
 pub use store::{
     Dialect, message_count, on_database, on_store, on_store_at, open_data_dir, sqlite_url,
-    sync_pass,
+    sync_pass, write_behind,
 };
 
 /// The `guichet` binary with its own data dir.

@@ -10,6 +10,18 @@ use guichet::store::Store;
 
 use super::TestDatabase;
 
+/// Writes `sql` on the database at `url` behind the store's back, as a person editing the
+/// database (or another version of Guichet) would.
+pub async fn write_behind(url: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
 /// The SQL dialects the store runs on; a test that touches the store runs on both.
 #[derive(Debug, Clone, Copy)]
 pub enum Dialect {

@@ -76,6 +76,18 @@ impl TestWeb {
     }
 
     /// The shop called `shop` (created when missing) with a new employee `email`.
+    /// The page at `path` as `client` gets it (any status).
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn employee(&self, shop: &str, email: &str, admin: bool) -> TestEmployee {
         let shop = match self.desk.shop_named(shop).await {
             Ok(shop) => shop,
@@ -126,14 +138,7 @@ impl TestWeb {
             .await
             .unwrap();
         assert_eq!(response.status(), 303, "sign-in of {}", who.employee.email);
-        let page = client
-            .get(self.url("/account"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = self.page(&client, "/account").await;
         let csrf = csrf_of(&page).expect("signed-in pages carry the CSRF token");
         (client, csrf)
     }
