@@ -149,6 +149,7 @@ impl Watcher {
             key,
             options,
             mailbox,
+            ..
         } = self;
         let told = async {
             store.note_reconnect_needed(mailbox.id).await?;
