@@ -197,7 +197,9 @@ pub const EXCERPT_CHARS: usize = 120;
 const COMMON_WORD_HITS: i64 = 2_000;
 /// Tickets of the list's order a common word's search looks at in one go (SQLite): the word's
 /// messages are read only among theirs, by the ticket ids the search index's keys start with.
-const SEARCH_WINDOW_TICKETS: i64 = 2_000;
+/// A window's cost grows with its size: 1,000 fills a page of 50 in one go for a word in one
+/// ticket of ten, and a rarer common word takes a few windows.
+const SEARCH_WINDOW_TICKETS: i64 = 1_000;
 /// At most this many words of a search are used.
 pub const MAX_SEARCH_WORDS: usize = 8;
 
