@@ -1240,3 +1240,104 @@ async fn a_watcher_tells_the_admins_once_and_a_restart_does_not_again() {
     marker(desk, oauth.shop.id, &admin, "marker after the restart").await;
     assert_eq!(received(server, &admin, &subject), 1, "still one notice");
 }
+
+/// Guichet's own end of the flow, without a browser: an answer carrying another state, a code
+/// already exchanged once (replayed), and a code exchanged with another PKCE verifier than the
+/// one its challenge came from are each refused, and no mailbox is saved; the same steps done
+/// right then save one.
+#[tokio::test]
+async fn a_wrong_state_a_replayed_code_or_another_verifier_saves_nothing() {
+    use crate::support::web::TestWeb;
+    use guichet::desk::mailboxes::MailboxInput;
+    use guichet::intake::imap::Security;
+
+    let server = crate::support::MailServer::shared();
+    let fake = FakeOAuth::shared();
+    let mailbox = server.new_mailbox("oauth refusals");
+    let client = fake.register_client(&[REDIRECT_URI]);
+    let web =
+        TestWeb::start_with_env(crate::support::Dialect::Sqlite, &google_env(fake, &client)).await;
+    let admin = web.employee("boutique", "admin@boutique.test", true).await;
+    let input = MailboxInput {
+        email: mailbox.email.clone(),
+        imap_host: Some("127.0.0.1".into()),
+        imap_port: Some(server.imap_port),
+        imap_security: Some(Security::None),
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(server.submission_port),
+        smtp_security: Some(Security::Starttls),
+        accept_invalid_certs: true,
+        ..Default::default()
+    };
+    let started = || {
+        web.desk
+            .start_oauth(Provider::Google, REDIRECT_URI, input.clone())
+            .unwrap()
+    };
+    let answer_to = async |url: &str| -> Vec<(String, String)> {
+        allow(url, &mailbox.email)
+            .await
+            .query_pairs()
+            .into_owned()
+            .collect()
+    };
+    let saved = async || web.desk.mailboxes().await.unwrap().len();
+
+    // Another state: refused before the code is used.
+    let (url, connection) = started();
+    let mut forged = answer_to(&url).await;
+    for (name, value) in forged.iter_mut() {
+        if name == "state" {
+            *value = "forged".into();
+        }
+    }
+    let refused = web
+        .desk
+        .finish_oauth(&admin.shop, &connection, &forged)
+        .await;
+    assert!(refused.is_err(), "another state is refused");
+    assert_eq!(saved().await, 0);
+
+    // A code someone exchanged already: the provider refuses its replay (RFC 6749 §4.1.2).
+    let (url, connection) = started();
+    let answer = answer_to(&url).await;
+    let code = answer.iter().find(|(k, _)| k == "code").unwrap().1.clone();
+    let (status, _) = exchange_code(
+        fake,
+        &client,
+        &code,
+        Some(secrecy::ExposeSecret::expose_secret(&connection.verifier)),
+    )
+    .await;
+    assert_eq!(status, 200, "the first exchange of the code works");
+    let refused = web
+        .desk
+        .finish_oauth(&admin.shop, &connection, &answer)
+        .await;
+    assert!(refused.is_err(), "a replayed code is refused");
+    assert_eq!(saved().await, 0);
+
+    // The code of one connection finished with another connection's verifier: the challenge
+    // does not match (RFC 7636 §4.6).
+    let (url, connection) = started();
+    let (_, other) = started();
+    let answer = answer_to(&url).await;
+    let swapped = guichet::desk::oauth::OAuthConnection {
+        verifier: other.verifier,
+        ..connection
+    };
+    let refused = web.desk.finish_oauth(&admin.shop, &swapped, &answer).await;
+    assert!(refused.is_err(), "another verifier is refused");
+    assert_eq!(saved().await, 0);
+
+    // Done right, the same steps save the mailbox under the address the provider confirms.
+    let (url, connection) = started();
+    let answer = answer_to(&url).await;
+    let connected = web
+        .desk
+        .finish_oauth(&admin.shop, &connection, &answer)
+        .await
+        .unwrap();
+    assert_eq!(connected.email, mailbox.email);
+    assert_eq!(saved().await, 1);
+}
