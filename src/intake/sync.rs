@@ -499,7 +499,7 @@ impl FolderSync<'_> {
                 })
                 .await
                 .map_err(|e| SyncError::Worker(e.to_string()))??;
-                store_attachments(&blobs, &attachments).await?;
+                store_attachments(&blobs, attachments).await?;
                 if parsed_tx.send(prepared).await.is_err() {
                     break;
                 }
@@ -571,7 +571,7 @@ fn prepare_batch(
     last_uid: u32,
     messages: Vec<FetchedMessage>,
     shop: &ShopIntake,
-) -> Result<(PreparedBatch, Vec<Vec<u8>>), SyncError> {
+) -> Result<(PreparedBatch, Vec<AttachmentBytes>), SyncError> {
     // Parsing and triage are CPU work of about 0.1 ms a message: the batch is split over
     // the machine's cores, and put back in order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -658,15 +658,21 @@ pub async fn prepare_message(
     triager: &Triager,
 ) -> Result<Incoming, StoreError> {
     let parsed = parse_incoming(raw, triager);
-    store_attachments(blobs, &parsed.attachments).await?;
+    store_attachments(blobs, parsed.attachments).await?;
     Ok(parsed.incoming)
 }
 
 /// A message parsed for filing, with the bytes of its attachments still to be stored.
 pub struct ParsedIncoming {
     pub incoming: Incoming,
-    /// The bytes of `incoming.attachments`, in order (each already named by its hash).
-    pub attachments: Vec<Vec<u8>>,
+    /// The bytes of `incoming.attachments`, in order.
+    pub attachments: Vec<AttachmentBytes>,
+}
+
+/// An attachment's bytes and the hash that names them (computed once, while parsing).
+pub struct AttachmentBytes {
+    pub hash: String,
+    pub data: Vec<u8>,
 }
 
 /// The CPU part of [`prepare_message`]: parsing, triage, and the attachments' hashes.
@@ -680,15 +686,19 @@ pub fn parse_incoming(raw: Vec<u8>, triager: &Triager) -> ParsedIncoming {
     let mut attachments = Vec::with_capacity(parsed.attachments.len());
     let mut bytes = Vec::with_capacity(parsed.attachments.len());
     for attachment in std::mem::take(&mut parsed.attachments) {
+        let hash = crate::store::sha256_hex(&attachment.data);
         attachments.push(IncomingAttachment {
-            blob_hash: crate::store::sha256_hex(&attachment.data),
+            blob_hash: hash.clone(),
             size: attachment.data.len() as i64,
             filename: attachment.filename,
             content_type: attachment.content_type,
             content_id: attachment.content_id,
             inline: attachment.inline,
         });
-        bytes.push(attachment.data);
+        bytes.push(AttachmentBytes {
+            hash,
+            data: attachment.data,
+        });
     }
     ParsedIncoming {
         incoming: Incoming {
@@ -705,10 +715,10 @@ pub fn parse_incoming(raw: Vec<u8>, triager: &Triager) -> ParsedIncoming {
 /// Puts attachment bytes in the blob store, before the messages referencing them are filed.
 pub async fn store_attachments(
     blobs: &crate::store::BlobStore,
-    attachments: &[Vec<u8>],
+    attachments: Vec<AttachmentBytes>,
 ) -> Result<(), StoreError> {
-    for data in attachments {
-        blobs.put(data).await?;
+    for AttachmentBytes { hash, data } in attachments {
+        blobs.put_hashed(&hash, data).await?;
     }
     Ok(())
 }

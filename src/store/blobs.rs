@@ -236,15 +236,20 @@ impl BlobStore {
     /// for [`BLOB_SWEEP_GRACE`]; one a sweep took meanwhile is written again.
     pub async fn put(&self, data: &[u8]) -> Result<String> {
         let hash = sha256_hex(data);
+        self.put_hashed(&hash, data.to_vec()).await?;
+        Ok(hash)
+    }
+
+    /// [`BlobStore::put`] for bytes whose SHA-256 the caller already computed (intake hashes
+    /// attachments while parsing): they are not hashed again, and not copied.
+    pub(crate) async fn put_hashed(&self, hash: &str, data: Vec<u8>) -> Result<()> {
         match &self.backend {
             Backend::Local(root) => {
-                let path = local_path(root, &hash);
-                let data = data.to_vec();
-                blocking(move || put_file(&path, &data)).await?;
+                let path = local_path(root, hash);
+                blocking(move || put_file(&path, &data)).await
             }
-            Backend::Object(objects) => objects.put(&hash, data).await?,
+            Backend::Object(objects) => objects.put(hash, data).await,
         }
-        Ok(hash)
     }
 
     /// The blob's bytes; [`StoreError::NotFound`] when there is no such blob.
@@ -409,8 +414,8 @@ impl ObjectBlobs {
 
     /// A PUT replaces an object atomically, so writing again is also how a reused blob is
     /// marked as just used (its last-modified time moves).
-    async fn put(&self, hash: &str, data: &[u8]) -> Result<()> {
-        let payload = object_store::PutPayload::from(data.to_vec());
+    async fn put(&self, hash: &str, data: Vec<u8>) -> Result<()> {
+        let payload = object_store::PutPayload::from(data);
         self.bounded(hash, self.store.put(&self.key(hash), payload))
             .await
             .map(|_| ())
